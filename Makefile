@@ -1,0 +1,67 @@
+# backoffice-ledger — command index. `make` (or `make help`) lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Test database (scripts/setup-test-db.sh reads the same LEDGER_TEST_DB_* variables).
+LEDGER_TEST_DB_HOST ?= 127.0.0.1
+LEDGER_TEST_DB_PORT ?= 5432
+LEDGER_TEST_DB_USER ?= postgres
+LEDGER_TEST_DB_NAME ?= ledger_test
+LEDGER_TEST_DATABASE_URL ?= postgresql://$(LEDGER_TEST_DB_USER)@$(LEDGER_TEST_DB_HOST):$(LEDGER_TEST_DB_PORT)/$(LEDGER_TEST_DB_NAME)
+export LEDGER_TEST_DB_HOST LEDGER_TEST_DB_PORT LEDGER_TEST_DB_USER LEDGER_TEST_DB_NAME
+export LEDGER_TEST_DATABASE_URL
+
+# Directories that are linted; ones that do not exist (yet) are skipped.
+LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run testdb lint format typecheck contracts test bench clean
+
+help: ## List the targets
+	@echo "backoffice-ledger — make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "Variables: PYTHON=$(PYTHON)  LEDGER_TEST_DATABASE_URL=$(LEDGER_TEST_DATABASE_URL)"
+
+venv: $(STAMP) ## Create .venv and install -e .[dev] (re-installs only when pyproject.toml changes)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: venv ## Load demo data if the store is empty, then serve on 127.0.0.1, port LEDGER_PORT (default 8000)
+	$(BIN)/ledger demo --if-empty
+	exec $(BIN)/ledger serve
+
+testdb: ## Make sure PostgreSQL is up and the test database exists
+	scripts/setup-test-db.sh
+
+lint: venv ## ruff check + ruff format --check
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+format: venv ## ruff format + ruff check --fix (rewrites files)
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+typecheck: venv ## mypy over the five packages
+	$(BIN)/mypy
+
+contracts: venv ## import-linter layer and framework contracts
+	$(BIN)/lint-imports
+
+test: venv testdb ## lint, typecheck, contracts, then pytest against the test database
+	@$(MAKE) --no-print-directory lint typecheck contracts
+	$(BIN)/pytest
+
+bench: venv ## Run the benchmarks
+	$(BIN)/python -m benchmarks
+
+clean: ## Remove .venv, build output and tool caches (keeps var/)
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: persistence settings, brokers, models, gateways."""

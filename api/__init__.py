@@ -1,0 +1,1 @@
+"""Entry points and composition root: settings, bootstrap, FastAPI app, CLI."""

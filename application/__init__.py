@@ -1,0 +1,1 @@
+"""Use cases: one eventsourcing Application per bounded context, and their ports."""

@@ -1,0 +1,403 @@
+"""The ledger application: opening accounts and booking payments.
+
+Each use case loads what it needs into a :class:`_UnitOfWork`, calls the
+domain, and makes one ``save`` so that every aggregate it touched (the
+transaction and both legs of its posting) commits in one database transaction.
+Optimistic-concurrency conflicts (another writer got there first, or the same
+idempotency key arrived twice) are retried from a fresh load; the retry then
+sees the other writer's result.
+
+Within one process the use cases are serialised by a lock: the event store
+serialises writes to the application's table anyway, so the lock costs no
+throughput and spares pointless conflicts between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import EnvType
+
+from application.commands import OpenAccount, PaymentInstruction, SubmissionResult
+from application.errors import AlreadyExists, ConcurrencyExhausted, Conflict, NotFound
+from application.ports import Clock, Screening, ScreeningDecision, ScreeningRequest
+from application.screening import AmountLimits, RulesScreening
+from domain.causation import (
+    caused_by,
+    current_causation,
+    current_recording_time,
+    recording_at,
+)
+from domain.errors import AccountStateError, InvalidTransition, PostingRefused, RejectionReason
+from domain.ledger import booking
+from domain.ledger.accounts import Account, internal_code
+from domain.ledger.ids import account_id, transaction_id
+from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
+
+MAX_ATTEMPTS = 8
+REVERSAL_CHANNEL = "REVERSAL"
+
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LedgerApplication(Application[UUID]):
+    """Accounts, transactions, postings and holds of the ledger context."""
+
+    name = "ledger"
+    snapshotting_intervals = {Account: 500}  # noqa: RUF012 - eventsourcing's class attribute
+    env = {  # noqa: RUF012
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+    }
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        screening: Screening | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(env)
+        self.screening: Screening = screening or RulesScreening(AmountLimits())
+        self.clock = clock
+        self._write_lock = threading.RLock()
+
+    # -- accounts --------------------------------------------------------------------
+
+    def open_account(self, command: OpenAccount) -> Account:
+        """Open a customer account; refuses an IBAN that already has one."""
+
+        def attempt(uow: _UnitOfWork) -> Account:
+            if uow.find_account(command.iban.value) is not None:
+                raise AlreadyExists(f"an account with IBAN {command.iban} is already open")
+            account = Account.open_customer(
+                command.iban, command.holder_name, command.currency, command.overdraft_limit
+            )
+            uow.add(account)
+            return account
+
+        try:
+            return self._run(attempt)
+        except ConcurrencyExhausted:
+            raise AlreadyExists(f"an account with IBAN {command.iban} is already open") from None
+
+    def open_internal_account(self, code: str) -> Account:
+        """Open an internal account such as ``suspense:EUR`` (idempotent)."""
+
+        def attempt(uow: _UnitOfWork) -> Account:
+            existing = uow.find_account(code)
+            if existing is not None:
+                return existing
+            account = Account.open_internal(code)
+            uow.add(account)
+            return account
+
+        return self._run(attempt)
+
+    def freeze_account(self, key: str, reason: str) -> Account:
+        return self._change_account(key, lambda account: account.freeze(reason))
+
+    def unfreeze_account(self, key: str, reason: str) -> Account:
+        return self._change_account(key, lambda account: account.unfreeze(reason))
+
+    def close_account(self, key: str, reason: str) -> Account:
+        return self._change_account(key, lambda account: account.close(reason))
+
+    def _change_account(self, key: str, change: Callable[[Account], None]) -> Account:
+        def attempt(uow: _UnitOfWork) -> Account:
+            account = uow.find_account(key)
+            if account is None:
+                raise NotFound(f"no account {key}")
+            try:
+                change(account)
+            except AccountStateError as error:
+                raise Conflict(str(error)) from None
+            return account
+
+        return self._run(attempt)
+
+    def get_account(self, key: str) -> Account:
+        """The current account (write side); queries should use the read models."""
+        try:
+            account: Account = self.repository.get(account_id(key))
+        except AggregateNotFoundError:
+            raise NotFound(f"no account {key}") from None
+        return account
+
+    def get_transaction(self, tx_id: UUID) -> Transaction:
+        try:
+            tx: Transaction = self.repository.get(tx_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no transaction {tx_id}") from None
+        return tx
+
+    # -- payments --------------------------------------------------------------------
+
+    def submit_payment(self, instruction: PaymentInstruction) -> SubmissionResult:
+        """Book one payment; a repeat of its idempotency key returns the first result."""
+        return self.submit_payments([instruction])[0]
+
+    def submit_payments(self, instructions: Sequence[PaymentInstruction]) -> list[SubmissionResult]:
+        """Book many payments in one database transaction (the batching path).
+
+        Payments are booked in order, each seeing the effect of the ones before
+        it; duplicates inside the batch are answered like any other repeat.
+        """
+        return self._run(lambda uow: [self._book(uow, item) for item in instructions])
+
+    def _book(self, uow: _UnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
+        tx_id = transaction_id(instruction.channel, instruction.external_id)
+        existing = uow.find_transaction(tx_id)
+        if existing is not None:
+            return _result(existing, duplicate=True)
+        currency = instruction.amount.currency
+        tx = Transaction(
+            channel=instruction.channel,
+            external_id=instruction.external_id,
+            amount=instruction.amount.amount,
+            currency=currency,
+            debtor_iban=instruction.debtor.iban.value,
+            debtor_name=instruction.debtor.name,
+            creditor_iban=instruction.creditor.iban.value,
+            creditor_name=instruction.creditor.name,
+            reference=instruction.reference,
+            requested_at=instruction.requested_at,
+            metadata=dict(instruction.metadata),
+            reverses=None,
+        )
+        uow.add(tx)
+        debtor = uow.find_account(instruction.debtor.iban.value)
+        creditor = uow.find_account(instruction.creditor.iban.value)
+        booking_date = self._booking_date()
+        try:
+            route = booking.route_payment(debtor, creditor, uow.clearing(currency), currency)
+        except PostingRefused as refusal:
+            tx.reject(refusal.reason, refusal.detail)
+            return _result(tx)
+        decision = self._screen(tx, debtor, creditor, booking_date)
+        tx.record_screening(
+            decision.outcome, decision.rule_hits, decision.score, decision.model_version
+        )
+        if decision.outcome is ScreeningOutcome.DECLINE:
+            tx.reject(RejectionReason.SCREENING_DECLINED, ", ".join(decision.rule_hits))
+            return _result(tx)
+        try:
+            if decision.outcome is ScreeningOutcome.REVIEW:
+                booking.hold_payment(tx, route)
+            else:
+                booking.post_payment(tx, route, booking_date)
+        except PostingRefused as refusal:
+            tx.reject(refusal.reason, refusal.detail)
+        return _result(tx)
+
+    def _screen(
+        self, tx: Transaction, debtor: Account | None, creditor: Account | None, booking_date: str
+    ) -> ScreeningDecision:
+        return self.screening.screen(
+            ScreeningRequest(
+                transaction_id=str(tx.id),
+                channel=tx.channel,
+                amount=tx.amount,
+                currency=tx.currency,
+                debtor_iban=tx.debtor_iban,
+                creditor_iban=tx.creditor_iban,
+                debtor_is_ours=debtor is not None,
+                creditor_is_ours=creditor is not None,
+                debtor_outflow_today=(
+                    debtor.outflow_on(booking_date) if debtor is not None else Decimal(0)
+                ),
+                requested_at=tx.requested_at,
+                metadata=dict(tx.metadata),
+            )
+        )
+
+    def release_held(self, tx_id: UUID) -> SubmissionResult:
+        """Post a held payment (review passed). Refused funds reject it instead."""
+
+        def attempt(uow: _UnitOfWork) -> SubmissionResult:
+            tx = uow.require_transaction(tx_id, TransactionStatus.HELD)
+            debtor = uow.find_account(tx.debtor_iban)
+            creditor = uow.find_account(tx.creditor_iban)
+            hold_account = uow.require_account_id(_hold_account(tx))
+            try:
+                route = booking.route_payment(
+                    debtor, creditor, uow.clearing(tx.currency), tx.currency
+                )
+                booking.release_held_payment(tx, route, self._booking_date())
+            except PostingRefused as refusal:
+                booking.reject_held_payment(tx, hold_account, refusal.reason, refusal.detail)
+            return _result(tx)
+
+        return self._run(attempt)
+
+    def reject_held(self, tx_id: UUID, detail: str) -> SubmissionResult:
+        """Reject a held payment (review failed) and release its hold."""
+
+        def attempt(uow: _UnitOfWork) -> SubmissionResult:
+            tx = uow.require_transaction(tx_id, TransactionStatus.HELD)
+            hold_account = uow.require_account_id(_hold_account(tx))
+            booking.reject_held_payment(tx, hold_account, RejectionReason.OPERATOR_REJECTED, detail)
+            return _result(tx)
+
+        return self._run(attempt)
+
+    def settle(self, tx_id: UUID, settlement_reference: str) -> SubmissionResult:
+        def attempt(uow: _UnitOfWork) -> SubmissionResult:
+            tx = uow.require_transaction(tx_id, TransactionStatus.POSTED)
+            tx.settle(settlement_reference)
+            return _result(tx)
+
+        return self._run(attempt)
+
+    def reverse(self, tx_id: UUID, reason: str) -> SubmissionResult:
+        """Reverse a posted transaction by a new, linked transaction with mirrored legs.
+
+        The reversal's id derives from the original's, so a transaction can be
+        reversed once only. Returns the reversal's result.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise Conflict("a reversal needs a reason")
+
+        def attempt(uow: _UnitOfWork) -> SubmissionResult:
+            original = uow.require_transaction(tx_id, TransactionStatus.POSTED)
+            reversal = Transaction(
+                channel=REVERSAL_CHANNEL,
+                external_id=str(original.id),
+                amount=original.amount,
+                currency=original.currency,
+                debtor_iban=original.creditor_iban,
+                debtor_name=original.creditor_name,
+                creditor_iban=original.debtor_iban,
+                creditor_name=original.debtor_name,
+                reference=reason,
+                requested_at=None,
+                metadata={"reverses": str(original.id)},
+                reverses=original.id,
+            )
+            if uow.find_transaction(reversal.id) is not None:
+                raise Conflict(f"transaction {tx_id} was already reversed")
+            uow.add(reversal)
+            reversal.record_screening(ScreeningOutcome.APPROVE, ["reversal-exempt"], None, None)
+            accounts = {
+                str(leg.account_id): uow.require_account_id(leg.account_id)
+                for leg in original.legs()
+            }
+            try:
+                booking.reverse_postings(original, reversal, accounts, self._booking_date())
+            except PostingRefused as refusal:
+                raise Conflict(f"cannot reverse {tx_id}: {refusal.detail}") from None
+            return _result(reversal)
+
+        return self._run(attempt)
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _booking_date(self) -> str:
+        """The business date of the unit of work: the UTC date of its recording time."""
+        return (current_recording_time() or self.clock()).date().isoformat()
+
+    def _run(self, use_case: Callable[[_UnitOfWork], T]) -> T:
+        """Run ``use_case`` in a fresh unit of work and save; retry on conflicts."""
+        causation = current_causation()  # one correlation id for every attempt
+        with self._write_lock, caused_by(causation):
+            for _ in range(MAX_ATTEMPTS):
+                uow = _UnitOfWork(self)
+                with recording_at(self.clock()):
+                    try:
+                        result = use_case(uow)
+                    except (InvalidTransition, AccountStateError) as error:
+                        raise Conflict(str(error)) from None
+                try:
+                    uow.commit()
+                except IntegrityError:
+                    continue
+                return result
+        raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-update conflicts")
+
+
+def _hold_account(tx: Transaction) -> UUID:
+    if tx.hold_account_id is None:
+        raise Conflict(f"transaction {tx.id} holds no funds")
+    return UUID(str(tx.hold_account_id))
+
+
+def _result(tx: Transaction, *, duplicate: bool = False) -> SubmissionResult:
+    return SubmissionResult(
+        transaction_id=str(tx.id),
+        status=str(tx.status),
+        duplicate=duplicate,
+        reason=tx.rejection_reason,
+    )
+
+
+class _UnitOfWork:
+    """The aggregates one use case loaded or created, saved together in one commit."""
+
+    def __init__(self, app: LedgerApplication) -> None:
+        self.app = app
+        self.loaded: dict[UUID, Any] = {}
+        self.missing: set[UUID] = set()
+
+    def _get(self, aggregate_id: UUID) -> Any | None:
+        if aggregate_id in self.loaded:
+            return self.loaded[aggregate_id]
+        if aggregate_id in self.missing:
+            return None
+        try:
+            aggregate: Any = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            self.missing.add(aggregate_id)
+            return None
+        self.loaded[aggregate_id] = aggregate
+        return aggregate
+
+    def add(self, aggregate: Account | Transaction) -> None:
+        self.missing.discard(aggregate.id)
+        self.loaded[aggregate.id] = aggregate
+
+    def find_account(self, key: str) -> Account | None:
+        account = self._get(account_id(key))
+        return account if isinstance(account, Account) else None
+
+    def require_account_id(self, aggregate_id: UUID) -> Account:
+        account = self._get(aggregate_id)
+        if not isinstance(account, Account):
+            raise NotFound(f"no account {aggregate_id}")
+        return account
+
+    def clearing(self, currency: str) -> Account:
+        """The ``clearing:<CCY>`` account, opened on first use."""
+        code = internal_code("clearing", currency)
+        account = self.find_account(code)
+        if account is None:
+            account = Account.open_internal(code)
+            self.add(account)
+        return account
+
+    def find_transaction(self, tx_id: UUID) -> Transaction | None:
+        tx = self._get(tx_id)
+        return tx if isinstance(tx, Transaction) else None
+
+    def require_transaction(self, tx_id: UUID, status: TransactionStatus) -> Transaction:
+        tx = self.find_transaction(tx_id)
+        if tx is None:
+            raise NotFound(f"no transaction {tx_id}")
+        if tx.status != status:
+            raise Conflict(f"transaction {tx_id} is {tx.status}, not {status.value}")
+        return tx
+
+    def commit(self) -> None:
+        pending = [agg for agg in self.loaded.values() if agg.pending_events]
+        if pending:
+            self.app.save(*pending)

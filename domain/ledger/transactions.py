@@ -1,0 +1,213 @@
+"""Transactions and their lifecycle.
+
+::
+
+    RECEIVED -> SCREENED -> POSTED | HELD | REJECTED
+    RECEIVED -> REJECTED                 (routing failed before screening)
+    HELD     -> POSTED | REJECTED
+    POSTED   -> SETTLED | REVERSED
+
+A posted transaction carries its postings: a balanced set of legs (signed
+amounts per account, summing to zero). A reversal is a new transaction that
+``reverses`` the original; the original only gains a ``Reversed`` event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.aggregate import AttributedAggregate
+from domain.errors import InvalidTransition, RejectionReason, UnbalancedPostings
+from domain.ledger.ids import transaction_id
+
+
+class TransactionStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    SCREENED = "SCREENED"
+    POSTED = "POSTED"
+    HELD = "HELD"
+    REJECTED = "REJECTED"
+    SETTLED = "SETTLED"
+    REVERSED = "REVERSED"
+
+
+class ScreeningOutcome(StrEnum):
+    APPROVE = "APPROVE"
+    REVIEW = "REVIEW"
+    DECLINE = "DECLINE"
+
+
+_ALLOWED: dict[TransactionStatus, frozenset[TransactionStatus]] = {
+    TransactionStatus.RECEIVED: frozenset({TransactionStatus.SCREENED, TransactionStatus.REJECTED}),
+    TransactionStatus.SCREENED: frozenset(
+        {TransactionStatus.POSTED, TransactionStatus.HELD, TransactionStatus.REJECTED}
+    ),
+    TransactionStatus.HELD: frozenset({TransactionStatus.POSTED, TransactionStatus.REJECTED}),
+    TransactionStatus.POSTED: frozenset({TransactionStatus.SETTLED, TransactionStatus.REVERSED}),
+    TransactionStatus.REJECTED: frozenset(),
+    TransactionStatus.SETTLED: frozenset(),
+    TransactionStatus.REVERSED: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One side of a posting: a signed amount on one account (negative = debit)."""
+
+    account_id: UUID
+    account_key: str
+    amount: Decimal
+
+    def as_event_data(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "account_key": self.account_key,
+            "amount": self.amount,
+        }
+
+
+def check_balanced(legs: list[Leg]) -> None:
+    """Raise :class:`UnbalancedPostings` unless the legs sum to zero and are non-trivial."""
+    if len(legs) < 2:
+        raise UnbalancedPostings("a posting needs at least two legs")
+    total = sum((leg.amount for leg in legs), Decimal(0))
+    if total != 0:
+        raise UnbalancedPostings(f"legs sum to {total}, not zero")
+
+
+class Transaction(AttributedAggregate):
+    """A payment instruction and everything that happened to it."""
+
+    @staticmethod
+    def create_id(channel: str, external_id: str) -> UUID:
+        return transaction_id(channel, external_id)
+
+    @event("Received")
+    def __init__(
+        self,
+        channel: str,
+        external_id: str,
+        amount: Decimal,
+        currency: str,
+        debtor_iban: str,
+        debtor_name: str,
+        creditor_iban: str,
+        creditor_name: str,
+        reference: str,
+        requested_at: datetime | None,
+        metadata: dict[str, Any],
+        reverses: UUID | None,
+    ) -> None:
+        self.channel = channel
+        self.external_id = external_id
+        self.amount = amount
+        self.currency = currency
+        self.debtor_iban = debtor_iban
+        self.debtor_name = debtor_name
+        self.creditor_iban = creditor_iban
+        self.creditor_name = creditor_name
+        self.reference = reference
+        self.requested_at = requested_at
+        self.metadata = metadata
+        self.reverses = reverses
+        self.status = TransactionStatus.RECEIVED
+        self.postings: list[dict[str, Any]] = []
+        self.hold_account_id: UUID | None = None
+        self.rejection_reason: str | None = None
+        self.reversed_by: UUID | None = None
+        self.screening_outcome: str | None = None
+
+    def _check_transition(self, to: TransactionStatus) -> None:
+        if to not in _ALLOWED[TransactionStatus(self.status)]:
+            raise InvalidTransition(
+                f"transaction {self.id} is {self.status}; it cannot become {to.value}"
+            )
+
+    def record_screening(
+        self,
+        outcome: ScreeningOutcome,
+        rule_hits: list[str],
+        score: Decimal | None,
+        model_version: str | None,
+    ) -> None:
+        """Record the screening decision taken before any money moves."""
+        self._check_transition(TransactionStatus.SCREENED)
+        self._screened(
+            outcome=outcome.value, rule_hits=rule_hits, score=score, model_version=model_version
+        )
+
+    @event("Screened")
+    def _screened(
+        self,
+        outcome: str,
+        rule_hits: list[str],
+        score: Decimal | None,
+        model_version: str | None,
+    ) -> None:
+        self.status = TransactionStatus.SCREENED
+        self.screening_outcome = outcome
+
+    def post(self, legs: list[Leg], booking_date: str) -> None:
+        """Record the balanced postings by which the money moved."""
+        self._check_transition(TransactionStatus.POSTED)
+        check_balanced(legs)
+        self._posted(postings=[leg.as_event_data() for leg in legs], booking_date=booking_date)
+
+    @event("Posted")
+    def _posted(self, postings: list[dict[str, Any]], booking_date: str) -> None:
+        self.status = TransactionStatus.POSTED
+        self.postings = postings
+        self.hold_account_id = None
+
+    def hold(self, account_id: UUID, amount: Decimal) -> None:
+        """Record that ``amount`` is held on ``account_id`` pending review."""
+        self._check_transition(TransactionStatus.HELD)
+        self._held(account_id=account_id, amount=amount)
+
+    @event("Held")
+    def _held(self, account_id: UUID, amount: Decimal) -> None:
+        self.status = TransactionStatus.HELD
+        self.hold_account_id = account_id
+
+    def reject(self, reason: RejectionReason, detail: str) -> None:
+        self._check_transition(TransactionStatus.REJECTED)
+        self._rejected(reason=reason.value, detail=detail)
+
+    @event("Rejected")
+    def _rejected(self, reason: str, detail: str) -> None:
+        self.status = TransactionStatus.REJECTED
+        self.rejection_reason = reason
+        self.hold_account_id = None
+
+    def settle(self, settlement_reference: str) -> None:
+        """Mark a posted transaction as settled with core banking."""
+        self._check_transition(TransactionStatus.SETTLED)
+        self._settled(settlement_reference=settlement_reference)
+
+    @event("Settled")
+    def _settled(self, settlement_reference: str) -> None:
+        self.status = TransactionStatus.SETTLED
+
+    def mark_reversed(self, reversal_id: UUID, reason: str) -> None:
+        """Link the reversal transaction that undid this one."""
+        self._check_transition(TransactionStatus.REVERSED)
+        self._reversed(reversal_id=reversal_id, reason=reason)
+
+    @event("Reversed")
+    def _reversed(self, reversal_id: UUID, reason: str) -> None:
+        self.status = TransactionStatus.REVERSED
+        self.reversed_by = reversal_id
+
+    def legs(self) -> list[Leg]:
+        """The postings of a posted transaction as :class:`Leg` objects."""
+        return [
+            Leg(UUID(str(p["account_id"])), str(p["account_key"]), Decimal(p["amount"]))
+            for p in self.postings
+        ]

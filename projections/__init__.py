@@ -1,0 +1,1 @@
+"""Read side: projections (event -> read-model change), read-model tables, queries."""
