@@ -70,7 +70,9 @@ def event_store_env(config: DatabaseConfig, context: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(config.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(config.pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
+        # A ping per pooled connection checkout costs a round trip per query;
+        # eventsourcing retries a statement that fails on a dropped connection.
+        "POSTGRES_PRE_PING": "n",
         # Never POSTGRES_ENABLE_DB_FUNCTIONS: it drops the table lock that keeps
         # notification ids in commit order for the projections (ARCHITECTURE 5).
     }

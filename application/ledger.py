@@ -15,6 +15,7 @@ throughput and spares pointless conflicts between threads.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -71,6 +72,7 @@ class LedgerApplication(Application[UUID]):
         self.screening: Screening = screening or RulesScreening(AmountLimits())
         self.clock = clock
         self._write_lock = threading.RLock()
+        self.working_set = _WorkingSet()
 
     # -- accounts --------------------------------------------------------------------
 
@@ -153,11 +155,13 @@ class LedgerApplication(Application[UUID]):
         Payments are booked in order, each seeing the effect of the ones before
         it; duplicates inside the batch are answered like any other repeat.
         """
-        return self._run(lambda uow: [self._book(uow, item) for item in instructions])
+        return self._run(
+            lambda uow: [self._book(uow, item) for item in instructions], optimistic=True
+        )
 
     def _book(self, uow: _UnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
         tx_id = transaction_id(instruction.channel, instruction.external_id)
-        existing = uow.find_transaction(tx_id)
+        existing = uow.find_new_transaction_key(tx_id)
         if existing is not None:
             return _result(existing, duplicate=True)
         currency = instruction.amount.currency
@@ -197,6 +201,7 @@ class LedgerApplication(Application[UUID]):
             else:
                 booking.post_payment(tx, route, booking_date)
         except PostingRefused as refusal:
+            uow.check_fresh(route.debit, route.credit)
             tx.reject(refusal.reason, refusal.detail)
         return _result(tx)
 
@@ -307,21 +312,35 @@ class LedgerApplication(Application[UUID]):
         """The business date of the unit of work: the UTC date of its recording time."""
         return (current_recording_time() or self.clock()).date().isoformat()
 
-    def _run(self, use_case: Callable[[_UnitOfWork], T]) -> T:
-        """Run ``use_case`` in a fresh unit of work and save; retry on conflicts."""
+    def _run(self, use_case: Callable[[_UnitOfWork], T], *, optimistic: bool = False) -> T:
+        """Run ``use_case`` in a fresh unit of work and save; retry on conflicts.
+
+        ``optimistic`` lets the unit of work trust the working set of accounts
+        this process last committed, and assume new transaction ids are free,
+        instead of reading both from the database. Both assumptions are checked
+        by the store: a stale account or a repeated idempotency key makes the
+        commit conflict, and a refusal that stale state could explain raises
+        :class:`_StaleRead`; either way the attempt is repeated with fresh reads.
+        """
         causation = current_causation()  # one correlation id for every attempt
         with self._write_lock, caused_by(causation):
             for _ in range(MAX_ATTEMPTS):
-                uow = _UnitOfWork(self)
-                with recording_at(self.clock()):
-                    try:
-                        result = use_case(uow)
-                    except (InvalidTransition, AccountStateError) as error:
-                        raise Conflict(str(error)) from None
+                uow = _UnitOfWork(self, optimistic=optimistic)
                 try:
+                    with recording_at(self.clock()):
+                        result = use_case(uow)
                     uow.commit()
-                except IntegrityError:
+                except (IntegrityError, _StaleRead):
+                    uow.forget()
+                    optimistic = False
                     continue
+                except (InvalidTransition, AccountStateError) as error:
+                    uow.forget()
+                    raise Conflict(str(error)) from None
+                except BaseException:
+                    uow.forget()
+                    raise
+                uow.remember()
                 return result
         raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-update conflicts")
 
@@ -341,19 +360,58 @@ def _result(tx: Transaction, *, duplicate: bool = False) -> SubmissionResult:
     )
 
 
+class _StaleRead(Exception):
+    """A decision rested on cached state that may be stale; retry with fresh reads."""
+
+
+class _WorkingSet:
+    """Accounts as this process last committed or loaded them, most recent last.
+
+    Only the optimistic booking path reads it; the event store's version check
+    catches any account another process changed since.
+    """
+
+    def __init__(self, maxsize: int = 50_000) -> None:
+        self.maxsize = maxsize
+        self._accounts: OrderedDict[UUID, Account] = OrderedDict()
+
+    def get(self, aggregate_id: UUID) -> Account | None:
+        account = self._accounts.get(aggregate_id)
+        if account is not None:
+            self._accounts.move_to_end(aggregate_id)
+        return account
+
+    def put(self, account: Account) -> None:
+        self._accounts[account.id] = account
+        self._accounts.move_to_end(account.id)
+        while len(self._accounts) > self.maxsize:
+            self._accounts.popitem(last=False)
+
+    def evict(self, aggregate_id: UUID) -> None:
+        self._accounts.pop(aggregate_id, None)
+
+
 class _UnitOfWork:
     """The aggregates one use case loaded or created, saved together in one commit."""
 
-    def __init__(self, app: LedgerApplication) -> None:
+    def __init__(self, app: LedgerApplication, *, optimistic: bool = False) -> None:
         self.app = app
+        self.optimistic = optimistic
         self.loaded: dict[UUID, Any] = {}
         self.missing: set[UUID] = set()
+        self.from_working_set: set[UUID] = set()
 
     def _get(self, aggregate_id: UUID) -> Any | None:
         if aggregate_id in self.loaded:
             return self.loaded[aggregate_id]
         if aggregate_id in self.missing:
             return None
+        if self.optimistic:
+            cached = self.app.working_set.get(aggregate_id)
+            if cached is not None:
+                self.from_working_set.add(aggregate_id)
+                self.loaded[aggregate_id] = cached
+                return cached
         try:
             aggregate: Any = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -389,6 +447,17 @@ class _UnitOfWork:
         tx = self._get(tx_id)
         return tx if isinstance(tx, Transaction) else None
 
+    def find_new_transaction_key(self, tx_id: UUID) -> Transaction | None:
+        """The transaction already booked under this id, if any.
+
+        Optimistically, only this unit of work is searched: a key booked
+        earlier makes the commit conflict, and the fresh retry answers it.
+        """
+        if self.optimistic:
+            tx = self.loaded.get(tx_id)
+            return tx if isinstance(tx, Transaction) else None
+        return self.find_transaction(tx_id)
+
     def require_transaction(self, tx_id: UUID, status: TransactionStatus) -> Transaction:
         tx = self.find_transaction(tx_id)
         if tx is None:
@@ -397,7 +466,23 @@ class _UnitOfWork:
             raise Conflict(f"transaction {tx_id} is {tx.status}, not {status.value}")
         return tx
 
+    def check_fresh(self, *accounts: Account) -> None:
+        """Raise :class:`_StaleRead` if a refusal rests on working-set state."""
+        if any(account.id in self.from_working_set for account in accounts):
+            raise _StaleRead
+
     def commit(self) -> None:
         pending = [agg for agg in self.loaded.values() if agg.pending_events]
         if pending:
             self.app.save(*pending)
+
+    def remember(self) -> None:
+        """After a commit: the accounts now match the store; keep them for the next batch."""
+        for aggregate in self.loaded.values():
+            if isinstance(aggregate, Account):
+                self.app.working_set.put(aggregate)
+
+    def forget(self) -> None:
+        """After a failure: accounts may hold unsaved changes; drop them from the working set."""
+        for aggregate_id in self.loaded:
+            self.app.working_set.evict(aggregate_id)

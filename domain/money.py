@@ -14,6 +14,10 @@ from iso4217 import Currency
 
 from domain.errors import InvalidMoney
 
+MAX_INTEGER_DIGITS = 18
+"""Largest magnitude a ledger amount may have (10**18 - 1), far beyond any real payment,
+and small enough to stay exact in a 28-digit Decimal context and a NUMERIC(38, 8) column."""
+
 
 @cache
 def minor_unit(currency: str) -> int:
@@ -58,6 +62,8 @@ def parse_amount(value: object, currency: str) -> Decimal:
         raise InvalidMoney(f"not a decimal amount: {value!r}")
     if not amount.is_finite():
         raise InvalidMoney(f"not a finite amount: {value!r}")
+    if amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidMoney(f"amount {value!r} exceeds {MAX_INTEGER_DIGITS} integer digits")
     places = minor_unit(currency)
     exponent = amount.as_tuple().exponent
     # Trailing zeros beyond the scale are harmless ("1.500" EUR); real digits are not.
