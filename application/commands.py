@@ -18,6 +18,11 @@ from domain.errors import DomainError
 from domain.iban import Iban
 from domain.money import Money
 
+REVERSAL_CHANNEL = "REVERSAL"
+RESERVED_CHANNELS = frozenset({REVERSAL_CHANNEL})
+"""Channels the ledger books under itself; a message may not claim them, or it could
+take the idempotency key of a future reversal."""
+
 MAX_TEXT = 140  # ISO 20022 Max140Text, the longest free text a payment carries
 MAX_ID = 64
 
@@ -78,6 +83,8 @@ class PaymentInstruction:
         if not isinstance(metadata, Mapping):
             problems.append("metadata: must be an object")
             metadata = {}
+        if channel.upper() in RESERVED_CHANNELS:
+            problems.append(f"channel: {channel.upper()} is reserved for the ledger's own bookings")
         if problems or debtor is None or creditor is None or amount is None:
             raise InvalidCommand("; ".join(problems) or "invalid payment")
         return cls(

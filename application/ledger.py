@@ -26,8 +26,20 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
-from application.commands import OpenAccount, PaymentInstruction, SubmissionResult
-from application.errors import AlreadyExists, ConcurrencyExhausted, Conflict, NotFound
+from application.commands import (
+    RESERVED_CHANNELS,
+    REVERSAL_CHANNEL,
+    OpenAccount,
+    PaymentInstruction,
+    SubmissionResult,
+)
+from application.errors import (
+    AlreadyExists,
+    ConcurrencyExhausted,
+    Conflict,
+    InvalidCommand,
+    NotFound,
+)
 from application.ports import Clock, Screening, ScreeningDecision, ScreeningRequest
 from application.screening import AmountLimits, RulesScreening
 from domain.causation import (
@@ -43,7 +55,6 @@ from domain.ledger.ids import account_id, transaction_id
 from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
 
 MAX_ATTEMPTS = 8
-REVERSAL_CHANNEL = "REVERSAL"
 
 T = TypeVar("T")
 
@@ -160,6 +171,8 @@ class LedgerApplication(Application[UUID]):
         )
 
     def _book(self, uow: _UnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
+        if instruction.channel.upper() in RESERVED_CHANNELS:
+            raise InvalidCommand(f"channel {instruction.channel} is reserved for the ledger")
         tx_id = transaction_id(instruction.channel, instruction.external_id)
         existing = uow.find_new_transaction_key(tx_id)
         if existing is not None:
@@ -197,11 +210,13 @@ class LedgerApplication(Application[UUID]):
             return _result(tx)
         try:
             if decision.outcome is ScreeningOutcome.REVIEW:
+                # The credit account is only checked, not written: its state must be current.
+                uow.verify_current(route.credit)
                 booking.hold_payment(tx, route)
             else:
                 booking.post_payment(tx, route, booking_date)
         except PostingRefused as refusal:
-            uow.check_fresh(route.debit, route.credit)
+            uow.verify_current(route.debit, route.credit)
             tx.reject(refusal.reason, refusal.detail)
         return _result(tx)
 
@@ -336,6 +351,11 @@ class LedgerApplication(Application[UUID]):
                     continue
                 except (InvalidTransition, AccountStateError) as error:
                     uow.forget()
+                    if optimistic:
+                        # e.g. a repeated key whose first booking holds funds: the
+                        # optimistic guesses explain it, fresh reads will answer it.
+                        optimistic = False
+                        continue
                     raise Conflict(str(error)) from None
                 except BaseException:
                     uow.forget()
@@ -466,10 +486,23 @@ class _UnitOfWork:
             raise Conflict(f"transaction {tx_id} is {tx.status}, not {status.value}")
         return tx
 
-    def check_fresh(self, *accounts: Account) -> None:
-        """Raise :class:`_StaleRead` if a refusal rests on working-set state."""
-        if any(account.id in self.from_working_set for account in accounts):
-            raise _StaleRead
+    def verify_current(self, *accounts: Account) -> None:
+        """Raise :class:`_StaleRead` if a working-set account is behind the store.
+
+        Used where a decision rests on an account that the commit will not
+        write (so no version conflict would reveal staleness): a refusal, or
+        the creditor of a held payment. One read per such account.
+        """
+        for account in accounts:
+            if account.id not in self.from_working_set:
+                continue
+            stored_version = account.version - len(account.pending_events)
+            try:
+                current: Any = self.app.repository.get(account.id)
+            except AggregateNotFoundError:
+                raise _StaleRead from None
+            if current.version != stored_version:
+                raise _StaleRead
 
     def commit(self) -> None:
         pending = [agg for agg in self.loaded.values() if agg.pending_events]

@@ -144,6 +144,7 @@ class ProjectionStatus:
     position: int  # last notification id processed
     head: int  # last notification id in the source log
     updated_at: datetime | None
+    context: str | None = None  # the source log (bounded context) this position is in
 
     @property
     def lag(self) -> int:

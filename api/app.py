@@ -1,0 +1,157 @@
+"""The FastAPI application: REST under ``/v1``, GraphQL at ``/graphql``, operations endpoints.
+
+:func:`create_app` takes a bootstrapped :class:`~api.bootstrap.Container`; nothing is built at
+import time. With ``run_projector=True`` the app runs the projector in a background thread for
+its lifetime (``ledger serve`` with role ``all``) and stops it on shutdown (SIGTERM).
+``uvicorn --factory api.app:app_from_env`` builds everything from the environment instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+
+from api.bootstrap import Container, bootstrap
+from api.graphql.context import LedgerContext
+from api.graphql.schema import build_schema
+from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
+from api.rest import install_error_handlers, ops_router, request_principal, router
+from api.security import PrincipalResolver, resolve_principal
+from api.settings import Settings
+
+log = get_logger("api.app")
+
+PROJECTOR_RESTART_DELAY = 5.0
+
+
+class ProjectorThread:
+    """Runs ``projector.run(stop)`` in a daemon thread; restarts it after a failure."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="projector", daemon=True)
+
+    def _run(self) -> None:
+        projector = self.container.projector
+        while not self.stop.is_set():
+            try:
+                projector.run(self.stop)
+            except Exception:
+                log.exception("projector failed; restarting", delay=PROJECTOR_RESTART_DELAY)
+                self.stop.wait(PROJECTOR_RESTART_DELAY)
+            else:
+                return
+
+    def start(self) -> None:
+        self.container.projector_active = True
+        self.thread.start()
+        log.info("projector started")
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        self.stop.set()
+        self.thread.join(timeout)
+        self.container.projector_active = False
+        if self.thread.is_alive():
+            log.warning("projector did not stop in time", timeout=timeout)
+        else:
+            log.info("projector stopped")
+
+
+def create_app(
+    container: Container,
+    *,
+    run_projector: bool = False,
+    principal_resolver: PrincipalResolver = resolve_principal,
+) -> FastAPI:
+    """The ASGI app over ``container`` (which the caller closes)."""
+    settings = container.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        projector = ProjectorThread(container) if run_projector else None
+        if projector is not None:
+            projector.start()
+        log.info("api started", **settings.describe(), projector=run_projector)
+        try:
+            yield
+        finally:
+            if projector is not None:
+                projector.shutdown()
+            log.info("api stopped")
+
+    return _build(container, settings, lifespan, principal_resolver)
+
+
+def _build(
+    container: Container | None,
+    settings: Settings,
+    lifespan: object,
+    principal_resolver: PrincipalResolver,
+) -> FastAPI:
+    app = FastAPI(
+        title="backoffice-ledger",
+        version="0.1.0",
+        summary="Event-sourced double-entry ledger: REST for channels, GraphQL for the backoffice",
+        lifespan=lifespan,  # type: ignore[arg-type]
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    metrics = Metrics(projection_status=lambda: _projection_rows(app))
+    app.state.container = container
+    app.state.metrics = metrics
+    app.state.principal_resolver = principal_resolver
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(ops_router)
+
+    def graphql_context(request: Request) -> LedgerContext:
+        return LedgerContext(
+            container=request.app.state.container,
+            principal=request_principal(request),
+            correlation_id=str(request.state.correlation_id),
+            metrics=request.app.state.metrics,
+        )
+
+    graphql = GraphQLRouter(
+        build_schema(production=settings.is_production),
+        path="/graphql",
+        context_getter=graphql_context,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=not settings.is_production,
+    )
+    app.include_router(graphql, include_in_schema=False)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def _projection_rows(app: FastAPI) -> list[tuple[str, str, int, int]]:
+    container: Container | None = app.state.container
+    if container is None:
+        return []
+    return [(s.name, s.context or "-", s.position, s.head) for s in container.projector.status()]
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory api.app:app_from_env``: settings from the environment, the
+    container built at startup and closed at shutdown, the projector in-process."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = bootstrap(settings)
+        app.state.container = container
+        projector = ProjectorThread(container)
+        projector.start()
+        try:
+            yield
+        finally:
+            projector.shutdown()
+            container.close()
+
+    return _build(None, settings, lifespan, resolve_principal)

@@ -1,0 +1,455 @@
+"""The ``ledger`` command.
+
+::
+
+    ledger serve [--role all|api|projector] [--host H] [--port P]
+    ledger demo [--if-empty] [--accounts N] [--transactions N] [--seed S]
+    ledger accounts import FILE.csv
+    ledger projections status
+    ledger projections rebuild [NAME]
+    ledger replay --as-of T --out FILE [--force]
+
+Settings come from the ``LEDGER_*`` environment variables (see ``api/settings.py``); an
+invalid value stops the command with exit code 2 before anything is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from api.settings import Settings, SettingsError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+ROLES = ("all", "api", "projector")
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledger",
+        description="Event-sourced banking ledger: API server, projector and admin commands.",
+        epilog="Configuration comes from LEDGER_* environment variables (see README.md).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the API and/or the projector",
+        description="Serve REST and GraphQL. Role 'all' (default) also runs the projector "
+        "in the same process; 'api' serves only; 'projector' only follows the event log.",
+    )
+    serve.add_argument("--role", choices=ROLES, default="all", help="process role (default all)")
+    serve.add_argument("--host", help="bind address (default LEDGER_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port (default LEDGER_PORT or 8000)")
+
+    demo = commands.add_parser(
+        "demo",
+        help="seed realistic demo accounts and payments",
+        description="Open customer accounts and book a few thousand realistic payments.",
+    )
+    demo.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do nothing when the event store already holds events",
+    )
+    demo.add_argument("--accounts", type=_positive, default=60, help="customer accounts (60)")
+    demo.add_argument("--transactions", type=_non_negative, default=3000, help="payments (3000)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (42)")
+
+    accounts = commands.add_parser("accounts", help="account administration")
+    account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
+    importer = account_commands.add_parser(
+        "import",
+        help="open customer accounts from a CSV file",
+        description="CSV columns: iban,holder_name,currency,overdraft_limit (header required). "
+        "Bad rows are reported with their line number; the others are imported. "
+        "Exit code 1 when any row failed.",
+    )
+    importer.add_argument("file", type=Path, metavar="FILE.csv")
+
+    projections = commands.add_parser("projections", help="read-model projections")
+    projection_commands = projections.add_subparsers(dest="projections_command", required=True)
+    projection_commands.add_parser("status", help="position, head and lag per projection")
+    rebuild = projection_commands.add_parser(
+        "rebuild", help="rebuild one projection (or all) from the first event"
+    )
+    rebuild.add_argument("name", nargs="?", help="accounts, transactions or audit (default all)")
+
+    replay = commands.add_parser(
+        "replay",
+        help="write every read model as recorded at T into a SQLite file",
+        description="For compliance: the read models exactly as they were recorded at T, in "
+        "a separate SQLite file that any sqlite3 client can query offline.",
+    )
+    replay.add_argument(
+        "--as-of", required=True, type=parse_instant, help="ISO 8601 with time zone"
+    )
+    replay.add_argument("--out", required=True, type=Path, help="the SQLite file to write")
+    replay.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    return parser
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("port must be between 1 and 65535")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def parse_instant(text: str) -> datetime:
+    """An aware datetime from ISO 8601 (``Z`` allowed); naive input is refused."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no time zone; add one, e.g. 2026-11-23T10:15:00Z"
+        )
+    return moment.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Entry point of the ``ledger`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as error:
+        print(f"ledger: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    from api.observability import configure_logging
+
+    quiet = settings.log_level if settings.log_level != "INFO" else "WARNING"
+    configure_logging(settings.log_level if args.command == "serve" else quiet)
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "serve": cmd_serve,
+        "demo": cmd_demo,
+        "accounts": cmd_accounts_import,
+        "projections": cmd_projections,
+        "replay": cmd_replay,
+    }
+    try:
+        return handlers[args.command](args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if settings.log_level == "DEBUG":
+            raise
+        print(f"ledger: error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _cli_causation() -> Any:
+    from domain.causation import Causation
+
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "cli"
+    return Causation(actor=f"user:{user}", correlation_id=f"cli-{uuid.uuid4()}", channel="CLI")
+
+
+def _console(stream: TextIO | None = None) -> Any:
+    from rich.console import Console
+
+    return Console(file=stream or sys.stdout, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@contextmanager
+def _graceful_signals(stop: threading.Event) -> Iterator[list[int]]:
+    """Turn SIGTERM/SIGINT into ``stop.set()`` instead of dying, for the whole of ``serve``.
+
+    A signal during startup is remembered and ends the command once startup is done. While
+    uvicorn runs it installs its own handlers (graceful shutdown) and, when done, re-raises the
+    signal it caught; with this handler back in place that re-raise is recorded, and ``serve``
+    exits 0.
+    """
+    received: list[int] = []
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {sig: signal.signal(sig, record) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from api.observability import get_logger
+
+    log = get_logger("api.cli")
+    stop = threading.Event()
+    with _graceful_signals(stop) as received:
+        import uvicorn
+
+        from api.app import create_app
+        from api.bootstrap import bootstrap
+
+        container = bootstrap(settings)
+        try:
+            if stop.is_set():
+                return EXIT_OK  # stopped while starting
+            if args.role == "projector":
+                log.info("projector role started", **settings.describe())
+                container.projector.run(stop)
+                return EXIT_OK
+            app = create_app(container, run_projector=args.role == "all")
+            if args.role == "api":
+                container.projector_active = True  # a projector process follows the same log
+            config = uvicorn.Config(
+                app,
+                host=args.host or settings.host,
+                port=args.port or settings.port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=10,
+                server_header=False,
+            )
+            server = uvicorn.Server(config)
+            server.run()
+            if received:
+                names = [signal.Signals(s).name for s in received]
+                log.info("shut down on signal", signals=names)
+            return EXIT_OK if server.started else EXIT_FAILED
+        finally:
+            container.close()
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from api.bootstrap import bootstrap
+    from api.demo import seed_demo
+
+    console = _console()
+    container = bootstrap(settings)
+    try:
+        if args.if_empty and any(container.heads().values()):
+            console.print("demo: the event store already holds events; nothing to do.")
+            # Keep the read models current for the server that starts next.
+            container.projector.catch_up()
+            return EXIT_OK
+        with Progress(
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            tasks: dict[str, Any] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            result = seed_demo(
+                container,
+                accounts=args.accounts,
+                transactions=args.transactions,
+                seed=args.seed,
+                progress=report,
+            )
+        console.print(
+            f"demo: {result.accounts_opened} accounts opened"
+            + (f" ({result.accounts_existing} existed)" if result.accounts_existing else "")
+            + f", {result.submitted} payments submitted"
+            + (f" ({result.duplicates} repeats)" if result.duplicates else "")
+        )
+        statuses = ", ".join(f"{k} {v}" for k, v in result.final_statuses().items())
+        console.print(f"demo: transactions by status: {statuses}")
+        if result.by_reason:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(result.by_reason.items()))
+            console.print(f"demo: rejections: {reasons}")
+        console.print(
+            f"demo: {result.released} released and {result.rejected_after_review} rejected "
+            f"after review, {result.reversed} reversed, {result.settled} settled, "
+            f"{len(result.frozen)} accounts frozen; {result.events_projected} events projected"
+        )
+        return EXIT_OK
+    finally:
+        container.close()
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def cmd_accounts_import(args: argparse.Namespace, settings: Settings) -> int:
+    from api.bootstrap import bootstrap
+    from api.csv_import import BadCsvFile, import_accounts
+
+    path: Path = args.file
+    if not path.is_file():
+        print(f"ledger: {path}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    container = bootstrap(settings)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as lines:
+            try:
+                report = import_accounts(container.ledger, lines, _cli_causation())
+            except BadCsvFile as error:
+                print(f"ledger: {path}: {error}", file=sys.stderr)
+                return EXIT_USAGE
+        for problem in report.errors:
+            print(f"{path}:{problem.line}: {problem.message}", file=sys.stderr)
+        print(f"imported {len(report.opened)} accounts, {len(report.errors)} rows failed")
+        container.projector.catch_up()
+        return EXIT_OK if report.ok else EXIT_FAILED
+    finally:
+        container.close()
+
+
+# --------------------------------------------------------------------------- projections
+
+
+def cmd_projections(args: argparse.Namespace, settings: Settings) -> int:
+    from api.bootstrap import bootstrap
+
+    container = bootstrap(settings)
+    try:
+        if args.projections_command == "status":
+            return _projection_status(container)
+        return _projection_rebuild(container, args.name)
+    finally:
+        container.close()
+
+
+def _projection_status(container: Any) -> int:
+    from rich.table import Table
+
+    table = Table(title="projections")
+    for column in ("name", "context", "position", "head", "lag", "updated"):
+        table.add_column(
+            column, justify="right" if column in {"position", "head", "lag"} else "left"
+        )
+    for status in container.projector.status():
+        updated = status.updated_at.isoformat(timespec="seconds") if status.updated_at else "-"
+        table.add_row(
+            status.name,
+            getattr(status, "context", None) or "-",
+            str(status.position),
+            str(status.head),
+            str(status.lag),
+            updated,
+        )
+    _console().print(table)
+    return EXIT_OK
+
+
+def _projection_rebuild(container: Any, name: str | None) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from projections.runner import PROJECTIONS
+
+    names = [name] if name else list(PROJECTIONS)
+    unknown = [n for n in names if n not in PROJECTIONS]
+    if unknown:
+        print(
+            f"ledger: unknown projection {unknown[0]!r}; known: {', '.join(PROJECTIONS)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    console = _console()
+    with Progress(
+        TextColumn("rebuild {task.description:<13}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        for projection in names:
+            task = progress.add_task(projection, total=None)
+
+            def report(done: int, total: int, task: Any = task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            count = container.projector.rebuild(projection, progress=report)
+            progress.update(task, completed=count, total=count)
+    console.print(f"rebuilt {', '.join(names)}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from api.bootstrap import bootstrap
+    from projections.replay import replay_to_sqlite
+
+    out: Path = args.out
+    if out.exists() and not args.force:
+        print(f"ledger: {out} exists; pass --force to replace it", file=sys.stderr)
+        return EXIT_USAGE
+    container = bootstrap(settings)
+    console = _console()
+    try:
+        with Progress(
+            TextColumn("replay"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("replay", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            events = replay_to_sqlite(
+                container.sources, args.as_of, out, progress=report, overwrite=args.force
+            )
+        console.print(
+            f"replay: {events} events recorded at or before {args.as_of.isoformat()} -> {out}"
+        )
+        return EXIT_OK
+    finally:
+        container.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

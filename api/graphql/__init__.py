@@ -1,0 +1,1 @@
+"""GraphQL for backoffice frontends: strawberry on FastAPI, over the read models."""

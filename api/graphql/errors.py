@@ -1,0 +1,72 @@
+"""Application and domain errors as GraphQL errors with a clear message and a ``code``.
+
+graphql-core copies an exception's ``extensions`` attribute into the error it reports, so
+``{"message": "no account DE89...", "extensions": {"code": "NOT_FOUND"}}`` reaches the client.
+Anything not translated here is unexpected and masked by the schema (no stack traces out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from api.security import Forbidden
+from application.errors import (
+    AlreadyExists,
+    ConcurrencyExhausted,
+    Conflict,
+    InvalidCommand,
+    NotFound,
+)
+from domain.errors import DomainError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ApiError(Exception):
+    """An error the client caused or can act on; its message is shown as it is."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.extensions: dict[str, Any] = {"code": code}
+
+
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ApiError, Forbidden)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise use-case and domain errors as :class:`ApiError` with a code."""
+    try:
+        yield
+    except (ApiError, Forbidden):
+        raise
+    except NotFound as error:
+        raise ApiError(str(error), "NOT_FOUND") from None
+    except AlreadyExists as error:
+        raise ApiError(str(error), "ALREADY_EXISTS") from None
+    except Conflict as error:
+        raise ApiError(str(error), "CONFLICT") from None
+    except (InvalidCommand, DomainError) as error:
+        raise ApiError(str(error), "BAD_USER_INPUT") from None
+    except ConcurrencyExhausted as error:
+        raise ApiError(f"{error}; try again", "UNAVAILABLE") from None
+
+
+def bad_input(message: str) -> ApiError:
+    return ApiError(message, "BAD_USER_INPUT")
+
+
+async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a blocking query or use case off the event loop, translating its errors."""
+    with translated():
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def checked(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call a quick, non-blocking validator, translating its errors."""
+    with translated():
+        return fn(*args, **kwargs)

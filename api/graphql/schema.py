@@ -1,0 +1,335 @@
+"""The GraphQL schema: queries over the read models, operator mutations over the ledger.
+
+Every resolver calls ``info.context.authorize(<permission>)`` first (the one authorization
+seam). Blocking work (queries, use cases) runs in a worker thread. Mutations run inside
+``caused_by(Causation(actor=<principal>, correlation_id=<request's>, channel="GRAPHQL"))``.
+The schema text is exported to ``api/graphql/schema.graphql`` by ``python -m api.graphql.schema``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, MaskErrors, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from api.graphql.context import LedgerContext
+from api.graphql.errors import EXPECTED_ERRORS, ApiError, bad_input, checked, in_thread
+from api.graphql.scalars import DateTime
+from api.graphql.types import (
+    Account,
+    AccountStatus,
+    AuditEvent,
+    Connection,
+    Transaction,
+    TransactionFilter,
+    TrialBalance,
+    connection,
+    page_size,
+    paginate,
+)
+from api.observability import get_logger
+from api.presentation import (
+    account_key,
+    account_view,
+    open_account_command,
+    transaction_uuid,
+    transaction_view,
+)
+from api.security import Permission
+from domain.causation import caused_by
+from domain.money import check_currency
+from projections.views import AccountView, Page, TransactionView
+from projections.views import TransactionFilter as FilterView
+
+log = get_logger("api.graphql")
+
+Info = strawberry.Info[LedgerContext, None]
+R = TypeVar("R")
+
+UNEXPECTED_MESSAGE = "Internal error; the server log has the details (see X-Correlation-Id)."
+
+
+def _amount(name: str, raw: str | None) -> Decimal | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise bad_input(f"filter.{name}: not a decimal amount: {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise bad_input(f"filter.{name}: must be a non-negative decimal amount")
+    return value
+
+
+def filter_view(given: TransactionFilter | None) -> FilterView:
+    if given is None:
+        return FilterView()
+    with_key = account_key(given.account) if given.account else None
+    minimum = _amount("minAmount", given.min_amount)
+    maximum = _amount("maxAmount", given.max_amount)
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise bad_input("filter: minAmount is greater than maxAmount")
+    if given.from_ is not None and given.to is not None and given.from_ > given.to:
+        raise bad_input("filter: from is after to")
+    return FilterView(
+        account=with_key,
+        status=given.status.value if given.status is not None else None,
+        channel=given.channel.strip().upper() if given.channel else None,
+        min_amount=minimum,
+        max_amount=maximum,
+        from_=given.from_,
+        to=given.to,
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="An account by IBAN or internal code, optionally as of T")
+    async def account(self, info: Info, id: str, as_of: datetime | None = None) -> Account | None:
+        info.context.authorize(Permission.ACCOUNTS_READ)
+        with_key = checked(account_key, id)
+        view = await info.context.loaders.accounts.load((with_key, as_of))
+        return Account.of(view, as_of) if view is not None else None
+
+    @strawberry.field(description="Accounts in key order (keyset pagination)")
+    async def accounts(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: AccountStatus | None = None,
+    ) -> Connection[Account]:
+        info.context.authorize(Permission.ACCOUNTS_READ)
+        queries = info.context.container.queries
+        wanted = status.value if status is not None else None
+
+        def fetch(size: int, cursor: str | None) -> Page[AccountView]:
+            return queries.accounts(size, cursor, wanted)
+
+        page = await in_thread(paginate, fetch, page_size(first), after=after)
+        return connection(page, lambda view: Account.of(view, None))
+
+    @strawberry.field(description="A transaction by id, optionally as of T")
+    async def transaction(
+        self, info: Info, id: strawberry.ID, as_of: datetime | None = None
+    ) -> Transaction | None:
+        info.context.authorize(Permission.TRANSACTIONS_READ)
+        tx_id = str(checked(transaction_uuid, str(id)))
+        view = await info.context.loaders.transactions.load((tx_id, as_of))
+        return Transaction.of(view, as_of) if view is not None else None
+
+    @strawberry.field(description="Transactions matching the filter, newest first")
+    async def transactions(
+        self,
+        info: Info,
+        filter: TransactionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Transaction]:
+        info.context.authorize(Permission.TRANSACTIONS_READ)
+        criteria = checked(filter_view, filter)
+        page = await in_thread(
+            paginate,
+            info.context.container.queries.transactions,
+            criteria,
+            page_size(first),
+            after=after,
+        )
+        return connection(page, lambda view: Transaction.of(view, None))
+
+    @strawberry.field(description="Every recorded event, of one stream or all, in a time window")
+    async def audit_trail(
+        self,
+        info: Info,
+        stream_id: strawberry.ID | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEvent]:
+        info.context.authorize(Permission.AUDIT_READ)
+        if from_ is not None and to is not None and from_ > to:
+            raise bad_input("from is after to")
+        page = await in_thread(
+            paginate,
+            info.context.container.queries.audit_trail,
+            str(stream_id) if stream_id is not None else None,
+            from_,
+            to,
+            page_size(first),
+            after=after,
+        )
+        return connection(page, AuditEvent.of)
+
+    @strawberry.field(description="Per-account balances and per-currency totals, as of T")
+    async def trial_balance(
+        self, info: Info, as_of: datetime | None = None, currency: str | None = None
+    ) -> TrialBalance:
+        info.context.authorize(Permission.REPORTS_READ)
+        code = currency.strip().upper() if currency else None
+        if code is not None:
+            checked(check_currency, code)
+        view = await in_thread(info.context.container.queries.trial_balance, as_of, code)
+        return TrialBalance.of(view, as_of)
+
+
+async def _write(info: Info, use_case: Callable[[], R]) -> R:
+    """Run ``use_case`` in a worker thread under the request's causation, then give the
+    projector a moment so nested read-model fields see the write (read-your-writes)."""
+    context = info.context
+    who = context.causation()
+
+    def run() -> R:
+        with caused_by(who):
+            result = use_case()
+        context.container.wait_for_projections(timeout=2.0)
+        return result
+
+    return await in_thread(run)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Open a customer account")
+    async def open_account(
+        self,
+        info: Info,
+        iban: str,
+        holder_name: str,
+        currency: str,
+        overdraft_limit: str | None = None,
+    ) -> Account:
+        info.context.authorize(Permission.ACCOUNTS_WRITE)
+        command = checked(open_account_command, iban, holder_name, currency, overdraft_limit)
+        ledger = info.context.container.ledger
+        view = await _write(info, lambda: account_view(ledger.open_account(command)))
+        return Account.of(view, None)
+
+    @strawberry.mutation(description="Block debits on an account (credits still arrive)")
+    async def freeze_account(self, info: Info, id: str, reason: str | None = None) -> Account:
+        info.context.authorize(Permission.ACCOUNTS_WRITE)
+        return await _change_account(info, id, reason, "freeze")
+
+    @strawberry.mutation(description="Lift a freeze")
+    async def unfreeze_account(self, info: Info, id: str, reason: str | None = None) -> Account:
+        info.context.authorize(Permission.ACCOUNTS_WRITE)
+        return await _change_account(info, id, reason, "unfreeze")
+
+    @strawberry.mutation(description="Close an account for good (only when empty)")
+    async def close_account(self, info: Info, id: str, reason: str | None = None) -> Account:
+        info.context.authorize(Permission.ACCOUNTS_WRITE)
+        return await _change_account(info, id, reason, "close")
+
+    @strawberry.mutation(
+        description="Reverse a posted transaction by a new, linked transaction; returns it"
+    )
+    async def reverse_transaction(self, info: Info, id: strawberry.ID, reason: str) -> Transaction:
+        info.context.authorize(Permission.TRANSACTIONS_REVERSE)
+        tx_id = checked(transaction_uuid, str(id))
+        if not reason.strip():
+            raise bad_input("reason: a reversal needs a reason")
+        ledger = info.context.container.ledger
+
+        def reverse() -> TransactionView:
+            result = ledger.reverse(tx_id, reason.strip())
+            return transaction_view(ledger.get_transaction(transaction_uuid(result.transaction_id)))
+
+        view = await _write(info, reverse)
+        return Transaction.of(view, None)
+
+
+async def _change_account(info: Info, raw_id: str, reason: str | None, action: str) -> Account:
+    key = checked(account_key, raw_id)
+    ledger = info.context.container.ledger
+    why = (reason or "").strip() or f"{action} by {info.context.principal.name}"
+    changes: dict[str, Callable[[str, str], Any]] = {
+        "freeze": ledger.freeze_account,
+        "unfreeze": ledger.unfreeze_account,
+        "close": ledger.close_account,
+    }
+    change = changes[action]
+
+    def run() -> AccountView:
+        return account_view(change(key, why))
+
+    view = await _write(info, run)
+    return Account.of(view, None)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask resolver failures we did not expect; keep validation and client errors."""
+    original = error.original_error
+    if original is None or error.path is None:
+        return False
+    return not isinstance(original, EXPECTED_ERRORS)
+
+
+class LedgerSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context = execution_context.context if execution_context is not None else None
+        metrics = getattr(context, "metrics", None)
+        for error in errors:
+            original = error.original_error
+            extensions = error.extensions or {}
+            if original is not None and error.path is not None and should_mask(error):
+                code = "INTERNAL"
+                log.error(
+                    "graphql resolver failed",
+                    path=".".join(str(p) for p in error.path),
+                    exc_info=original,
+                )
+            else:
+                code = str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED")
+                log.info(
+                    "graphql error",
+                    code=code,
+                    message=error.message,
+                    path=".".join(str(p) for p in error.path or []) or None,
+                )
+            if metrics is not None:
+                metrics.graphql_errors.labels(code).inc()
+
+
+def build_schema(*, production: bool = False) -> LedgerSchema:
+    """The schema; in production without introspection."""
+    extensions: list[Any] = [
+        lambda: MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED_MESSAGE),
+        lambda: QueryDepthLimiter(max_depth=12),
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return LedgerSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={datetime: DateTime}),
+    )
+
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+
+
+def export_schema(path: Path = SCHEMA_FILE) -> str:
+    text = build_schema().as_str() + "\n"
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+if __name__ == "__main__":  # pragma: no cover - documentation helper
+    sys.stdout.write(export_schema())
+
+__all__ = ["ApiError", "LedgerSchema", "build_schema", "export_schema"]

@@ -1,0 +1,286 @@
+"""Structured JSON logs (with correlation ids, IBANs masked) and Prometheus metrics.
+
+* :func:`configure_logging` routes structlog *and* the standard library (uvicorn, strawberry,
+  eventsourcing) through one JSON renderer. Every line carries the correlation id bound for the
+  request, and any IBAN anywhere in the line is masked (``DE89**************3000``).
+* :class:`Metrics` holds the collectors on a registry of its own (one per app, so tests can
+  build many apps), including a collector that reads projection lag at scrape time.
+* :class:`RequestContextMiddleware` is the ASGI edge: correlation id in and out, access log,
+  request metrics, and a generic JSON 500 for anything unexpected (the stack trace goes to
+  the log, never to the client).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+CORRELATION_HEADER = "X-Correlation-Id"
+_CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+_correlation_id: ContextVar[str | None] = ContextVar("ledger_correlation_id", default=None)
+
+# Compact IBANs (country, check digits, 11-30 alphanumerics) and the printed form in groups
+# of four. Upper case only: lower-case hex (UUIDs, hashes) is never mistaken for an IBAN.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b")
+
+
+def mask_iban(match: re.Match[str]) -> str:
+    compact = match.group(0).replace(" ", "")
+    return f"{compact[:4]}{'*' * (len(compact) - 8)}{compact[-4:]}"
+
+
+def mask_ibans(value: Any) -> Any:
+    """``value`` with every IBAN inside it (strings, nested lists and dicts) masked."""
+    if isinstance(value, str):
+        return _IBAN.sub(mask_iban, value)
+    if isinstance(value, Mapping):
+        return {key: mask_ibans(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_ibans(item) for item in value]
+    return value
+
+
+def _mask_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
+    for key, value in list(event_dict.items()):
+        if key != "exc_info":
+            event_dict[key] = mask_ibans(value)
+    return event_dict
+
+
+def _add_correlation_id(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
+    correlation_id = _correlation_id.get()
+    if correlation_id is not None:
+        event_dict.setdefault("correlation_id", correlation_id)
+    return event_dict
+
+
+def current_correlation_id() -> str | None:
+    return _correlation_id.get()
+
+
+def new_correlation_id(incoming: str | None = None) -> str:
+    """``incoming`` when it is a sane id (printable, at most 128 characters), else a new one."""
+    if incoming and _CORRELATION_OK.match(incoming):
+        return incoming
+    return str(uuid.uuid4())
+
+
+def bind_correlation_id(correlation_id: str) -> None:
+    _correlation_id.set(correlation_id)
+
+
+def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
+    """JSON lines on stderr for structlog and stdlib loggers alike. Call once at startup."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        _add_correlation_id,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_processor,
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _mask_processor,
+            structlog.processors.JSONRenderer(default=str),
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    # uvicorn's access log is replaced by ours (it has the route and correlation id).
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)
+
+
+# --------------------------------------------------------------------------- metrics
+
+StatusProvider = Callable[[], Iterable[tuple[str, str, int, int]]]
+"""Returns ``(projection, context, position, head)`` rows; read at scrape time."""
+
+
+class _ProjectionCollector(Collector):
+    def __init__(self, provider: StatusProvider) -> None:
+        self.provider = provider
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        lag = GaugeMetricFamily(
+            "ledger_projection_lag_events",
+            "Events recorded but not yet processed, per projection and source context",
+            labels=["projection", "context"],
+        )
+        position = GaugeMetricFamily(
+            "ledger_projection_position",
+            "Last notification id processed, per projection and source context",
+            labels=["projection", "context"],
+        )
+        up = GaugeMetricFamily(
+            "ledger_projection_status_up", "1 when the projection status could be read"
+        )
+        try:
+            rows = list(self.provider())
+        except Exception:
+            up.add_metric([], 0)
+            return [up]
+        for name, context, pos, head in rows:
+            lag.add_metric([name, context], max(0, head - pos))
+            position.add_metric([name, context], pos)
+        up.add_metric([], 1)
+        return [lag, position, up]
+
+
+class Metrics:
+    """The application's collectors, on their own registry."""
+
+    def __init__(self, projection_status: StatusProvider | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "ledger_http_requests_total",
+            "HTTP requests by method, route template and status code",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "ledger_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.payments = Counter(
+            "ledger_payments_submitted_total",
+            "Payments submitted through the API, by resulting status (duplicates apart)",
+            ["status", "duplicate"],
+            registry=self.registry,
+        )
+        self.graphql_errors = Counter(
+            "ledger_graphql_errors_total",
+            "GraphQL errors by code",
+            ["code"],
+            registry=self.registry,
+        )
+        if projection_status is not None:
+            self.registry.register(_ProjectionCollector(projection_status))
+
+
+# --------------------------------------------------------------------------- middleware
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[Message], Any]
+ASGIApp = Callable[[Scope, Receive, Send], Any]
+
+
+class RequestContextMiddleware:
+    """Correlation id, access log, request metrics, and a generic 500 for unexpected errors."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log = get_logger("api.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for key, value in scope.get("headers", []):
+            if key.decode("latin-1").lower() == CORRELATION_HEADER.lower():
+                incoming = value.decode("latin-1")
+        correlation_id = new_correlation_id(incoming)
+        token = _correlation_id.set(correlation_id)
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        status = 500
+        started = False
+        began = time.perf_counter()
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((CORRELATION_HEADER.lower().encode(), correlation_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        except Exception:
+            self.log.exception(
+                "unhandled error", method=scope.get("method"), path=scope.get("path")
+            )
+            status = 500
+            if not started:
+                body = json.dumps(
+                    {"detail": "internal server error", "correlationId": correlation_id}
+                ).encode()
+                await send_with_header(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            elapsed = time.perf_counter() - began
+            route = _route_template(scope)
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            if route not in {"/metrics", "/healthz", "/readyz"}:
+                self.log.info(
+                    "request",
+                    method=method,
+                    path=scope.get("path"),
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            _correlation_id.reset(token)
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template, so metrics do not get one series per IBAN."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str) and path:
+        return path
+    return "unmatched"

@@ -1,0 +1,273 @@
+"""Settings: read once from the environment at startup, validated, then passed around.
+
+Nothing reads the environment at import time: :meth:`Settings.from_env` is called by the
+CLI (or a test) and the resulting object travels through :func:`api.bootstrap.bootstrap`.
+Every problem found is reported at once in a :class:`SettingsError`, naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from adapters.persistence import DatabaseConfig
+from application.screening import AmountLimits
+from domain.errors import InvalidMoney
+from domain.money import check_currency
+
+Environment = Literal["development", "production"]
+ENVIRONMENTS: tuple[Environment, ...] = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Demo defaults: review above 10,000, decline above 50,000, at most 100,000 out per day
+# and debtor, in each currency the demo books (PLN and SEK scaled to similar value).
+DEFAULT_REVIEW_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
+DEFAULT_DECLINE_ABOVE = "EUR:50000,USD:50000,GBP:50000,CHF:50000,PLN:200000,SEK:500000"
+DEFAULT_DAILY_LIMIT = "EUR:100000,USD:100000,GBP:100000,CHF:100000,PLN:400000,SEK:1000000"
+
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class SettingsError(ValueError):
+    """One or more LEDGER_* variables are invalid; the message lists each problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process is configured with. Defaults suit a laptop."""
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    database_schema: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    env: Environment = "development"
+    log_level: str = "INFO"
+    review_above: dict[str, Decimal] = field(
+        default_factory=lambda: _parse_limits("", DEFAULT_REVIEW_ABOVE, [])
+    )
+    decline_above: dict[str, Decimal] = field(
+        default_factory=lambda: _parse_limits("", DEFAULT_DECLINE_ABOVE, [])
+    )
+    daily_limit: dict[str, Decimal] = field(
+        default_factory=lambda: _parse_limits("", DEFAULT_DAILY_LIMIT, [])
+    )
+    projector_batch_size: int = 500
+    projector_poll_interval: float = 0.2
+    db_pool_size: int = 5
+    ready_max_lag: int = 10_000
+
+    # -- derived -------------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def database(self) -> DatabaseConfig:
+        return DatabaseConfig(
+            data_dir=self.data_dir,
+            url=self.database_url,
+            schema=self.database_schema,
+            pool_size=self.db_pool_size,
+        )
+
+    def amount_limits(self) -> AmountLimits:
+        return AmountLimits(
+            review_above=dict(self.review_above),
+            decline_above=dict(self.decline_above),
+            daily_limit=dict(self.daily_limit),
+        )
+
+    def with_database(self, database: DatabaseConfig) -> Settings:
+        """These settings pointed at ``database`` (tests use this with their fixtures)."""
+        return replace(
+            self,
+            data_dir=database.data_dir,
+            database_url=database.url,
+            database_schema=database.schema,
+            db_pool_size=database.pool_size,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The settings for a startup log line; the database password is hidden."""
+        return {
+            "data_dir": str(self.data_dir),
+            "database": _hide_password(self.database_url) if self.database_url else "sqlite",
+            "schema": self.database_schema,
+            "host": self.host,
+            "port": self.port,
+            "env": self.env,
+        }
+
+    # -- parsing -------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``LEDGER_*`` variable; raise :class:`SettingsError` listing all problems."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def get(name: str) -> str:
+            return env.get(name, "").strip()
+
+        data_dir = Path(get("LEDGER_DATA_DIR") or "var")
+        url = get("LEDGER_DATABASE_URL") or None
+        if url is not None:
+            scheme = urlsplit(url).scheme
+            if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+                problems.append(
+                    "LEDGER_DATABASE_URL: must be a postgresql://user:password@host:port/db URL "
+                    f"(unset it for the embedded SQLite store), got scheme {scheme!r}"
+                )
+        schema = get("LEDGER_DATABASE_SCHEMA") or None
+        if schema is not None:
+            if not _SCHEMA_NAME.match(schema):
+                problems.append(
+                    "LEDGER_DATABASE_SCHEMA: must be a plain SQL identifier "
+                    f"(letters, digits, underscore; at most 63), got {schema!r}"
+                )
+            elif url is None:
+                problems.append("LEDGER_DATABASE_SCHEMA: only applies with LEDGER_DATABASE_URL")
+        host = get("LEDGER_HOST") or "127.0.0.1"
+        port = _int(get("LEDGER_PORT"), "LEDGER_PORT", 8000, problems, low=1, high=65535)
+        environment = (get("LEDGER_ENV") or "development").lower()
+        if environment not in ENVIRONMENTS:
+            problems.append(f"LEDGER_ENV: must be development or production, got {environment!r}")
+            environment = "development"
+        log_level = (get("LEDGER_LOG_LEVEL") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            problems.append(f"LEDGER_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}")
+            log_level = "INFO"
+        review = _parse_limits(
+            "LEDGER_SCREENING_REVIEW_ABOVE",
+            get("LEDGER_SCREENING_REVIEW_ABOVE") or DEFAULT_REVIEW_ABOVE,
+            problems,
+        )
+        decline = _parse_limits(
+            "LEDGER_SCREENING_DECLINE_ABOVE",
+            get("LEDGER_SCREENING_DECLINE_ABOVE") or DEFAULT_DECLINE_ABOVE,
+            problems,
+        )
+        daily = _parse_limits(
+            "LEDGER_SCREENING_DAILY_LIMIT",
+            get("LEDGER_SCREENING_DAILY_LIMIT") or DEFAULT_DAILY_LIMIT,
+            problems,
+        )
+        for currency, review_limit in review.items():
+            decline_limit = decline.get(currency)
+            if decline_limit is not None and review_limit >= decline_limit:
+                problems.append(
+                    f"LEDGER_SCREENING_REVIEW_ABOVE: {currency} {review_limit} is not below the "
+                    f"decline limit {decline_limit}; nothing would ever be held for review"
+                )
+        batch = _int(
+            get("LEDGER_PROJECTOR_BATCH_SIZE"), "LEDGER_PROJECTOR_BATCH_SIZE", 500, problems, low=1
+        )
+        poll = _float(get("LEDGER_PROJECTOR_POLL_INTERVAL"), "LEDGER_PROJECTOR_POLL_INTERVAL", 0.2)
+        if isinstance(poll, str):
+            problems.append(poll)
+            poll = 0.2
+        elif not 0 < poll <= 60:
+            problems.append("LEDGER_PROJECTOR_POLL_INTERVAL: must be > 0 and <= 60 seconds")
+        pool = _int(get("LEDGER_DB_POOL_SIZE"), "LEDGER_DB_POOL_SIZE", 5, problems, low=1, high=200)
+        max_lag = _int(get("LEDGER_READY_MAX_LAG"), "LEDGER_READY_MAX_LAG", 10_000, problems, low=0)
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            data_dir=data_dir,
+            database_url=url,
+            database_schema=schema,
+            host=host,
+            port=port,
+            env=environment,  # type: ignore[arg-type]  # checked against ENVIRONMENTS above
+            log_level=log_level,
+            review_above=review,
+            decline_above=decline,
+            daily_limit=daily,
+            projector_batch_size=batch,
+            projector_poll_interval=poll,
+            db_pool_size=pool,
+            ready_max_lag=max_lag,
+        )
+
+
+def _int(
+    raw: str,
+    name: str,
+    default: int,
+    problems: list[str],
+    *,
+    low: int | None = None,
+    high: int | None = None,
+) -> int:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name}: must be an integer, got {raw!r}")
+        return default
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        problems.append(f"{name}: must be {bounds}, got {value}")
+        return default
+    return value
+
+
+def _float(raw: str, name: str, default: float) -> float | str:
+    """The number, or a problem message."""
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        return f"{name}: must be a number of seconds, got {raw!r}"
+
+
+def _parse_limits(name: str, text: str, problems: list[str]) -> dict[str, Decimal]:
+    """Parse ``"EUR:10000,USD:10000"``; an empty string (or ``none``) means no limits."""
+    limits: dict[str, Decimal] = {}
+    if text.lower() == "none":
+        return limits
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        currency, sep, amount = item.partition(":")
+        currency = currency.strip().upper()
+        if not sep:
+            problems.append(f"{name}: {item!r} must look like CCY:AMOUNT, e.g. EUR:10000")
+            continue
+        try:
+            check_currency(currency)
+        except InvalidMoney as error:
+            problems.append(f"{name}: {error}")
+            continue
+        try:
+            value = Decimal(amount.strip())
+        except InvalidOperation:
+            problems.append(f"{name}: {item!r}: {amount.strip()!r} is not a decimal amount")
+            continue
+        if not value.is_finite() or value <= 0:
+            problems.append(f"{name}: {item!r}: the amount must be greater than zero")
+            continue
+        if currency in limits:
+            problems.append(f"{name}: {currency} is given twice")
+            continue
+        limits[currency] = value
+    return limits
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()

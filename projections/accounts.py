@@ -1,0 +1,232 @@
+"""The ``accounts`` projection: current balances, full history and postings.
+
+* ``rm_accounts``: the current state of every account.
+* ``rm_account_history``: one row per account event with the account's whole
+  state after it, so ``account(asOf)`` and ``trialBalance(asOf)`` are index
+  lookups (latest row with ``recorded_at <= T``).
+* ``rm_postings``: one row per ``Debited``/``Credited`` event with the signed
+  amount and the running balance after it.
+* ``rm_holds``: the holds open now (needed to know what a ``HoldReleased``
+  gives back).
+
+A batch loads the current rows of the accounts it touches, replays its events
+on them in memory (the running balance continues from the stored balance) and
+writes everything with ``executemany``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, select
+
+from domain.ledger.accounts import Account
+from projections.base import (
+    Projection,
+    ProjectionError,
+    chunked,
+    fail,
+    insert_rows,
+    update_by_key,
+)
+from projections.events import Envelope
+from projections.tables import rm_account_history, rm_accounts, rm_holds, rm_postings
+
+_STATE_COLUMNS = tuple(c.name for c in rm_accounts.columns)
+_ZERO = Decimal(0)
+
+
+class AccountsProjection(Projection):
+    name = "accounts"
+    tables = (rm_postings, rm_account_history, rm_holds, rm_accounts)
+
+    def apply(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
+        batch = [e for e in envelopes if isinstance(e.event, Account.Event)]
+        if not batch:
+            return
+        run = _Batch(self.name)
+        run.load(conn, batch)
+        for envelope in batch:
+            try:
+                run.apply(envelope)
+            except ProjectionError:
+                raise
+            except Exception as error:
+                raise ProjectionError(self.name, envelope, error) from error
+        run.write(conn)
+
+
+class _Batch:
+    """The in-memory state of one batch of account events."""
+
+    def __init__(self, projection: str) -> None:
+        self.projection = projection
+        self.states: dict[str, dict[str, Any]] = {}
+        self.existing: set[str] = set()
+        self.holds: dict[tuple[str, str], Decimal] = {}  # (tx id, account id) -> amount
+        self.new_holds: dict[tuple[str, str], dict[str, Any]] = {}
+        self.dropped_holds: set[tuple[str, str]] = set()
+        self.history: list[dict[str, Any]] = []
+        self.postings: list[dict[str, Any]] = []
+
+    def load(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        ids = sorted({e.stream_id for e in batch})
+        for chunk in chunked(ids):
+            rows = conn.execute(select(rm_accounts).where(rm_accounts.c.id.in_(chunk)))
+            for row in rows.mappings():
+                self.states[row["id"]] = dict(row)
+        self.existing = set(self.states)
+        released = sorted({str(e.event.transaction_id) for e in batch if e.kind == "HoldReleased"})
+        for chunk in chunked(released):
+            query = select(rm_holds.c.transaction_id, rm_holds.c.account_id, rm_holds.c.amount)
+            for tx, account, amount in conn.execute(
+                query.where(rm_holds.c.transaction_id.in_(chunk))
+            ):
+                self.holds[(tx, account)] = amount
+
+    def apply(self, envelope: Envelope) -> None:
+        kind = envelope.kind
+        account_id = envelope.stream_id
+        state = self.states.get(account_id)
+        if kind == "Opened":
+            if state is not None:
+                raise fail(self.projection, envelope, "account opened twice")
+            state = self._opened(envelope)
+            self.states[account_id] = state
+        else:
+            if state is None:
+                raise fail(self.projection, envelope, "event for an account never opened")
+            if envelope.version != state["version"] + 1:
+                raise fail(
+                    self.projection,
+                    envelope,
+                    f"expected version {state['version'] + 1}, got {envelope.version}",
+                )
+            handler = getattr(self, f"_on_{kind}", None)
+            if handler is None:
+                raise fail(self.projection, envelope, f"unknown account event {kind}")
+            handler(envelope, state)
+            state["version"] = envelope.version
+            state["updated_at"] = envelope.recorded_at
+        self.history.append(
+            {
+                "account_id": account_id,
+                "version": envelope.version,
+                "recorded_at": envelope.recorded_at,
+                "event_type": envelope.event_type,
+                **{k: state[k] for k in _STATE_COLUMNS if k not in {"id", "updated_at", "version"}},
+            }
+        )
+
+    # -- handlers --------------------------------------------------------------------
+
+    def _opened(self, envelope: Envelope) -> dict[str, Any]:
+        event = envelope.event
+        currency = str(event.currency)
+        account_type = str(event.account_type)
+        limit = event.overdraft_limit
+        return {
+            "id": envelope.stream_id,
+            "key": str(event.key),
+            "iban": str(event.key) if account_type == "CUSTOMER" else None,
+            "holder_name": str(event.holder_name),
+            "currency": currency,
+            "status": "OPEN",
+            "type": account_type,
+            "balance": _ZERO,
+            "held": _ZERO,
+            "overdraft_limit": Decimal(limit) if limit is not None else None,
+            "debits_total": _ZERO,
+            "credits_total": _ZERO,
+            "opened_at": envelope.recorded_at,
+            "updated_at": envelope.recorded_at,
+            "version": envelope.version,
+        }
+
+    def _posting(self, envelope: Envelope, state: dict[str, Any], amount: Decimal) -> None:
+        self.postings.append(
+            {
+                "account_id": state["id"],
+                "version": envelope.version,
+                "account_key": state["key"],
+                "transaction_id": str(envelope.event.transaction_id),
+                "amount": amount,
+                "balance_after": state["balance"],
+                "currency": state["currency"],
+                "booking_date": getattr(envelope.event, "booking_date", None),
+                "recorded_at": envelope.recorded_at,
+            }
+        )
+
+    def _on_Debited(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        amount = Decimal(envelope.event.amount)
+        state["balance"] -= amount
+        state["debits_total"] += amount
+        self._posting(envelope, state, -amount)
+
+    def _on_Credited(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        amount = Decimal(envelope.event.amount)
+        state["balance"] += amount
+        state["credits_total"] += amount
+        self._posting(envelope, state, amount)
+
+    def _on_HoldPlaced(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        amount = Decimal(envelope.event.amount)
+        key = (str(envelope.event.transaction_id), state["id"])
+        if key in self.holds:
+            raise fail(self.projection, envelope, "hold placed twice")
+        self.holds[key] = amount
+        self.new_holds[key] = {
+            "transaction_id": key[0],
+            "account_id": key[1],
+            "amount": amount,
+            "currency": state["currency"],
+            "placed_at": envelope.recorded_at,
+            "version": envelope.version,
+        }
+        state["held"] += amount
+
+    def _on_HoldReleased(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        key = (str(envelope.event.transaction_id), state["id"])
+        amount = self.holds.pop(key, None)
+        if amount is None:
+            raise fail(self.projection, envelope, "release of a hold that was never placed")
+        if self.new_holds.pop(key, None) is None:
+            self.dropped_holds.add(key)
+        state["held"] -= amount
+
+    def _on_Frozen(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        state["status"] = "FROZEN"
+
+    def _on_Unfrozen(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        state["status"] = "OPEN"
+
+    def _on_Closed(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        state["status"] = "CLOSED"
+
+    # -- write -----------------------------------------------------------------------
+
+    def write(self, conn: Connection) -> None:
+        new = [s for i, s in self.states.items() if i not in self.existing]
+        changed = [s for i, s in self.states.items() if i in self.existing]
+        if new:
+            insert_rows(conn, rm_accounts, new)
+        update_by_key(conn, rm_accounts, "id", changed)
+        if self.history:
+            insert_rows(conn, rm_account_history, self.history)
+        if self.postings:
+            insert_rows(conn, rm_postings, self.postings)
+        if self.dropped_holds:
+            stmt = delete(rm_holds).where(
+                and_(
+                    rm_holds.c.transaction_id == bindparam("b_tx"),
+                    rm_holds.c.account_id == bindparam("b_account"),
+                )
+            )
+            conn.execute(
+                stmt, [{"b_tx": tx, "b_account": acc} for tx, acc in sorted(self.dropped_holds)]
+            )
+        if self.new_holds:
+            insert_rows(conn, rm_holds, list(self.new_holds.values()))

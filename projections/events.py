@@ -1,0 +1,111 @@
+"""What a projection consumes: a domain event with its place in a context's log."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from domain.money import minor_unit
+
+ENVELOPE_FIELDS = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "actor",
+        "correlation_id",
+        "via_channel",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A decoded domain event at ``position`` (notification id) of ``context``'s log."""
+
+    context: str
+    position: int
+    event: Any
+
+    @property
+    def event_type(self) -> str:
+        """The event class as eventsourcing names it, e.g. ``"Account.Debited"``."""
+        return type(self.event).__qualname__
+
+    @property
+    def kind(self) -> str:
+        """The last part of :attr:`event_type`, e.g. ``"Debited"``."""
+        return self.event_type.rpartition(".")[2]
+
+    @property
+    def stream_type(self) -> str:
+        """The aggregate class name, e.g. ``"Account"``."""
+        head, sep, _ = self.event_type.rpartition(".")
+        if sep:
+            return head.rpartition(".")[2]
+        topic = getattr(self.event, "originator_topic", "") or ""
+        return str(topic).rpartition(":")[2] or self.event_type
+
+    @property
+    def stream_id(self) -> str:
+        return str(self.event.originator_id)
+
+    @property
+    def version(self) -> int:
+        return int(self.event.originator_version)
+
+    @property
+    def recorded_at(self) -> datetime:
+        return as_utc(self.event.timestamp)
+
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields (the envelope fields removed), JSON-safe."""
+        event = self.event
+        if dataclasses.is_dataclass(event):
+            state = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+        else:
+            state = dict(vars(event))
+        return {str(k): json_safe(v) for k, v in state.items() if k not in ENVELOPE_FIELDS}
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (naive values are taken to be UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def json_safe(value: Any) -> Any:
+    """Turn event values into JSON: Decimal, UUID and datetimes as strings."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Enum):
+        return json_safe(value.value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [json_safe(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` at ``currency``'s minor-unit scale ("125.40", not "125.40000000")."""
+    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)))

@@ -1,0 +1,129 @@
+"""Test data factories: valid IBANs, payment messages, a controllable clock, an app."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import schwifty
+
+from adapters.persistence import DatabaseConfig, event_store_env
+from application.commands import OpenAccount, PaymentInstruction
+from application.ledger import LedgerApplication
+from application.screening import AmountLimits, RulesScreening
+from domain.iban import Iban
+
+# The issue's example message, verbatim.
+EXAMPLE_MESSAGE: dict[str, Any] = {
+    "externalId": "MOB-2026-000001",
+    "channel": "MOBILE",
+    "debtor": {"iban": "DE89370400440532013000", "name": "Max Mustermann"},
+    "creditor": {"iban": "FR1420041010050500013M02606", "name": "Marie Dupont"},
+    "amount": "125.40",
+    "currency": "EUR",
+    "reference": "Invoice 4711",
+    "requestedAt": "2026-11-23T10:15:00Z",
+    "metadata": {"deviceId": "d-1", "ip": "203.0.113.7"},
+}
+
+# Bank codes per country that schwifty's registry knows, so generated IBANs are valid.
+_BANKS: dict[str, dict[str, str]] = {
+    "DE": {"bank_code": "37040044"},
+    "FR": {"bank_code": "20041", "branch_code": "01005"},
+    "NL": {"bank_code": "ABNA"},
+    "GB": {"bank_code": "NWBK", "branch_code": "601613"},
+    "ES": {"bank_code": "2100", "branch_code": "0418"},
+    "BE": {"bank_code": "539"},
+    "AT": {"bank_code": "19043"},
+}
+COUNTRIES = tuple(_BANKS)
+
+_serial = itertools.count(1)
+
+
+def iban(country: str = "DE", number: int | None = None) -> str:
+    """A valid IBAN (compact form) of ``country``; distinct for distinct ``number``."""
+    if number is None:
+        number = next(_serial)
+    return str(schwifty.IBAN.generate(country, account_code=str(number), **_BANKS[country]).compact)
+
+
+def ibans(country: str = "DE", start: int = 1) -> Iterator[str]:
+    for number in itertools.count(start):
+        yield iban(country, number)
+
+
+def party(iban_value: str, name: str = "Holder") -> dict[str, str]:
+    return {"iban": iban_value, "name": name}
+
+
+def message(
+    *,
+    debtor: str | None = None,
+    creditor: str | None = None,
+    amount: str = "10.00",
+    currency: str = "EUR",
+    external_id: str | None = None,
+    channel: str = "MOBILE",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A payment message in the ingestion format; any field can be overridden."""
+    msg: dict[str, Any] = {
+        "externalId": external_id or f"EXT-{next(_serial):08d}",
+        "channel": channel,
+        "debtor": party(debtor or iban("DE"), "Debtor Name"),
+        "creditor": party(creditor or iban("FR"), "Creditor Name"),
+        "amount": amount,
+        "currency": currency,
+        "reference": "test payment",
+        "requestedAt": "2026-11-23T10:15:00Z",
+        "metadata": {"deviceId": "d-1"},
+    }
+    msg.update(overrides)
+    return msg
+
+
+def payment(**kwargs: Any) -> PaymentInstruction:
+    """A validated instruction built through the real parser."""
+    return PaymentInstruction.from_message(message(**kwargs))
+
+
+def open_command(
+    iban_value: str, currency: str = "EUR", overdraft: str = "0", holder: str = "Holder"
+) -> OpenAccount:
+    return OpenAccount(Iban(iban_value), holder, currency, Decimal(overdraft))
+
+
+class FakeClock:
+    """A clock the test moves by hand; returns tz-aware UTC datetimes."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+        if self.now.tzinfo is None:
+            raise ValueError("FakeClock needs a tz-aware start")
+        self.now = self.now.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+def default_screening() -> RulesScreening:
+    return RulesScreening(
+        AmountLimits.parse(review="EUR:1000", decline="EUR:5000", daily="EUR:8000")
+    )
+
+
+def make_app(database: DatabaseConfig, clock: FakeClock | None = None) -> LedgerApplication:
+    """A LedgerApplication on ``database`` with the default test limits."""
+    return LedgerApplication(
+        env=event_store_env(database, "ledger"),
+        clock=clock or FakeClock(),
+        screening=default_screening(),
+    )

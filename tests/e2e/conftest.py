@@ -1,0 +1,118 @@
+"""End-to-end fixtures: the real app (REST + GraphQL) over the ``database`` fixture.
+
+Every test gets a freshly bootstrapped container on SQLite and on PostgreSQL (a fresh schema),
+a hand-moved clock, and a TestClient. The projector does not run in the background here:
+tests call ``project(container)`` to bring the read models up to date, deterministically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.persistence import DatabaseConfig
+from api.app import create_app
+from api.bootstrap import Container, bootstrap
+from api.security import Principal, PrincipalResolver
+from api.settings import Settings
+from tests.builders import FakeClock, iban, message
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(database: DatabaseConfig) -> Settings:
+    return Settings().with_database(database)
+
+
+@pytest.fixture
+def container(settings: Settings, clock: FakeClock) -> Iterator[Container]:
+    built = bootstrap(settings, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as test_client:
+        yield test_client
+
+
+def client_as(container: Container, principal: Principal) -> TestClient:
+    resolver: PrincipalResolver = lambda _request: principal  # noqa: E731
+    return TestClient(create_app(container, principal_resolver=resolver))
+
+
+def project(container: Container) -> int:
+    """Bring every read model up to the head of the event log."""
+    return container.projector.catch_up()
+
+
+def open_account(
+    client: TestClient,
+    account_iban: str | None = None,
+    *,
+    currency: str = "EUR",
+    overdraft: str | None = None,
+    holder: str = "Erika Mustermann",
+) -> str:
+    body: dict[str, Any] = {
+        "iban": account_iban or iban("DE"),
+        "holderName": holder,
+        "currency": currency,
+    }
+    if overdraft is not None:
+        body["overdraftLimit"] = overdraft
+    response = client.post("/v1/accounts", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def pay(client: TestClient, **kwargs: Any) -> dict[str, Any]:
+    """Submit a payment over REST; returns the JSON body (asserting 202)."""
+    response = client.post("/v1/transactions", json=message(**kwargs))
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def fund(client: TestClient, account_iban: str, amount: str, currency: str = "EUR") -> str:
+    """Money in from outside (the clearing account pays); returns the transaction id."""
+    body = pay(
+        client,
+        debtor=iban("NL"),
+        creditor=account_iban,
+        amount=amount,
+        currency=currency,
+        channel="SEPA",
+    )
+    assert body["status"] == "POSTED", body
+    return str(body["transactionId"])
+
+
+def gql(client: TestClient, query: str, variables: dict[str, Any] | None = None) -> Any:
+    """Run a GraphQL operation that must succeed; returns ``data``."""
+    response = client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+def gql_errors(
+    client: TestClient, query: str, variables: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Run a GraphQL operation that must fail; returns its errors."""
+    response = client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code in (200, 400), response.text
+    errors: list[dict[str, Any]] = response.json().get("errors") or []
+    assert errors, response.json()
+    return errors

@@ -1,0 +1,138 @@
+"""Settings from the environment: defaults, every variable, and clear errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.persistence import DatabaseConfig
+from api.settings import Settings, SettingsError
+
+
+def test_defaults_suit_a_laptop() -> None:
+    settings = Settings.from_env({})
+    assert settings.data_dir == Path("var")
+    assert settings.database_url is None
+    assert settings.database().is_postgres is False
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.env == "development"
+    assert not settings.is_production
+    assert settings.log_level == "INFO"
+    assert settings.projector_batch_size == 500
+    assert settings.projector_poll_interval == 0.2
+    assert settings.db_pool_size == 5
+    limits = settings.amount_limits()
+    assert limits.review_above["EUR"] == Decimal(10000)
+    assert limits.decline_above["EUR"] == Decimal(50000)
+    assert limits.daily_limit["EUR"] == Decimal(100000)
+    for currency in ("PLN", "SEK", "USD"):
+        assert currency in limits.review_above
+        assert limits.review_above[currency] < limits.decline_above[currency]
+    assert Settings() == settings
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(
+        {
+            "LEDGER_DATA_DIR": "/srv/ledger",
+            "LEDGER_DATABASE_URL": "postgresql://ledger:s3cret@db:5433/ledger",
+            "LEDGER_DATABASE_SCHEMA": "tenant_1",
+            "LEDGER_HOST": "0.0.0.0",
+            "LEDGER_PORT": "9000",
+            "LEDGER_ENV": "Production",
+            "LEDGER_LOG_LEVEL": "debug",
+            "LEDGER_SCREENING_REVIEW_ABOVE": "eur:100, USD:200",
+            "LEDGER_SCREENING_DECLINE_ABOVE": "EUR:1000",
+            "LEDGER_SCREENING_DAILY_LIMIT": "EUR:5000.50",
+            "LEDGER_PROJECTOR_BATCH_SIZE": "50",
+            "LEDGER_PROJECTOR_POLL_INTERVAL": "0.05",
+            "LEDGER_DB_POOL_SIZE": "12",
+            "LEDGER_READY_MAX_LAG": "7",
+        }
+    )
+    assert settings.data_dir == Path("/srv/ledger")
+    database = settings.database()
+    assert database == DatabaseConfig(
+        data_dir=Path("/srv/ledger"),
+        url="postgresql://ledger:s3cret@db:5433/ledger",
+        schema="tenant_1",
+        pool_size=12,
+    )
+    assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+    assert settings.is_production
+    assert settings.log_level == "DEBUG"
+    assert settings.review_above == {"EUR": Decimal(100), "USD": Decimal(200)}
+    assert settings.decline_above == {"EUR": Decimal(1000)}
+    assert settings.daily_limit == {"EUR": Decimal("5000.50")}
+    assert settings.projector_batch_size == 50
+    assert settings.projector_poll_interval == 0.05
+    assert settings.ready_max_lag == 7
+    assert "s3cret" not in str(settings.describe())
+    assert "***" in settings.describe()["database"]
+
+
+def test_none_disables_a_limit() -> None:
+    settings = Settings.from_env({"LEDGER_SCREENING_REVIEW_ABOVE": "none"})
+    assert settings.review_above == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LEDGER_PORT", "http", "LEDGER_PORT: must be an integer"),
+        ("LEDGER_PORT", "70000", "LEDGER_PORT: must be between 1 and 65535"),
+        ("LEDGER_ENV", "staging", "LEDGER_ENV: must be development or production"),
+        ("LEDGER_LOG_LEVEL", "LOUD", "LEDGER_LOG_LEVEL: must be one of"),
+        ("LEDGER_DATABASE_URL", "mysql://x/y", "LEDGER_DATABASE_URL: must be a postgresql://"),
+        ("LEDGER_DATABASE_SCHEMA", "x", "only applies with LEDGER_DATABASE_URL"),
+        ("LEDGER_SCREENING_REVIEW_ABOVE", "EUR=100", "must look like CCY:AMOUNT"),
+        ("LEDGER_SCREENING_REVIEW_ABOVE", "EUR:ten", "is not a decimal amount"),
+        ("LEDGER_SCREENING_DECLINE_ABOVE", "QQQ:10", "unknown ISO 4217 currency 'QQQ'"),
+        ("LEDGER_SCREENING_DAILY_LIMIT", "EUR:0", "must be greater than zero"),
+        ("LEDGER_SCREENING_DAILY_LIMIT", "EUR:1,EUR:2", "EUR is given twice"),
+        ("LEDGER_PROJECTOR_BATCH_SIZE", "0", "LEDGER_PROJECTOR_BATCH_SIZE: must be at least 1"),
+        ("LEDGER_PROJECTOR_POLL_INTERVAL", "soon", "must be a number of seconds"),
+        ("LEDGER_PROJECTOR_POLL_INTERVAL", "0", "must be > 0"),
+        ("LEDGER_DB_POOL_SIZE", "-1", "LEDGER_DB_POOL_SIZE: must be between 1 and 200"),
+    ],
+)
+def test_invalid_values_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({name: value})
+    assert message in str(raised.value)
+
+
+def test_a_bad_schema_name_is_refused() -> None:
+    with pytest.raises(SettingsError, match="plain SQL identifier"):
+        Settings.from_env(
+            {"LEDGER_DATABASE_URL": "postgresql://localhost/db", "LEDGER_DATABASE_SCHEMA": 'a"b'}
+        )
+
+
+def test_review_limit_must_be_below_decline_limit() -> None:
+    with pytest.raises(SettingsError, match="not below the decline limit"):
+        Settings.from_env(
+            {
+                "LEDGER_SCREENING_REVIEW_ABOVE": "EUR:5000",
+                "LEDGER_SCREENING_DECLINE_ABOVE": "EUR:5000",
+            }
+        )
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"LEDGER_PORT": "x", "LEDGER_ENV": "y", "LEDGER_DB_POOL_SIZE": "z"})
+    assert len(raised.value.problems) == 3
+
+
+def test_with_database_points_settings_at_a_store(tmp_path: Path) -> None:
+    database = DatabaseConfig(data_dir=tmp_path, url="postgresql://h/d", schema="s", pool_size=3)
+    assert Settings().with_database(database).database() == database
+
+
+def test_reading_settings_opens_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "not-yet"
+    Settings.from_env({"LEDGER_DATA_DIR": str(data_dir)})
+    assert not data_dir.exists()
