@@ -36,6 +36,16 @@ from projections.tables import rm_account_history, rm_accounts, rm_holds, rm_pos
 
 _STATE_COLUMNS = tuple(c.name for c in rm_accounts.columns)
 _ZERO = Decimal(0)
+_MUTABLE = (
+    "id",
+    "status",
+    "balance",
+    "held",
+    "debits_total",
+    "credits_total",
+    "updated_at",
+    "version",
+)
 
 
 class AccountsProjection(Projection):
@@ -213,7 +223,7 @@ class _Batch:
         changed = [s for i, s in self.states.items() if i in self.existing]
         if new:
             insert_rows(conn, rm_accounts, new)
-        update_by_key(conn, rm_accounts, "id", changed)
+        update_by_key(conn, rm_accounts, "id", [{k: s[k] for k in _MUTABLE} for s in changed])
         if self.history:
             insert_rows(conn, rm_account_history, self.history)
         if self.postings:

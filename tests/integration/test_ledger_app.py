@@ -7,6 +7,7 @@ end runs on PostgreSQL only.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import threading
 import time
@@ -21,7 +22,13 @@ from eventsourcing.persistence import IntegrityError
 
 from adapters.persistence import DatabaseConfig
 from application.commands import PaymentInstruction, SubmissionResult
-from application.errors import AlreadyExists, ConcurrencyExhausted, Conflict, NotFound
+from application.errors import (
+    AlreadyExists,
+    ConcurrencyExhausted,
+    Conflict,
+    InvalidCommand,
+    NotFound,
+)
 from application.ledger import LedgerApplication
 from domain.causation import Causation, caused_by
 from domain.ledger.accounts import AccountStatus
@@ -352,6 +359,42 @@ def test_a_repeat_on_another_instance_is_a_duplicate(app, new_app):
     assert balance(new_app(), key) == Decimal("70.00")
 
 
+def test_a_batch_mixing_stored_keys_and_new_payments(app, new_app):
+    key = open_funded(app, "100.00")
+    stored = message(debtor=key, creditor=iban("FR"), amount="10.00", external_id="S-1")
+    first = app.submit_payment(PaymentInstruction.from_message(stored))
+    for instance in (app, new_app()):
+        results = instance.submit_payments(
+            [
+                payment(debtor=key, amount="5.00"),
+                PaymentInstruction.from_message(stored),
+                payment(debtor=iban("FR"), creditor=key, amount="1.00"),
+            ]
+        )
+        assert [(r.status, r.duplicate) for r in results] == [
+            ("POSTED", False),
+            ("POSTED", True),
+            ("POSTED", False),
+        ]
+        assert results[1].transaction_id == first.transaction_id
+    assert balance(app, key) == Decimal("82.00")
+    assert currency_total(app, [key]) == 0
+
+
+def test_a_refused_batch_books_nothing_and_leaves_no_trace(app):
+    key = open_funded(app, "100.00")
+    valid = payment(debtor=key, amount="60.00")
+    reserved = dataclasses.replace(payment(debtor=key, amount="1.00"), channel="REVERSAL")
+    with pytest.raises(InvalidCommand):
+        app.submit_payments([valid, reserved])
+    assert balance(app, key) == Decimal("100.00")
+    # The refused batch's effects must not linger in the instance either.
+    result = app.submit_payment(payment(debtor=key, amount="100.00"))
+    assert result.status == "POSTED"
+    assert balance(app, key) == 0
+    assert app.submit_payment(valid).duplicate is False
+
+
 def test_batch_payments_see_each_others_effects(app):
     key = open_funded(app, "100.00")
     results = app.submit_payments(
@@ -658,6 +701,18 @@ def test_a_channel_message_cannot_block_a_reversal(app):
         app.submit_payment(PaymentInstruction.from_message(squatter))
     reversal = app.reverse(txid(original), "customer dispute")
     assert reversal.status == "POSTED"
+    assert balance(app, a) == Decimal("100.00")
+
+
+def test_the_application_refuses_the_reserved_channel_too(app):
+    """An instruction built without the message parser still may not use REVERSAL."""
+    a = open_funded(app, "100.00")
+    original = app.submit_payment(payment(debtor=a, amount="30.00"))
+    valid = payment(debtor=iban("FR"), creditor=a, amount="1.00")
+    squatter = dataclasses.replace(valid, channel="REVERSAL", external_id=original.transaction_id)
+    with pytest.raises(InvalidCommand):
+        app.submit_payment(squatter)
+    assert app.reverse(txid(original), "dispute").status == "POSTED"
     assert balance(app, a) == Decimal("100.00")
 
 

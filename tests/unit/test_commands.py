@@ -75,6 +75,15 @@ def test_timestamps_with_offsets_are_converted_to_utc():
     assert p.requested_at.utcoffset().total_seconds() == 0
 
 
+@pytest.mark.parametrize("channel", ["REVERSAL", "reversal", " Reversal "])
+def test_the_ledgers_own_channel_is_reserved(channel):
+    """A message may not claim the channel under which the ledger books reversals, or it
+    could take the idempotency key of a future reversal."""
+    message = refused(example(channel=channel))
+    assert "channel" in message
+    assert "reserved" in message
+
+
 def test_channel_is_case_insensitive_for_the_idempotency_key():
     assert PaymentInstruction.from_message(example(channel="mobile")).channel == "MOBILE"
 
