@@ -338,12 +338,22 @@ class LedgerApplication(Application[UUID]):
         :class:`_StaleRead`; either way the attempt is repeated with fresh reads.
         """
         causation = current_causation()  # one correlation id for every attempt
+        not_before: datetime | None = None
         with self._write_lock, caused_by(causation):
             for _ in range(MAX_ATTEMPTS):
                 uow = _UnitOfWork(self, optimistic=optimistic)
+                instant = self.clock()
+                if not_before is not None and instant < not_before:
+                    instant = not_before
                 try:
-                    with recording_at(self.clock()):
+                    with recording_at(instant):
                         result = use_case(uow)
+                    if uow.latest_seen is not None and uow.latest_seen > instant:
+                        # This clock is behind an event already recorded on an aggregate
+                        # we touch (another process's clock, or a step back): record at
+                        # that instant instead, so every stream's times never go back.
+                        not_before = uow.latest_seen
+                        raise _StaleRead
                     uow.commit()
                 except (IntegrityError, _StaleRead):
                     uow.forget()
@@ -420,6 +430,7 @@ class _UnitOfWork:
         self.loaded: dict[UUID, Any] = {}
         self.missing: set[UUID] = set()
         self.from_working_set: set[UUID] = set()
+        self.latest_seen: datetime | None = None  # newest recorded-at among loaded aggregates
 
     def _get(self, aggregate_id: UUID) -> Any | None:
         if aggregate_id in self.loaded:
@@ -429,6 +440,7 @@ class _UnitOfWork:
         if self.optimistic:
             cached = self.app.working_set.get(aggregate_id)
             if cached is not None:
+                self._seen(cached)
                 self.from_working_set.add(aggregate_id)
                 self.loaded[aggregate_id] = cached
                 return cached
@@ -437,8 +449,14 @@ class _UnitOfWork:
         except AggregateNotFoundError:
             self.missing.add(aggregate_id)
             return None
+        self._seen(aggregate)
         self.loaded[aggregate_id] = aggregate
         return aggregate
+
+    def _seen(self, aggregate: Any) -> None:
+        modified = aggregate.modified_on
+        if self.latest_seen is None or modified > self.latest_seen:
+            self.latest_seen = modified
 
     def add(self, aggregate: Account | Transaction) -> None:
         self.missing.discard(aggregate.id)

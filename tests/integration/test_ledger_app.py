@@ -1073,3 +1073,20 @@ def test_concurrent_transfers_from_two_processes_lose_no_update(postgres_databas
     finally:
         for app in apps:
             app.close()
+
+
+def test_an_instance_whose_clock_lags_never_records_back_in_time(new_app, clock):
+    """Two processes, the second's clock an hour behind: each account's events keep going
+    forward in time, so point-in-time queries see them in the order they happened."""
+    ahead = new_app(clock)
+    behind_clock = FakeClock(clock() - timedelta(hours=1))
+    behind = new_app(behind_clock)
+    a = open_funded(ahead, "100.00")
+    clock.advance(60)
+    ahead.submit_payment(payment(debtor=a, amount="10.00"))
+    behind.submit_payment(payment(debtor=a, amount="5.00"))
+    account = behind.get_account(a)
+    assert account.balance == Decimal("85.00")
+    stamps = [e.timestamp for e in behind.repository.event_store.get(account.id)]
+    assert stamps == sorted(stamps)
+    assert stamps[-1] >= clock()
