@@ -3,6 +3,7 @@
 ::
 
     ledger serve [--role all|api|projector] [--host H] [--port P]
+    ledger migrate
     ledger demo [--if-empty] [--accounts N] [--transactions N] [--seed S]
     ledger accounts import FILE.csv
     ledger projections status
@@ -91,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("name", nargs="?", help="accounts, transactions or audit (default all)")
 
+    commands.add_parser(
+        "migrate",
+        help="create the event tables and read-model tables (idempotent)",
+        description="Create the PostgreSQL schema, every context's event table and every "
+        "read-model table that does not exist yet. Safe to run on every deploy (the Helm "
+        "chart runs it as a pre-install/pre-upgrade hook).",
+    )
+
     replay = commands.add_parser(
         "replay",
         help="write every read model as recorded at T into a SQLite file",
@@ -160,6 +169,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "accounts": cmd_accounts_import,
         "projections": cmd_projections,
         "replay": cmd_replay,
+        "migrate": cmd_migrate,
     }
     try:
         return handlers[args.command](args, settings)
@@ -257,6 +267,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK if server.started else EXIT_FAILED
         finally:
             container.close()
+
+
+# --------------------------------------------------------------------------- migrate
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Bootstrapping creates what is missing: the schema, event tables and read models."""
+    from api.bootstrap import bootstrap
+
+    container = bootstrap(settings)
+    try:
+        heads = container.heads()
+        backend = settings.database().label
+        print(f"migrate: {backend} store ready; events per context: {heads}")
+        return EXIT_OK
+    finally:
+        container.close()
 
 
 # --------------------------------------------------------------------------- demo

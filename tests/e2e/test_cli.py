@@ -306,3 +306,22 @@ def test_serve_role_projector_stops_on_sigterm(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 0
     finally:
         _cleanup(process)
+
+
+def test_migrate_creates_the_tables_and_can_run_again(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import inspect
+
+    from adapters.persistence import read_model_engine
+
+    settings = Settings.from_env(env)
+    assert main(["migrate"], env) == 0
+    assert "store ready" in capsys.readouterr().out
+    engine = read_model_engine(settings.database())
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"rm_accounts", "rm_postings", "rm_transactions", "rm_audit_events"} <= tables
+    assert main(["migrate"], env) == 0
