@@ -1,0 +1,23 @@
+"""The benchmark command keeps working (tiny sizes; the figures themselves are not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_command_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--backend", "sqlite"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for row in ("booking, batched", "projection catch-up", "account(asOf) p99", "command"):
+        assert row in result.stdout
