@@ -18,7 +18,7 @@ export LEDGER_TEST_DATABASE_URL
 LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run testdb lint format typecheck contracts test bench clean
+.PHONY: help venv run testdb lint format typecheck contracts test bench clean infra-tools infra-test clean-tools
 
 help: ## List the targets
 	@echo "backoffice-ledger — make targets:"
@@ -55,7 +55,16 @@ typecheck: venv ## mypy over the five packages
 contracts: venv ## import-linter layer and framework contracts
 	$(BIN)/lint-imports
 
-test: venv testdb ## lint, typecheck, contracts, then pytest against the test database
+infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate into .tools/
+	scripts/install-infra-tools.sh
+
+infra-test: venv infra-tools ## Only the infrastructure validations (tests/infra)
+	$(BIN)/pytest tests/infra
+
+clean-tools: ## Remove .tools/ (the next infra-tools reinstalls, ~1-2 min)
+	rm -rf .tools
+
+test: venv testdb infra-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
 	@$(MAKE) --no-print-directory lint typecheck contracts
 	$(BIN)/pytest
 

@@ -1,0 +1,290 @@
+"""deploy/helm/backoffice-ledger: lint, render, schema-validate, scan, and what it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.infra.tools import (
+    ALL_ROLES_VALUES,
+    CHART,
+    KUBERNETES_VERSION,
+    NAMESPACE,
+    RELEASE,
+    ROLES,
+    Tools,
+    by_kind,
+    checkov_json,
+    failed_checks,
+)
+
+DEFAULT_ROLES = ("api", "projector")
+
+
+def lint(tools: Tools, *values: Path, sets: tuple[str, ...] = ()) -> tuple[int, str]:
+    args = [tools.path("helm"), "lint", "--strict", str(CHART)]
+    for file in values:
+        args += ["--values", str(file)]
+    for item in sets:
+        args += ["--set", item]
+    proc = tools.run(args)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def kubernetes_validate(tools: Tools, manifests: str, tmp_path: Path) -> tuple[int, str]:
+    path = tmp_path / "manifests.yaml"
+    path.write_text(manifests)
+    proc = tools.run(
+        [
+            tools.path("kubernetes-validate"),
+            "--strict",
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+            str(path),
+        ]
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------- lint and schemas
+
+
+@pytest.mark.parametrize("values", [(), (ALL_ROLES_VALUES,)], ids=["defaults", "all-roles"])
+def test_helm_lint_strict(tools: Tools, values: tuple[Path, ...]) -> None:
+    code, output = lint(tools, *values)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("values", [(), (ALL_ROLES_VALUES,)], ids=["defaults", "all-roles"])
+def test_rendered_manifests_match_the_kubernetes_schemas(
+    tools: Tools, values: tuple[Path, ...], tmp_path: Path
+) -> None:
+    proc = tools.helm_template(*values)
+    assert proc.returncode == 0, proc.stderr
+    code, output = kubernetes_validate(tools, proc.stdout, tmp_path)
+    assert code == 0, output
+    # Everything but the ServiceMonitor (a CRD) was checked against a schema.
+    unchecked = [line for line in output.splitlines() if "Couldn't find schema" in line]
+    assert all("ServiceMonitor" in line for line in unchecked), unchecked
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (("roleDefaults.replicaCount=three",), "/roleDefaults/replicaCount"),
+        (("roles.api.probes.liveness.path=healthz",), "/roles/api/probes/liveness/path"),
+        (("roles.api.autoscaling.minReplicas=0",), "/roles/api/autoscaling/minReplicas"),
+        (("roles.billing.enabled=true",), "billing"),
+        (("secrets.existingSecret=",), "/secrets/existingSecret"),
+        (("containerSecurityContext.readOnlyRootFilesystem=false",), "readOnlyRootFilesystem"),
+    ],
+    ids=["replicas-not-a-number", "probe-path", "zero-replicas", "unknown-role", "no-secret", "rw"],
+)
+def test_broken_values_fail_lint(tools: Tools, sets: tuple[str, ...], message: str) -> None:
+    code, output = lint(tools, sets=sets)
+    assert code != 0, output
+    assert message in output, output
+
+
+def test_broken_values_file_fails_lint_and_template(tools: Tools, tmp_path: Path) -> None:
+    broken = tmp_path / "broken-values.yaml"
+    broken.write_text('roleDefaults:\n  replicaCount: "three"\n')
+    code, output = lint(tools, broken)
+    assert code != 0 and "got string, want integer" in output, output
+    assert tools.helm_template(broken).returncode != 0
+
+
+def test_min_above_max_replicas_fails_rendering(tools: Tools) -> None:
+    proc = tools.helm_template(
+        sets=["roles.api.autoscaling.minReplicas=5", "roles.api.autoscaling.maxReplicas=4"]
+    )
+    assert proc.returncode != 0
+    assert "minReplicas (5) is greater than maxReplicas (4)" in proc.stderr
+
+
+def test_kubernetes_validate_rejects_an_invalid_manifest(tools: Tools, tmp_path: Path) -> None:
+    proc = tools.helm_template()
+    broken = proc.stdout.replace("containerPort: 8000", "containerPort: eight-thousand", 1)
+    broken = broken.replace("      containers:\n", "      containerz: []\n      containers:\n", 1)
+    code, output = kubernetes_validate(tools, broken, tmp_path)
+    assert code != 0, output
+
+
+# ---------------------------------------------------------------------------- checkov
+
+
+def test_checkov_passes_on_the_chart(tools: Tools) -> None:
+    """All roles enabled (ci/all-roles-values.yaml); helm must be on PATH or checkov skips
+    the chart silently, so the test also asserts that the workloads were scanned."""
+    proc = tools.run(
+        [
+            tools.path("checkov"),
+            "--directory",
+            str(CHART.parent),
+            "--framework",
+            "helm",
+            "--skip-download",
+            "--var-file",
+            str(ALL_ROLES_VALUES),
+            "--output",
+            "json",
+        ],
+        # helm template renders .Release.Namespace as this namespace.
+        env=tools.env(HELM_NAMESPACE=NAMESPACE),
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    reports = checkov_json(proc)
+    scanned = {
+        c["resource"]
+        for r in reports
+        for c in r["results"]["passed_checks"] + r["results"]["failed_checks"]
+    }
+    for role in ROLES:
+        assert f"Deployment.{NAMESPACE}.release-name-backoffice-ledger-{role}" in scanned
+    assert failed_checks(reports) == []
+    for report in reports:
+        for skipped in report["results"]["skipped_checks"]:
+            reason = (skipped.get("check_result") or {}).get("suppress_comment", "")
+            assert len(reason) > 20, f"{skipped['check_id']} skipped without a reason"
+
+
+# ---------------------------------------------------------------------------- what it renders
+
+
+def role_of(manifest: dict) -> str:
+    return manifest["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
+def test_defaults_render_the_roles_that_exist_today(default_manifests: list[dict]) -> None:
+    deployments = by_kind(default_manifests, "Deployment")
+    assert sorted(role_of(d) for d in deployments.values()) == sorted(DEFAULT_ROLES)
+    assert "ServiceMonitor" not in {m["kind"] for m in default_manifests}
+
+
+def test_one_of_each_per_role(all_roles_manifests: list[dict]) -> None:
+    for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
+        objects = by_kind(all_roles_manifests, kind)
+        assert sorted(role_of(o) for o in objects.values()) == sorted(ROLES), kind
+    policies = by_kind(all_roles_manifests, "NetworkPolicy")
+    assert {f"{RELEASE}-{r}" for r in ROLES} <= set(policies)
+
+
+def test_each_deployment_runs_its_role_securely(all_roles_manifests: list[dict]) -> None:
+    for name, deployment in by_kind(all_roles_manifests, "Deployment").items():
+        role = role_of(deployment)
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["args"][:2] == ["--role", role], name
+        assert "replicas" not in deployment["spec"], f"{name}: the HPA owns the replica count"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        sc = container["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]]
+        zones = [
+            c
+            for c in pod["topologySpreadConstraints"]
+            if c["topologyKey"] == "topology.kubernetes.io/zone"
+        ]
+        assert zones and zones[0]["maxSkew"] == 1
+        assert container["resources"]["limits"] and container["resources"]["requests"]
+        # Config from the ConfigMap, secrets from the existing Secret only.
+        assert container["envFrom"] == [{"configMapRef": {"name": RELEASE}}]
+        secret_refs = [
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})
+        ]
+        assert secret_refs and set(secret_refs) == {"backoffice-ledger"}
+
+
+def test_hpa_defaults_follow_the_vop_design(all_roles_manifests: list[dict]) -> None:
+    for name, hpa in by_kind(all_roles_manifests, "HorizontalPodAutoscaler").items():
+        spec = hpa["spec"]
+        assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 100), name
+        targets = {
+            m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
+            for m in spec["metrics"]
+        }
+        assert targets == {"cpu": 70, "memory": 80}, name
+        assert spec["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 30
+        assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+        assert spec["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
+
+
+def _ports(rule: dict) -> set[int]:
+    return {p["port"] for p in rule.get("ports", [])}
+
+
+def test_network_policies_deny_by_default_and_allow_what_each_role_needs(
+    all_roles_manifests: list[dict],
+) -> None:
+    policies = by_kind(all_roles_manifests, "NetworkPolicy")
+    deny = policies[f"{RELEASE}-default-deny"]["spec"]
+    assert deny["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "backoffice-ledger",
+        "app.kubernetes.io/instance": RELEASE,
+    }
+    assert deny["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny and "egress" not in deny
+    for role in ROLES:
+        spec = policies[f"{RELEASE}-{role}"]["spec"]
+        egress_ports = [_ports(rule) for rule in spec["egress"]]
+        assert {53} in egress_ports, f"{role}: no DNS"
+        assert {5432} in egress_ports, f"{role}: no PostgreSQL"
+        assert ({61614} in egress_ports) == (role in ("ingestion", "notifications")), role
+        from_edge = [
+            rule
+            for rule in spec["ingress"]
+            if any("podSelector" in f and "namespaceSelector" in f for f in rule["from"])
+            and any(
+                f.get("namespaceSelector", {}).get("matchLabels")
+                == {"kubernetes.io/metadata.name": "edge"}
+                for f in rule["from"]
+            )
+        ]
+        assert bool(from_edge) == (role in ("api", "ingestion")), role
+
+
+def test_service_account_carries_the_irsa_role(all_roles_manifests: list[dict]) -> None:
+    accounts = by_kind(all_roles_manifests, "ServiceAccount")
+    for name in (RELEASE, f"{RELEASE}-migrate"):
+        annotations = accounts[name]["metadata"]["annotations"]
+        assert annotations["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::"), name
+
+
+def test_migration_job_is_a_pre_install_and_pre_upgrade_hook(
+    all_roles_manifests: list[dict],
+) -> None:
+    job = by_kind(all_roles_manifests, "Job")[f"{RELEASE}-migrate"]
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["ledger", "migrate"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    env = {e["name"] for e in container["env"]}
+    assert {"LEDGER_DATABASE_URL", "LEDGER_ENV", "LEDGER_HOST"} <= env
+
+
+def test_service_monitor_scrapes_every_role(all_roles_manifests: list[dict]) -> None:
+    (monitor,) = by_kind(all_roles_manifests, "ServiceMonitor").values()
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    services = by_kind(all_roles_manifests, "Service").values()
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    for service in services:
+        assert selector.items() <= service["metadata"]["labels"].items()
