@@ -18,7 +18,7 @@ export LEDGER_TEST_DATABASE_URL
 LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run testdb lint format typecheck contracts test bench clean infra-tools infra-test clean-tools
+.PHONY: help venv run testdb broker lint format typecheck contracts test bench clean infra-tools infra-test clean-tools
 
 help: ## List the targets
 	@echo "backoffice-ledger — make targets:"
@@ -55,6 +55,9 @@ typecheck: venv ## mypy over the five packages
 contracts: venv ## import-linter layer and framework contracts
 	$(BIN)/lint-imports
 
+broker: ## Enable RabbitMQ's STOMP plugin (127.0.0.1:61613) for the ingestion tests
+	scripts/setup-broker.sh
+
 infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate into .tools/
 	scripts/install-infra-tools.sh
 
@@ -64,7 +67,7 @@ infra-test: venv infra-tools ## Only the infrastructure validations (tests/infra
 clean-tools: ## Remove .tools/ (the next infra-tools reinstalls, ~1-2 min)
 	rm -rf .tools
 
-test: venv testdb infra-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
+test: venv testdb broker infra-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
 	@$(MAKE) --no-print-directory lint typecheck contracts
 	$(BIN)/pytest
 

@@ -66,25 +66,50 @@ def create_app(
     container: Container,
     *,
     run_projector: bool = False,
+    run_ingestion: bool = False,
+    operations_only: bool = False,
     principal_resolver: PrincipalResolver = resolve_principal,
 ) -> FastAPI:
-    """The ASGI app over ``container`` (which the caller closes)."""
+    """The ASGI app over ``container`` (which the caller closes).
+
+    ``run_ingestion`` runs the STOMP consumer and the outbox (the settings must name a
+    broker) for the app's lifetime; ``operations_only`` serves only ``/healthz``,
+    ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic).
+    """
     settings = container.settings
+    if run_ingestion and settings.stomp is None:
+        raise ValueError("ingestion needs LEDGER_STOMP_URL")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         projector = ProjectorThread(container) if run_projector else None
         if projector is not None:
             projector.start()
-        log.info("api started", **settings.describe(), projector=run_projector)
+        ingestion = app.state.ingestion
+        if ingestion is not None:
+            ingestion.start()
+        log.info(
+            "api started", **settings.describe(), projector=run_projector, ingestion=run_ingestion
+        )
         try:
             yield
         finally:
+            if ingestion is not None:
+                ingestion.shutdown()
             if projector is not None:
                 projector.shutdown()
             log.info("api stopped")
 
-    return _build(container, settings, lifespan, principal_resolver)
+    app = _build(container, settings, lifespan, principal_resolver, operations_only)
+    # The ingestion role serves no read model, so projection lag does not make it unready.
+    app.state.check_projections = run_projector or not operations_only
+    if run_ingestion and settings.stomp is not None:
+        from api.ingestion import IngestionWorkers
+
+        app.state.ingestion = IngestionWorkers(
+            container, settings.stomp, app.state.metrics.registry
+        )
+    return app
 
 
 def _build(
@@ -92,6 +117,7 @@ def _build(
     settings: Settings,
     lifespan: object,
     principal_resolver: PrincipalResolver,
+    operations_only: bool = False,
 ) -> FastAPI:
     app = FastAPI(
         title="backoffice-ledger",
@@ -105,9 +131,14 @@ def _build(
     app.state.container = container
     app.state.metrics = metrics
     app.state.principal_resolver = principal_resolver
+    app.state.ingestion = None
+    app.state.check_projections = True
     install_error_handlers(app)
-    app.include_router(router)
     app.include_router(ops_router)
+    if operations_only:
+        app.add_middleware(RequestContextMiddleware, metrics=metrics)
+        return app
+    app.include_router(router)
 
     def graphql_context(request: Request) -> LedgerContext:
         return LedgerContext(

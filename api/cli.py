@@ -2,7 +2,7 @@
 
 ::
 
-    ledger serve [--role all|api|projector] [--host H] [--port P]
+    ledger serve [--role all|api|projector|ingestion] [--host H] [--port P]
     ledger migrate
     ledger demo [--if-empty] [--accounts N] [--transactions N] [--seed S]
     ledger accounts import FILE.csv
@@ -35,7 +35,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-ROLES = ("all", "api", "projector")
+ROLES = ("all", "api", "projector", "ingestion")
 
 
 # --------------------------------------------------------------------------- parser
@@ -242,11 +242,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         try:
             if stop.is_set():
                 return EXIT_OK  # stopped while starting
-            if args.role == "projector":
-                log.info("projector role started", **settings.describe())
-                container.projector.run(stop)
-                return EXIT_OK
-            app = create_app(container, run_projector=args.role == "all")
+            if args.role == "ingestion" and settings.stomp is None:
+                print(
+                    "ledger: the ingestion role needs LEDGER_STOMP_URL "
+                    "(e.g. stomp://guest:guest@127.0.0.1:61613)",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            app = create_app(
+                container,
+                run_projector=args.role in {"all", "projector"},
+                run_ingestion=args.role == "ingestion"
+                or (args.role == "all" and settings.stomp is not None),
+                operations_only=args.role in {"projector", "ingestion"},
+            )
             if args.role == "api":
                 container.projector_active = True  # a projector process follows the same log
             config = uvicorn.Config(

@@ -480,12 +480,17 @@ def healthz() -> dict[str, str]:
 
 @ops_router.get(
     "/readyz",
-    summary="Readiness: databases reachable and projections close enough to the log",
+    summary="Readiness: databases and broker reachable, projections close enough to the log",
     responses={503: {"description": "Not ready; the body says why"}},
 )
-def readyz(container: ContainerDep) -> JSONResponse:
+def readyz(request: Request, container: ContainerDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     ready = True
+    ingestion = getattr(request.app.state, "ingestion", None)
+    if ingestion is not None:
+        broker = ingestion.readiness()
+        checks["broker"] = {k: v for k, v in broker.items() if k != "ready"}
+        ready = bool(broker["ready"])
     try:
         container.check_database()
         checks["database"] = "ok"
@@ -494,7 +499,7 @@ def readyz(container: ContainerDep) -> JSONResponse:
         checks["database"] = "unreachable"
         ready = False
     projections: dict[str, Any] = {}
-    if ready:
+    if ready and getattr(request.app.state, "check_projections", True):
         try:
             for status in container.projector.status():
                 entry = projections.setdefault(status.name, {"lag": 0, "contexts": {}})

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from adapters.messaging.config import StompConfig, stomp_config_from_env
 from adapters.persistence import DatabaseConfig
 from application.screening import AmountLimits
 from domain.errors import InvalidMoney
@@ -66,6 +67,8 @@ class Settings:
     projector_poll_interval: float = 0.2
     db_pool_size: int = 5
     ready_max_lag: int = 10_000
+    stomp: StompConfig | None = None
+    """The broker to ingest from (``LEDGER_STOMP_URL``); None: no message-queue ingestion."""
 
     # -- derived -------------------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class Settings:
             "host": self.host,
             "port": self.port,
             "env": self.env,
+            "broker": self.stomp.describe()["broker"] if self.stomp else None,
         }
 
     # -- parsing -------------------------------------------------------------------------
@@ -181,6 +185,7 @@ class Settings:
             problems.append("LEDGER_PROJECTOR_POLL_INTERVAL: must be > 0 and <= 60 seconds")
         pool = _int(get("LEDGER_DB_POOL_SIZE"), "LEDGER_DB_POOL_SIZE", 5, problems, low=1, high=200)
         max_lag = _int(get("LEDGER_READY_MAX_LAG"), "LEDGER_READY_MAX_LAG", 10_000, problems, low=0)
+        stomp = stomp_config_from_env(env, problems)
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -198,6 +203,7 @@ class Settings:
             projector_poll_interval=poll,
             db_pool_size=pool,
             ready_max_lag=max_lag,
+            stomp=stomp,
         )
 
 

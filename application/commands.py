@@ -86,7 +86,7 @@ class PaymentInstruction:
         if channel.upper() in RESERVED_CHANNELS:
             problems.append(f"channel: {channel.upper()} is reserved for the ledger's own bookings")
         if problems or debtor is None or creditor is None or amount is None:
-            raise InvalidCommand("; ".join(problems) or "invalid payment")
+            raise InvalidCommand("; ".join(problems) or "invalid payment", problems)
         return cls(
             external_id=external_id,
             channel=channel.upper(),
@@ -103,6 +103,8 @@ def _text(
     message: Mapping[str, Any], name: str, problems: list[str], max_len: int, *, required: bool
 ) -> str:
     value = message.get(name)
+    if isinstance(value, str):
+        value = value.strip()  # a blank name is a missing name
     if value is None or value == "":
         if required:
             problems.append(f"{name}: required")
@@ -110,7 +112,6 @@ def _text(
     if not isinstance(value, str):
         problems.append(f"{name}: must be a string")
         return ""
-    value = value.strip()
     if len(value) > max_len:
         problems.append(f"{name}: at most {max_len} characters")
         return ""

@@ -16,7 +16,15 @@ class AlreadyExists(ApplicationError):
 
 
 class InvalidCommand(ApplicationError, ValueError):
-    """The command is well-formed but not acceptable (bad amount, unknown currency ...)."""
+    """The command is well-formed but not acceptable (bad amount, unknown currency ...).
+
+    ``problems`` lists each problem as ``"field: what is wrong"`` so that an edge can
+    classify them (the message queue names a dead-letter reason after the fields).
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems) if problems else [message]
 
 
 class Conflict(ApplicationError):

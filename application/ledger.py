@@ -43,6 +43,7 @@ from application.errors import (
 from application.ports import Clock, Screening, ScreeningDecision, ScreeningRequest
 from application.screening import AmountLimits, RulesScreening
 from domain.causation import (
+    Causation,
     caused_by,
     current_causation,
     current_recording_time,
@@ -160,15 +161,31 @@ class LedgerApplication(Application[UUID]):
         """Book one payment; a repeat of its idempotency key returns the first result."""
         return self.submit_payments([instruction])[0]
 
-    def submit_payments(self, instructions: Sequence[PaymentInstruction]) -> list[SubmissionResult]:
+    def submit_payments(
+        self,
+        instructions: Sequence[PaymentInstruction],
+        causations: Sequence[Causation] | None = None,
+    ) -> list[SubmissionResult]:
         """Book many payments in one database transaction (the batching path).
 
         Payments are booked in order, each seeing the effect of the ones before
         it; duplicates inside the batch are answered like any other repeat.
+        ``causations``, one per instruction, attributes each payment's events to
+        the message that carried it (the queue batches messages from many senders).
         """
-        return self._run(
-            lambda uow: [self._book(uow, item) for item in instructions], optimistic=True
-        )
+        if causations is not None and len(causations) != len(instructions):
+            raise ValueError("one causation per instruction")
+
+        def book_all(uow: _UnitOfWork) -> list[SubmissionResult]:
+            if causations is None:
+                return [self._book(uow, item) for item in instructions]
+            results = []
+            for item, causation in zip(instructions, causations, strict=True):
+                with caused_by(causation):
+                    results.append(self._book(uow, item))
+            return results
+
+        return self._run(book_all, optimistic=True)
 
     def _book(self, uow: _UnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
         if instruction.channel.upper() in RESERVED_CHANNELS:

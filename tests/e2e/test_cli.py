@@ -297,11 +297,15 @@ def test_serve_answers_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
         _cleanup(process)
 
 
-def test_serve_role_projector_stops_on_sigterm(tmp_path: Path) -> None:
-    process = _start("projector", tmp_path, _free_port())
+def test_serve_role_projector_answers_probes_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _start("projector", tmp_path, port)
     try:
-        time.sleep(2)
-        assert process.poll() is None
+        _wait_healthy(process, port)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/readyz").json()["checks"]["projections"]
+        assert "ledger_projection_lag" in httpx.get(f"{base}/metrics").text
+        assert httpx.get(f"{base}/v1/accounts/DE89370400440532013000").status_code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -256,3 +256,10 @@ def test_debtor_and_creditor_of_other_countries():
     )
     assert p.debtor.iban.country_code == "NL"
     assert p.creditor.iban.country_code == "GB"
+
+
+def test_a_blank_holder_name_is_refused_like_a_missing_one() -> None:
+    with pytest.raises(InvalidCommand, match=r"creditor\.name: required"):
+        PaymentInstruction.from_message(
+            EXAMPLE_MESSAGE | {"creditor": {"iban": iban("FR"), "name": "   "}}
+        )

@@ -1,0 +1,264 @@
+"""One STOMP 1.2 session over stomp.py: connect, subscribe, ack, and confirmed sends.
+
+stomp.py delivers frames on its own receiver thread and does not reconnect a session
+that was live; this wrapper turns frames into :class:`Delivery` objects for a queue,
+notices a lost connection (disconnect, heartbeat timeout, ERROR frame) and lets the
+caller, the supervisor, open a new session. ``send(..., confirm=True)`` waits for the
+broker's RECEIPT, which RabbitMQ sends only once the message is safely enqueued, so a
+dead letter or a publication is never acknowledged upstream before it is stored.
+
+The differences between the brokers Amazon MQ offers are kept here: RabbitMQ needs the
+virtual host as the ``host`` header and reads ``prefetch-count``; ActiveMQ reads
+``activemq.prefetchSize``. Both headers are sent; each broker ignores the other's.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import stomp
+from stomp.exception import StompException
+
+from adapters.messaging.config import StompConfig
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot be reached, refused us, or the session was lost mid-operation."""
+
+
+class BrokerFlavour(StrEnum):
+    RABBITMQ = "rabbitmq"
+    ACTIVEMQ = "activemq"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One MESSAGE frame as received: the body exactly as sent, and how to ack it."""
+
+    message_id: str
+    ack_id: str
+    destination: str
+    headers: Mapping[str, str]
+    body: bytes
+    session: int
+    """Which session delivered it; an ack on any other session would be refused."""
+    received_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def redelivered(self) -> bool:
+        return self.headers.get("redelivered", "false") == "true"
+
+
+class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
+    """A connected STOMP session; create a new one after :attr:`lost` is set."""
+
+    _numbers = iter(range(1, 1 << 62))
+
+    def __init__(
+        self, config: StompConfig, deliveries: queue.Queue[Delivery] | None = None
+    ) -> None:
+        self.config = config
+        self.number = next(self._numbers)
+        self.flavour = BrokerFlavour.OTHER
+        self.server = ""
+        self.lost = threading.Event()
+        self.error: str | None = None
+        self._deliveries = deliveries
+        self._receipts: dict[str, threading.Event] = {}
+        self._receipts_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        heartbeats = (config.heartbeat_ms, config.heartbeat_ms)
+        self._connection = stomp.Connection12(
+            host_and_ports=[(config.host, config.port)],
+            heartbeats=heartbeats,
+            vhost=config.vhost,
+            auto_decode=False,
+            reconnect_attempts_max=1,
+            timeout=10,
+        )
+        if config.use_ssl:
+            self._connection.set_ssl(for_hosts=[(config.host, config.port)])
+        self._connection.set_listener("ledger", self)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def open(self) -> StompSession:
+        """Connect and wait for CONNECTED; raise :class:`BrokerUnavailable` otherwise."""
+        try:
+            self._connection.connect(
+                self.config.username, self.config.password, wait=True, headers={}
+            )
+        except (StompException, OSError) as error:
+            self.close()
+            raise BrokerUnavailable(
+                f"cannot connect to {self.config.host}:{self.config.port}: "
+                f"{self.error or error or type(error).__name__}"
+            ) from None
+        if not self._connection.is_connected():
+            raise BrokerUnavailable(self.error or "the broker closed the connection")
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return not self.lost.is_set() and bool(self._connection.is_connected())
+
+    def close(self) -> None:
+        """Disconnect (unacked messages go back to the broker); never raises."""
+        try:
+            if self._connection.is_connected():
+                self._connection.disconnect()
+        except Exception:
+            pass
+        self._mark_lost()
+
+    # -- consuming -----------------------------------------------------------------------
+
+    def subscribe(self, destination: str, subscription_id: str, prefetch: int) -> None:
+        headers = {"prefetch-count": str(prefetch), "activemq.prefetchSize": str(prefetch)}
+        self._guard(
+            lambda: self._connection.subscribe(
+                destination, id=subscription_id, ack="client-individual", headers=headers
+            )
+        )
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        self._guard(lambda: self._connection.unsubscribe(id=subscription_id))
+
+    def ack(self, delivery: Delivery) -> bool:
+        """Acknowledge ``delivery``; False when it came on an earlier, lost session (the
+        broker redelivers it, and idempotency makes that harmless)."""
+        if delivery.session != self.number or not self.alive:
+            return False
+        try:
+            with self._send_lock:
+                self._connection.ack(delivery.ack_id)
+        except (StompException, OSError):
+            self._mark_lost()
+            return False
+        return True
+
+    # -- publishing ----------------------------------------------------------------------
+
+    def send(
+        self,
+        destination: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        confirm: bool = True,
+        timeout: float = 10.0,
+    ) -> None:
+        """Send a persistent message; with ``confirm``, return only once the broker has it."""
+        all_headers = {"persistent": "true", **headers}
+        waiter: threading.Event | None = None
+        if confirm:
+            receipt = f"r-{uuid.uuid4().hex}"
+            waiter = threading.Event()
+            with self._receipts_lock:
+                self._receipts[receipt] = waiter
+            all_headers["receipt"] = receipt
+        self._guard(lambda: self._connection.send(destination, body, headers=all_headers))
+        if waiter is None:
+            return
+        if not waiter.wait(timeout) or self.lost.is_set():
+            with self._receipts_lock:
+                self._receipts.pop(all_headers["receipt"], None)
+            raise BrokerUnavailable(f"no receipt from the broker for a message to {destination}")
+
+    def send_all(
+        self,
+        destination: str,
+        messages: Sequence[tuple[bytes, Mapping[str, str]]],
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        """Send several persistent messages, pipelined, and return once every one of them
+        has a receipt (one round trip for the lot, not one per message)."""
+        waiters: dict[str, threading.Event] = {}
+        for body, headers in messages:
+            receipt = f"r-{uuid.uuid4().hex}"
+            waiter = threading.Event()
+            with self._receipts_lock:
+                self._receipts[receipt] = waiter
+            waiters[receipt] = waiter
+            all_headers = {"persistent": "true", **headers, "receipt": receipt}
+            self._guard(
+                lambda b=body, h=all_headers: self._connection.send(destination, b, headers=h)
+            )
+        deadline = time.monotonic() + timeout
+        for receipt, waiter in waiters.items():
+            if not waiter.wait(max(deadline - time.monotonic(), 0)) or self.lost.is_set():
+                with self._receipts_lock:
+                    for pending in waiters:
+                        self._receipts.pop(pending, None)
+                raise BrokerUnavailable(f"no receipt for {receipt} to {destination}")
+
+    def _guard(self, operation: Any) -> None:
+        if not self.alive:
+            raise BrokerUnavailable(self.error or "the session is closed")
+        try:
+            with self._send_lock:
+                operation()
+        except (StompException, OSError) as error:
+            self._mark_lost()
+            raise BrokerUnavailable(f"the broker connection failed: {error}") from None
+
+    def _mark_lost(self) -> None:
+        self.lost.set()
+        with self._receipts_lock:
+            for waiter in self._receipts.values():
+                waiter.set()  # wake senders; they see ``lost`` and raise
+            self._receipts.clear()
+
+    # -- stomp.py listener callbacks (receiver thread) -------------------------------------
+
+    def on_connected(self, frame: Any) -> None:
+        self.server = str(frame.headers.get("server", ""))
+        lowered = self.server.lower()
+        if "rabbitmq" in lowered:
+            self.flavour = BrokerFlavour.RABBITMQ
+        elif "activemq" in lowered:
+            self.flavour = BrokerFlavour.ACTIVEMQ
+
+    def on_message(self, frame: Any) -> None:
+        if self._deliveries is None:
+            return
+        headers = {str(k): str(v) for k, v in frame.headers.items()}
+        body = frame.body if isinstance(frame.body, bytes) else str(frame.body).encode()
+        self._deliveries.put(
+            Delivery(
+                message_id=headers.get("message-id", ""),
+                ack_id=headers.get("ack", headers.get("message-id", "")),
+                destination=headers.get("destination", ""),
+                headers=headers,
+                body=body,
+                session=self.number,
+            )
+        )
+
+    def on_receipt(self, frame: Any) -> None:
+        receipt = frame.headers.get("receipt-id")
+        with self._receipts_lock:
+            waiter = self._receipts.pop(receipt, None)
+        if waiter is not None:
+            waiter.set()
+
+    def on_error(self, frame: Any) -> None:
+        message = frame.headers.get("message", "")
+        body = frame.body.decode(errors="replace") if isinstance(frame.body, bytes) else frame.body
+        self.error = f"broker error: {message} {body}".strip()
+
+    def on_disconnected(self) -> None:
+        self._mark_lost()
+
+    def on_heartbeat_timeout(self) -> None:
+        self.error = "heartbeat timeout"
+        self._mark_lost()

@@ -1,0 +1,375 @@
+"""The ingestion consumer: book queued payments exactly once in effect, lose none.
+
+Delivery is at least once; the effect is exactly once because a message is
+acknowledged (``client-individual``) only after the database transaction that booked
+it has committed, and a redelivered message carries the same idempotency key
+``(channel, externalId)``, which the ledger answers without booking twice.
+
+Per batch (up to ``batch_size`` messages or ``batch_wait_ms`` after the first):
+
+1. decode each message; one that can never be booked is sent to the dead-letter
+   queue with the original body and ``x-dead-letter-*`` headers (confirmed by a broker
+   receipt), then acknowledged;
+2. book the rest in one database transaction;
+3. a transient failure (database unreachable, conflicts exhausted) keeps the messages
+   unacknowledged and retries with capped exponential backoff; they are never
+   dead-lettered for it;
+4. any other failure books the messages one at a time to find the culprit, which is
+   dead-lettered as ``processing-error`` once the database is known to be reachable;
+5. acknowledge every booked message.
+
+The supervisor (:meth:`IngestionConsumer.run`) reconnects and resubscribes whenever
+the session is lost (stomp.py does not), dropping the unacknowledged messages of the
+old session, which the broker redelivers. On stop (SIGTERM) it unsubscribes, finishes
+and acknowledges the batch in hand, and returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from eventsourcing.persistence import InterfaceError, InternalError, OperationalError
+
+from adapters.messaging.config import StompConfig
+from adapters.messaging.connection import BrokerUnavailable, Delivery, StompSession
+from adapters.messaging.decoding import Decoded, Undeliverable, decode
+from adapters.messaging.metrics import IngestionMetrics
+from application.commands import PaymentInstruction, SubmissionResult
+from application.errors import ConcurrencyExhausted
+from domain.causation import Causation
+
+log = structlog.get_logger("adapters.messaging.consumer")
+
+SUBSCRIPTION_ID = "ledger-ingestion"
+STOP_GRACE_S = 20.0
+"""After a stop request, how long a batch in hand may keep retrying a failing database."""
+
+TRANSPORT_HEADERS = frozenset(
+    {"message-id", "ack", "subscription", "destination", "content-length", "receipt", "redelivered"}
+)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConcurrencyExhausted,
+    OperationalError,
+    InterfaceError,
+    InternalError,
+    OSError,
+    TimeoutError,
+)
+
+
+class PaymentBooker(Protocol):
+    def submit_payments(
+        self,
+        instructions: list[PaymentInstruction],
+        causations: list[Causation] | None = None,
+    ) -> list[SubmissionResult]: ...
+
+
+class _Abandoned(Exception):
+    """The batch cannot be finished on this session; its messages will be redelivered."""
+
+
+@dataclass(frozen=True)
+class ConsumerStatus:
+    connected: bool
+    broker: str
+    flavour: str
+    sessions_opened: int
+    last_error: str | None
+
+
+class IngestionConsumer:
+    def __init__(
+        self,
+        config: StompConfig,
+        booker: PaymentBooker,
+        metrics: IngestionMetrics,
+        *,
+        database_probe: Callable[[], Any],
+        actor: str = "service:ingestion",
+        session_factory: Callable[..., StompSession] = StompSession,
+    ) -> None:
+        self.config = config
+        self.booker = booker
+        self.metrics = metrics
+        self.database_probe = database_probe
+        self.actor = actor
+        self._session_factory = session_factory
+        self._deliveries: queue.Queue[Delivery] = queue.Queue()
+        self._session: StompSession | None = None
+        self._sessions_opened = 0
+        self._last_error: str | None = None
+        self.subscribed = threading.Event()
+
+    # -- supervision ---------------------------------------------------------------------
+
+    def status(self) -> ConsumerStatus:
+        session = self._session
+        return ConsumerStatus(
+            connected=session is not None and session.alive and self.subscribed.is_set(),
+            broker=f"{self.config.host}:{self.config.port}",
+            flavour=str(session.flavour) if session is not None else "unknown",
+            sessions_opened=self._sessions_opened,
+            last_error=self._last_error,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set, reconnecting after every lost session."""
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                session = self._open()
+            except BrokerUnavailable as error:
+                self._last_error = str(error)
+                log.warning("broker unavailable; retrying", error=str(error), retry_in=delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            delay = 0.2
+            try:
+                self._consume(session, stop)
+            finally:
+                self.subscribed.clear()
+                self.metrics.connected.set(0)
+                session.close()
+                self._drop_undeliverable_acks(session)
+            if not stop.is_set():
+                self._last_error = session.error or "connection lost"
+                log.warning("broker session lost; reconnecting", error=self._last_error)
+        log.info("ingestion consumer stopped")
+
+    def _open(self) -> StompSession:
+        session = self._session_factory(self.config, self._deliveries).open()
+        try:
+            session.subscribe(self.config.queue, SUBSCRIPTION_ID, self.config.prefetch)
+        except BrokerUnavailable:
+            session.close()
+            raise
+        self._sessions_opened += 1
+        if self._sessions_opened > 1:
+            self.metrics.reconnects.inc()
+        self._session = session
+        self.subscribed.set()
+        self.metrics.connected.set(1)
+        log.info(
+            "ingestion consumer subscribed",
+            server=session.server or "unknown",
+            flavour=str(session.flavour),
+            **self.config.describe(),
+        )
+        return session
+
+    def _consume(self, session: StompSession, stop: threading.Event) -> None:
+        while session.alive and not stop.is_set():
+            batch = self._take_batch(session, stop)
+            if batch:
+                try:
+                    self._process(session, batch, stop)
+                except _Abandoned as abandoned:
+                    log.warning("batch abandoned; the broker redelivers it", reason=str(abandoned))
+                    return
+        if stop.is_set() and session.alive:
+            with contextlib.suppress(BrokerUnavailable):
+                session.unsubscribe(SUBSCRIPTION_ID)
+
+    def _drop_undeliverable_acks(self, session: StompSession) -> None:
+        """Forget buffered deliveries of a closed session: they can no longer be acked."""
+        kept: list[Delivery] = []
+        while True:
+            try:
+                delivery = self._deliveries.get_nowait()
+            except queue.Empty:
+                break
+            if delivery.session != session.number:
+                kept.append(delivery)
+        for delivery in kept:
+            self._deliveries.put(delivery)
+
+    # -- batching ------------------------------------------------------------------------
+
+    def _take_batch(self, session: StompSession, stop: threading.Event) -> list[Delivery]:
+        first = self._next(session, timeout=0.2)
+        if first is None:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.config.batch_wait_ms / 1000
+        while len(batch) < self.config.batch_size and not stop.is_set():
+            remaining = deadline - time.monotonic()
+            delivery = self._next(session, timeout=max(remaining, 0.0), block=remaining > 0)
+            if delivery is None:
+                break
+            batch.append(delivery)
+        return batch
+
+    def _next(self, session: StompSession, timeout: float, block: bool = True) -> Delivery | None:
+        while True:
+            try:
+                delivery = self._deliveries.get(block=block, timeout=timeout if block else None)
+            except queue.Empty:
+                return None
+            if delivery.session == session.number:
+                return delivery
+            # From a lost session: the broker redelivers it on this one.
+
+    # -- processing ----------------------------------------------------------------------
+
+    def _process(self, session: StompSession, batch: list[Delivery], stop: threading.Event) -> None:
+        self.metrics.consumed.inc(len(batch))
+        accepted: list[tuple[Delivery, Decoded]] = []
+        for delivery in batch:
+            try:
+                decoded = decode(
+                    delivery.body,
+                    delivery.headers.get("content-type"),
+                    pacs008_channel=self.config.pacs008_channel,
+                )
+            except Undeliverable as undeliverable:
+                self._dead_letter(session, delivery, undeliverable.reason, undeliverable.detail)
+                continue
+            accepted.append((delivery, decoded))
+        if not accepted:
+            return
+        self.metrics.batch_size.observe(len(accepted))
+        try:
+            results = self._book_with_retry(session, accepted, stop)
+        except _Isolate:
+            for item in accepted:
+                self._book_alone(session, item, stop)
+            return
+        self._acknowledge(session, accepted, results)
+
+    def _book_alone(
+        self, session: StompSession, item: tuple[Delivery, Decoded], stop: threading.Event
+    ) -> None:
+        try:
+            results = self._book_with_retry(session, [item], stop)
+        except _Isolate as isolate:
+            self._dead_letter(session, item[0], "processing-error", isolate.detail)
+            return
+        self._acknowledge(session, [item], results)
+
+    def _book_with_retry(
+        self,
+        session: StompSession,
+        accepted: list[tuple[Delivery, Decoded]],
+        stop: threading.Event,
+    ) -> list[SubmissionResult]:
+        instructions: list[PaymentInstruction] = []
+        causations: list[Causation] = []
+        for delivery, decoded in accepted:
+            correlation = delivery.headers.get("correlation-id") or delivery.message_id
+            for instruction in decoded.instructions:
+                instructions.append(instruction)
+                causations.append(Causation(self.actor, correlation, instruction.channel))
+        delay = 0.05
+        stop_seen_at: float | None = None
+        while True:
+            try:
+                return self.booker.submit_payments(instructions, causations)
+            except TRANSIENT_ERRORS as error:
+                self._retry_or_abandon(session, stop, error, delay, stop_seen_at)
+            except Exception as error:
+                if not self._database_reachable():
+                    self._retry_or_abandon(session, stop, error, delay, stop_seen_at)
+                else:
+                    raise _Isolate(f"{type(error).__name__}: {error}") from error
+            if stop.is_set() and stop_seen_at is None:
+                stop_seen_at = time.monotonic()
+            delay = min(delay * 2, self.config.max_retry_delay_s)
+
+    def _retry_or_abandon(
+        self,
+        session: StompSession,
+        stop: threading.Event,
+        error: BaseException,
+        delay: float,
+        stop_seen_at: float | None,
+    ) -> None:
+        self.metrics.retried.inc()
+        self._last_error = f"{type(error).__name__}: {error}"
+        log.warning("transient failure; retrying the batch", error=self._last_error, delay=delay)
+        if stop_seen_at is not None and time.monotonic() - stop_seen_at > STOP_GRACE_S:
+            raise _Abandoned("stopping while the database is unavailable")
+        if session.lost.wait(delay):
+            raise _Abandoned("broker session lost while retrying")
+
+    def _database_reachable(self) -> bool:
+        try:
+            self.database_probe()
+        except Exception:
+            return False
+        return True
+
+    def _acknowledge(
+        self,
+        session: StompSession,
+        accepted: list[tuple[Delivery, Decoded]],
+        results: list[SubmissionResult],
+    ) -> None:
+        for result in results:
+            if result.duplicate:
+                self.metrics.duplicates.inc()
+            else:
+                self.metrics.booked.labels(result.status).inc()
+        now = time.time()
+        for delivery, _decoded in accepted:
+            session.ack(delivery)
+            sent_at = _sent_at(delivery)
+            if sent_at is not None:
+                self.metrics.latency.observe(max(now - sent_at, 0.0))
+
+    def _dead_letter(
+        self, session: StompSession, delivery: Delivery, reason: str, detail: str
+    ) -> None:
+        headers = {k: v for k, v in delivery.headers.items() if k not in TRANSPORT_HEADERS}
+        headers.update(
+            {
+                "x-dead-letter-reason": reason,
+                "x-dead-letter-detail": detail[:2000],
+                "x-original-destination": delivery.destination,
+                "x-original-message-id": delivery.message_id,
+                "x-dead-lettered-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        try:
+            session.send(self.config.dead_letter_queue, delivery.body, headers, confirm=True)
+        except BrokerUnavailable as error:
+            raise _Abandoned(f"dead letter not confirmed: {error}") from None
+        session.ack(delivery)
+        self.metrics.dead_lettered.labels(reason).inc()
+        log.warning(
+            "message dead-lettered",
+            reason=reason,
+            detail=detail[:300],
+            message_id=delivery.message_id,
+        )
+
+
+class _Isolate(Exception):
+    """The batch failed for a reason not known to be transient; find the culprit."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _sent_at(delivery: Delivery) -> float | None:
+    """The sender's clock at send time, seconds since the epoch, if a header gives it."""
+    for header in ("x-sent-at", "timestamp"):
+        raw = delivery.headers.get(header)
+        if raw:
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            return value / 1000 if value > 1e11 else value  # milliseconds or seconds
+    return None

@@ -1,0 +1,90 @@
+"""The ingestion role's workers: the STOMP consumer and the outbox publisher, as threads.
+
+Built from a bootstrapped container and the process's metrics registry; started and
+stopped by the ASGI app's lifespan, so ``ledger serve --role ingestion`` (an app with
+only the operations routes) and the all-in-one process run them the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from adapters.messaging.config import StompConfig
+from adapters.messaging.consumer import IngestionConsumer
+from adapters.messaging.metrics import IngestionMetrics
+from adapters.messaging.outbox import OutboxPublisher
+from api.bootstrap import Container
+from api.observability import get_logger
+
+log = get_logger("api.ingestion")
+
+RESTART_DELAY = 2.0
+
+
+class IngestionWorkers:
+    def __init__(
+        self, container: Container, config: StompConfig, registry: CollectorRegistry
+    ) -> None:
+        self.container = container
+        self.config = config
+        self.metrics = IngestionMetrics(registry)
+        self.consumer = IngestionConsumer(
+            config,
+            container.ledger,
+            self.metrics,
+            database_probe=container.ledger.recorder.max_notification_id,
+        )
+        self.outbox = (
+            OutboxPublisher(
+                config,
+                container.sources[0],
+                container.read_engine,
+                self.metrics,
+                lock_dir=container.settings.data_dir,
+            )
+            if config.outbox
+            else None
+        )
+        self.stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._spawn("stomp-consumer", self.consumer.run)
+        if self.outbox is not None:
+            self._spawn("outbox", self.outbox.run)
+        log.info("ingestion started", outbox=self.outbox is not None, **self.config.describe())
+
+    def _spawn(self, name: str, target: Any) -> None:
+        def supervised() -> None:
+            while not self.stop.is_set():
+                try:
+                    target(self.stop)
+                except Exception:
+                    log.exception(f"{name} failed; restarting", delay=RESTART_DELAY)
+                    self.stop.wait(RESTART_DELAY)
+
+        thread = threading.Thread(target=supervised, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop consuming, finish and ack the batch in hand, stop publishing."""
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("ingestion worker did not stop in time", worker=thread.name)
+        log.info("ingestion stopped")
+
+    def readiness(self) -> dict[str, Any]:
+        status = self.consumer.status()
+        return {
+            "ready": status.connected,
+            "broker": status.broker,
+            "flavour": status.flavour,
+            "state": "subscribed" if status.connected else "disconnected",
+            "lastError": status.last_error,
+        }

@@ -1,0 +1,133 @@
+"""Helpers for the tests against the real STOMP broker (RabbitMQ, set up by make test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import stomp
+
+from adapters.messaging.config import StompConfig
+from adapters.messaging.connection import StompSession
+
+STOMP_HOST = os.environ.get("LEDGER_TEST_STOMP_HOST", "127.0.0.1")
+STOMP_PORT = int(os.environ.get("LEDGER_TEST_STOMP_PORT", "61613"))
+
+
+def unique_config(**overrides: Any) -> StompConfig:
+    """Destinations of their own for one test, so tests never see each other's messages."""
+    tag = uuid.uuid4().hex[:10]
+    base = StompConfig(
+        host=STOMP_HOST,
+        port=STOMP_PORT,
+        queue=f"/queue/test.{tag}.in",
+        dead_letter_queue=f"/queue/test.{tag}.dlq",
+        events_topic=f"/topic/test.{tag}.events",
+        batch_size=50,
+        batch_wait_ms=20,
+        prefetch=100,
+        heartbeat_ms=2000,
+        max_retry_delay_s=0.5,
+    )
+    return replace(base, **overrides)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(0.05)
+
+
+class Producer:
+    """A channel sending to the broker; resends after a dropped connection."""
+
+    def __init__(self, config: StompConfig) -> None:
+        self.config = config
+        self.session = StompSession(config).open()
+
+    def send(
+        self,
+        body: bytes | str | dict[str, Any],
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        destination: str | None = None,
+        confirm: bool = True,
+    ) -> None:
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        raw = body.encode() if isinstance(body, str) else body
+        all_headers = {"content-type": content_type, "x-sent-at": f"{time.time():.6f}"}
+        all_headers.update(headers or {})
+        for _ in range(50):
+            try:
+                if not self.session.alive:
+                    self.session = StompSession(self.config).open()
+                self.session.send(
+                    destination or self.config.queue, raw, all_headers, confirm=confirm
+                )
+                return
+            except Exception:  # the broker dropped us: reconnect and send again
+                time.sleep(0.1)
+        raise AssertionError("could not send after 50 attempts")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+class Collector:
+    """Reads a queue or topic into a list (auto ack), e.g. the dead-letter queue."""
+
+    def __init__(self, config: StompConfig, destination: str) -> None:
+        self.messages: list[Received] = []
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._lock = threading.Lock()
+        outer = self
+
+        class Listener(stomp.ConnectionListener):  # type: ignore[misc]
+            def on_message(self, frame: Any) -> None:
+                with outer._lock:
+                    outer.messages.append(Received(dict(frame.headers), frame.body))
+
+        self.connection = stomp.Connection12(
+            [(config.host, config.port)], vhost=config.vhost, auto_decode=False
+        )
+        self.connection.set_listener("collector", Listener())
+        self.connection.connect(config.username, config.password, wait=True)
+        self.connection.subscribe(destination, id="collector", ack="auto")
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        if self.connection.is_connected():
+            self.connection.disconnect()
+
+
+@contextmanager
+def collecting(config: StompConfig, destination: str) -> Iterator[Collector]:
+    collector = Collector(config, destination)
+    try:
+        yield collector
+    finally:
+        collector.close()
