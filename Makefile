@@ -55,8 +55,9 @@ typecheck: venv ## mypy over the five packages
 contracts: venv ## import-linter layer and framework contracts
 	$(BIN)/lint-imports
 
-broker: ## Enable RabbitMQ's STOMP plugin (127.0.0.1:61613) for the ingestion tests
+broker: ## Brokers for the ingestion tests: RabbitMQ STOMP on 61613, ActiveMQ on 61614
 	scripts/setup-broker.sh
+	scripts/setup-activemq.sh
 
 infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate into .tools/
 	scripts/install-infra-tools.sh

@@ -69,7 +69,9 @@ def event_store_env(config: DatabaseConfig, context: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": pg["password"],
         "POSTGRES_POOL_SIZE": str(config.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(config.pool_size),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # Also the pool's wait for a connection; eventsourcing retries a failed statement
+        # ten times, so an outage surfaces after about ten times this.
+        "POSTGRES_CONNECT_TIMEOUT": "5",
         # A ping per pooled connection checkout costs a round trip per query;
         # eventsourcing retries a statement that fails on a dropped connection.
         "POSTGRES_PRE_PING": "n",

@@ -53,8 +53,15 @@ STOP_GRACE_S = 20.0
 """After a stop request, how long a batch in hand may keep retrying a failing database."""
 
 TRANSPORT_HEADERS = frozenset(
-    {"message-id", "ack", "subscription", "destination", "content-length", "receipt", "redelivered"}
-)
+    {
+        # delivery headers of this hop (both brokers)
+        "message-id", "ack", "subscription", "destination", "content-length", "receipt",
+        "redelivered",
+        # added by ActiveMQ; ``expires`` copied over would expire the dead letter
+        "expires", "priority", "timestamp", "scheduledJobId", "redeliveryDelay",
+        "original-destination",
+    }
+)  # fmt: skip
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConcurrencyExhausted,
@@ -97,6 +104,7 @@ class IngestionConsumer:
         database_probe: Callable[[], Any],
         actor: str = "service:ingestion",
         session_factory: Callable[..., StompSession] = StompSession,
+        on_acknowledged: Callable[[Delivery, float], None] | None = None,
     ) -> None:
         self.config = config
         self.booker = booker
@@ -104,6 +112,8 @@ class IngestionConsumer:
         self.database_probe = database_probe
         self.actor = actor
         self._session_factory = session_factory
+        self._on_acknowledged = on_acknowledged
+        """Called with each booked message and the wall-clock time of its ack (benchmarks)."""
         self._deliveries: queue.Queue[Delivery] = queue.Queue()
         self._session: StompSession | None = None
         self._sessions_opened = 0
@@ -266,8 +276,11 @@ class IngestionConsumer:
         instructions: list[PaymentInstruction] = []
         causations: list[Causation] = []
         for delivery, decoded in accepted:
-            correlation = delivery.headers.get("correlation-id") or delivery.message_id
+            # RabbitMQ changes message-id on every redelivery: without the sender's
+            # correlation id, the idempotency key is the stable one.
+            given = delivery.headers.get("correlation-id")
             for instruction in decoded.instructions:
+                correlation = given or f"{instruction.channel}:{instruction.external_id}"
                 instructions.append(instruction)
                 causations.append(Causation(self.actor, correlation, instruction.channel))
         delay = 0.05
@@ -320,12 +333,14 @@ class IngestionConsumer:
                 self.metrics.duplicates.inc()
             else:
                 self.metrics.booked.labels(result.status).inc()
-        now = time.time()
         for delivery, _decoded in accepted:
             session.ack(delivery)
+            acked_at = time.time()
             sent_at = _sent_at(delivery)
             if sent_at is not None:
-                self.metrics.latency.observe(max(now - sent_at, 0.0))
+                self.metrics.latency.observe(max(acked_at - sent_at, 0.0))
+            if self._on_acknowledged is not None:
+                self._on_acknowledged(delivery, acked_at)
 
     def _dead_letter(
         self, session: StompSession, delivery: Delivery, reason: str, detail: str
@@ -337,6 +352,7 @@ class IngestionConsumer:
                 "x-dead-letter-detail": detail[:2000],
                 "x-original-destination": delivery.destination,
                 "x-original-message-id": delivery.message_id,
+                "x-original-timestamp": delivery.headers.get("timestamp", ""),
                 "x-dead-lettered-at": datetime.now(UTC).isoformat(),
             }
         )

@@ -15,7 +15,7 @@ from adapters.messaging.consumer import IngestionConsumer, PaymentBooker
 from adapters.messaging.metrics import IngestionMetrics
 from adapters.persistence import DatabaseConfig
 from application.ledger import LedgerApplication
-from tests.broker.support import Producer, unique_config, wait_until
+from tests.broker.support import ACTIVEMQ_PORT, Producer, unique_config, wait_until
 from tests.builders import make_app
 
 pytestmark = pytest.mark.broker
@@ -61,8 +61,12 @@ def start_consumer(
     return RunningConsumer(config, app, consumer, metrics, registry, stop, thread)
 
 
-@pytest.fixture
-def stomp_config() -> StompConfig:
+@pytest.fixture(params=["rabbitmq", "activemq"])
+def stomp_config(request: pytest.FixtureRequest) -> StompConfig:
+    """The same behavioural suite on both brokers Amazon MQ offers (ActiveMQ runs on 61614,
+    started by ``scripts/setup-activemq.sh``)."""
+    if request.param == "activemq":
+        return unique_config(port=ACTIVEMQ_PORT)
     return unique_config()
 
 

@@ -20,6 +20,7 @@ from adapters.messaging.connection import StompSession
 
 STOMP_HOST = os.environ.get("LEDGER_TEST_STOMP_HOST", "127.0.0.1")
 STOMP_PORT = int(os.environ.get("LEDGER_TEST_STOMP_PORT", "61613"))
+ACTIVEMQ_PORT = int(os.environ.get("LEDGER_TEST_ACTIVEMQ_PORT", "61614"))
 
 
 def unique_config(**overrides: Any) -> StompConfig:
