@@ -19,7 +19,7 @@ from tests.infra.tools import (
     failed_checks,
 )
 
-DEFAULT_ROLES = ("api", "projector")
+DEFAULT_ROLES = ("api", "projector", "ingestion")
 
 
 def lint(tools: Tools, *values: Path, sets: tuple[str, ...] = ()) -> tuple[int, str]:
@@ -258,7 +258,7 @@ def test_network_policies_deny_by_default_and_allow_what_each_role_needs(
                 for f in rule["from"]
             )
         ]
-        assert bool(from_edge) == (role in ("api", "ingestion")), role
+        assert bool(from_edge) == (role == "api"), role
 
 
 def test_service_account_carries_the_irsa_role(all_roles_manifests: list[dict]) -> None:
