@@ -14,14 +14,13 @@ virtual host as the ``host`` header and reads ``prefetch-count``; ActiveMQ reads
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import stomp
 from stomp.exception import StompException
@@ -57,14 +56,18 @@ class Delivery:
         return self.headers.get("redelivered", "false") == "true"
 
 
+class Inbox(Protocol):
+    """Takes each delivery from the receiver thread (a ``queue.Queue`` will do)."""
+
+    def put(self, delivery: Delivery) -> None: ...
+
+
 class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
     """A connected STOMP session; create a new one after :attr:`lost` is set."""
 
     _numbers = iter(range(1, 1 << 62))
 
-    def __init__(
-        self, config: StompConfig, deliveries: queue.Queue[Delivery] | None = None
-    ) -> None:
+    def __init__(self, config: StompConfig, deliveries: Inbox | None = None) -> None:
         self.config = config
         self.number = next(self._numbers)
         self.flavour = BrokerFlavour.OTHER

@@ -114,7 +114,7 @@ class IngestionConsumer:
         self._session_factory = session_factory
         self._on_acknowledged = on_acknowledged
         """Called with each booked message and the wall-clock time of its ack (benchmarks)."""
-        self._deliveries: queue.Queue[Delivery] = queue.Queue()
+        self._inbox = _DecodingInbox(config.pacs008_channel)
         self._session: StompSession | None = None
         self._sessions_opened = 0
         self._last_error: str | None = None
@@ -158,7 +158,7 @@ class IngestionConsumer:
         log.info("ingestion consumer stopped")
 
     def _open(self) -> StompSession:
-        session = self._session_factory(self.config, self._deliveries).open()
+        session = self._session_factory(self.config, self._inbox).open()
         try:
             session.subscribe(self.config.queue, SUBSCRIPTION_ID, self.config.prefetch)
         except BrokerUnavailable:
@@ -193,20 +193,20 @@ class IngestionConsumer:
 
     def _drop_undeliverable_acks(self, session: StompSession) -> None:
         """Forget buffered deliveries of a closed session: they can no longer be acked."""
-        kept: list[Delivery] = []
+        kept: list[_Arrival] = []
         while True:
             try:
-                delivery = self._deliveries.get_nowait()
+                arrival = self._inbox.arrivals.get_nowait()
             except queue.Empty:
                 break
-            if delivery.session != session.number:
-                kept.append(delivery)
-        for delivery in kept:
-            self._deliveries.put(delivery)
+            if arrival[0].session > session.number:
+                kept.append(arrival)
+        for arrival in kept:
+            self._inbox.arrivals.put(arrival)
 
     # -- batching ------------------------------------------------------------------------
 
-    def _take_batch(self, session: StompSession, stop: threading.Event) -> list[Delivery]:
+    def _take_batch(self, session: StompSession, stop: threading.Event) -> list[_Arrival]:
         first = self._next(session, timeout=0.2)
         if first is None:
             return []
@@ -220,32 +220,26 @@ class IngestionConsumer:
             batch.append(delivery)
         return batch
 
-    def _next(self, session: StompSession, timeout: float, block: bool = True) -> Delivery | None:
+    def _next(self, session: StompSession, timeout: float, block: bool = True) -> _Arrival | None:
         while True:
             try:
-                delivery = self._deliveries.get(block=block, timeout=timeout if block else None)
+                arrival = self._inbox.arrivals.get(block=block, timeout=timeout if block else None)
             except queue.Empty:
                 return None
-            if delivery.session == session.number:
-                return delivery
+            if arrival[0].session == session.number:
+                return arrival
             # From a lost session: the broker redelivers it on this one.
 
     # -- processing ----------------------------------------------------------------------
 
-    def _process(self, session: StompSession, batch: list[Delivery], stop: threading.Event) -> None:
+    def _process(self, session: StompSession, batch: list[_Arrival], stop: threading.Event) -> None:
         self.metrics.consumed.inc(len(batch))
         accepted: list[tuple[Delivery, Decoded]] = []
-        for delivery in batch:
-            try:
-                decoded = decode(
-                    delivery.body,
-                    delivery.headers.get("content-type"),
-                    pacs008_channel=self.config.pacs008_channel,
-                )
-            except Undeliverable as undeliverable:
-                self._dead_letter(session, delivery, undeliverable.reason, undeliverable.detail)
+        for delivery, outcome in batch:
+            if isinstance(outcome, Undeliverable):
+                self._dead_letter(session, delivery, outcome.reason, outcome.detail)
                 continue
-            accepted.append((delivery, decoded))
+            accepted.append((delivery, outcome))
         if not accepted:
             return
         self.metrics.batch_size.observe(len(accepted))
@@ -368,6 +362,32 @@ class IngestionConsumer:
             detail=detail[:300],
             message_id=delivery.message_id,
         )
+
+
+_Arrival = tuple[Delivery, Decoded | Undeliverable]
+
+
+class _DecodingInbox:
+    """Where the session puts deliveries: each is decoded on stomp.py's receiver thread,
+    while the consumer thread waits on the database, and queued with its outcome."""
+
+    def __init__(self, pacs008_channel: str) -> None:
+        self.pacs008_channel = pacs008_channel
+        self.arrivals: queue.Queue[_Arrival] = queue.Queue()
+
+    def put(self, delivery: Delivery) -> None:
+        outcome: Decoded | Undeliverable
+        try:
+            outcome = decode(
+                delivery.body,
+                delivery.headers.get("content-type"),
+                pacs008_channel=self.pacs008_channel,
+            )
+        except Undeliverable as undeliverable:
+            outcome = undeliverable
+        except Exception as error:  # a parser bug must not kill the receiver thread
+            outcome = Undeliverable("processing-error", f"{type(error).__name__}: {error}")
+        self.arrivals.put((delivery, outcome))
 
 
 class _Isolate(Exception):
