@@ -103,6 +103,7 @@ def create_app(
     app = _build(container, settings, lifespan, principal_resolver, operations_only)
     # The ingestion role serves no read model, so projection lag does not make it unready.
     app.state.check_projections = run_projector or not operations_only
+    app.state.broker_gates_readiness = operations_only
     if run_ingestion and settings.stomp is not None:
         from api.ingestion import IngestionWorkers
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from adapters.messaging.outbox import create_outbox_tables
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.settings import Settings
 from application.ledger import LedgerApplication, utc_now
@@ -98,6 +99,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             poll_interval=settings.projector_poll_interval,
         )
         projector.create_tables()
+        create_outbox_tables(engine)
         queries = LedgerQueries(engine)
     except BaseException:
         ledger.close()

@@ -8,6 +8,7 @@ only the operations routes) and the all-in-one process run them the same way.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -44,6 +45,7 @@ class IngestionWorkers:
                 container.read_engine,
                 self.metrics,
                 lock_dir=container.settings.data_dir,
+                scope=container.settings.database_schema or "",
             )
             if config.outbox
             else None
@@ -71,10 +73,12 @@ class IngestionWorkers:
         self._threads.append(thread)
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop consuming, finish and ack the batch in hand, stop publishing."""
+        """Stop consuming, finish and ack the batch in hand, stop publishing; all of it
+        within ``timeout`` (one deadline for every worker, inside the pod's grace period)."""
         self.stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(deadline - time.monotonic(), 0.0))
             if thread.is_alive():
                 log.warning("ingestion worker did not stop in time", worker=thread.name)
         log.info("ingestion stopped")

@@ -490,7 +490,10 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
     if ingestion is not None:
         broker = ingestion.readiness()
         checks["broker"] = {k: v for k, v in broker.items() if k != "ready"}
-        ready = bool(broker["ready"])
+        # Only the ingestion role is unready without its broker; in the all-in-one
+        # process the API must keep serving while the consumer reconnects.
+        if getattr(request.app.state, "broker_gates_readiness", True):
+            ready = bool(broker["ready"])
     try:
         container.check_database()
         checks["database"] = "ok"

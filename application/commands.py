@@ -152,7 +152,9 @@ def _timestamp(message: Mapping[str, Any], name: str, problems: list[str]) -> da
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # OverflowError at the edges of the calendar
+    except (ValueError, OverflowError):
         problems.append(f"{name}: not an ISO 8601 timestamp: {value!r}")
         return None
     if parsed.tzinfo is None:

@@ -31,5 +31,10 @@ class Conflict(ApplicationError):
     """The command contradicts the current state (close a funded account, reverse twice ...)."""
 
 
+class IdempotencyKeyReused(Conflict):
+    """A payment repeats a booked ``(channel, externalId)`` but differs from it (amount,
+    currency, parties or reference): not a retry of the same payment, and not booked."""
+
+
 class ConcurrencyExhausted(ApplicationError):
     """Optimistic-concurrency retries ran out; the caller may try again later."""

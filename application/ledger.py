@@ -37,6 +37,7 @@ from application.errors import (
     AlreadyExists,
     ConcurrencyExhausted,
     Conflict,
+    IdempotencyKeyReused,
     InvalidCommand,
     NotFound,
 )
@@ -193,6 +194,12 @@ class LedgerApplication(Application[UUID]):
         tx_id = transaction_id(instruction.channel, instruction.external_id)
         existing = uow.find_new_transaction_key(tx_id)
         if existing is not None:
+            differences = _differences(existing, instruction)
+            if differences:
+                raise IdempotencyKeyReused(
+                    f"{instruction.channel}/{instruction.external_id} was booked as transaction "
+                    f"{existing.id} with another {', '.join(differences)}"
+                )
             return _result(existing, duplicate=True)
         currency = instruction.amount.currency
         tx = Transaction(
@@ -390,6 +397,18 @@ class LedgerApplication(Application[UUID]):
                 uow.remember()
                 return result
         raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-update conflicts")
+
+
+def _differences(tx: Transaction, instruction: PaymentInstruction) -> list[str]:
+    """What makes ``instruction`` another payment than ``tx`` under the same key."""
+    pairs = {
+        "amount": (tx.amount, instruction.amount.amount),
+        "currency": (tx.currency, instruction.amount.currency),
+        "debtor": (tx.debtor_iban, instruction.debtor.iban.value),
+        "creditor": (tx.creditor_iban, instruction.creditor.iban.value),
+        "reference": (tx.reference, instruction.reference),
+    }
+    return [name for name, (booked, given) in pairs.items() if booked != given]
 
 
 def _hold_account(tx: Transaction) -> UUID:

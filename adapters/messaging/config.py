@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from application.commands import RESERVED_CHANNELS
+
 DEFAULT_QUEUE = "/queue/ledger.transactions.in"
 DEFAULT_DLQ = "/queue/ledger.transactions.dlq"
 DEFAULT_EVENTS_TOPIC = "/topic/ledger.events"
@@ -62,11 +64,12 @@ def parse_stomp_url(url: str, problems: list[str], name: str = "LEDGER_STOMP_URL
             f"{name}: must look like stomp://user:password@host:61613, got scheme {parts.scheme!r}"
         )
         return StompConfig()
+    default_port = 61614 if parts.scheme == "stomp+ssl" else 61613  # Amazon MQ: STOMP+TLS
     try:
-        port = parts.port or 61613
+        port = parts.port or default_port
     except ValueError:
         problems.append(f"{name}: the port is not a number")
-        port = 61613
+        port = default_port
     vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
     return StompConfig(
         host=parts.hostname or "127.0.0.1",
@@ -112,6 +115,11 @@ def stomp_config_from_env(env: Mapping[str, str], problems: list[str]) -> StompC
             problems.append(f"{key}: must start with {prefix}, got {value!r}")
             value = default
         destinations[key] = value
+    pacs008_channel = (get("LEDGER_PACS008_CHANNEL") or "PACS008").upper()
+    if pacs008_channel in RESERVED_CHANNELS:
+        problems.append(
+            f"LEDGER_PACS008_CHANNEL: {pacs008_channel} is reserved for the ledger's own bookings"
+        )
     outbox = (get("LEDGER_OUTBOX") or "on").lower()
     if outbox not in {"on", "off"}:
         problems.append(f"LEDGER_OUTBOX: must be on or off, got {outbox!r}")
@@ -129,7 +137,7 @@ def stomp_config_from_env(env: Mapping[str, str], problems: list[str]) -> StompC
         batch_wait_ms=wait,
         prefetch=prefetch,
         heartbeat_ms=heartbeat,
-        pacs008_channel=(get("LEDGER_PACS008_CHANNEL") or "PACS008").upper(),
+        pacs008_channel=pacs008_channel,
         outbox=outbox != "off",
     )
 

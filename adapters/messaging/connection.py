@@ -27,6 +27,21 @@ from stomp.exception import StompException
 
 from adapters.messaging.config import StompConfig
 
+_CONTROL = {c: "\ufffd" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+
+
+def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to put in a frame: stomp.py escapes ``\\``, ``:``, CR and LF in values
+    but not NUL, which ends a frame early (the body would be lost), nor anything in names.
+    Other control characters in values become U+FFFD; names that cannot be escaped are
+    dropped."""
+    cleaned: dict[str, str] = {}
+    for name, value in headers.items():
+        if not name or any(ch in name for ch in ":\r\n\x00"):
+            continue
+        cleaned[name] = str(value).translate(_CONTROL)
+    return cleaned
+
 
 class BrokerUnavailable(Exception):
     """The broker cannot be reached, refused us, or the session was lost mid-operation."""
@@ -76,6 +91,7 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
         self.error: str | None = None
         self._deliveries = deliveries
         self._receipts: dict[str, threading.Event] = {}
+        self._refused: dict[str, str] = {}
         self._receipts_lock = threading.Lock()
         self._send_lock = threading.Lock()
         heartbeats = (config.heartbeat_ms, config.heartbeat_ms)
@@ -113,24 +129,38 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
     def alive(self) -> bool:
         return not self.lost.is_set() and bool(self._connection.is_connected())
 
-    def close(self) -> None:
-        """Disconnect (unacked messages go back to the broker); never raises."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Disconnect (unacked messages go back to the broker); never raises.
+
+        Waits for the broker's receipt of the DISCONNECT, so that every ack sent before
+        it has reached the broker when this returns."""
         try:
             if self._connection.is_connected():
-                self._connection.disconnect()
+                self._connection.disconnect(receipt=f"bye-{uuid.uuid4().hex}")
+                self.lost.wait(timeout)  # set by on_disconnected once the receipt arrived
         except Exception:
             pass
         self._mark_lost()
 
     # -- consuming -----------------------------------------------------------------------
 
-    def subscribe(self, destination: str, subscription_id: str, prefetch: int) -> None:
-        headers = {"prefetch-count": str(prefetch), "activemq.prefetchSize": str(prefetch)}
+    def subscribe(
+        self, destination: str, subscription_id: str, prefetch: int, timeout: float = 10.0
+    ) -> None:
+        """Subscribe and wait for the broker's receipt: a refusal (permissions, a queue
+        declared with other arguments) surfaces here, not as a session that dies later."""
+        receipt, waiter = self._expect_receipt()
+        headers = {
+            "prefetch-count": str(prefetch),
+            "activemq.prefetchSize": str(prefetch),
+            "receipt": receipt,
+        }
         self._guard(
             lambda: self._connection.subscribe(
                 destination, id=subscription_id, ack="client-individual", headers=headers
             )
         )
+        self._await_receipt(receipt, waiter, timeout, f"subscription to {destination}")
 
     def unsubscribe(self, subscription_id: str) -> None:
         self._guard(lambda: self._connection.unsubscribe(id=subscription_id))
@@ -160,21 +190,33 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
         timeout: float = 10.0,
     ) -> None:
         """Send a persistent message; with ``confirm``, return only once the broker has it."""
-        all_headers = {"persistent": "true", **headers}
-        waiter: threading.Event | None = None
-        if confirm:
-            receipt = f"r-{uuid.uuid4().hex}"
-            waiter = threading.Event()
-            with self._receipts_lock:
-                self._receipts[receipt] = waiter
-            all_headers["receipt"] = receipt
-        self._guard(lambda: self._connection.send(destination, body, headers=all_headers))
-        if waiter is None:
+        all_headers = {"persistent": "true", **clean_headers(headers)}
+        if not confirm:
+            self._guard(lambda: self._connection.send(destination, body, headers=all_headers))
             return
-        if not waiter.wait(timeout) or self.lost.is_set():
-            with self._receipts_lock:
-                self._receipts.pop(all_headers["receipt"], None)
-            raise BrokerUnavailable(f"no receipt from the broker for a message to {destination}")
+        receipt, waiter = self._expect_receipt()
+        all_headers["receipt"] = receipt
+        self._guard(lambda: self._connection.send(destination, body, headers=all_headers))
+        self._await_receipt(receipt, waiter, timeout, f"a message to {destination}")
+
+    def _expect_receipt(self) -> tuple[str, threading.Event]:
+        receipt = f"r-{uuid.uuid4().hex}"
+        waiter = threading.Event()
+        with self._receipts_lock:
+            self._receipts[receipt] = waiter
+        return receipt, waiter
+
+    def _await_receipt(
+        self, receipt: str, waiter: threading.Event, timeout: float, what: str
+    ) -> None:
+        arrived = waiter.wait(timeout)
+        with self._receipts_lock:
+            self._receipts.pop(receipt, None)
+            refused = self._refused.pop(receipt, None)
+        if refused is not None:
+            raise BrokerUnavailable(f"the broker refused {what}: {refused}")
+        if not arrived or self.lost.is_set():
+            raise BrokerUnavailable(f"no receipt from the broker for {what}")
 
     def send_all(
         self,
@@ -187,22 +229,25 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
         has a receipt (one round trip for the lot, not one per message)."""
         waiters: dict[str, threading.Event] = {}
         for body, headers in messages:
-            receipt = f"r-{uuid.uuid4().hex}"
-            waiter = threading.Event()
-            with self._receipts_lock:
-                self._receipts[receipt] = waiter
+            receipt, waiter = self._expect_receipt()
             waiters[receipt] = waiter
-            all_headers = {"persistent": "true", **headers, "receipt": receipt}
+            all_headers = {"persistent": "true", **clean_headers(headers), "receipt": receipt}
             self._guard(
                 lambda b=body, h=all_headers: self._connection.send(destination, b, headers=h)
             )
         deadline = time.monotonic() + timeout
-        for receipt, waiter in waiters.items():
-            if not waiter.wait(max(deadline - time.monotonic(), 0)) or self.lost.is_set():
-                with self._receipts_lock:
-                    for pending in waiters:
-                        self._receipts.pop(pending, None)
-                raise BrokerUnavailable(f"no receipt for {receipt} to {destination}")
+        try:
+            for receipt, waiter in waiters.items():
+                self._await_receipt(
+                    receipt,
+                    waiter,
+                    max(deadline - time.monotonic(), 0),
+                    f"a message to {destination}",
+                )
+        finally:
+            with self._receipts_lock:
+                for pending in waiters:
+                    self._receipts.pop(pending, None)
 
     def _guard(self, operation: Any) -> None:
         if not self.alive:
@@ -258,6 +303,13 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
         message = frame.headers.get("message", "")
         body = frame.body.decode(errors="replace") if isinstance(frame.body, bytes) else frame.body
         self.error = f"broker error: {message} {body}".strip()
+        receipt = frame.headers.get("receipt-id")
+        if receipt:  # the broker refused that frame (and may keep the connection open)
+            with self._receipts_lock:
+                waiter = self._receipts.get(receipt)
+                if waiter is not None:
+                    self._refused[receipt] = self.error
+                    waiter.set()
 
     def on_disconnected(self) -> None:
         self._mark_lost()

@@ -40,10 +40,10 @@ from eventsourcing.persistence import InterfaceError, InternalError, Operational
 
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, Delivery, StompSession
-from adapters.messaging.decoding import Decoded, Undeliverable, decode
+from adapters.messaging.decoding import Decoded, Undeliverable, classify, decode
 from adapters.messaging.metrics import IngestionMetrics
 from application.commands import PaymentInstruction, SubmissionResult
-from application.errors import ConcurrencyExhausted
+from application.errors import ConcurrencyExhausted, IdempotencyKeyReused, InvalidCommand
 from domain.causation import Causation
 
 log = structlog.get_logger("adapters.messaging.consumer")
@@ -57,11 +57,17 @@ TRANSPORT_HEADERS = frozenset(
         # delivery headers of this hop (both brokers)
         "message-id", "ack", "subscription", "destination", "content-length", "receipt",
         "redelivered",
-        # added by ActiveMQ; ``expires`` copied over would expire the dead letter
+        # added by ActiveMQ
         "expires", "priority", "timestamp", "scheduledJobId", "redeliveryDelay",
         "original-destination",
     }
 )  # fmt: skip
+KEPT_HEADERS = frozenset({"content-type", "content-encoding", "correlation-id", "x-sent-at"})
+"""Sender headers a dead letter keeps as they were. Every other one is carried as
+``x-original-header-<name>``: copied as is, some would act on the dead-letter queue
+(RabbitMQ reads ``x-message-ttl``, ``x-max-length``... on a SEND as queue arguments, and
+``expiration`` as the message's time to live)."""
+SHORT_SESSION_S = 5.0
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConcurrencyExhausted,
@@ -144,7 +150,7 @@ class IngestionConsumer:
                 stop.wait(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            delay = 0.2
+            opened_at = time.monotonic()
             try:
                 self._consume(session, stop)
             finally:
@@ -155,6 +161,12 @@ class IngestionConsumer:
             if not stop.is_set():
                 self._last_error = session.error or "connection lost"
                 log.warning("broker session lost; reconnecting", error=self._last_error)
+                if time.monotonic() - opened_at < SHORT_SESSION_S:
+                    # Lost at once again: back off instead of hammering the broker.
+                    stop.wait(delay)
+                    delay = min(delay * 2, 10.0)
+                else:
+                    delay = 0.2
         log.info("ingestion consumer stopped")
 
     def _open(self) -> StompSession:
@@ -257,7 +269,7 @@ class IngestionConsumer:
         try:
             results = self._book_with_retry(session, [item], stop)
         except _Isolate as isolate:
-            self._dead_letter(session, item[0], "processing-error", isolate.detail)
+            self._dead_letter(session, item[0], isolate.reason, isolate.detail)
             return
         self._acknowledge(session, [item], results)
 
@@ -282,6 +294,10 @@ class IngestionConsumer:
         while True:
             try:
                 return self.booker.submit_payments(instructions, causations)
+            except InvalidCommand as invalid:
+                raise _Isolate(str(invalid), classify(invalid.problems)) from invalid
+            except IdempotencyKeyReused as reused:
+                raise _Isolate(str(reused), "idempotency-key-reused") from reused
             except TRANSIENT_ERRORS as error:
                 self._retry_or_abandon(session, stop, error, delay, stop_seen_at)
             except Exception as error:
@@ -339,7 +355,12 @@ class IngestionConsumer:
     def _dead_letter(
         self, session: StompSession, delivery: Delivery, reason: str, detail: str
     ) -> None:
-        headers = {k: v for k, v in delivery.headers.items() if k not in TRANSPORT_HEADERS}
+        headers: dict[str, str] = {}
+        for name, value in delivery.headers.items():
+            if name in KEPT_HEADERS:
+                headers[name] = value
+            elif name not in TRANSPORT_HEADERS:
+                headers[f"x-original-header-{name}"] = value
         headers.update(
             {
                 "x-dead-letter-reason": reason,
@@ -393,9 +414,10 @@ class _DecodingInbox:
 class _Isolate(Exception):
     """The batch failed for a reason not known to be transient; find the culprit."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, reason: str = "processing-error") -> None:
         super().__init__(detail)
         self.detail = detail
+        self.reason = reason
 
 
 def _sent_at(delivery: Delivery) -> float | None:

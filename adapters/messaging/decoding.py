@@ -72,6 +72,8 @@ def _json(body: bytes) -> Any:
         return json.loads(text, parse_constant=_no_constant)
     except (json.JSONDecodeError, ValueError) as error:
         raise Undeliverable("malformed-json", str(error)) from None
+    except RecursionError:
+        raise Undeliverable("malformed-json", "nested too deeply") from None
 
 
 def _no_constant(name: str) -> Any:

@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,10 @@ from uuid import UUID
 
 import structlog
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Engine,
-    Integer,
     MetaData,
     String,
     Table,
@@ -59,9 +59,18 @@ outbox_tracking = Table(
     "outbox_tracking",
     metadata,
     Column("name", String(200), primary_key=True),
-    Column("position", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+def create_outbox_tables(engine: Engine) -> None:
+    """Create ``outbox_tracking`` if missing (part of ``ledger migrate``)."""
+    metadata.create_all(engine, tables=[outbox_tracking])
+
+
+class LostLeadership(Exception):
+    """Another publisher moved the position: this one must stop publishing."""
 
 
 class OutboxPublisher:
@@ -75,6 +84,7 @@ class OutboxPublisher:
         metrics: IngestionMetrics,
         *,
         lock_dir: Path,
+        scope: str = "",
         batch_size: int = 500,
         poll_interval: float = 0.2,
     ) -> None:
@@ -86,13 +96,16 @@ class OutboxPublisher:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.name = f"{source.name}->{config.events_topic}"
+        self.lock_name = f"{scope}:{self.name}"
+        """What the leader lock is named after: the schema (``scope``) as well, since the
+        tracking position lives in the schema and the advisory lock in the database."""
         self._parties: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.leader = threading.Event()
 
     # -- position ------------------------------------------------------------------------
 
     def create_table(self) -> None:
-        metadata.create_all(self.engine, tables=[outbox_tracking])
+        create_outbox_tables(self.engine)
 
     def position(self) -> int:
         with self.engine.connect() as connection:
@@ -101,44 +114,55 @@ class OutboxPublisher:
             ).scalar()
         return int(value or 0)
 
-    def _save(self, position: int) -> None:
+    def _save(self, expected: int, position: int) -> None:
+        """Move the position from ``expected`` to ``position`` (compare and set): if another
+        publisher moved it meanwhile, raise :class:`LostLeadership` instead of going back."""
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
+            if expected == 0:
+                exists = connection.execute(
+                    select(outbox_tracking.c.position).where(outbox_tracking.c.name == self.name)
+                ).first()
+                if exists is None:
+                    connection.execute(
+                        outbox_tracking.insert().values(
+                            name=self.name, position=position, updated_at=now
+                        )
+                    )
+                    self.metrics.outbox_position.set(position)
+                    return
             updated = connection.execute(
                 outbox_tracking.update()
                 .where(outbox_tracking.c.name == self.name)
+                .where(outbox_tracking.c.position == expected)
                 .values(position=position, updated_at=now)
             ).rowcount
             if not updated:
-                connection.execute(
-                    outbox_tracking.insert().values(
-                        name=self.name, position=position, updated_at=now
-                    )
-                )
+                raise LostLeadership(f"{self.name}: the position moved under this publisher")
         self.metrics.outbox_position.set(position)
 
     # -- running -------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop``; wait for leadership, reconnect after broker failures."""
-        self.create_table()
         delay = 0.2
         while not stop.is_set():
             try:
-                with self._leadership(stop) as leading:
-                    if not leading:
+                self.create_table()  # normally done by `ledger migrate`; retried if racing
+                with self._leadership() as still_leading:
+                    if not still_leading():
                         stop.wait(2.0)
                         continue
-                    self.leader.set()
                     session = StompSession(self.config).open()
+                    self.leader.set()
                     try:
                         delay = 0.2
-                        while not stop.is_set() and session.alive:
+                        while not stop.is_set() and session.alive and still_leading():
                             if self.publish_pending(session) == 0:
                                 stop.wait(self.poll_interval)
                     finally:
-                        session.close()
                         self.leader.clear()
+                        session.close()
             except BrokerUnavailable as error:
                 log.warning("outbox: broker unavailable", error=str(error), retry_in=delay)
             except Exception as error:
@@ -161,7 +185,7 @@ class OutboxPublisher:
         if messages:
             session.send_all(self.config.events_topic, messages)
             self.metrics.published.inc(len(messages))
-        self._save(notifications[-1].id)
+        self._save(after, notifications[-1].id)
         return len(notifications)
 
     def _message(self, envelope: Envelope) -> tuple[bytes, dict[str, str]] | None:
@@ -220,33 +244,49 @@ class OutboxPublisher:
     # -- leader election -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _leadership(self, stop: threading.Event) -> Iterator[bool]:
+    def _leadership(self) -> Iterator[Callable[[], bool]]:
+        """Try to become the publisher; yields a check that says whether this process still
+        is (on PostgreSQL, the lock's session may die with its connection)."""
         if self.engine.dialect.name == "postgresql":
-            key = int.from_bytes(
-                hashlib.sha256(self.name.encode()).digest()[:8], "big", signed=True
-            )
-            with self.engine.connect() as connection:
+            digest = hashlib.sha256(self.lock_name.encode()).digest()[:8]
+            key = int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF  # pg_locks: oids
+            # The session lock lives and dies with this connection: it stays checked out
+            # while held, and is invalidated (closed, not returned to the pool) afterwards.
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
                 got = bool(
                     connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
                 )
-                connection.commit()
-                try:
-                    yield got
-                finally:
-                    if got:
-                        with contextlib.suppress(Exception):
-                            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                            connection.commit()
+
+                def still_leading() -> bool:
+                    if not got:
+                        return False
+                    held = connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND pid = pg_backend_pid() AND granted "
+                            "AND ((classid::bigint << 32) | objid::bigint) = :k"
+                        ),
+                        {"k": key},
+                    ).scalar()
+                    return bool(held)
+
+                yield still_leading
+            finally:
+                # Closing the connection ends the session, and with it the lock, even if
+                # an unlock could not be sent.
+                connection.invalidate()
+                connection.close()
             return
         self.lock_dir.mkdir(parents=True, exist_ok=True)
-        safe = hashlib.sha256(self.name.encode()).hexdigest()[:16]
+        safe = hashlib.sha256(self.lock_name.encode()).hexdigest()[:16]
         with open(self.lock_dir / f"outbox-{safe}.lock", "w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                yield False
+                yield lambda: False
                 return
             try:
-                yield True
+                yield lambda: True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)

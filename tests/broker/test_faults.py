@@ -128,7 +128,7 @@ def _ready(port: int) -> bool:
     )
 
 
-def test_the_consumer_killed_mid_batch_and_restarted_books_everything_once(
+def test_the_consumer_killed_mid_batch_or_stopped_under_load_books_everything_once(
     pg: DatabaseConfig,
 ) -> None:
     config = unique_config()
@@ -146,10 +146,15 @@ def test_the_consumer_killed_mid_batch_and_restarted_books_everything_once(
         process.wait(10)
         assert _booked(app) < count, "the kill came too late to interrupt anything"
         process = _start_ingestion(pg, config.queue, port)
+        # SIGTERM under load: stop consuming, finish and ack the batch in hand, exit 0.
+        wait_until(lambda: _booked(app) >= 1500, 120, "half of the load booked")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+        assert _booked(app) < count, "the SIGTERM came too late to interrupt anything"
+        process = _start_ingestion(pg, config.queue, port)
         wait_until(lambda: _booked(app) == count, 120, "every payment booked")
         wait_until(lambda: _ready(port), 30, "the restarted consumer to be ready")
         _assert_booked_exactly_once(app, creditor, count)
-        # SIGTERM: stop consuming, finish the batch in hand, exit 0.
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
     finally:

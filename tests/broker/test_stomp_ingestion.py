@@ -86,6 +86,9 @@ def test_the_same_message_twice_books_once(running: RunningConsumer, producer: P
         ("bad-currency", "application/json", "unsupported-currency"),
         (b"payment,please", "text/csv", "unsupported-content-type"),
         (b"\xff\xfe not utf-8", "application/json", "malformed-json"),
+        (b"[" * 100_000, "application/json", "malformed-json"),
+        ("nul-in-iban", "application/json", "invalid-iban"),
+        ("nine-thousand-years", "application/json", "schema-violation"),
     ],
 )
 def test_an_unbookable_message_is_dead_lettered_with_its_reason_and_body_and_the_consumer_goes_on(
@@ -100,13 +103,21 @@ def test_an_unbookable_message_is_dead_lettered_with_its_reason_and_body_and_the
         raw = json.dumps(message(creditor=creditor, amount=125.4)).encode()  # type: ignore[arg-type]
     elif body == "bad-iban":
         raw = json.dumps(message(creditor="DE00370400440532013000")).encode()
+    elif body == "nul-in-iban":  # echoed into the detail header: NUL must not cut the frame
+        raw = json.dumps(message(creditor="DE89\u00003704")).encode()
+    elif body == "nine-thousand-years":
+        raw = json.dumps(message(requestedAt="9999-12-31T23:59:59-23:59")).encode()
     elif body == "bad-currency":
         raw = json.dumps(message(creditor=creditor, currency="XYZ")).encode()
     else:
         assert isinstance(body, bytes)
         raw = body
     with collecting(running.config, running.config.dead_letter_queue) as dlq:
-        producer.send(raw, content_type=content_type, headers={"correlation-id": "c-42"})
+        producer.send(
+            raw,
+            content_type=content_type,
+            headers={"correlation-id": "c-42", "expiration": "600000", "x-app": "teller"},
+        )
         producer.send(message(creditor=creditor, amount="1.00", external_id="AFTER-POISON"))
         dead = wait_until(dlq.snapshot, 20, "the dead letter")
         assert wait_until(lambda: status_of(running.app, "MOBILE", "AFTER-POISON")) == "POSTED"
@@ -118,6 +129,10 @@ def test_an_unbookable_message_is_dead_lettered_with_its_reason_and_body_and_the
     assert letter.headers["x-original-destination"] == running.config.queue
     assert letter.headers["content-type"].startswith(content_type)
     assert letter.headers["correlation-id"] == "c-42"
+    # Other sender headers travel renamed, so none acts on the DLQ (here: a TTL).
+    assert "expiration" not in letter.headers
+    assert letter.headers["x-original-header-expiration"] == "600000"
+    assert letter.headers["x-original-header-x-app"] == "teller"
     assert running.metric("ledger_ingestion_dead_lettered_messages_total", reason=reason) == 1
     assert running.thread.is_alive()
 
@@ -239,3 +254,17 @@ def test_booked_outcomes_are_published_to_the_events_topic(
         stop.set()
         thread.join(10)
         engine.dispose()
+
+
+def test_a_key_reused_for_another_payment_is_dead_lettered_the_first_stays(
+    running: RunningConsumer, producer: Producer
+) -> None:
+    creditor = _open(running.app, iban("DE"))
+    first = message(creditor=creditor, amount="10.00", external_id="REUSE-1")
+    with collecting(running.config, running.config.dead_letter_queue) as dlq:
+        producer.send(first)
+        producer.send({**first, "amount": "9999.00"})
+        letter = wait_until(dlq.snapshot, 20)[0]
+    assert letter.headers["x-dead-letter-reason"] == "idempotency-key-reused"
+    assert "another amount" in letter.headers["x-dead-letter-detail"]
+    assert _balance(running.app, creditor) == Decimal("10.00")

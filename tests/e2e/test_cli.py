@@ -328,4 +328,5 @@ def test_migrate_creates_the_tables_and_can_run_again(
     finally:
         engine.dispose()
     assert {"rm_accounts", "rm_postings", "rm_transactions", "rm_audit_events"} <= tables
+    assert "outbox_tracking" in tables
     assert main(["migrate"], env) == 0

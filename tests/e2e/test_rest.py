@@ -159,9 +159,11 @@ def test_submit_payment_202_and_repeat_answers_the_same_body(
     assert again.status_code == 200
     assert again.json() == body
     assert again.headers["idempotent-replayed"] == "true"
-    # Same key, different content: still the first answer, nothing booked.
+    # Same key, another payment: refused with 409, nothing booked.
     changed = dict(EXAMPLE_MESSAGE, amount="999.00")
-    assert client.post("/v1/transactions", json=changed).json() == body
+    refused = client.post("/v1/transactions", json=changed)
+    assert refused.status_code == 409, refused.text
+    assert "another amount" in refused.text
 
     project(container)
     account = client.get(f"/v1/accounts/{debtor}").json()

@@ -26,6 +26,7 @@ from application.errors import (
     AlreadyExists,
     ConcurrencyExhausted,
     Conflict,
+    IdempotencyKeyReused,
     InvalidCommand,
     NotFound,
 )
@@ -296,12 +297,24 @@ def test_the_idempotency_key_is_channel_and_external_id(app):
     assert balance(app, key) == Decimal("80.00")
 
 
-def test_a_repeat_with_a_different_body_still_returns_the_first_result(app):
+def test_a_key_reused_for_another_payment_is_refused_and_books_nothing(app):
+    """The same key with another amount is not a retry: answering it as a duplicate would
+    tell the channel that a payment it never made was booked."""
     key = open_funded(app, "100.00")
-    first = app.submit_payment(payment(debtor=key, amount="10.00", external_id="K-1"))
-    other = app.submit_payment(payment(debtor=key, amount="99.00", external_id="K-1"))
-    assert other.duplicate is True
-    assert other.transaction_id == first.transaction_id
+    creditor = iban("FR")
+    first = app.submit_payment(
+        payment(debtor=key, creditor=creditor, amount="10.00", external_id="K-1")
+    )
+    with pytest.raises(IdempotencyKeyReused, match="another amount"):
+        app.submit_payment(
+            payment(debtor=key, creditor=creditor, amount="99.00", external_id="K-1")
+        )
+    with pytest.raises(IdempotencyKeyReused, match="another creditor"):
+        app.submit_payment(payment(debtor=key, amount="10.00", external_id="K-1"))
+    same = app.submit_payment(
+        payment(debtor=key, creditor=creditor, amount="10.00", external_id="K-1")
+    )
+    assert (same.duplicate, same.transaction_id) == (True, first.transaction_id)
     assert balance(app, key) == Decimal("90.00")
     assert app.get_transaction(txid(first)).amount == Decimal("10.00")
 
