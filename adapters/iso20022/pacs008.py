@@ -17,6 +17,7 @@ outright, so neither XXE nor entity expansion ("billion laughs") can get through
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -56,11 +57,12 @@ def parse_pacs008(body: bytes, *, channel: str = "PACS008") -> list[dict[str, An
 
     Field choices (everything else in the message is ignored):
 
-    - ``externalId`` is ``PmtId/UETR`` if present, else ``PmtId/TxId``, else
-      ``PmtId/EndToEndId``. It becomes the idempotency key ``(channel, externalId)``, so it
-      must identify *this* transaction across all messages: the UETR is a UUIDv4 that is
-      globally unique by design; the TxId is unique per instructing agent; the EndToEndId
-      is chosen by the debtor and is often reused (or ``NOTPROVIDED``), so it comes last.
+    - ``externalId`` is :func:`idempotency_id`: the UETR if present, else the TxId
+      qualified by the instructing agent's BIC, else the EndToEndId qualified by the
+      message id. It becomes the idempotency key ``(channel, externalId)``, so it must
+      identify *this* transaction across all messages: the UETR is a UUIDv4, globally
+      unique by design; the TxId is unique per instructing agent only; the EndToEndId is
+      chosen by the debtor and often reused (or ``NOTPROVIDED``), so alone it is no key.
     - ``amount`` is the ``IntrBkSttlmAmt`` text as written (a string, never a float) and
       ``currency`` its ``Ccy`` attribute.
     - ``reference`` is every ``RmtInf/Ustrd`` joined by a space, else the first
@@ -115,7 +117,29 @@ def parse_pacs008(body: bytes, *, channel: str = "PACS008") -> list[dict[str, An
         message["metadata"] = {"messageId": message_id, **message["metadata"]}
         if header_bic and "instructingAgentBic" not in message["metadata"]:
             message["metadata"]["instructingAgentBic"] = header_bic
+        message["externalId"] = idempotency_id(message["metadata"])
     return messages
+
+
+MAX_EXTERNAL_ID = 64
+
+
+def idempotency_id(metadata: dict[str, str]) -> str:
+    """The transaction's idempotency id from its identifiers (see :func:`parse_pacs008`).
+
+    A qualified id longer than the ledger's 64 characters is replaced by a digest of it,
+    deterministic, so a redelivery maps to the same key.
+    """
+    if metadata.get("uetr"):
+        return metadata["uetr"]
+    if metadata.get("txId"):
+        bic = metadata.get("instructingAgentBic")
+        key = f"{bic}/{metadata['txId']}" if bic else metadata["txId"]
+    else:
+        key = f"{metadata.get('messageId', '')}/{metadata['endToEndId']}"
+    if len(key) <= MAX_EXTERNAL_ID:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[: MAX_EXTERNAL_ID - 7]
 
 
 def _parse_xml(body: bytes) -> etree._Element:
@@ -158,7 +182,7 @@ def _transaction(
     if bic is not None:
         metadata["instructingAgentBic"] = bic
     return {
-        "externalId": uetr or tx_id or end_to_end_id,
+        "externalId": "",  # set by idempotency_id once the group header is known
         "channel": channel,
         "debtor": _party(tx, "Dbtr", where, problems),
         "creditor": _party(tx, "Cdtr", where, problems),

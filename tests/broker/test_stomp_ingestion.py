@@ -62,7 +62,8 @@ def test_a_pacs008_message_books_every_transaction_it_carries(
     )
     producer.send(body, content_type="application/xml")
     for n in (1, 2, 3):
-        assert wait_until(lambda n=n: status_of(running.app, "PACS008", f"E2E-{n}")) == "POSTED"
+        key = f"MSG-1/E2E-{n}"  # no UETR, no TxId: the EndToEndId within its message
+        assert wait_until(lambda key=key: status_of(running.app, "PACS008", key)) == "POSTED"
     assert _balance(running.app, creditor) == Decimal("60.75")
 
 
@@ -150,7 +151,7 @@ def test_a_pacs008_with_one_bad_transaction_is_dead_lettered_whole(
     assert letter.headers["x-dead-letter-reason"] == "invalid-iban"
     assert "payment 2 of 2" in letter.headers["x-dead-letter-detail"]
     assert letter.body == body
-    assert status_of(running.app, "PACS008", "OK-1") is None
+    assert status_of(running.app, "PACS008", "MSG-2/OK-1") is None
 
 
 class FlakyBooker:

@@ -28,7 +28,7 @@ from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.models.datatype import XmlDateTime
 
 from adapters.iso20022 import MessageRejected, Pacs008Tx, build_pacs008, parse_pacs008
-from adapters.iso20022.pacs008 import MAX_BODY_BYTES, NAMESPACE
+from adapters.iso20022.pacs008 import MAX_BODY_BYTES, NAMESPACE, idempotency_id
 from application.commands import PaymentInstruction
 from tests.builders import COUNTRIES, iban
 
@@ -114,7 +114,11 @@ def test_three_transactions_map_to_three_ingestion_messages() -> None:
             "instructingAgentBic": "DEUTDEFFXXX",
         },
     }
-    assert [m["externalId"] for m in messages] == [UETR, "TX-2", "E2E-3"]
+    assert [m["externalId"] for m in messages] == [
+        UETR,
+        "DEUTDEFFXXX/TX-2",  # a TxId is unique per instructing agent only
+        "MSG-2026-11-23-0001/E2E-3",  # an EndToEndId within its message
+    ]
     assert [(m["amount"], m["currency"]) for m in messages] == [
         ("125.40", "EUR"),
         ("1000.10", "GBP"),
@@ -143,8 +147,8 @@ def test_channel_is_the_callers() -> None:
     [
         (UETR, "TX-1", UETR),  # UETR: globally unique by construction
         (UETR, None, UETR),
-        (None, "TX-1", "TX-1"),  # TxId: unique per instructing agent
-        (None, None, "E2E-1"),  # EndToEndId: the debtor's, last resort
+        (None, "TX-1", "TX-1"),  # TxId: unique per instructing agent (none named here)
+        (None, None, "MSG-1/E2E-1"),  # EndToEndId: the debtor's, qualified by the message
     ],
 )
 def test_idempotency_key_prefers_uetr_then_tx_id_then_end_to_end_id(
@@ -590,7 +594,11 @@ def test_a_message_written_by_the_schema_classes_is_read() -> None:
         "requestedAt": "2026-11-23T08:30:00Z",
         "metadata": {"messageId": "ISO-MSG-1", "endToEndId": "E2E-A", "txId": "TX-A"},
     }
-    assert (second["externalId"], second["amount"], second["currency"]) == ("E2E-B", "5", "CHF")
+    assert (second["externalId"], second["amount"], second["currency"]) == (
+        "ISO-MSG-1/E2E-B",
+        "5",
+        "CHF",
+    )
     assert second["reference"] == "RF18539007547034"
     for message in (first, second):
         PaymentInstruction.from_message(message)
@@ -640,7 +648,10 @@ def test_build_then_parse_round_trips_every_field(
 
     assert len(messages) == len(transactions)
     for tx_, message in zip(transactions, messages, strict=True):
-        assert message["externalId"] == (tx_.uetr or tx_.tx_id or tx_.end_to_end_id)
+        assert message["externalId"] == idempotency_id(message["metadata"])
+        assert len(message["externalId"]) <= 64
+        if tx_.uetr:
+            assert message["externalId"] == tx_.uetr
         assert message["debtor"] == {"iban": tx_.debtor_iban, "name": tx_.debtor_name}
         assert message["creditor"] == {"iban": tx_.creditor_iban, "name": tx_.creditor_name}
         assert message["amount"] == format(tx_.amount, "f")
@@ -665,3 +676,11 @@ def test_build_then_parse_round_trips_every_field(
 def test_uetr_strategy_matches_the_schema_pattern() -> None:
     """Guards the property above: a random UUIDv4 is a valid UETR."""
     assert_valid_pacs008(build(tx(uetr=str(uuid.uuid4()))))
+
+
+def test_a_long_qualified_id_becomes_a_stable_digest_within_64_characters() -> None:
+    metadata = {"messageId": "M" * 35, "endToEndId": "E" * 35}
+    key = idempotency_id(metadata)
+    assert key.startswith("sha256:") and len(key) == 64
+    assert idempotency_id(dict(metadata)) == key
+    assert idempotency_id({**metadata, "endToEndId": "F" * 35}) != key
