@@ -261,3 +261,54 @@ def test_the_database_unavailable_for_a_while_delays_but_loses_nothing(
         running.halt()
         producer.close()
         app.close()
+
+
+class BlockedBooker:
+    """A database that does not answer until released: the consumer must stop taking."""
+
+    def __init__(self, app: LedgerApplication) -> None:
+        self.app = app
+        self.release = threading.Event()
+
+    def submit_payments(self, instructions: list, causations: list | None = None) -> list:  # type: ignore[type-arg]
+        self.release.wait(60)
+        return self.app.submit_payments(instructions, causations)
+
+
+def _queue_depth(queue: str) -> tuple[int, int] | None:
+    """(ready, unacknowledged) of a RabbitMQ queue named by its STOMP destination."""
+    name = queue.removeprefix("/queue/")
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == name:
+            return int(fields[1]), int(fields[2])
+    return None
+
+
+def test_a_stalled_database_holds_deliveries_at_the_prefetch_window(pg: DatabaseConfig) -> None:
+    config = unique_config(batch_size=5, prefetch=10)
+    app = make_app(pg)
+    creditor = iban("DE")
+    app.open_account(open_command(creditor))
+    booker = BlockedBooker(app)
+    running = start_consumer(config, app, booker)
+    producer = Producer(config)
+    try:
+        _send_load(producer, creditor, 50, "STALL")
+        # Backpressure: the broker keeps what the consumer cannot take.
+        wait_until(lambda: _queue_depth(config.queue) == (40, 10), 30, "40 ready, 10 in flight")
+        booker.release.set()
+        wait_until(lambda: _booked(app) == 50, 60, "all 50 booked once released")
+        wait_until(lambda: _queue_depth(config.queue) == (0, 0), 30, "the queue drained")
+        _assert_booked_exactly_once(app, creditor, 50)
+    finally:
+        booker.release.set()
+        running.halt()
+        producer.close()
+        app.close()
