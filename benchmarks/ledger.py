@@ -91,7 +91,7 @@ def _asof_latency(
 ) -> tuple[float, float]:
     """Book ``asof_postings`` incoming payments to one account, then time as-of reads."""
     target = customer_ibans(args.accounts + 1)[-1]
-    open_and_fund(app, [target], amount="1.00")
+    open_and_fund(app, [target], amount="1.00", prefix="ASOF-FUND")
     for start in range(0, args.asof_postings, args.batch_size):
         count = min(args.batch_size, args.asof_postings - start)
         app.submit_payments(

@@ -23,11 +23,14 @@ def customer_ibans(count: int) -> list[Iban]:
     ]
 
 
-def open_and_fund(app: LedgerApplication, ibans: list[Iban], amount: str = "1000000.00") -> None:
-    """Open the accounts and give each an incoming payment, in batches."""
+def open_and_fund(
+    app: LedgerApplication, ibans: list[Iban], amount: str = "1000000.00", prefix: str = "FUND"
+) -> None:
+    """Open the accounts and give each an incoming payment, in batches (keys ``prefix-i``:
+    a key may not be reused for another payment)."""
     for iban in ibans:
         app.open_account(OpenAccount(iban, f"Holder {iban.value[-4:]}", "EUR", Decimal("0")))
-    funding = [payment(f"FUND-{i}", EXTERNAL, iban, amount) for i, iban in enumerate(ibans)]
+    funding = [payment(f"{prefix}-{i}", EXTERNAL, iban, amount) for i, iban in enumerate(ibans)]
     for start in range(0, len(funding), 500):
         app.submit_payments(funding[start : start + 500])
 
