@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild", help="rebuild one projection (or all) from the first event"
     )
-    rebuild.add_argument("name", nargs="?", help="accounts, transactions or audit (default all)")
+    rebuild.add_argument(
+        "name", nargs="?", help="accounts, transactions, audit or fraud (default all)"
+    )
 
     commands.add_parser(
         "migrate",

@@ -5,14 +5,21 @@
     ledger fraud simulate --seed N --out DIR [--customers N] [--days N]
     ledger fraud train --data DIR
     ledger fraud evaluate --data DIR [--model VERSION] [--out DIR]
+    ledger fraud models
+    ledger fraud promote VERSION --reason TEXT
+    ledger fraud rollback --reason TEXT
 
-Model artifacts live under ``<LEDGER_DATA_DIR>/models/<sha256>/``.
+Model artifacts live under ``<LEDGER_DATA_DIR>/models/<sha256>/``; ``train`` also registers
+the model in the fraud context's model registry (an event). Promote and rollback are events
+of the registry, attributed to the user running the command; scoring follows the promoted model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +44,19 @@ def add_parser(commands: Any) -> None:
     simulate.add_argument("--days", type=int, default=28, help="days of payments (28)")
     train = sub.add_parser("train", help="train a LightGBM model on simulated or labelled data")
     train.add_argument("--data", type=Path, required=True, help="directory from simulate")
-    train.add_argument("--rounds", type=int, default=400, help="maximum boosting rounds (400)")
+    train.add_argument("--rounds", type=int, default=300, help="maximum boosting rounds (300)")
     evaluate = sub.add_parser("evaluate", help="evaluate a model on data of another seed")
     evaluate.add_argument("--data", type=Path, required=True, help="directory from simulate")
     evaluate.add_argument("--model", help="model version or prefix (default: the newest)")
     evaluate.add_argument("--out", type=Path, help="report directory (default DATA/evaluation)")
     evaluate.add_argument("--review", type=float, help="REVIEW score threshold")
     evaluate.add_argument("--decline", type=float, help="DECLINE score threshold")
+    sub.add_parser("models", help="list model artifacts and the registry's state")
+    promote = sub.add_parser("promote", help="make a registered model score payments")
+    promote.add_argument("version", help="model version (or a unique prefix)")
+    promote.add_argument("--reason", required=True, help="why (recorded in the event)")
+    rollback = sub.add_parser("rollback", help="go back to the previously promoted model")
+    rollback.add_argument("--reason", required=True, help="why (recorded in the event)")
 
 
 def model_dir(settings: Settings) -> Path:
@@ -55,6 +68,9 @@ def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
         "simulate": _simulate,
         "train": _train,
         "evaluate": _evaluate,
+        "models": _models,
+        "promote": _promote,
+        "rollback": _rollback,
     }
     return handlers[args.fraud_command](args, settings)
 
@@ -72,7 +88,10 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.fraud.training import train
 
     artifact = train(args.data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
-    print(f"trained model {artifact.version}")
+    details = {k: artifact.meta[k] for k in ("features", "data", "metrics", "created_at")}
+    with _fraud(settings) as fraud:
+        fraud.register_model(artifact.version, details)
+    print(f"trained and registered model {artifact.version}")
     print(f"  artifact: {model_dir(settings) / artifact.version}")
     print(f"  data: {json.dumps(artifact.meta['data'])}")
     print(f"  validation: {json.dumps(artifact.meta['metrics'])}")
@@ -99,4 +118,65 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     print(table(report))
     print(f"report: {out / 'evaluation.json'}")
     print(f"curves: {report['plots']['roc']}  {report['plots']['pr']}")
+    return EXIT_OK
+
+
+@contextmanager
+def _fraud(settings: Settings) -> Iterator[Any]:
+    """The fraud application, with the CLI user as the actor of every event."""
+    from api.bootstrap import bootstrap
+    from api.cli import _cli_causation
+    from domain.causation import caused_by
+
+    container = bootstrap(settings)
+    try:
+        with caused_by(_cli_causation()):
+            yield container.fraud
+    finally:
+        container.close()
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.fraud.artifacts import ArtifactStore
+
+    metas = ArtifactStore(model_dir(settings)).metas()
+    with _fraud(settings) as fraud:
+        registry = fraud.registry()
+    if not metas and not registry.models:
+        print("no models; train one with `ledger fraud train --data DIR`")
+        return EXIT_OK
+    print(f"{'':2}{'version':14}{'created':22}{'rows':>8}  {'validation':44}  registry")
+    for meta in metas:
+        version = str(meta["version"])
+        marker = "* " if version == registry.promoted else "  "
+        state = (
+            "promoted"
+            if version == registry.promoted
+            else ("registered" if version in registry.models else "not registered")
+        )
+        validation = json.dumps(meta.get("metrics", {}).get("validation_last_fifth", {}))
+        created = str(meta.get("created_at", ""))[:19]
+        rows = meta.get("data", {}).get("rows", "")
+        print(f"{marker}{version[:12]:14}{created:22}{rows:>8}  {validation[:44]:44}  {state}")
+    missing = set(registry.models) - {str(m["version"]) for m in metas}
+    for version in sorted(missing):
+        print(f"  {version[:12]:14}(registered, artifact missing under {model_dir(settings)})")
+    print(f"promoted: {registry.promoted or 'none (rules only)'}")
+    return EXIT_OK
+
+
+def _promote(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.fraud.artifacts import ArtifactStore
+
+    version = ArtifactStore(model_dir(settings)).resolve(args.version)
+    with _fraud(settings) as fraud:
+        fraud.promote(version, args.reason)
+    print(f"promoted {version}")
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace, settings: Settings) -> int:
+    with _fraud(settings) as fraud:
+        registry = fraud.rollback(args.reason)
+    print(f"rolled back; promoted now: {registry.promoted or 'none (rules only)'}")
     return EXIT_OK

@@ -40,7 +40,13 @@ from application.errors import (
     InvalidCommand,
     NotFound,
 )
-from application.ports import Clock, Screening, ScreeningDecision, ScreeningRequest
+from application.ports import (
+    BookingObserver,
+    Clock,
+    Screening,
+    ScreeningDecision,
+    ScreeningRequest,
+)
 from application.screening import AmountLimits, RulesScreening
 from domain.causation import (
     caused_by,
@@ -167,8 +173,21 @@ class LedgerApplication(Application[UUID]):
         it; duplicates inside the batch are answered like any other repeat.
         """
         return self._run(
-            lambda uow: [self._book(uow, item) for item in instructions], optimistic=True
+            lambda uow: [self._observe(uow, self._book(uow, item)) for item in instructions],
+            optimistic=True,
         )
+
+    def _observe(self, uow: _UnitOfWork, result: SubmissionResult) -> SubmissionResult:
+        """Show a screening that keeps online features what this payment booked."""
+        if isinstance(self.screening, BookingObserver) and not result.duplicate:
+            tx = uow.loaded.get(UUID(result.transaction_id))
+            if tx is not None:
+                self.screening.booked(list(tx.pending_events))
+        return result
+
+    def _unit_ended(self) -> None:
+        if isinstance(self.screening, BookingObserver):
+            self.screening.unit_ended()
 
     def _book(self, uow: _UnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
         if instruction.channel.upper() in RESERVED_CHANNELS:
@@ -203,7 +222,12 @@ class LedgerApplication(Application[UUID]):
             return _result(tx)
         decision = self._screen(tx, debtor, creditor, booking_date)
         tx.record_screening(
-            decision.outcome, decision.rule_hits, decision.score, decision.model_version
+            decision.outcome,
+            decision.rule_hits,
+            decision.score,
+            decision.model_version,
+            decision.features or None,
+            decision.top_features or None,
         )
         if decision.outcome is ScreeningOutcome.DECLINE:
             tx.reject(RejectionReason.SCREENING_DECLINED, ", ".join(decision.rule_hits))
@@ -238,6 +262,7 @@ class LedgerApplication(Application[UUID]):
                 ),
                 requested_at=tx.requested_at,
                 metadata=dict(tx.metadata),
+                received_at=tx.created_on,
             )
         )
 
@@ -532,8 +557,10 @@ class _UnitOfWork:
         for aggregate in self.loaded.values():
             if isinstance(aggregate, Account):
                 self.app.working_set.put(aggregate)
+        self.app._unit_ended()
 
     def forget(self) -> None:
         """After a failure: accounts may hold unsaved changes; drop them from the working set."""
         for aggregate_id in self.loaded:
             self.app.working_set.evict(aggregate_id)
+        self.app._unit_ended()

@@ -27,9 +27,12 @@ from domain.fraud.features import FEATURES, FeatureState, Payment
 
 PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 20,
+    # Small trees: pred_contrib (TreeSHAP) per payment costs O(trees x leaves x depth^2);
+    # these keep the explanation well under a millisecond at the same AUC as 31 leaves.
+    "learning_rate": 0.1,
+    "num_leaves": 15,
+    "max_depth": 5,
+    "min_data_in_leaf": 40,
     "feature_fraction": 0.9,
     "bagging_fraction": 0.9,
     "bagging_freq": 1,
@@ -40,7 +43,7 @@ PARAMS: dict[str, Any] = {
     "num_threads": 2,
     "verbose": -1,
 }
-ROUNDS = 400
+ROUNDS = 300
 EARLY_STOPPING = 40
 
 # The production amount limits (README defaults): review above 10,000.
@@ -113,7 +116,9 @@ def recall_at_fpr(y: np.ndarray, scores: np.ndarray, max_fpr: float = 0.01) -> f
     return float(tpr[fpr <= max_fpr].max(initial=0.0))
 
 
-def quality(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def quality(y: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    if len(set(y.tolist())) < 2:
+        return {"roc_auc": None, "pr_auc": None, "recall_at_1pct_fpr": None}
     return {
         "roc_auc": round(float(roc_auc_score(y, scores)), 4),
         "pr_auc": round(float(average_precision_score(y, scores)), 4),

@@ -99,3 +99,18 @@ def test_evaluation_on_another_seed_beats_the_rules_baseline(trained):
     assert set(report["confusion"]) and report["recall_by_typology"]
     for name in ("roc.png", "pr.png"):
         assert (trained["eval"] / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_models_promote_and_rollback_from_the_command_line(trained, capsys):
+    env = {"LEDGER_DATA_DIR": str(trained["root"] / "var")}
+    version = ArtifactStore(trained["models"]).metas()[0]["version"]
+    capsys.readouterr()
+    assert main(["fraud", "models"], env) == 0
+    listing = capsys.readouterr().out
+    assert version[:12] in listing and "registered" in listing and "promoted: none" in listing
+    assert main(["fraud", "promote", version[:10], "--reason", "evaluated"], env) == 0
+    assert main(["fraud", "models"], env) == 0
+    assert f"promoted: {version}" in capsys.readouterr().out
+    assert main(["fraud", "rollback", "--reason", "too many reviews"], env) == 0
+    assert main(["fraud", "rollback", "--reason", "nothing to roll back"], env) == 1
+    assert "nothing to roll back" in capsys.readouterr().err
