@@ -3,7 +3,7 @@
 ::
 
     ledger fraud simulate --seed N --out DIR [--customers N] [--days N]
-    ledger fraud train --data DIR
+    ledger fraud train --data DIR | --from-store
     ledger fraud evaluate --data DIR [--model VERSION] [--out DIR]
     ledger fraud models
     ledger fraud promote VERSION --reason TEXT
@@ -43,7 +43,13 @@ def add_parser(commands: Any) -> None:
     simulate.add_argument("--customers", type=int, default=600, help="customers (600)")
     simulate.add_argument("--days", type=int, default=28, help="days of payments (28)")
     train = sub.add_parser("train", help="train a LightGBM model on simulated or labelled data")
-    train.add_argument("--data", type=Path, required=True, help="directory from simulate")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="directory from simulate")
+    source.add_argument(
+        "--from-store",
+        action="store_true",
+        help="the ledger's own event log, labelled by the analysts' decided fraud cases",
+    )
     train.add_argument("--rounds", type=int, default=300, help="maximum boosting rounds (300)")
     evaluate = sub.add_parser("evaluate", help="evaluate a model on data of another seed")
     evaluate.add_argument("--data", type=Path, required=True, help="directory from simulate")
@@ -87,7 +93,10 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.fraud.artifacts import ArtifactStore
     from adapters.fraud.training import train
 
-    artifact = train(args.data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
+    data: Any = args.data
+    if args.from_store:
+        data = _store_dataset(settings)
+    artifact = train(data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
     details = {k: artifact.meta[k] for k in ("features", "data", "metrics", "created_at")}
     with _fraud(settings) as fraud:
         fraud.register_model(artifact.version, details)
@@ -96,6 +105,30 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  data: {json.dumps(artifact.meta['data'])}")
     print(f"  validation: {json.dumps(artifact.meta['metrics'])}")
     return EXIT_OK
+
+
+def _store_dataset(settings: Settings) -> Any:
+    from adapters.fraud.training import dataset_from_log
+    from api.bootstrap import bootstrap
+    from application.fraud import ledger_feed
+
+    container = bootstrap(settings)
+    try:
+        container.projector.catch_up()  # the case read model holds the analysts' labels
+        assert container.fraud_queries is not None
+        labels = container.fraud_queries.labels()
+        feed = ledger_feed(container.ledger)
+        events: list[object] = []
+        position = 0
+        while True:
+            page = feed(position, 5000)
+            events.extend(event for _, event in page)
+            if len(page) < 5000:
+                break
+            position = page[-1][0]
+        return dataset_from_log(events, labels, "ledger event log + analyst labels")
+    finally:
+        container.close()
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
+from adapters.fraud.artifacts import ArtifactStore
 from adapters.persistence import DatabaseConfig
+from api.cli import main
 from api.settings import Settings
 from domain.causation import Causation, caused_by
+from domain.fraud.cases import Verdict
 from tests.builders import iban
 from tests.e2e.conftest import fund, gql, gql_errors, open_account, pay, project
 from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture
@@ -155,3 +159,25 @@ def test_a_case_needs_a_payment_held_for_review(client, container, promoted):
     assert gql(client, '{ fraudCase(id: "00000000-0000-0000-0000-000000000000") { id } }') == {
         "fraudCase": None
     }
+
+
+def test_analyst_verdicts_label_the_next_training(client, container, promoted, database, capsys):
+    env = {"LEDGER_DATA_DIR": str(database.data_dir)}
+    if database.url:
+        env.update(LEDGER_DATABASE_URL=database.url, LEDGER_DATABASE_SCHEMA=database.schema)
+    debtor = open_account(client)
+    fund(client, debtor, "5000.00")
+    held = [pay(client, debtor=debtor, amount=f"{10 + i}.00")["transactionId"] for i in range(6)]
+    assert main(["fraud", "train", "--from-store"], env) == 1  # no verdicts yet
+    assert "both fraud and legitimate" in capsys.readouterr().err
+    verdicts = (Verdict.CONFIRMED_FRAUD, Verdict.FALSE_POSITIVE)
+    for tx_id, verdict in zip(held[:2], verdicts, strict=True):
+        with caused_by(Causation("user:analyst", "corr-decide", "GRAPHQL")):
+            container.fraud_cases.decide(UUID(tx_id), verdict, "checked")
+    store = ArtifactStore(database.data_dir / "models")
+    before = {m["version"] for m in store.metas()}
+    assert main(["fraud", "train", "--from-store", "--rounds", "5"], env) == 0
+    (new,) = [m for m in store.metas() if m["version"] not in before]
+    assert new["data"]["rows"] == 7  # the funding payment and six held payments
+    assert new["data"]["positives"] == 1
+    assert new["version"] in container.fraud.registry().models
