@@ -55,8 +55,12 @@ def add_parser(commands: Any) -> None:
     evaluate.add_argument("--data", type=Path, required=True, help="directory from simulate")
     evaluate.add_argument("--model", help="model version or prefix (default: the newest)")
     evaluate.add_argument("--out", type=Path, help="report directory (default DATA/evaluation)")
-    evaluate.add_argument("--review", type=float, help="REVIEW score threshold")
-    evaluate.add_argument("--decline", type=float, help="DECLINE score threshold")
+    evaluate.add_argument(
+        "--review", type=float, help="REVIEW threshold (default LEDGER_FRAUD_REVIEW_SCORE)"
+    )
+    evaluate.add_argument(
+        "--decline", type=float, help="DECLINE threshold (default LEDGER_FRAUD_DECLINE_SCORE)"
+    )
     sub.add_parser("models", help="list model artifacts and the registry's state")
     promote = sub.add_parser("promote", help="make a registered model score payments")
     promote.add_argument("version", help="model version (or a unique prefix)")
@@ -145,8 +149,9 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_FAILED
         version = str(metas[-1]["version"])
     out = args.out or args.data / "evaluation"
-    review = args.review if args.review is not None else 0.5
-    decline = args.decline if args.decline is not None else 0.9
+    # The configured thresholds (LEDGER_FRAUD_REVIEW_SCORE / _DECLINE_SCORE) unless given.
+    review = args.review if args.review is not None else float(settings.fraud_review_score)
+    decline = args.decline if args.decline is not None else float(settings.fraud_decline_score)
     report = evaluate(args.data, store.load(version), out, review=review, decline=decline)
     print(table(report))
     print(f"report: {out / 'evaluation.json'}")

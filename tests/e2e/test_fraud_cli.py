@@ -41,7 +41,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ]
         assert main(argv, env) == 0
     assert main(["fraud", "train", "--data", str(root / "s11")], env) == 0
-    assert main(["fraud", "evaluate", "--data", str(root / "s12")], env) == 0
+    configured = {**env, "LEDGER_FRAUD_REVIEW_SCORE": "0.4", "LEDGER_FRAUD_DECLINE_SCORE": "0.8"}
+    assert main(["fraud", "evaluate", "--data", str(root / "s12")], configured) == 0
     return {"root": root, "models": root / "var" / "models", "eval": root / "s12" / "evaluation"}
 
 
@@ -96,7 +97,9 @@ def test_evaluation_on_another_seed_beats_the_rules_baseline(trained):
     report = json.loads((trained["eval"] / "evaluation.json").read_text())
     assert report["model"]["roc_auc"] >= 0.95
     assert report["model"]["recall_at_1pct_fpr"] > report["rules_baseline"]["recall_at_1pct_fpr"]
-    assert set(report["confusion"]) and report["recall_by_typology"]
+    assert report["thresholds"] == {"review": 0.4, "decline": 0.8}
+    assert "model score >= 0.4 (REVIEW or DECLINE)" in report["confusion"]
+    assert report["recall_by_typology"]
     for name in ("roc.png", "pr.png"):
         assert (trained["eval"] / name).read_bytes()[:4] == b"\x89PNG"
 
