@@ -85,6 +85,15 @@ class Container:
         with self.read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def warm_up(self) -> int:
+        """Catch the fraud model's online features up with the ledger's log (when a model is
+        promoted), before serving; returns the number of events read."""
+        screening = self.ledger.screening
+        if not isinstance(screening, ModelScreening):
+            return 0
+        with self.ledger._write_lock:
+            return screening.warm_up()
+
     def close(self) -> None:
         with self._lock:
             if self._closed:

@@ -254,6 +254,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         container = bootstrap(settings)
         try:
+            container.warm_up()  # the fraud model's online features, if a model is promoted
             if stop.is_set():
                 return EXIT_OK  # stopped while starting
             if args.role == "projector":

@@ -313,6 +313,16 @@ class ModelScreening:
         ]
         return ScreeningDecision(outcome, hits, score, model.version, rendered, top)
 
+    def warm_up(self) -> int:
+        """Bring the online features up to the head of the log before taking traffic, so
+        that the first payment scored does not wait for the whole history. Call it under
+        the ledger's write lock; returns how many events were read (0 without a model)."""
+        if self.selector is None or self.selector.current() is None:
+            return 0
+        if self.online.state.journalling:
+            return 0
+        return self.online.catch_up()
+
     # -- BookingObserver -------------------------------------------------------------
 
     def booked(self, events: Sequence[object]) -> None:

@@ -206,3 +206,16 @@ def test_online_features_equal_the_features_recomputed_from_the_event_log(make_c
         assert offline[tx_id] == features, tx_id
     velocity = [Decimal(f["debtor_tx_1h"]) for f in recorded.values()]
     assert max(velocity) >= 4  # the batch's payments saw one another
+
+
+def test_a_new_process_warms_its_features_up_from_the_log(make_container):
+    first, (version,) = make_container()
+    debtor = funded(first)
+    register_and_promote(first, version)
+    for amount in ("10.00", "20.00", "30.00"):
+        first.ledger.submit_payment(payment(debtor=debtor, amount=amount))
+    second, _ = make_container()
+    assert second.warm_up() > 0
+    state = second.ledger.screening.online.state
+    assert state.debtors[debtor].count == 3
+    assert second.warm_up() == 0  # already at the head
