@@ -5,6 +5,7 @@
     ledger fraud simulate --seed N --out DIR [--customers N] [--days N]
     ledger fraud train --data DIR | --from-store
     ledger fraud evaluate --data DIR [--model VERSION] [--out DIR]
+    ledger fraud book --data DIR [--limit N]
     ledger fraud models
     ledger fraud promote VERSION --reason TEXT
     ledger fraud rollback --reason TEXT
@@ -61,6 +62,11 @@ def add_parser(commands: Any) -> None:
     evaluate.add_argument(
         "--decline", type=float, help="DECLINE threshold (default LEDGER_FRAUD_DECLINE_SCORE)"
     )
+    booking = sub.add_parser(
+        "book", help="book simulated payments through the ledger (screened, cases opened)"
+    )
+    booking.add_argument("--data", type=Path, required=True, help="directory from simulate")
+    booking.add_argument("--limit", type=int, help="book at most this many payments")
     sub.add_parser("models", help="list model artifacts and the registry's state")
     promote = sub.add_parser("promote", help="make a registered model score payments")
     promote.add_argument("version", help="model version (or a unique prefix)")
@@ -78,6 +84,7 @@ def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
         "simulate": _simulate,
         "train": _train,
         "evaluate": _evaluate,
+        "book": _book,
         "models": _models,
         "promote": _promote,
         "rollback": _rollback,
@@ -172,6 +179,24 @@ def _fraud(settings: Settings) -> Iterator[Any]:
             yield container.fraud
     finally:
         container.close()
+
+
+def _book(args: argparse.Namespace, settings: Settings) -> int:
+    from api.bootstrap import bootstrap
+    from api.fraud_book import book
+
+    container = bootstrap(settings)
+    try:
+        container.warm_up()
+        outcome = book(container, args.data, args.limit)
+        container.projector.catch_up()
+    finally:
+        container.close()
+    statuses = ("POSTED", "HELD", "REJECTED")
+    print(f"{'typology':18}" + "".join(f"{s:>10}" for s in statuses))
+    for typology, counts in sorted(outcome.items()):
+        print(f"{typology:18}" + "".join(f"{counts.get(s, 0):>10}" for s in statuses))
+    return EXIT_OK
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:

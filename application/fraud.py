@@ -116,7 +116,7 @@ def apply_ledger_event(state: FeatureState, event: object) -> None:
             return
         state.observe(received_payment(data), str(data.originator_id))
     elif kind == "Rejected":
-        state.observe_rejection(str(data.originator_id), data.timestamp.timestamp())
+        state.observe_rejection(str(data.originator_id))
     elif kind == "Posted":
         state.close_payment(str(data.originator_id))
 

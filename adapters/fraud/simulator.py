@@ -50,6 +50,8 @@ HOME_COUNTRIES = ("DE", "FR", "NL", "ES", "IT", "AT", "BE")
 FOREIGN_COUNTRIES = ("GB", "LT", "PL", "RO", "PT", "IE")
 START = datetime(2026, 9, 1, tzinfo=UTC)
 CENT = Decimal("0.01")
+# A generous overdraft, so that `ledger fraud book` can book the whole stream without funding.
+OVERDRAFT = "100000.00"
 
 FIRST = [
     "Max",
@@ -387,7 +389,7 @@ def simulate(seed: int, out: Path, customers: int = 600, days: int = 28) -> dict
         writer = csv.writer(handle)
         writer.writerow(["iban", "holder_name", "currency", "overdraft_limit"])
         for customer in simulator.customers:
-            writer.writerow([customer.iban, customer.name, "EUR", "1000.00"])
+            writer.writerow([customer.iban, customer.name, "EUR", OVERDRAFT])
     counts = Counter(row.typology for row in rows)
     summary = {
         "seed": seed,

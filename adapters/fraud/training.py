@@ -96,7 +96,7 @@ def build_dataset(data: Path) -> Dataset:
         key = str(index)
         state.observe(payment, key)
         if record.get("rejected"):
-            state.observe_rejection(key, payment.at)
+            state.observe_rejection(key)
         else:
             state.close_payment(key)
     return Dataset(

@@ -149,8 +149,8 @@ class FeatureState:
         self.debtors: dict[str, DebtorState] = {}
         self.creditors: dict[str, CreditorState] = {}
         self.pairs: dict[tuple[str, str], int] = {}
-        self.open_payments: dict[str, str] = {}
-        """Transaction id -> debtor, for payments whose rejection may still come."""
+        self.open_payments: dict[str, tuple[str, float]] = {}
+        """Transaction id -> (debtor, time), for payments whose rejection may still come."""
         self._journal: list[tuple[dict[Any, Any], Any, Any]] | None = None
 
     # -- journal ---------------------------------------------------------------------
@@ -273,13 +273,15 @@ class FeatureState:
             new_times = (*new_times, now)
         self._put(self.creditors, payment.creditor, CreditorState(distinct, new_times, now))
         if transaction_id is not None:
-            self._put(self.open_payments, transaction_id, payment.debtor)
+            self._put(self.open_payments, transaction_id, (payment.debtor, now))
 
-    def observe_rejection(self, transaction_id: str, at: float) -> None:
-        """The payment ``transaction_id`` was rejected at ``at``."""
-        debtor_key = self.open_payments.get(transaction_id)
-        if debtor_key is None:
+    def observe_rejection(self, transaction_id: str) -> None:
+        """The payment ``transaction_id`` was rejected; it counts at the payment's own time
+        (the clock every other feature uses), whenever the rejection was recorded."""
+        open_payment = self.open_payments.get(transaction_id)
+        if open_payment is None:
             return
+        debtor_key, at = open_payment
         self._put(self.open_payments, transaction_id, _MISSING)
         debtor = self.debtors.get(debtor_key) or DebtorState()
         rejections = (*debtor.rejections[_trim(debtor.rejections, at) :], at)

@@ -4,6 +4,7 @@ GraphQL, the analyst's decision posts or rejects it, and every step is in the au
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from decimal import Decimal
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from adapters.fraud.artifacts import ArtifactStore
 from adapters.persistence import DatabaseConfig
 from api.cli import main
 from api.settings import Settings
+from application.fraud import ScoreThresholds
 from domain.causation import Causation, caused_by
 from domain.fraud.cases import Verdict
 from tests.builders import iban
@@ -181,3 +183,25 @@ def test_analyst_verdicts_label_the_next_training(client, container, promoted, d
     assert new["data"]["rows"] == 7  # the funding payment and six held payments
     assert new["data"]["positives"] == 1
     assert new["version"] in container.fraud.registry().models
+
+
+def test_simulated_payments_booked_through_the_ledger_are_screened_by_the_model(
+    container, promoted, tmp_path
+):
+    """The real model, online features and ledger together: most fraud is stopped, most
+    legitimate payments go through, and every held payment has an open case."""
+    from adapters.fraud.simulator import simulate
+    from api.fraud_book import book
+
+    simulate(6, tmp_path / "sim", customers=90, days=6)
+    # Production thresholds, not the test's "review everything".
+    container.ledger.screening.thresholds = ScoreThresholds()
+    outcome = book(container, tmp_path / "sim")
+    legit = outcome.pop("legit")
+    assert legit["POSTED"] >= 0.95 * sum(legit.values())
+    fraud = sum((counts for counts in outcome.values()), Counter())
+    assert fraud["POSTED"] <= 0.4 * sum(fraud.values())
+    project(container)
+    held = legit["HELD"] + fraud["HELD"]
+    page = container.fraud_queries.cases("OPEN", 200, None)
+    assert held > 0 and len(page.edges) == held

@@ -109,10 +109,10 @@ def test_new_device_and_ip_only_for_a_debtor_with_history():
 def test_rejections_count_in_the_last_day():
     state = FeatureState()
     state.observe(pay(), "tx-1")
-    state.observe_rejection("tx-1", pay().at)
+    state.observe_rejection("tx-1")
     state.observe(pay(minutes=1), "tx-2")
     state.close_payment("tx-2")
-    state.observe_rejection("tx-2", pay(minutes=1).at)  # closed: no longer counts
+    state.observe_rejection("tx-2")  # closed: no longer counts
     assert state.features(pay(minutes=2))["rejections_24h"] == 1
     assert state.features(pay(minutes=60 * 25))["rejections_24h"] == 0
 
@@ -139,7 +139,7 @@ def test_rollback_restores_exactly_the_state_before_begin(before, tentative):
             )
             state.observe(payment, f"tx-{offset + i}")
             if i % 3 == 0:
-                state.observe_rejection(f"tx-{offset + i}", payment.at)
+                state.observe_rejection(f"tx-{offset + i}")
 
     state, reference = FeatureState(), FeatureState()
     observe_all(state, before, 0)
