@@ -26,6 +26,7 @@ from application.fraud import (
     ModelSelector,
     OnlineFeatures,
     ScoreThresholds,
+    feature_topics,
     ledger_feed,
 )
 from application.ledger import LedgerApplication, utc_now
@@ -127,7 +128,7 @@ def build_fraud_screening(
         selector,
         thresholds=ScoreThresholds(settings.fraud_review_score, settings.fraud_decline_score),
         blocklist=settings.fraud_blocklist,
-        features=OnlineFeatures(ledger_feed(ledger)),
+        features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
     )
 
 

@@ -29,30 +29,44 @@ SIMULATOR = Causation(actor="service:simulator", correlation_id="fraud-book", ch
 
 def book(container: Container, data: Path, limit: int | None = None) -> dict[str, Counter[str]]:
     """Book the simulated data set in ``data``; returns status counts per typology."""
-    ledger = container.ledger
-    with caused_by(SIMULATOR):
-        with (data / "customers.csv").open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                with suppress(AlreadyExists):  # booked before: keep the account
-                    ledger.open_account(
-                        OpenAccount(
-                            Iban(row["iban"]),
-                            row["holder_name"],
-                            row["currency"],
-                            Decimal(row["overdraft_limit"] or "0"),
-                        )
+    open_customers(container, data)
+    return book_payments(container, data, limit)
+
+
+def open_customers(container: Container, data: Path) -> None:
+    """Open the accounts of ``customers.csv`` (those that exist already are kept)."""
+    with (
+        caused_by(SIMULATOR),
+        (data / "customers.csv").open(encoding="utf-8", newline="") as handle,
+    ):
+        for row in csv.DictReader(handle):
+            with suppress(AlreadyExists):
+                container.ledger.open_account(
+                    OpenAccount(
+                        Iban(row["iban"]),
+                        row["holder_name"],
+                        row["currency"],
+                        Decimal(row["overdraft_limit"] or "0"),
                     )
-        records: list[dict[str, Any]] = []
-        with (data / "payments.jsonl").open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    records.append(json.loads(line))
-                if limit is not None and len(records) >= limit:
-                    break
-        outcome: dict[str, Counter[str]] = defaultdict(Counter)
+                )
+
+
+def book_payments(
+    container: Container, data: Path, limit: int | None = None
+) -> dict[str, Counter[str]]:
+    """Book ``payments.jsonl`` in batches; returns status counts per typology."""
+    records: list[dict[str, Any]] = []
+    with (data / "payments.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                records.append(json.loads(line))
+            if limit is not None and len(records) >= limit:
+                break
+    outcome: dict[str, Counter[str]] = defaultdict(Counter)
+    with caused_by(SIMULATOR):
         for start in range(0, len(records), BATCH):
             chunk = records[start : start + BATCH]
-            results = ledger.submit_payments(
+            results = container.ledger.submit_payments(
                 [PaymentInstruction.from_message(r["message"]) for r in chunk]
             )
             for record, result in zip(chunk, results, strict=True):

@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.utils import EnvType
+from eventsourcing.utils import EnvType, get_topic
 
 from application.commands import RESERVED_CHANNELS as REVERSAL_CHANNELS
 from application.commands import SubmissionResult
@@ -337,11 +337,21 @@ class ModelScreening:
             self.online.state.rollback()
 
 
-def ledger_feed(app: Application[Any]) -> EventFeed:
-    """An :data:`EventFeed` over an application's notification log."""
+def feature_topics() -> tuple[str, ...]:
+    """The topics of the ledger events the online features fold in (the others are not
+    even read back: decoding events is most of a catch-up's cost)."""
+    return tuple(
+        get_topic(getattr(Transaction, kind)) for kind in ("Received", "Rejected", "Posted")
+    )
+
+
+def ledger_feed(app: Application[Any], topics: Sequence[str] = ()) -> EventFeed:
+    """An :data:`EventFeed` over an application's notification log (only ``topics``, if given)."""
 
     def feed(after: int, limit: int) -> list[tuple[int, object]]:
-        notifications = app.recorder.select_notifications(start=after + 1, limit=limit)
+        notifications = app.recorder.select_notifications(
+            start=after + 1, limit=limit, topics=topics
+        )
         return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
 
     return feed
