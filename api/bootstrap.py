@@ -1,7 +1,8 @@
 """The composition root: the one place that wires ports to adapters.
 
 ``bootstrap(settings)`` builds, in order: the database configuration (creating the PostgreSQL
-schema when one is named), the ledger application with the rules screening from the settings,
+schema when one is named), the ledger and fraud applications (the ledger screens through the
+fraud model screening: rules, blocklist and the promoted model, if any),
 the read-model engine, the queries, and the projector with its tables. Everything is built
 when the function is called, never at import time, and :meth:`Container.close` releases it.
 """
@@ -14,12 +15,25 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from adapters.fraud.artifacts import ArtifactStore
+from adapters.fraud.scoring import ArtifactModelLoader
 from adapters.messaging.outbox import create_outbox_tables
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.settings import Settings
+from application.fraud import (
+    FraudApplication,
+    FraudCases,
+    ModelScreening,
+    ModelSelector,
+    OnlineFeatures,
+    ScoreThresholds,
+    feature_topics,
+    ledger_feed,
+)
 from application.ledger import LedgerApplication, utc_now
 from application.ports import Clock
 from application.screening import RulesScreening
+from projections.fraud import FraudQueries
 from projections.queries import LedgerQueries
 from projections.runner import EventSource, Projector
 
@@ -35,6 +49,9 @@ class Container:
     queries: LedgerQueries
     projector: Projector
     sources: list[EventSource]
+    fraud: FraudApplication | None = None
+    fraud_cases: FraudCases | None = None
+    fraud_queries: FraudQueries | None = None
     projector_active: bool = False
     """True while a projector (thread here, or another process for role ``api``) follows the
     log, so a write may wait for its read models (read-your-writes) before answering."""
@@ -44,7 +61,10 @@ class Container:
     @property
     def applications(self) -> dict[str, Any]:
         """The event-sourced applications by context name (one per bounded context)."""
-        return {self.ledger.name: self.ledger}
+        apps: dict[str, Any] = {self.ledger.name: self.ledger}
+        if self.fraud is not None:
+            apps[self.fraud.name] = self.fraud
+        return apps
 
     def heads(self) -> dict[str, int]:
         """The last notification id of every context's event log (0 when empty)."""
@@ -67,12 +87,23 @@ class Container:
         with self.read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def warm_up(self) -> int:
+        """Catch the fraud model's online features up with the ledger's log (when a model is
+        promoted), before serving; returns the number of events read."""
+        screening = self.ledger.screening
+        if not isinstance(screening, ModelScreening):
+            return 0
+        with self.ledger._write_lock:
+            return screening.warm_up()
+
     def close(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         self.ledger.close()
+        if self.fraud is not None:
+            self.fraud.close()
         self.read_engine.dispose()
 
 
@@ -84,14 +115,35 @@ def build_ledger(settings: Settings, database: DatabaseConfig, clock: Clock) -> 
     )
 
 
+def build_fraud_screening(
+    settings: Settings, fraud: FraudApplication, ledger: LedgerApplication
+) -> ModelScreening:
+    """The promoted model (artifacts under the data dir) beside the rules and blocklist;
+    online features follow the ledger's event log."""
+    selector = ModelSelector(
+        fraud.promoted_version, ArtifactModelLoader(ArtifactStore(settings.data_dir / "models"))
+    )
+    fraud.registry_listeners.append(selector.invalidate)
+    return ModelScreening(
+        RulesScreening(settings.amount_limits()),
+        selector,
+        thresholds=ScoreThresholds(settings.fraud_review_score, settings.fraud_decline_score),
+        blocklist=settings.fraud_blocklist,
+        features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
+    )
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     """Build the container for ``settings``; ``clock`` is injectable for tests and demos."""
     database = settings.database()
     ensure_schema(database)
     ledger = build_ledger(settings, database, clock or utc_now)
+    fraud: FraudApplication | None = None
     try:
+        fraud = FraudApplication(env=event_store_env(database, "fraud"))
+        ledger.screening = build_fraud_screening(settings, fraud, ledger)
         engine = read_model_engine(database)
-        sources = [EventSource(ledger)]
+        sources = [EventSource(ledger), EventSource(fraud)]
         projector = Projector(
             engine,
             sources,
@@ -103,6 +155,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         queries = LedgerQueries(engine)
     except BaseException:
         ledger.close()
+        if fraud is not None:
+            fraud.close()
         raise
     return Container(
         settings=settings,
@@ -112,4 +166,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         queries=queries,
         projector=projector,
         sources=sources,
+        fraud=fraud,
+        fraud_cases=FraudCases(fraud, ledger),
+        fraud_queries=FraudQueries(engine),
     )

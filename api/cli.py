@@ -9,6 +9,7 @@
     ledger projections status
     ledger projections rebuild [NAME]
     ledger replay --as-of T --out FILE [--force]
+    ledger fraud simulate|train|evaluate|models|promote|rollback ...   (see api/fraud_cli.py)
 
 Settings come from the ``LEDGER_*`` environment variables (see ``api/settings.py``); an
 invalid value stops the command with exit code 2 before anything is opened.
@@ -90,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser(
         "rebuild", help="rebuild one projection (or all) from the first event"
     )
-    rebuild.add_argument("name", nargs="?", help="accounts, transactions or audit (default all)")
+    rebuild.add_argument(
+        "name", nargs="?", help="accounts, transactions, audit or fraud (default all)"
+    )
 
     commands.add_parser(
         "migrate",
@@ -111,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--out", required=True, type=Path, help="the SQLite file to write")
     replay.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    from api import fraud_cli
+
+    fraud_cli.add_parser(commands)
     return parser
 
 
@@ -170,6 +177,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "projections": cmd_projections,
         "replay": cmd_replay,
         "migrate": cmd_migrate,
+        "fraud": cmd_fraud,
     }
     try:
         return handlers[args.command](args, settings)
@@ -180,6 +188,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             raise
         print(f"ledger: error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
+    from api.fraud_cli import cmd_fraud as run
+
+    return run(args, settings)
 
 
 def _cli_causation() -> Any:
@@ -240,6 +254,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         container = bootstrap(settings)
         try:
+            container.warm_up()  # the fraud model's online features, if a model is promoted
             if stop.is_set():
                 return EXIT_OK  # stopped while starting
             if args.role == "ingestion" and settings.stomp is None:

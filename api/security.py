@@ -24,6 +24,8 @@ class Permission(StrEnum):
     TRANSACTIONS_REVERSE = "transactions:reverse"
     AUDIT_READ = "audit:read"
     REPORTS_READ = "reports:read"
+    FRAUD_READ = "fraud:read"
+    FRAUD_DECIDE = "fraud:decide"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
@@ -38,7 +40,14 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = {
             Permission.TRANSACTIONS_REVERSE,
         }
     ),
-    "fraud-analyst": frozenset({Permission.ACCOUNTS_READ, Permission.TRANSACTIONS_READ}),
+    "fraud-analyst": frozenset(
+        {
+            Permission.ACCOUNTS_READ,
+            Permission.TRANSACTIONS_READ,
+            Permission.FRAUD_READ,
+            Permission.FRAUD_DECIDE,
+        }
+    ),
     "reconciler": frozenset(
         {Permission.ACCOUNTS_READ, Permission.TRANSACTIONS_READ, Permission.REPORTS_READ}
     ),

@@ -69,6 +69,9 @@ class Settings:
     ready_max_lag: int = 10_000
     stomp: StompConfig | None = None
     """The broker to ingest from (``LEDGER_STOMP_URL``); None: no message-queue ingestion."""
+    fraud_review_score: Decimal = Decimal("0.5")
+    fraud_decline_score: Decimal = Decimal("0.9")
+    fraud_blocklist: tuple[str, ...] = ()
 
     # -- derived -------------------------------------------------------------------------
 
@@ -186,6 +189,24 @@ class Settings:
         pool = _int(get("LEDGER_DB_POOL_SIZE"), "LEDGER_DB_POOL_SIZE", 5, problems, low=1, high=200)
         max_lag = _int(get("LEDGER_READY_MAX_LAG"), "LEDGER_READY_MAX_LAG", 10_000, problems, low=0)
         stomp = stomp_config_from_env(env, problems)
+        fraud_review = _score(get("LEDGER_FRAUD_REVIEW_SCORE"), "LEDGER_FRAUD_REVIEW_SCORE", "0.5")
+        fraud_decline = _score(
+            get("LEDGER_FRAUD_DECLINE_SCORE"), "LEDGER_FRAUD_DECLINE_SCORE", "0.9"
+        )
+        for value in (fraud_review, fraud_decline):
+            if isinstance(value, str):
+                problems.append(value)
+        if (
+            isinstance(fraud_review, Decimal)
+            and isinstance(fraud_decline, Decimal)
+            and fraud_review > fraud_decline
+        ):
+            problems.append("LEDGER_FRAUD_REVIEW_SCORE: must not be above the decline score")
+        blocklist = tuple(
+            item.replace(" ", "").upper()
+            for item in get("LEDGER_FRAUD_BLOCKLIST").split(",")
+            if item.strip()
+        )
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -204,6 +225,9 @@ class Settings:
             db_pool_size=pool,
             ready_max_lag=max_lag,
             stomp=stomp,
+            fraud_review_score=fraud_review,  # type: ignore[arg-type]  # checked above
+            fraud_decline_score=fraud_decline,  # type: ignore[arg-type]
+            fraud_blocklist=blocklist,
         )
 
 
@@ -238,6 +262,17 @@ def _float(raw: str, name: str, default: float) -> float | str:
         return float(raw)
     except ValueError:
         return f"{name}: must be a number of seconds, got {raw!r}"
+
+
+def _score(raw: str, name: str, default: str) -> Decimal | str:
+    """A score threshold between 0 and 1, or a problem message."""
+    try:
+        value = Decimal(raw or default)
+    except InvalidOperation:
+        return f"{name}: must be a decimal between 0 and 1, got {raw!r}"
+    if not value.is_finite() or not 0 <= value <= 1:
+        return f"{name}: must be between 0 and 1, got {raw!r}"
+    return value
 
 
 def _parse_limits(name: str, text: str, problems: list[str]) -> dict[str, Decimal]:

@@ -41,7 +41,13 @@ from application.errors import (
     InvalidCommand,
     NotFound,
 )
-from application.ports import Clock, Screening, ScreeningDecision, ScreeningRequest
+from application.ports import (
+    BookingObserver,
+    Clock,
+    Screening,
+    ScreeningDecision,
+    ScreeningRequest,
+)
 from application.screening import AmountLimits, RulesScreening
 from domain.causation import (
     Causation,
@@ -179,14 +185,26 @@ class LedgerApplication(Application[UUID]):
 
         def book_all(uow: _UnitOfWork) -> list[SubmissionResult]:
             if causations is None:
-                return [self._book(uow, item) for item in instructions]
+                return [self._observe(uow, self._book(uow, item)) for item in instructions]
             results = []
             for item, causation in zip(instructions, causations, strict=True):
                 with caused_by(causation):
-                    results.append(self._book(uow, item))
+                    results.append(self._observe(uow, self._book(uow, item)))
             return results
 
         return self._run(book_all, optimistic=True)
+
+    def _observe(self, uow: _UnitOfWork, result: SubmissionResult) -> SubmissionResult:
+        """Show a screening that keeps online features what this payment booked."""
+        if isinstance(self.screening, BookingObserver) and not result.duplicate:
+            tx = uow.loaded.get(UUID(result.transaction_id))
+            if tx is not None:
+                self.screening.booked(list(tx.pending_events))
+        return result
+
+    def _unit_ended(self) -> None:
+        if isinstance(self.screening, BookingObserver):
+            self.screening.unit_ended()
 
     def _book(self, uow: _UnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
         if instruction.channel.upper() in RESERVED_CHANNELS:
@@ -227,7 +245,12 @@ class LedgerApplication(Application[UUID]):
             return _result(tx)
         decision = self._screen(tx, debtor, creditor, booking_date)
         tx.record_screening(
-            decision.outcome, decision.rule_hits, decision.score, decision.model_version
+            decision.outcome,
+            decision.rule_hits,
+            decision.score,
+            decision.model_version,
+            decision.features or None,
+            decision.top_features or None,
         )
         if decision.outcome is ScreeningOutcome.DECLINE:
             tx.reject(RejectionReason.SCREENING_DECLINED, ", ".join(decision.rule_hits))
@@ -262,6 +285,7 @@ class LedgerApplication(Application[UUID]):
                 ),
                 requested_at=tx.requested_at,
                 metadata=dict(tx.metadata),
+                received_at=tx.created_on,
             )
         )
 
@@ -568,8 +592,10 @@ class _UnitOfWork:
         for aggregate in self.loaded.values():
             if isinstance(aggregate, Account):
                 self.app.working_set.put(aggregate)
+        self.app._unit_ended()
 
     def forget(self) -> None:
         """After a failure: accounts may hold unsaved changes; drop them from the working set."""
         for aggregate_id in self.loaded:
             self.app.working_set.evict(aggregate_id)
+        self.app._unit_ended()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from domain.ledger.transactions import ScreeningOutcome
 
@@ -29,6 +29,8 @@ class ScreeningRequest:
     debtor_outflow_today: Decimal
     requested_at: datetime | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    received_at: datetime | None = None
+    """When the ledger recorded the payment (its ``Received`` event)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +41,51 @@ class ScreeningDecision:
     rule_hits: list[str] = field(default_factory=list)
     score: Decimal | None = None
     model_version: str | None = None
+    features: dict[str, str] = field(default_factory=dict)
+    """The feature values the model saw, as decimal strings (empty without a model)."""
+    top_features: list[dict[str, str]] = field(default_factory=list)
+    """The features that pushed the score up most: ``feature``, ``value``, ``contribution``."""
 
 
 class Screening(Protocol):
     """Decides APPROVE / REVIEW / DECLINE for a payment before it is booked."""
 
     def screen(self, request: ScreeningRequest) -> ScreeningDecision: ...
+
+
+@runtime_checkable
+class BookingObserver(Protocol):
+    """A screening that keeps state from what is booked (online fraud features).
+
+    ``booked`` gets the events of each payment a unit of work books, before the commit,
+    so later payments of the same batch see earlier ones; ``unit_ended`` is called after
+    every unit of work, committed or not (the committed events come back from the log).
+    """
+
+    def booked(self, events: Sequence[object]) -> None: ...
+
+    def unit_ended(self) -> None: ...
+
+
+class FraudModel(Protocol):
+    """A trained fraud model, loaded and ready to score one payment."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def features(self) -> tuple[str, ...]: ...
+
+    def explain(self, values: Sequence[float]) -> tuple[float, list[float]]:
+        """The fraud probability and each feature's contribution (log-odds)."""
+        ...
+
+
+class ModelLoader(Protocol):
+    """Loads a registered model version (from wherever artifacts are kept)."""
+
+    def load(self, version: str) -> FraudModel: ...
+
+
+EventFeed = Callable[[int, int], Sequence[tuple[int, object]]]
+"""``feed(after, limit)``: up to ``limit`` (position, domain event) of a log after ``after``."""

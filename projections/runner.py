@@ -42,6 +42,7 @@ from projections.accounts import AccountsProjection
 from projections.audit import AuditProjection
 from projections.base import Projection, ProjectionError, chunked
 from projections.events import Envelope
+from projections.fraud import FraudProjection
 from projections.tables import metadata, rm_projection_tracking
 from projections.transactions import TransactionsProjection
 from projections.views import ProjectionStatus
@@ -52,6 +53,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     AccountsProjection.name: AccountsProjection,
     TransactionsProjection.name: TransactionsProjection,
     AuditProjection.name: AuditProjection,
+    FraudProjection.name: FraudProjection,  # after transactions: it reads rm_transactions
 }
 """Every projection by name, in the order the projector applies them."""
 

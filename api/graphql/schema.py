@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 
 from api.graphql.context import LedgerContext
 from api.graphql.errors import EXPECTED_ERRORS, ApiError, bad_input, checked, in_thread
+from api.graphql.fraud import FraudMutation, FraudQuery
 from api.graphql.scalars import DateTime
 from api.graphql.types import (
     Account,
@@ -92,7 +93,7 @@ def filter_view(given: TransactionFilter | None) -> FilterView:
 
 
 @strawberry.type
-class Query:
+class Query(FraudQuery):
     @strawberry.field(description="An account by IBAN or internal code, optionally as of T")
     async def account(self, info: Info, id: str, as_of: datetime | None = None) -> Account | None:
         info.context.authorize(Permission.ACCOUNTS_READ)
@@ -198,7 +199,7 @@ async def _write(info: Info, use_case: Callable[[], R]) -> R:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(FraudMutation):
     @strawberry.mutation(description="Open a customer account")
     async def open_account(
         self,

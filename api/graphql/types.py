@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -30,6 +30,9 @@ from projections.views import (
     TrialBalanceView,
 )
 from projections.views import Page as ViewPage
+
+if TYPE_CHECKING:
+    from api.graphql.fraud import ScreeningDecision
 
 Info = strawberry.Info[LedgerContext, None]
 
@@ -297,6 +300,17 @@ class Transaction:
     @strawberry.field(description="The reversal that undid this transaction, if any")
     async def reversed_by(self, info: Info) -> Transaction | None:
         return await self._linked(info, self.reversed_by_id)
+
+    @strawberry.field(
+        description="The screening decision with its explanation: score, model version, rule "
+        "hits, top contributing features (null when the screening had nothing to explain)"
+    )
+    async def screening(
+        self, info: Info
+    ) -> Annotated[ScreeningDecision, strawberry.lazy("api.graphql.fraud")] | None:
+        from api.graphql.fraud import screening_of
+
+        return await screening_of(info, str(self.id))
 
     async def _linked(self, info: Info, tx_id: str | None) -> Transaction | None:
         info.context.authorize(Permission.TRANSACTIONS_READ)

@@ -136,11 +136,26 @@ class Transaction(AttributedAggregate):
         rule_hits: list[str],
         score: Decimal | None,
         model_version: str | None,
+        features: dict[str, str] | None = None,
+        top_features: list[dict[str, str]] | None = None,
     ) -> None:
-        """Record the screening decision taken before any money moves."""
+        """Record the screening decision taken before any money moves.
+
+        With a model: the feature values it saw and the features that contributed most.
+        """
         self._check_transition(TransactionStatus.SCREENED)
+        if features is None and top_features is None:
+            self._screened(
+                outcome=outcome.value, rule_hits=rule_hits, score=score, model_version=model_version
+            )
+            return
         self._screened(
-            outcome=outcome.value, rule_hits=rule_hits, score=score, model_version=model_version
+            outcome=outcome.value,
+            rule_hits=rule_hits,
+            score=score,
+            model_version=model_version,
+            features=features,
+            top_features=top_features,
         )
 
     @event("Screened")
@@ -150,6 +165,8 @@ class Transaction(AttributedAggregate):
         rule_hits: list[str],
         score: Decimal | None,
         model_version: str | None,
+        features: dict[str, str] | None = None,
+        top_features: list[dict[str, str]] | None = None,
     ) -> None:
         self.status = TransactionStatus.SCREENED
         self.screening_outcome = outcome

@@ -163,7 +163,7 @@ def test_projections_status_and_rebuild(
     assert main(["projections", "rebuild", "transactions"], env) == 0
     assert "rebuilt transactions" in capsys.readouterr().out
     assert main(["projections", "rebuild"], env) == 0
-    assert "rebuilt accounts, transactions, audit" in capsys.readouterr().out
+    assert "rebuilt accounts, transactions, audit, fraud" in capsys.readouterr().out
     assert main(["projections", "rebuild", "nope"], env) == 2
 
     container = open_container(env)

@@ -488,6 +488,12 @@ OPERATIONS = {
     "closeAccount": 'mutation { closeAccount(id: "DE89370400440532013000") { id } }',
     "reverseTransaction": 'mutation { reverseTransaction(id: "00000000-0000-0000-0000-000000000000"'
     ', reason: "x") { id } }',
+    "fraudCases": "{ fraudCases { edges { cursor } } }",
+    "fraudCase": '{ fraudCase(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "assignFraudCase": 'mutation { assignFraudCase(id: "00000000-0000-0000-0000-000000000000")'
+    " { id } }",
+    "decideFraudCase": 'mutation { decideFraudCase(id: "00000000-0000-0000-0000-000000000000", '
+    "verdict: FALSE_POSITIVE) { id } }",
 }
 
 
@@ -508,6 +514,10 @@ def test_every_operation_goes_through_authorization(container: Container) -> Non
         "unfreeze_account": "unfreezeAccount",
         "close_account": "closeAccount",
         "reverse_transaction": "reverseTransaction",
+        "fraud_cases": "fraudCases",
+        "fraud_case": "fraudCase",
+        "assign_fraud_case": "assignFraudCase",
+        "decide_fraud_case": "decideFraudCase",
     }
     assert {names.get(n, n) for n in declared} == set(OPERATIONS)
     nobody = Principal(name="user:nobody", roles=frozenset())

@@ -244,6 +244,7 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("accounts", "ledger"),
         ("transactions", "ledger"),
         ("audit", "ledger"),
+        ("fraud", "ledger"),
     ]
     assert {(s.position, s.head, s.lag) for s in before} == {(0, head, head)}
     ledger.projector.catch_up()

@@ -1,0 +1,243 @@
+"""GraphQL for fraud analysts: the case queue, a decision's explanation, assign and decide.
+
+``Query`` and ``Mutation`` in ``schema.py`` inherit :class:`FraudQuery` and
+:class:`FraudMutation`; ``Transaction.screening`` resolves to :class:`ScreeningDecision`.
+A case is named by the id of the transaction it reviews.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.context import LedgerContext
+from api.graphql.errors import ApiError, bad_input, checked, in_thread
+from api.graphql.types import (
+    Connection,
+    Money,
+    Transaction,
+    connection,
+    page_size,
+    paginate,
+)
+from api.presentation import transaction_uuid
+from api.security import Permission
+from domain.causation import caused_by
+from domain.fraud.cases import Verdict
+from projections.fraud import FraudCaseView, FraudQueries, ScreeningView
+
+Info = strawberry.Info[LedgerContext, None]
+R = TypeVar("R")
+
+
+@strawberry.type(description="A feature that pushed the fraud score up, with its value")
+class FeatureContribution:
+    feature: str
+    value: str
+    contribution: str = strawberry.field(description="Contribution to the score in log-odds")
+
+
+def _contributions(items: list[dict[str, str]] | None) -> list[FeatureContribution]:
+    return [
+        FeatureContribution(feature=i["feature"], value=i["value"], contribution=i["contribution"])
+        for i in items or []
+    ]
+
+
+@strawberry.type(description="Why the screening decided as it did")
+class ScreeningDecision:
+    outcome: str
+    score: str | None = strawberry.field(description="Fraud probability, as a decimal string")
+    model_version: str | None
+    rule_hits: list[str]
+    top_features: list[FeatureContribution]
+    features: JSON | None = strawberry.field(description="Feature values the model saw")
+    screened_at: datetime
+
+    @classmethod
+    def of(cls, view: ScreeningView) -> ScreeningDecision:
+        return cls(
+            outcome=view.outcome,
+            score=view.score,
+            model_version=view.model_version,
+            rule_hits=list(view.rule_hits),
+            top_features=_contributions(view.top_features),
+            features=cast(JSON, view.features),
+            screened_at=view.screened_at,
+        )
+
+
+@strawberry.enum(description="Where a case is in the analyst's work")
+class FraudCaseStatus(Enum):
+    OPEN = "OPEN"
+    ASSIGNED = "ASSIGNED"
+    DECIDED = "DECIDED"
+
+
+@strawberry.enum(description="An analyst's verdict; it is the label the next training learns")
+class FraudVerdict(Enum):
+    CONFIRMED_FRAUD = "CONFIRMED_FRAUD"
+    FALSE_POSITIVE = "FALSE_POSITIVE"
+
+
+@strawberry.type(description="A payment the screening held for review, and the analyst's work")
+class FraudCase:
+    id: strawberry.ID = strawberry.field(description="The reviewed transaction's id")
+    status: FraudCaseStatus
+    verdict: FraudVerdict | None
+    assignee: str | None
+    note: str | None
+    decided_by: str | None
+    transaction_status: str | None
+    amount: Money | None
+    held: Money | None = strawberry.field(
+        description="Funds held on the debtor's account while the case is open"
+    )
+    debtor_iban: str | None
+    creditor_iban: str | None
+    score: str | None
+    model_version: str | None
+    rule_hits: list[str]
+    top_features: list[FeatureContribution]
+    opened_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, view: FraudCaseView) -> FraudCase:
+        def money(amount: str | None) -> Any:
+            if amount is None or view.currency is None:
+                return None
+            return Money.of(Decimal(amount), view.currency)
+
+        return cls(
+            id=strawberry.ID(view.transaction_id),
+            status=FraudCaseStatus(view.status),
+            verdict=FraudVerdict(view.verdict) if view.verdict else None,
+            assignee=view.assignee,
+            note=view.note,
+            decided_by=view.decided_by,
+            transaction_status=view.transaction_status,
+            amount=money(view.amount),
+            held=money(view.held_amount),
+            debtor_iban=view.debtor_iban,
+            creditor_iban=view.creditor_iban,
+            score=view.score,
+            model_version=view.model_version,
+            rule_hits=list(view.rule_hits),
+            top_features=_contributions(view.top_features),
+            opened_at=view.opened_at,
+            updated_at=view.updated_at,
+        )
+
+    @strawberry.field(description="The held transaction")
+    async def transaction(self, info: Info) -> Transaction | None:
+        info.context.authorize(Permission.TRANSACTIONS_READ)
+        view = await info.context.loaders.transactions.load((str(self.id), None))
+        return Transaction.of(view, None) if view is not None else None
+
+
+def fraud_queries(info: Info) -> FraudQueries:
+    queries = info.context.container.fraud_queries
+    if queries is None:
+        raise ApiError("fraud cases are not available in this process", "UNAVAILABLE")
+    return queries
+
+
+async def screening_of(info: Info, transaction_id: str) -> ScreeningDecision | None:
+    info.context.authorize(Permission.FRAUD_READ)
+    view = await in_thread(fraud_queries(info).screening, transaction_id)
+    return ScreeningDecision.of(view) if view is not None else None
+
+
+@strawberry.type
+class FraudQuery:
+    @strawberry.field(description="The fraud case queue, newest first (keyset pagination)")
+    async def fraud_cases(
+        self,
+        info: Info,
+        status: FraudCaseStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[FraudCase]:
+        info.context.authorize(Permission.FRAUD_READ)
+        queries = fraud_queries(info)
+        wanted = status.value if status is not None else None
+        page = await in_thread(paginate, queries.cases, wanted, page_size(first), after=after)
+        return connection(page, FraudCase.of)
+
+    @strawberry.field(description="One fraud case, by the id of the transaction it reviews")
+    async def fraud_case(self, info: Info, id: strawberry.ID) -> FraudCase | None:
+        info.context.authorize(Permission.FRAUD_READ)
+        tx_id = str(checked(transaction_uuid, str(id)))
+        view = await in_thread(fraud_queries(info).case, tx_id)
+        return FraudCase.of(view) if view is not None else None
+
+
+async def _write(info: Info, use_case: Callable[[], R]) -> R:
+    context = info.context
+    who = context.causation()
+
+    def run() -> R:
+        with caused_by(who):
+            result = use_case()
+        context.container.wait_for_projections(timeout=2.0)
+        return result
+
+    return await in_thread(run)
+
+
+async def _case_after(
+    info: Info, tx_id: str, case: Any, transaction_status: str | None = None
+) -> FraudCase:
+    """The case as the read model has it, with the analyst's change just made on top (the
+    projector may not have caught up yet)."""
+    view = await in_thread(fraud_queries(info).case, tx_id)
+    if view is None:
+        view = FraudCaseView(tx_id, "OPEN")
+    changes: dict[str, Any] = {"status": str(case.status), "assignee": case.assignee}
+    if case.verdict is not None:
+        changes.update(verdict=case.verdict, held_amount=None)
+    if transaction_status is not None:
+        changes["transaction_status"] = transaction_status
+    return FraudCase.of(dataclasses.replace(view, **changes))
+
+
+@strawberry.type
+class FraudMutation:
+    @strawberry.mutation(description="Assign a case to an analyst (default: the caller)")
+    async def assign_fraud_case(
+        self, info: Info, id: strawberry.ID, analyst: str | None = None
+    ) -> FraudCase:
+        principal = info.context.authorize(Permission.FRAUD_DECIDE)
+        tx_id = checked(transaction_uuid, str(id))
+        cases = info.context.container.fraud_cases
+        if cases is None:
+            raise ApiError("fraud cases are not available in this process", "UNAVAILABLE")
+        who = (analyst or "").strip() or principal.name
+        case = await _write(info, lambda: cases.assign(tx_id, who))
+        return await _case_after(info, str(tx_id), case)
+
+    @strawberry.mutation(
+        description="Decide a case: CONFIRMED_FRAUD rejects the held payment (or reverses a "
+        "posted one); FALSE_POSITIVE releases and posts it"
+    )
+    async def decide_fraud_case(
+        self, info: Info, id: strawberry.ID, verdict: FraudVerdict, note: str | None = None
+    ) -> FraudCase:
+        info.context.authorize(Permission.FRAUD_DECIDE)
+        tx_id = checked(transaction_uuid, str(id))
+        cases = info.context.container.fraud_cases
+        if cases is None:
+            raise ApiError("fraud cases are not available in this process", "UNAVAILABLE")
+        text = (note or "").strip()
+        if verdict is FraudVerdict.CONFIRMED_FRAUD and not text:
+            raise bad_input("note: a confirmed fraud needs a note")
+        case, result = await _write(info, lambda: cases.decide(tx_id, Verdict(verdict.value), text))
+        return await _case_after(info, str(tx_id), case, result.status)

@@ -1,0 +1,421 @@
+"""The fraud context: the model registry, the model-backed screening and online features.
+
+* :class:`FraudApplication` is the ``fraud`` context's event-sourced application: the
+  model registry (register, promote, roll back) and, later, fraud cases.
+* :class:`OnlineFeatures` keeps a :class:`~domain.fraud.features.FeatureState` up to date
+  from the ledger's event log: it reads only the events recorded since its last position,
+  and observes the payments of the running unit of work tentatively (undone at its end).
+* :class:`ModelScreening` implements the :class:`~application.ports.Screening` port: the
+  rules (amount limits) and a blocklist beside the promoted model's score, with
+  configurable thresholds; with no promoted model it decides exactly as the rules do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.utils import EnvType, get_topic
+
+from application.commands import RESERVED_CHANNELS as REVERSAL_CHANNELS
+from application.commands import SubmissionResult
+from application.errors import Conflict
+from application.ledger import LedgerApplication
+from application.ports import (
+    EventFeed,
+    FraudModel,
+    ModelLoader,
+    ScreeningDecision,
+    ScreeningRequest,
+)
+from application.screening import RulesScreening
+from domain.errors import DomainError
+from domain.fraud.cases import FraudCase, Verdict, case_id
+from domain.fraud.features import FEATURES, FeatureState, Payment, as_decimals
+from domain.fraud.registry import REGISTRY_ID, ModelRegistry
+from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
+
+log = logging.getLogger(__name__)
+
+TOP_FEATURES = 5
+_SEVERITY = {ScreeningOutcome.APPROVE: 0, ScreeningOutcome.REVIEW: 1, ScreeningOutcome.DECLINE: 2}
+
+
+class FraudApplication(Application[UUID]):
+    """The model registry (and fraud cases) of the fraud context."""
+
+    name = "fraud"
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self._lock = threading.RLock()
+        self.registry_listeners: list[Callable[[], None]] = []
+
+    # -- model registry --------------------------------------------------------------
+
+    def registry(self) -> ModelRegistry:
+        try:
+            registry: ModelRegistry = self.repository.get(REGISTRY_ID)
+        except AggregateNotFoundError:
+            return ModelRegistry()
+        return registry
+
+    def register_model(self, version: str, details: dict[str, Any]) -> bool:
+        """Register a trained model; False when it was registered before."""
+        with self._lock:
+            registry = self.registry()
+            if version in registry.models:
+                return False
+            registry.register(version, details)
+            self.save(registry)
+            return True
+
+    def promote(self, version: str, reason: str) -> ModelRegistry:
+        """Make ``version`` the model that scores payments (an audited event)."""
+        return self._change(lambda registry: registry.promote(version, reason))
+
+    def rollback(self, reason: str) -> ModelRegistry:
+        """Go back to the previously promoted model (or to rules only)."""
+        return self._change(lambda registry: registry.rollback(reason))
+
+    def promoted_version(self) -> str | None:
+        return self.registry().promoted
+
+    def _change(self, change: Callable[[ModelRegistry], None]) -> ModelRegistry:
+        with self._lock:
+            registry = self.registry()
+            try:
+                change(registry)
+            except DomainError as error:
+                raise Conflict(str(error)) from None
+            self.save(registry)
+        for listener in self.registry_listeners:
+            listener()
+        return registry
+
+
+# --------------------------------------------------------------------------- features
+
+
+def apply_ledger_event(state: FeatureState, event: object) -> None:
+    """Fold one ledger event into ``state`` (only transaction events matter)."""
+    kind = _transaction_event(event)
+    if kind is None:
+        return
+    data: Any = event
+    if kind == "Received":
+        if str(data.channel).upper() in REVERSAL_CHANNELS:
+            return
+        state.observe(received_payment(data), str(data.originator_id))
+    elif kind == "Rejected":
+        state.observe_rejection(str(data.originator_id))
+    elif kind == "Posted":
+        state.close_payment(str(data.originator_id))
+
+
+def _transaction_event(event: object) -> str | None:
+    """``"Received"``, ``"Rejected"``, ... for a transaction event; None for others."""
+    if not isinstance(event, Transaction.Event):
+        return None
+    return type(event).__name__
+
+
+def received_payment(event: Any) -> Payment:
+    """The :class:`Payment` of a ``Transaction.Received`` event."""
+    at: datetime = event.requested_at or event.timestamp
+    return Payment.of(
+        str(event.debtor_iban),
+        str(event.creditor_iban),
+        Decimal(event.amount),
+        at,
+        dict(event.metadata or {}),
+    )
+
+
+def replay_features(events: Iterable[object]) -> dict[str, dict[str, str]]:
+    """Offline: the features of every payment, recomputed from the ledger's event log.
+
+    For each ``Received`` payment, the features from the state of every event before it
+    (the same code that runs online); keyed by transaction id, as decimal strings.
+    """
+    state = FeatureState()
+    found: dict[str, dict[str, str]] = {}
+    for event in events:
+        data: Any = event
+        if (
+            _transaction_event(event) == "Received"
+            and str(data.channel).upper() not in REVERSAL_CHANNELS
+        ):
+            found[str(data.originator_id)] = as_decimals(state.features(received_payment(data)))
+        apply_ledger_event(state, event)
+    return found
+
+
+class OnlineFeatures:
+    """A :class:`FeatureState` that follows the ledger's event log incrementally."""
+
+    def __init__(self, feed: EventFeed | None = None, batch: int = 1000) -> None:
+        self.state = FeatureState()
+        self.feed = feed
+        self.position = 0
+        self.batch = batch
+
+    def catch_up(self) -> int:
+        """Apply the events recorded since the last call; returns how many were read."""
+        if self.feed is None:
+            return 0
+        read = 0
+        while True:
+            items = self.feed(self.position, self.batch)
+            for position, event in items:
+                apply_ledger_event(self.state, event)
+                self.position = position
+            read += len(items)
+            if len(items) < self.batch:
+                return read
+
+
+# --------------------------------------------------------------------------- screening
+
+
+@dataclass(frozen=True)
+class ScoreThresholds:
+    """A score at or above ``review`` holds the payment; at or above ``decline`` rejects it."""
+
+    review: Decimal = Decimal("0.5")
+    decline: Decimal = Decimal("0.9")
+
+    def outcome(self, score: Decimal) -> ScreeningOutcome:
+        if score >= self.decline:
+            return ScreeningOutcome.DECLINE
+        if score >= self.review:
+            return ScreeningOutcome.REVIEW
+        return ScreeningOutcome.APPROVE
+
+
+class ModelSelector:
+    """The promoted model, loaded once per version; re-checks the registry now and then."""
+
+    def __init__(
+        self,
+        promoted: Callable[[], str | None],
+        loader: ModelLoader,
+        *,
+        refresh_seconds: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._promoted = promoted
+        self._loader = loader
+        self._refresh = refresh_seconds
+        self._monotonic = monotonic
+        self._checked_at: float | None = None
+        self._version: str | None = None
+        self._model: FraudModel | None = None
+        self.failed: str | None = None
+
+    def invalidate(self) -> None:
+        self._checked_at = None
+
+    def current(self) -> FraudModel | None:
+        now = self._monotonic()
+        if self._checked_at is None or now - self._checked_at >= self._refresh:
+            self._checked_at = now
+            version = self._promoted()
+            if version != self._version:
+                self._switch(version)
+        return self._model
+
+    def _switch(self, version: str | None) -> None:
+        self._version = version
+        self._model = None
+        self.failed = None
+        if version is None:
+            return
+        try:
+            model = self._loader.load(version)
+            if tuple(model.features) != FEATURES:
+                raise ValueError(f"model {version} expects other features: {model.features}")
+            self._model = model
+        except Exception as error:  # the rules go on deciding; say why
+            self.failed = f"{type(error).__name__}: {error}"
+            log.error("cannot load promoted fraud model %s: %s", version, self.failed)
+
+
+class ModelScreening:
+    """Rules, blocklist and the promoted model behind the ``Screening`` port."""
+
+    def __init__(
+        self,
+        rules: RulesScreening,
+        selector: ModelSelector | None = None,
+        *,
+        thresholds: ScoreThresholds | None = None,
+        blocklist: Iterable[str] = (),
+        features: OnlineFeatures | None = None,
+    ) -> None:
+        self.rules = rules
+        self.selector = selector
+        self.thresholds = thresholds or ScoreThresholds()
+        self.blocklist = frozenset(iban.replace(" ", "").upper() for iban in blocklist)
+        self.online = features or OnlineFeatures()
+
+    def screen(self, request: ScreeningRequest) -> ScreeningDecision:
+        decision = self.rules.screen(request)
+        hits = list(decision.rule_hits)
+        outcome = decision.outcome
+        for role, iban in (("creditor", request.creditor_iban), ("debtor", request.debtor_iban)):
+            if iban in self.blocklist:
+                hits.append(f"blocklisted-{role}-iban")
+                outcome = ScreeningOutcome.DECLINE
+        model = self.selector.current() if self.selector is not None else None
+        if model is None:
+            if self.selector is not None and self.selector.failed:
+                hits.append("model-unavailable")
+            return ScreeningDecision(outcome, hits)
+        state = self.online.state
+        if not state.journalling:
+            self.online.catch_up()
+            state.begin()
+        at = request.requested_at or request.received_at
+        if at is None:
+            raise ValueError("a screening request needs requested_at or received_at")
+        payment = Payment.of(
+            request.debtor_iban, request.creditor_iban, request.amount, at, request.metadata
+        )
+        values = state.features(payment)
+        vector = [values[name] for name in FEATURES]
+        probability, contributions = model.explain(vector)
+        score = Decimal(f"{probability:.6f}")
+        if request.debtor_is_ours:
+            model_outcome = self.thresholds.outcome(score)
+            if _SEVERITY[model_outcome] > _SEVERITY[outcome]:
+                outcome = model_outcome
+                hits.append(f"model-score-{model_outcome.value.lower()}")
+        rendered = as_decimals(values)
+        ranked = sorted(range(len(FEATURES)), key=lambda i: contributions[i], reverse=True)[
+            :TOP_FEATURES
+        ]
+        top = [
+            {
+                "feature": FEATURES[i],
+                "value": rendered[FEATURES[i]],
+                "contribution": f"{contributions[i]:.6f}",
+            }
+            for i in ranked
+        ]
+        return ScreeningDecision(outcome, hits, score, model.version, rendered, top)
+
+    def warm_up(self) -> int:
+        """Bring the online features up to the head of the log before taking traffic, so
+        that the first payment scored does not wait for the whole history. Call it under
+        the ledger's write lock; returns how many events were read (0 without a model)."""
+        if self.selector is None or self.selector.current() is None:
+            return 0
+        if self.online.state.journalling:
+            return 0
+        return self.online.catch_up()
+
+    # -- BookingObserver -------------------------------------------------------------
+
+    def booked(self, events: Sequence[object]) -> None:
+        state = self.online.state
+        if not state.journalling:
+            return  # no model scored in this unit: the log brings these events later
+        for event in events:
+            apply_ledger_event(state, event)
+
+    def unit_ended(self) -> None:
+        if self.online.state.journalling:
+            self.online.state.rollback()
+
+
+def feature_topics() -> tuple[str, ...]:
+    """The topics of the ledger events the online features fold in (the others are not
+    even read back: decoding events is most of a catch-up's cost)."""
+    return tuple(
+        get_topic(getattr(Transaction, kind)) for kind in ("Received", "Rejected", "Posted")
+    )
+
+
+def ledger_feed(app: Application[Any], topics: Sequence[str] = ()) -> EventFeed:
+    """An :data:`EventFeed` over an application's notification log (only ``topics``, if given)."""
+
+    def feed(after: int, limit: int) -> list[tuple[int, object]]:
+        notifications = app.recorder.select_notifications(
+            start=after + 1, limit=limit, topics=topics
+        )
+        return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+
+    return feed
+
+
+# --------------------------------------------------------------------------- cases
+
+
+class FraudCases:
+    """Analyst work on held payments: assign a case, decide it, and act on the ledger.
+
+    A confirmed fraud rejects the held payment (or reverses it, if it was posted in the
+    meantime); a false positive releases and posts it. The decision is recorded in the
+    fraud context first, then the ledger acts; both are events with the analyst as actor.
+    """
+
+    def __init__(self, fraud: FraudApplication, ledger: LedgerApplication) -> None:
+        self.fraud = fraud
+        self.ledger = ledger
+
+    def _case(self, transaction_id: UUID) -> FraudCase:
+        try:
+            case: FraudCase = self.fraud.repository.get(case_id(transaction_id))
+            return case
+        except AggregateNotFoundError:
+            pass
+        tx = self.ledger.get_transaction(transaction_id)  # NotFound when unknown
+        if tx.screening_outcome != ScreeningOutcome.REVIEW.value:
+            raise Conflict(f"transaction {transaction_id} was not held for review")
+        return FraudCase(str(transaction_id))
+
+    def assign(self, transaction_id: UUID, analyst: str) -> FraudCase:
+        with self.fraud._lock:
+            case = self._case(transaction_id)
+            try:
+                case.assign(analyst)
+            except DomainError as error:
+                raise Conflict(str(error)) from None
+            self.fraud.save(case)
+            return case
+
+    def decide(
+        self, transaction_id: UUID, verdict: Verdict, note: str
+    ) -> tuple[FraudCase, SubmissionResult]:
+        with self.fraud._lock:
+            case = self._case(transaction_id)
+            try:
+                case.decide(verdict, note)
+            except DomainError as error:
+                raise Conflict(str(error)) from None
+            tx = self.ledger.get_transaction(transaction_id)
+            if tx.status not in (TransactionStatus.HELD, TransactionStatus.POSTED):
+                raise Conflict(f"transaction {transaction_id} is {tx.status}; nothing to decide")
+            self.fraud.save(case)
+        return case, self._act(tx.status, transaction_id, verdict, note)
+
+    def _act(
+        self, status: str, transaction_id: UUID, verdict: Verdict, note: str
+    ) -> SubmissionResult:
+        detail = f"fraud case: {verdict.value}" + (f" ({note})" if note else "")
+        if verdict is Verdict.CONFIRMED_FRAUD:
+            if status == TransactionStatus.HELD:
+                return self.ledger.reject_held(transaction_id, detail)
+            return self.ledger.reverse(transaction_id, detail)
+        if status == TransactionStatus.HELD:
+            return self.ledger.release_held(transaction_id)
+        return SubmissionResult(str(transaction_id), status, False, None)

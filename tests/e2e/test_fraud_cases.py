@@ -1,0 +1,207 @@
+"""A payment the model scores REVIEW: held funds, an open case with its explanation over
+GraphQL, the analyst's decision posts or rejects it, and every step is in the audit trail."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from adapters.fraud.artifacts import ArtifactStore
+from adapters.persistence import DatabaseConfig
+from api.cli import main
+from api.settings import Settings
+from application.fraud import ScoreThresholds
+from domain.causation import Causation, caused_by
+from domain.fraud.cases import Verdict
+from tests.builders import iban
+from tests.e2e.conftest import fund, gql, gql_errors, open_account, pay, project
+from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture
+
+CASE_FIELDS = """
+  id status verdict assignee transactionStatus
+  amount { amount currency } held { amount currency }
+  score modelVersion ruleHits topFeatures { feature value contribution }
+  transaction { id status screening { outcome score modelVersion ruleHits
+                topFeatures { feature value contribution } features } }
+"""
+
+
+@pytest.fixture
+def settings(database: DatabaseConfig, trained_models) -> Settings:  # noqa: F811
+    install_models(trained_models, database.data_dir)
+    # Every outgoing payment the model scores is held for review; nothing is declined.
+    return dataclasses.replace(
+        Settings().with_database(database),
+        fraud_review_score=Decimal("0"),
+        fraud_decline_score=Decimal("1"),
+    )
+
+
+@pytest.fixture
+def promoted(container, trained_models, database):  # noqa: F811
+    versions = install_models(trained_models, database.data_dir)
+    with caused_by(Causation("user:mlops", "corr-promote", "CLI")):
+        container.fraud.register_model(versions[0], {})
+        container.fraud.promote(versions[0], "for the test")
+    return versions[0]
+
+
+def account(client, key):
+    query = "query($id: String!) { account(id: $id) { balance { amount } held { amount } } }"
+    return gql(client, query, {"id": key})["account"]
+
+
+def test_review_holds_funds_opens_a_case_and_the_analyst_decides(
+    client, container, promoted, clock
+):
+    debtor = open_account(client)
+    fund(client, debtor, "5000.00")
+    released = pay(client, debtor=debtor, creditor=iban("FR"), amount="120.00")
+    clock.advance(60)
+    rejected = pay(client, debtor=debtor, creditor=iban("NL"), amount="80.00")
+    assert released["status"] == rejected["status"] == "HELD"
+    project(container)
+    assert account(client, debtor)["held"]["amount"] == "200.00"
+
+    cases = gql(
+        client,
+        f"{{ fraudCases(status: OPEN, first: 1) {{ edges {{ cursor node {{ {CASE_FIELDS} }} }} "
+        "pageInfo { hasNextPage endCursor } } }",
+    )["fraudCases"]
+    (edge,) = cases["edges"]
+    assert cases["pageInfo"]["hasNextPage"] is True
+    newest = edge["node"]
+    assert newest["id"] == rejected["transactionId"]  # newest first
+    assert newest["status"] == "OPEN" and newest["transactionStatus"] == "HELD"
+    assert newest["held"] == {"amount": "80.00", "currency": "EUR"}
+    assert newest["modelVersion"] == promoted and Decimal(newest["score"]) >= 0
+    assert "model-score-review" in newest["ruleHits"] and len(newest["topFeatures"]) == 5
+    screening = newest["transaction"]["screening"]
+    assert screening["outcome"] == "REVIEW" and screening["modelVersion"] == promoted
+    assert screening["topFeatures"] == newest["topFeatures"]
+    assert screening["features"]["amount_log"]
+    after = cases["pageInfo"]["endCursor"]
+    query = "query($a: String) { fraudCases(status: OPEN, after: $a) { edges { node { id } } } }"
+    rest = gql(client, query, {"a": after})["fraudCases"]["edges"]
+    assert [e["node"]["id"] for e in rest] == [released["transactionId"]]
+
+    assign = "mutation($id: ID!) { assignFraudCase(id: $id) { status assignee } }"
+    assigned = gql(client, assign, {"id": released["transactionId"]})["assignFraudCase"]
+    assert assigned == {"status": "ASSIGNED", "assignee": "user:dev"}
+    decide = """mutation($id: ID!, $v: FraudVerdict!, $n: String) {
+      decideFraudCase(id: $id, verdict: $v, note: $n) { status verdict transactionStatus } }"""
+    ok = gql(client, decide, {"id": released["transactionId"], "v": "FALSE_POSITIVE"})
+    assert ok["decideFraudCase"] == {
+        "status": "DECIDED",
+        "verdict": "FALSE_POSITIVE",
+        "transactionStatus": "POSTED",
+    }
+    errors = gql_errors(client, decide, {"id": rejected["transactionId"], "v": "CONFIRMED_FRAUD"})
+    assert "note" in errors[0]["message"]
+    bad = gql(
+        client,
+        decide,
+        {
+            "id": rejected["transactionId"],
+            "v": "CONFIRMED_FRAUD",
+            "n": "customer confirmed the scam",
+        },
+    )
+    assert bad["decideFraudCase"]["transactionStatus"] == "REJECTED"
+    again = gql_errors(client, decide, {"id": rejected["transactionId"], "v": "FALSE_POSITIVE"})
+    assert "already decided" in again[0]["message"]
+    project(container)
+
+    assert account(client, debtor) == {"balance": {"amount": "4880.00"}, "held": {"amount": "0.00"}}
+    decided = gql(client, "{ fraudCases(status: DECIDED) { edges { node { id verdict } } } }")
+    verdicts = {e["node"]["id"]: e["node"]["verdict"] for e in decided["fraudCases"]["edges"]}
+    assert verdicts == {
+        released["transactionId"]: "FALSE_POSITIVE",
+        rejected["transactionId"]: "CONFIRMED_FRAUD",
+    }
+    assert container.fraud_queries.labels() == {
+        released["transactionId"]: 0,
+        rejected["transactionId"]: 1,
+    }
+    trail = gql(
+        client, "{ auditTrail(first: 200) { edges { node { eventType actor streamId payload } } } }"
+    )["auditTrail"]["edges"]
+    steps = [
+        (e["node"]["eventType"], e["node"]["actor"])
+        for e in trail
+        if e["node"]["streamId"] == released["transactionId"]
+        or e["node"]["payload"].get("transaction_id") == released["transactionId"]
+    ]
+    kinds = [kind for kind, _ in steps]
+    for expected in (
+        "Transaction.Received",
+        "Transaction.Screened",
+        "Transaction.Held",
+        "FraudCase.Opened",
+        "FraudCase.Assigned",
+        "FraudCase.Decided",
+        "Transaction.Posted",
+    ):
+        assert expected in kinds, (expected, kinds)
+    assert ("FraudCase.Decided", "user:dev") in steps
+    assert ("Transaction.Posted", "user:dev") in steps
+
+
+def test_a_case_needs_a_payment_held_for_review(client, container, promoted):
+    debtor = open_account(client)
+    incoming = fund(client, debtor, "10.00")  # incoming: approved, not held
+    errors = gql_errors(
+        client, "mutation($id: ID!) { assignFraudCase(id: $id) { status } }", {"id": incoming}
+    )
+    assert "not held for review" in errors[0]["message"]
+    assert gql(client, '{ fraudCase(id: "00000000-0000-0000-0000-000000000000") { id } }') == {
+        "fraudCase": None
+    }
+
+
+def test_analyst_verdicts_label_the_next_training(client, container, promoted, database, capsys):
+    env = {"LEDGER_DATA_DIR": str(database.data_dir)}
+    if database.url:
+        env.update(LEDGER_DATABASE_URL=database.url, LEDGER_DATABASE_SCHEMA=database.schema)
+    debtor = open_account(client)
+    fund(client, debtor, "5000.00")
+    held = [pay(client, debtor=debtor, amount=f"{10 + i}.00")["transactionId"] for i in range(6)]
+    assert main(["fraud", "train", "--from-store"], env) == 1  # no verdicts yet
+    assert "both fraud and legitimate" in capsys.readouterr().err
+    verdicts = (Verdict.CONFIRMED_FRAUD, Verdict.FALSE_POSITIVE)
+    for tx_id, verdict in zip(held[:2], verdicts, strict=True):
+        with caused_by(Causation("user:analyst", "corr-decide", "GRAPHQL")):
+            container.fraud_cases.decide(UUID(tx_id), verdict, "checked")
+    store = ArtifactStore(database.data_dir / "models")
+    before = {m["version"] for m in store.metas()}
+    assert main(["fraud", "train", "--from-store", "--rounds", "5"], env) == 0
+    (new,) = [m for m in store.metas() if m["version"] not in before]
+    assert new["data"]["rows"] == 7  # the funding payment and six held payments
+    assert new["data"]["positives"] == 1
+    assert new["version"] in container.fraud.registry().models
+
+
+def test_simulated_payments_booked_through_the_ledger_are_screened_by_the_model(
+    container, promoted, tmp_path
+):
+    """The real model, online features and ledger together: most fraud is stopped, most
+    legitimate payments go through, and every held payment has an open case."""
+    from adapters.fraud.simulator import simulate
+    from api.fraud_book import book
+
+    simulate(6, tmp_path / "sim", customers=90, days=6)
+    # Production thresholds, not the test's "review everything".
+    container.ledger.screening.thresholds = ScoreThresholds()
+    outcome = book(container, tmp_path / "sim")
+    legit = outcome.pop("legit")
+    assert legit["POSTED"] >= 0.95 * sum(legit.values())
+    fraud = sum((counts for counts in outcome.values()), Counter())
+    assert fraud["POSTED"] <= 0.4 * sum(fraud.values())
+    project(container)
+    held = legit["HELD"] + fraud["HELD"]
+    page = container.fraud_queries.cases("OPEN", 200, None)
+    assert held > 0 and len(page.edges) == held

@@ -1,0 +1,97 @@
+"""Property: whatever the payments, batches, refusals and clock steps, the features recorded
+online with each decision are the features recomputed offline from the ledger's event log."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.persistence import DatabaseConfig
+from api.bootstrap import bootstrap
+from api.settings import Settings
+from application.fraud import ledger_feed, replay_features
+from domain.causation import Causation, caused_by
+from tests.builders import FakeClock, iban, open_command, payment
+from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture
+
+CUSTOMERS = [iban("DE", 9100 + n) for n in range(3)]
+EXTERNAL = [iban("FR", 9200 + n) for n in range(2)]
+BLOCKED = iban("NL", 9300)
+
+step = st.fixed_dictionaries(
+    {
+        "debtor": st.integers(0, 2),
+        "creditor": st.integers(0, 5),  # 0-2 customers, 3-4 external, 5 blocklisted
+        "amount": st.decimals(Decimal("0.50"), Decimal("2500"), places=2),
+        "device": st.sampled_from(["d-1", "d-2", "d-9"]),
+        "wait": st.sampled_from([0, 5, 300, 4000, 90000]),
+        "batch": st.integers(1, 4),
+    }
+)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(step, min_size=3, max_size=14))
+def test_recorded_features_equal_the_replayed_ones(trained_models, steps):  # noqa: F811
+    root = Path(tempfile.mkdtemp(prefix="skew-"))
+    try:
+        database = DatabaseConfig(data_dir=root / "var")
+        (version,) = install_models(trained_models, database.data_dir)
+        clock = FakeClock()
+        base = Settings().with_database(database)
+        container = bootstrap(
+            dataclasses.replace(
+                base, fraud_blocklist=(BLOCKED,), fraud_review_score=Decimal("0.9")
+            ),
+            clock=clock,
+        )
+        try:
+            ledger = container.ledger
+            for customer in CUSTOMERS:  # small balances: some payments are refused
+                ledger.open_account(open_command(customer))
+                ledger.submit_payment(payment(debtor=EXTERNAL[0], creditor=customer, amount="1500"))
+            with caused_by(Causation("user:t", "c", "CLI")):
+                container.fraud.register_model(version, {})
+                container.fraud.promote(version, "test")
+            creditors = [*CUSTOMERS, *EXTERNAL, BLOCKED]
+            pending = []
+            for item in steps:
+                clock.advance(item["wait"])
+                pending.append(
+                    payment(
+                        debtor=CUSTOMERS[item["debtor"]],
+                        # paying oneself is refused before screening: pay abroad instead
+                        creditor=creditors[
+                            3 if item["creditor"] == item["debtor"] else item["creditor"]
+                        ],
+                        amount=str(item["amount"]),
+                        metadata={"deviceId": item["device"], "ip": "10.0.0.1"},
+                        requestedAt=clock.now.isoformat(),
+                    )
+                )
+                if len(pending) >= item["batch"]:
+                    ledger.submit_payments(pending)
+                    pending = []
+            if pending:
+                ledger.submit_payments(pending)
+            events = [e for _, e in ledger_feed(ledger)(0, 1_000_000)]
+            recorded = {
+                str(e.originator_id): e.features
+                for e in events
+                if type(e).__name__ == "Screened" and getattr(e, "features", None)
+            }
+            assert len(recorded) == len(steps)
+            offline = replay_features(events)
+            assert {k: offline[k] for k in recorded} == recorded
+        finally:
+            container.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
