@@ -202,7 +202,11 @@ class ScoreThresholds:
 
 
 class ModelSelector:
-    """The promoted model, loaded once per version; re-checks the registry now and then."""
+    """The promoted model, loaded once per version; re-checks the registry now and then.
+
+    A promoted model that cannot be loaded (artifact missing, sha256 mismatch) is tried
+    again at every refresh until it loads, so restoring the artifact needs no restart.
+    """
 
     def __init__(
         self,
@@ -229,7 +233,7 @@ class ModelSelector:
         if self._checked_at is None or now - self._checked_at >= self._refresh:
             self._checked_at = now
             version = self._promoted()
-            if version != self._version:
+            if version != self._version or self.failed is not None:
                 self._switch(version)
         return self._model
 
@@ -244,13 +248,17 @@ class ModelSelector:
             if tuple(model.features) != FEATURES:
                 raise ValueError(f"model {version} expects other features: {model.features}")
             self._model = model
-        except Exception as error:  # the rules go on deciding; say why
+        except Exception as error:  # payments are held meanwhile (see ModelScreening)
             self.failed = f"{type(error).__name__}: {error}"
             log.error("cannot load promoted fraud model %s: %s", version, self.failed)
 
 
 class ModelScreening:
-    """Rules, blocklist and the promoted model behind the ``Screening`` port."""
+    """Rules, blocklist and the promoted model behind the ``Screening`` port.
+
+    When a model is promoted but cannot be loaded, an outgoing payment is held for review
+    at least (``model-unavailable``): nothing goes through unscreened by the model.
+    """
 
     def __init__(
         self,
@@ -279,6 +287,8 @@ class ModelScreening:
         if model is None:
             if self.selector is not None and self.selector.failed:
                 hits.append("model-unavailable")
+                if request.debtor_is_ours and outcome is ScreeningOutcome.APPROVE:
+                    outcome = ScreeningOutcome.REVIEW
             return ScreeningDecision(outcome, hits)
         state = self.online.state
         if not state.journalling:

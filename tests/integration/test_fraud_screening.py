@@ -219,3 +219,48 @@ def test_a_new_process_warms_its_features_up_from_the_log(make_container):
     state = second.ledger.screening.online.state
     assert state.debtors[debtor].count == 3
     assert second.warm_up() == 0  # already at the head
+
+
+def test_a_promoted_model_that_cannot_load_holds_payments_until_it_loads_again(
+    make_container, database
+):
+    """Missing or altered artifact: payments are held (never approved unscored), and the
+    load is retried at every refresh, so restoring the artifact recovers without restart."""
+    container, (version,) = make_container()
+    debtor = funded(container)
+    register_and_promote(container, version)
+    folder = database.data_dir / "models" / version
+    hidden = folder.with_name("hidden")
+    folder.rename(hidden)
+    selector = container.ledger.screening.selector
+    selector.invalidate()
+    held = container.ledger.submit_payment(payment(debtor=debtor, amount="25.00"))
+    assert held.status == "HELD"
+    event = screened_events(container)[held.transaction_id]
+    assert "model-unavailable" in event.rule_hits and event.model_version is None
+    incoming = container.ledger.submit_payment(payment(creditor=debtor, amount="5.00"))
+    assert incoming.status == "POSTED"  # the model scores outgoing payments only
+    hidden.rename(folder)
+    selector.invalidate()  # the next refresh
+    scored = container.ledger.submit_payment(payment(debtor=debtor, amount="26.00"))
+    event = screened_events(container)[scored.transaction_id]
+    assert scored.status == "POSTED" and event.model_version == version
+    assert "model-unavailable" not in event.rule_hits
+
+
+def test_an_altered_artifact_is_retried_at_every_refresh(make_container, database):
+    container, (version,) = make_container()
+    funded(container)
+    register_and_promote(container, version)
+    model_file = database.data_dir / "models" / version / "model.txt"
+    original = model_file.read_text(encoding="utf-8")
+    model_file.write_text(original + "\n", encoding="utf-8")
+    now = [0.0]
+    selector = container.ledger.screening.selector
+    selector._monotonic = lambda: now[0]
+    selector.invalidate()
+    assert selector.current() is None and "sha256" in selector.failed
+    model_file.write_text(original, encoding="utf-8")
+    assert selector.current() is None  # not refreshed yet
+    now[0] += 2.0
+    assert selector.current() is not None and selector.failed is None
