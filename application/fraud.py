@@ -274,6 +274,8 @@ class ModelScreening:
         self.thresholds = thresholds or ScoreThresholds()
         self.blocklist = frozenset(iban.replace(" ", "").upper() for iban in blocklist)
         self.online = features or OnlineFeatures()
+        self._unscored: list[object] = []
+        """Events of this unit booked before its first scoring (refused before screening)."""
 
     def screen(self, request: ScreeningRequest) -> ScreeningDecision:
         decision = self.rules.screen(request)
@@ -294,6 +296,9 @@ class ModelScreening:
         if not state.journalling:
             self.online.catch_up()
             state.begin()
+            for event in self._unscored:  # not in the log yet: this unit has not committed
+                apply_ledger_event(state, event)
+            self._unscored.clear()
         at = request.requested_at or request.received_at
         if at is None:
             raise ValueError("a screening request needs requested_at or received_at")
@@ -338,11 +343,16 @@ class ModelScreening:
     def booked(self, events: Sequence[object]) -> None:
         state = self.online.state
         if not state.journalling:
-            return  # no model scored in this unit: the log brings these events later
+            # No model scored in this unit yet. Keep the events (a payment refused before
+            # screening): a later payment of the unit that is scored must see them; if none
+            # is, the log brings them after the commit.
+            self._unscored.extend(events)
+            return
         for event in events:
             apply_ledger_event(state, event)
 
     def unit_ended(self) -> None:
+        self._unscored.clear()
         if self.online.state.journalling:
             self.online.state.rollback()
 

@@ -264,3 +264,25 @@ def test_an_altered_artifact_is_retried_at_every_refresh(make_container, databas
     assert selector.current() is None  # not refreshed yet
     now[0] += 2.0
     assert selector.current() is not None and selector.failed is None
+
+
+def test_a_batch_starting_with_a_payment_refused_before_screening_records_offline_features(
+    make_container,
+):
+    """[A->A, A->FR] in one batch: the self-payment is refused before screening, and the
+    scored payment after it must count it exactly as the offline replay does."""
+    container, (version,) = make_container(fraud_review_score=Decimal("0.99"))
+    debtor = funded(container)
+    register_and_promote(container, version)
+    results = container.ledger.submit_payments(
+        [
+            payment(debtor=debtor, creditor=debtor, amount="10.00"),
+            payment(debtor=debtor, creditor=iban("FR"), amount="11.00"),
+        ]
+    )
+    assert results[0].status == "REJECTED"
+    recorded = screened_events(container)[results[1].transaction_id].features
+    offline = replay_features(e for _, e in ledger_feed(container.ledger)(0, 1_000_000))
+    assert recorded == offline[results[1].transaction_id]
+    assert Decimal(recorded["debtor_history"]) == 1
+    assert Decimal(recorded["rejections_24h"]) == 1
