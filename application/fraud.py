@@ -129,8 +129,9 @@ def _transaction_event(event: object) -> str | None:
 
 
 def received_payment(event: Any) -> Payment:
-    """The :class:`Payment` of a ``Transaction.Received`` event."""
-    at: datetime = event.requested_at or event.timestamp
+    """The :class:`Payment` of a ``Transaction.Received`` event, at the time the ledger
+    recorded it (never the client's ``requestedAt``: a client must not move the windows)."""
+    at: datetime = event.timestamp
     return Payment.of(
         str(event.debtor_iban),
         str(event.creditor_iban),
@@ -299,9 +300,9 @@ class ModelScreening:
             for event in self._unscored:  # not in the log yet: this unit has not committed
                 apply_ledger_event(state, event)
             self._unscored.clear()
-        at = request.requested_at or request.received_at
+        at = request.received_at  # the ledger's recording time, as in the log
         if at is None:
-            raise ValueError("a screening request needs requested_at or received_at")
+            raise ValueError("a screening request needs received_at")
         payment = Payment.of(
             request.debtor_iban, request.creditor_iban, request.amount, at, request.metadata
         )

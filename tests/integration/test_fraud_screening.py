@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -286,3 +287,22 @@ def test_a_batch_starting_with_a_payment_refused_before_screening_records_offlin
     assert recorded == offline[results[1].transaction_id]
     assert Decimal(recorded["debtor_history"]) == 1
     assert Decimal(recorded["rejections_24h"]) == 1
+
+
+def test_a_payment_dated_ahead_by_the_client_does_not_move_the_feature_windows(
+    make_container, clock
+):
+    """``requestedAt`` is the client's; the windows run on the ledger's recording time."""
+    container, (version,) = make_container(fraud_review_score=Decimal("0.99"))
+    debtor = funded(container)
+    register_and_promote(container, version)
+    ahead = (clock.now + timedelta(days=3)).isoformat()
+    container.ledger.submit_payment(payment(debtor=debtor, amount="40.00", requestedAt=ahead))
+    clock.advance(60)
+    later = container.ledger.submit_payment(
+        payment(debtor=debtor, amount="41.00", requestedAt=clock.now.isoformat())
+    )
+    recorded = screened_events(container)[later.transaction_id].features
+    assert Decimal(recorded["debtor_tx_1h"]) == Decimal(recorded["debtor_tx_24h"]) == 1
+    offline = replay_features(e for _, e in ledger_feed(container.ledger)(0, 1_000_000))
+    assert offline[later.transaction_id] == recorded
