@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType, get_topic
 
 from application.commands import RESERVED_CHANNELS as REVERSAL_CHANNELS
@@ -38,7 +39,7 @@ from application.ports import (
 )
 from application.screening import RulesScreening
 from domain.errors import DomainError
-from domain.fraud.cases import FraudCase, Verdict, case_id
+from domain.fraud.cases import CaseStatus, FraudCase, Verdict, case_id
 from domain.fraud.features import FEATURES, FeatureState, Payment, as_decimals
 from domain.fraud.registry import REGISTRY_ID, ModelRegistry
 from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
@@ -385,8 +386,11 @@ class FraudCases:
     """Analyst work on held payments: assign a case, decide it, and act on the ledger.
 
     A confirmed fraud rejects the held payment (or reverses it, if it was posted in the
-    meantime); a false positive releases and posts it. The decision is recorded in the
-    fraud context first, then the ledger acts; both are events with the analyst as actor.
+    meantime); a false positive releases and posts it. The ledger acts first and the
+    decision is recorded after it, so a case never says DECIDED while the ledger did not
+    act; both are events with the analyst as actor. If recording the decision fails after
+    the ledger acted, deciding again finds the payment rejected or reversed and records the
+    decision without acting twice.
     """
 
     def __init__(self, fraud: FraudApplication, ledger: LedgerApplication) -> None:
@@ -411,32 +415,62 @@ class FraudCases:
                 case.assign(analyst)
             except DomainError as error:
                 raise Conflict(str(error)) from None
-            self.fraud.save(case)
+            self._save(case)
             return case
 
     def decide(
-        self, transaction_id: UUID, verdict: Verdict, note: str
+        self,
+        transaction_id: UUID,
+        verdict: Verdict,
+        note: str,
+        *,
+        authorize_reversal: Callable[[], object] | None = None,
     ) -> tuple[FraudCase, SubmissionResult]:
+        """Act on the ledger, then record the decision. ``authorize_reversal`` is called
+        before a confirmed fraud reverses a posted payment (it raises to refuse)."""
         with self.fraud._lock:
             case = self._case(transaction_id)
+            if case.status is CaseStatus.DECIDED:
+                raise Conflict(f"case of {transaction_id} is already decided ({case.verdict})")
+            tx = self.ledger.get_transaction(transaction_id)
+            result = self._act(tx, verdict, note, authorize_reversal)
             try:
                 case.decide(verdict, note)
             except DomainError as error:
                 raise Conflict(str(error)) from None
-            tx = self.ledger.get_transaction(transaction_id)
-            if tx.status not in (TransactionStatus.HELD, TransactionStatus.POSTED):
-                raise Conflict(f"transaction {transaction_id} is {tx.status}; nothing to decide")
+            self._save(case)
+        return case, result
+
+    def _save(self, case: FraudCase) -> None:
+        try:
             self.fraud.save(case)
-        return case, self._act(tx.status, transaction_id, verdict, note)
+        except IntegrityError:
+            raise Conflict(
+                f"case of {case.transaction_id} was changed concurrently; look at it again"
+            ) from None
 
     def _act(
-        self, status: str, transaction_id: UUID, verdict: Verdict, note: str
+        self,
+        tx: Transaction,
+        verdict: Verdict,
+        note: str,
+        authorize_reversal: Callable[[], object] | None,
     ) -> SubmissionResult:
+        transaction_id = tx.id
+        status = tx.status
         detail = f"fraud case: {verdict.value}" + (f" ({note})" if note else "")
+        if status in (TransactionStatus.REJECTED, TransactionStatus.REVERSED):
+            # Nothing can move any more (a decision whose recording failed after the ledger
+            # acted, or a payment refused meanwhile): the decision is recorded as it stands.
+            return SubmissionResult(str(transaction_id), str(status), False, tx.rejection_reason)
+        if status not in (TransactionStatus.HELD, TransactionStatus.POSTED):
+            raise Conflict(f"transaction {transaction_id} is {status}; nothing to decide")
         if verdict is Verdict.CONFIRMED_FRAUD:
             if status == TransactionStatus.HELD:
                 return self.ledger.reject_held(transaction_id, detail)
+            if authorize_reversal is not None:
+                authorize_reversal()
             return self.ledger.reverse(transaction_id, detail)
         if status == TransactionStatus.HELD:
             return self.ledger.release_held(transaction_id)
-        return SubmissionResult(str(transaction_id), status, False, None)
+        return SubmissionResult(str(transaction_id), str(status), False, None)
