@@ -268,3 +268,29 @@ def test_a_decision_whose_recording_fails_after_the_ledger_acted_is_recorded_on_
     assert _rejections(container, tx_id) == 1  # the ledger did not act twice
     project(container)
     assert container.fraud_queries.case(tx_id).status == "DECIDED"
+
+
+def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
+    client, container, promoted
+):
+    from api.security import Principal
+    from tests.e2e.conftest import client_as
+
+    _, posted = _held_payment(client)
+    container.ledger.release_held(UUID(posted))  # posted meanwhile
+    _, held = _held_payment(client)
+    decide = """mutation($id: ID!) { decideFraudCase(id: $id, verdict: CONFIRMED_FRAUD,
+      note: "scam") { status transactionStatus } }"""
+    analyst = client_as(container, Principal("user:ann", frozenset({"fraud-analyst"})))
+    errors = gql_errors(analyst, decide, {"id": posted})
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert errors[0]["extensions"]["permission"] == "transactions:reverse"
+    assert container.ledger.get_transaction(UUID(posted)).status == "POSTED"
+    assert gql(analyst, decide, {"id": held})["decideFraudCase"] == {
+        "status": "DECIDED",
+        "transactionStatus": "REJECTED",
+    }
+    both = Principal("user:bob", frozenset({"fraud-analyst", "operator"}))
+    reversed_ = gql(client_as(container, both), decide, {"id": posted})["decideFraudCase"]
+    assert reversed_["status"] == "DECIDED"
+    assert container.ledger.get_transaction(UUID(posted)).status == "REVERSED"
