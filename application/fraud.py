@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -70,12 +71,13 @@ class FraudApplication(Application[UUID]):
         return registry
 
     def register_model(self, version: str, details: dict[str, Any]) -> bool:
-        """Register a trained model; False when it was registered before."""
+        """Register a trained model; False when it was registered before. Floats in
+        ``details`` (metrics) are recorded as decimal strings."""
         with self._lock:
             registry = self.registry()
             if version in registry.models:
                 return False
-            registry.register(version, details)
+            registry.register(version, decimal_strings(details))
             self.save(registry)
             return True
 
@@ -101,6 +103,18 @@ class FraudApplication(Application[UUID]):
         for listener in self.registry_listeners:
             listener()
         return registry
+
+
+def decimal_strings(value: Any) -> Any:
+    """``value`` with every float replaced by its shortest decimal string (events hold no
+    floats); dicts, lists and tuples are converted recursively."""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f") if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {key: decimal_strings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [decimal_strings(item) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------- features

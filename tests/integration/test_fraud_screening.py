@@ -306,3 +306,17 @@ def test_a_payment_dated_ahead_by_the_client_does_not_move_the_feature_windows(
     assert Decimal(recorded["debtor_tx_1h"]) == Decimal(recorded["debtor_tx_24h"]) == 1
     offline = replay_features(e for _, e in ledger_feed(container.ledger)(0, 1_000_000))
     assert offline[later.transaction_id] == recorded
+
+
+def test_model_metrics_are_registered_as_decimal_strings(make_container):
+    container, (version,) = make_container()
+    details = {"metrics": {"roc_auc": 0.9995, "curve": [0.1, 1e-07]}, "rows": 7}
+    with caused_by(ANALYST):
+        container.fraud.register_model(version, details)
+    (registered,) = [
+        e for _, e in ledger_feed(container.fraud)(0, 1000) if type(e).__name__ == "ModelRegistered"
+    ]
+    assert registered.details == {
+        "metrics": {"roc_auc": "0.9995", "curve": ["0.1", "0.0000001"]},
+        "rows": 7,
+    }
