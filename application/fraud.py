@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType, get_topic
 
 from application.commands import RESERVED_CHANNELS as REVERSAL_CHANNELS
@@ -38,7 +40,7 @@ from application.ports import (
 )
 from application.screening import RulesScreening
 from domain.errors import DomainError
-from domain.fraud.cases import FraudCase, Verdict, case_id
+from domain.fraud.cases import CaseStatus, FraudCase, Verdict, case_id
 from domain.fraud.features import FEATURES, FeatureState, Payment, as_decimals
 from domain.fraud.registry import REGISTRY_ID, ModelRegistry
 from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
@@ -69,12 +71,13 @@ class FraudApplication(Application[UUID]):
         return registry
 
     def register_model(self, version: str, details: dict[str, Any]) -> bool:
-        """Register a trained model; False when it was registered before."""
+        """Register a trained model; False when it was registered before. Floats in
+        ``details`` (metrics) are recorded as decimal strings."""
         with self._lock:
             registry = self.registry()
             if version in registry.models:
                 return False
-            registry.register(version, details)
+            registry.register(version, decimal_strings(details))
             self.save(registry)
             return True
 
@@ -100,6 +103,18 @@ class FraudApplication(Application[UUID]):
         for listener in self.registry_listeners:
             listener()
         return registry
+
+
+def decimal_strings(value: Any) -> Any:
+    """``value`` with every float replaced by its shortest decimal string (events hold no
+    floats); dicts, lists and tuples are converted recursively."""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f") if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {key: decimal_strings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [decimal_strings(item) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------- features
@@ -129,8 +144,9 @@ def _transaction_event(event: object) -> str | None:
 
 
 def received_payment(event: Any) -> Payment:
-    """The :class:`Payment` of a ``Transaction.Received`` event."""
-    at: datetime = event.requested_at or event.timestamp
+    """The :class:`Payment` of a ``Transaction.Received`` event, at the time the ledger
+    recorded it (never the client's ``requestedAt``: a client must not move the windows)."""
+    at: datetime = event.timestamp
     return Payment.of(
         str(event.debtor_iban),
         str(event.creditor_iban),
@@ -202,7 +218,11 @@ class ScoreThresholds:
 
 
 class ModelSelector:
-    """The promoted model, loaded once per version; re-checks the registry now and then."""
+    """The promoted model, loaded once per version; re-checks the registry now and then.
+
+    A promoted model that cannot be loaded (artifact missing, sha256 mismatch) is tried
+    again at every refresh until it loads, so restoring the artifact needs no restart.
+    """
 
     def __init__(
         self,
@@ -229,7 +249,7 @@ class ModelSelector:
         if self._checked_at is None or now - self._checked_at >= self._refresh:
             self._checked_at = now
             version = self._promoted()
-            if version != self._version:
+            if version != self._version or self.failed is not None:
                 self._switch(version)
         return self._model
 
@@ -244,13 +264,17 @@ class ModelSelector:
             if tuple(model.features) != FEATURES:
                 raise ValueError(f"model {version} expects other features: {model.features}")
             self._model = model
-        except Exception as error:  # the rules go on deciding; say why
+        except Exception as error:  # payments are held meanwhile (see ModelScreening)
             self.failed = f"{type(error).__name__}: {error}"
             log.error("cannot load promoted fraud model %s: %s", version, self.failed)
 
 
 class ModelScreening:
-    """Rules, blocklist and the promoted model behind the ``Screening`` port."""
+    """Rules, blocklist and the promoted model behind the ``Screening`` port.
+
+    When a model is promoted but cannot be loaded, an outgoing payment is held for review
+    at least (``model-unavailable``): nothing goes through unscreened by the model.
+    """
 
     def __init__(
         self,
@@ -266,6 +290,8 @@ class ModelScreening:
         self.thresholds = thresholds or ScoreThresholds()
         self.blocklist = frozenset(iban.replace(" ", "").upper() for iban in blocklist)
         self.online = features or OnlineFeatures()
+        self._unscored: list[object] = []
+        """Events of this unit booked before its first scoring (refused before screening)."""
 
     def screen(self, request: ScreeningRequest) -> ScreeningDecision:
         decision = self.rules.screen(request)
@@ -279,14 +305,19 @@ class ModelScreening:
         if model is None:
             if self.selector is not None and self.selector.failed:
                 hits.append("model-unavailable")
+                if request.debtor_is_ours and outcome is ScreeningOutcome.APPROVE:
+                    outcome = ScreeningOutcome.REVIEW
             return ScreeningDecision(outcome, hits)
         state = self.online.state
         if not state.journalling:
             self.online.catch_up()
             state.begin()
-        at = request.requested_at or request.received_at
+            for event in self._unscored:  # not in the log yet: this unit has not committed
+                apply_ledger_event(state, event)
+            self._unscored.clear()
+        at = request.received_at  # the ledger's recording time, as in the log
         if at is None:
-            raise ValueError("a screening request needs requested_at or received_at")
+            raise ValueError("a screening request needs received_at")
         payment = Payment.of(
             request.debtor_iban, request.creditor_iban, request.amount, at, request.metadata
         )
@@ -328,11 +359,16 @@ class ModelScreening:
     def booked(self, events: Sequence[object]) -> None:
         state = self.online.state
         if not state.journalling:
-            return  # no model scored in this unit: the log brings these events later
+            # No model scored in this unit yet. Keep the events (a payment refused before
+            # screening): a later payment of the unit that is scored must see them; if none
+            # is, the log brings them after the commit.
+            self._unscored.extend(events)
+            return
         for event in events:
             apply_ledger_event(state, event)
 
     def unit_ended(self) -> None:
+        self._unscored.clear()
         if self.online.state.journalling:
             self.online.state.rollback()
 
@@ -364,8 +400,11 @@ class FraudCases:
     """Analyst work on held payments: assign a case, decide it, and act on the ledger.
 
     A confirmed fraud rejects the held payment (or reverses it, if it was posted in the
-    meantime); a false positive releases and posts it. The decision is recorded in the
-    fraud context first, then the ledger acts; both are events with the analyst as actor.
+    meantime); a false positive releases and posts it. The ledger acts first and the
+    decision is recorded after it, so a case never says DECIDED while the ledger did not
+    act; both are events with the analyst as actor. If recording the decision fails after
+    the ledger acted, deciding again finds the payment rejected or reversed and records the
+    decision without acting twice.
     """
 
     def __init__(self, fraud: FraudApplication, ledger: LedgerApplication) -> None:
@@ -390,32 +429,62 @@ class FraudCases:
                 case.assign(analyst)
             except DomainError as error:
                 raise Conflict(str(error)) from None
-            self.fraud.save(case)
+            self._save(case)
             return case
 
     def decide(
-        self, transaction_id: UUID, verdict: Verdict, note: str
+        self,
+        transaction_id: UUID,
+        verdict: Verdict,
+        note: str,
+        *,
+        authorize_reversal: Callable[[], object] | None = None,
     ) -> tuple[FraudCase, SubmissionResult]:
+        """Act on the ledger, then record the decision. ``authorize_reversal`` is called
+        before a confirmed fraud reverses a posted payment (it raises to refuse)."""
         with self.fraud._lock:
             case = self._case(transaction_id)
+            if case.status is CaseStatus.DECIDED:
+                raise Conflict(f"case of {transaction_id} is already decided ({case.verdict})")
+            tx = self.ledger.get_transaction(transaction_id)
+            result = self._act(tx, verdict, note, authorize_reversal)
             try:
                 case.decide(verdict, note)
             except DomainError as error:
                 raise Conflict(str(error)) from None
-            tx = self.ledger.get_transaction(transaction_id)
-            if tx.status not in (TransactionStatus.HELD, TransactionStatus.POSTED):
-                raise Conflict(f"transaction {transaction_id} is {tx.status}; nothing to decide")
+            self._save(case)
+        return case, result
+
+    def _save(self, case: FraudCase) -> None:
+        try:
             self.fraud.save(case)
-        return case, self._act(tx.status, transaction_id, verdict, note)
+        except IntegrityError:
+            raise Conflict(
+                f"case of {case.transaction_id} was changed concurrently; look at it again"
+            ) from None
 
     def _act(
-        self, status: str, transaction_id: UUID, verdict: Verdict, note: str
+        self,
+        tx: Transaction,
+        verdict: Verdict,
+        note: str,
+        authorize_reversal: Callable[[], object] | None,
     ) -> SubmissionResult:
+        transaction_id = tx.id
+        status = tx.status
         detail = f"fraud case: {verdict.value}" + (f" ({note})" if note else "")
+        if status in (TransactionStatus.REJECTED, TransactionStatus.REVERSED):
+            # Nothing can move any more (a decision whose recording failed after the ledger
+            # acted, or a payment refused meanwhile): the decision is recorded as it stands.
+            return SubmissionResult(str(transaction_id), str(status), False, tx.rejection_reason)
+        if status not in (TransactionStatus.HELD, TransactionStatus.POSTED):
+            raise Conflict(f"transaction {transaction_id} is {status}; nothing to decide")
         if verdict is Verdict.CONFIRMED_FRAUD:
             if status == TransactionStatus.HELD:
                 return self.ledger.reject_held(transaction_id, detail)
+            if authorize_reversal is not None:
+                authorize_reversal()
             return self.ledger.reverse(transaction_id, detail)
         if status == TransactionStatus.HELD:
             return self.ledger.release_held(transaction_id)
-        return SubmissionResult(str(transaction_id), status, False, None)
+        return SubmissionResult(str(transaction_id), str(status), False, None)

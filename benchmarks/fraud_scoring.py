@@ -95,6 +95,7 @@ def measure(
                     creditor_is_ours=False,
                     debtor_outflow_today=Decimal(0),
                     requested_at=datetime.fromtimestamp(payment.at, UTC),
+                    received_at=datetime.fromtimestamp(payment.at, UTC),
                     metadata=dict(message["metadata"]),
                 ),
             )
@@ -157,7 +158,7 @@ def book_rate(root: Path, version: str, promote: bool, limit: int) -> float:
     """Payments per second booked through the ledger on SQLite (batches of 200), with the
     model promoted or with the rules only; the same payments either way."""
     from api.bootstrap import bootstrap
-    from api.fraud_book import book_payments, open_customers
+    from api.fraud_book import book_payments, open_customers, read_payments
     from api.settings import Settings
     from domain.causation import Causation, caused_by
 
@@ -172,7 +173,8 @@ def book_rate(root: Path, version: str, promote: bool, limit: int) -> float:
                 container.fraud.promote(version, "benchmark")
         open_customers(container, root / "score")
         started = time.perf_counter()
-        outcome = book_payments(container, root / "score", limit)
+        records = read_payments(root / "score", limit)
+        outcome = book_payments(container, records, batch=200, simulated_time=False)
         elapsed = time.perf_counter() - started
     finally:
         container.close()

@@ -226,7 +226,7 @@ class FraudMutation:
 
     @strawberry.mutation(
         description="Decide a case: CONFIRMED_FRAUD rejects the held payment (or reverses a "
-        "posted one); FALSE_POSITIVE releases and posts it"
+        "posted one, which needs transactions:reverse too); FALSE_POSITIVE releases and posts it"
     )
     async def decide_fraud_case(
         self, info: Info, id: strawberry.ID, verdict: FraudVerdict, note: str | None = None
@@ -239,5 +239,14 @@ class FraudMutation:
         text = (note or "").strip()
         if verdict is FraudVerdict.CONFIRMED_FRAUD and not text:
             raise bad_input("note: a confirmed fraud needs a note")
-        case, result = await _write(info, lambda: cases.decide(tx_id, Verdict(verdict.value), text))
+
+        def may_reverse() -> object:  # reversing a posted payment is a reversal's permission
+            return info.context.authorize(Permission.TRANSACTIONS_REVERSE)
+
+        case, result = await _write(
+            info,
+            lambda: cases.decide(
+                tx_id, Verdict(verdict.value), text, authorize_reversal=may_reverse
+            ),
+        )
         return await _case_after(info, str(tx_id), case, result.status)

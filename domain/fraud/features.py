@@ -75,7 +75,7 @@ class Payment:
     creditor: str
     amount: Decimal
     at: float
-    """Seconds since the epoch (UTC)."""
+    """When the ledger recorded the payment, in seconds since the epoch (UTC)."""
     device: str = ""
     ip: str = ""
 

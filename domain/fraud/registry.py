@@ -39,6 +39,8 @@ class ModelRegistry(AttributedAggregate):
     def register(self, version: str, details: dict[str, Any]) -> None:
         if version in self.models:
             raise RegistryError(f"model {version} is already registered")
+        if _has_float(details):
+            raise RegistryError("model details hold no floats: record numbers as decimal strings")
         self._registered(version=version, details=details)
 
     @event("ModelRegistered")
@@ -68,3 +70,13 @@ class ModelRegistry(AttributedAggregate):
     def _rolled_back(self, version: str | None, previous: str, reason: str) -> None:
         self.history.pop()
         self.promoted = version
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_float(item) for item in value)
+    return False

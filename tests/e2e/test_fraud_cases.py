@@ -205,3 +205,92 @@ def test_simulated_payments_booked_through_the_ledger_are_screened_by_the_model(
     held = legit["HELD"] + fraud["HELD"]
     page = container.fraud_queries.cases("OPEN", 200, None)
     assert held > 0 and len(page.edges) == held
+
+
+def _held_payment(client, amount: str = "70.00") -> tuple[str, str]:
+    debtor = open_account(client)
+    fund(client, debtor, "1000.00")
+    held = pay(client, debtor=debtor, creditor=iban("FR"), amount=amount)
+    assert held["status"] == "HELD"
+    return debtor, held["transactionId"]
+
+
+def _rejections(container, tx_id: str) -> int:
+    from application.fraud import ledger_feed
+
+    return sum(
+        1
+        for _, e in ledger_feed(container.ledger)(0, 1_000_000)
+        if type(e).__name__ == "Rejected" and str(e.originator_id) == tx_id
+    )
+
+
+def test_a_failing_ledger_action_leaves_the_case_undecided_and_it_can_be_decided_again(
+    client, container, promoted, monkeypatch
+):
+    _, tx_id = _held_payment(client)
+    cases = container.fraud_cases
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("database down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(container.ledger, "reject_held", down)
+        with pytest.raises(ConnectionError):
+            cases.decide(UUID(tx_id), Verdict.CONFIRMED_FRAUD, "scam")
+    assert container.ledger.get_transaction(UUID(tx_id)).status == "HELD"
+    project(container)
+    assert container.fraud_queries.case(tx_id).status == "OPEN"
+    case, result = cases.decide(UUID(tx_id), Verdict.CONFIRMED_FRAUD, "scam")
+    assert (str(case.status), result.status) == ("DECIDED", "REJECTED")
+
+
+def test_a_decision_whose_recording_fails_after_the_ledger_acted_is_recorded_on_retry(
+    client, container, promoted, monkeypatch
+):
+    _, tx_id = _held_payment(client)
+    cases = container.fraud_cases
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("fraud store down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(container.fraud, "save", down)
+        with pytest.raises(ConnectionError):
+            cases.decide(UUID(tx_id), Verdict.CONFIRMED_FRAUD, "scam")
+    assert container.ledger.get_transaction(UUID(tx_id)).status == "REJECTED"
+    case, result = cases.decide(UUID(tx_id), Verdict.CONFIRMED_FRAUD, "scam")
+    assert (str(case.status), case.verdict, result.status) == (
+        "DECIDED",
+        "CONFIRMED_FRAUD",
+        "REJECTED",
+    )
+    assert _rejections(container, tx_id) == 1  # the ledger did not act twice
+    project(container)
+    assert container.fraud_queries.case(tx_id).status == "DECIDED"
+
+
+def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
+    client, container, promoted
+):
+    from api.security import Principal
+    from tests.e2e.conftest import client_as
+
+    _, posted = _held_payment(client)
+    container.ledger.release_held(UUID(posted))  # posted meanwhile
+    _, held = _held_payment(client)
+    decide = """mutation($id: ID!) { decideFraudCase(id: $id, verdict: CONFIRMED_FRAUD,
+      note: "scam") { status transactionStatus } }"""
+    analyst = client_as(container, Principal("user:ann", frozenset({"fraud-analyst"})))
+    errors = gql_errors(analyst, decide, {"id": posted})
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert errors[0]["extensions"]["permission"] == "transactions:reverse"
+    assert container.ledger.get_transaction(UUID(posted)).status == "POSTED"
+    assert gql(analyst, decide, {"id": held})["decideFraudCase"] == {
+        "status": "DECIDED",
+        "transactionStatus": "REJECTED",
+    }
+    both = Principal("user:bob", frozenset({"fraud-analyst", "operator"}))
+    reversed_ = gql(client_as(container, both), decide, {"id": posted})["decideFraudCase"]
+    assert reversed_["status"] == "DECIDED"
+    assert container.ledger.get_transaction(UUID(posted)).status == "REVERSED"

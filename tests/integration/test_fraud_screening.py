@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -219,3 +220,103 @@ def test_a_new_process_warms_its_features_up_from_the_log(make_container):
     state = second.ledger.screening.online.state
     assert state.debtors[debtor].count == 3
     assert second.warm_up() == 0  # already at the head
+
+
+def test_a_promoted_model_that_cannot_load_holds_payments_until_it_loads_again(
+    make_container, database
+):
+    """Missing or altered artifact: payments are held (never approved unscored), and the
+    load is retried at every refresh, so restoring the artifact recovers without restart."""
+    container, (version,) = make_container()
+    debtor = funded(container)
+    register_and_promote(container, version)
+    folder = database.data_dir / "models" / version
+    hidden = folder.with_name("hidden")
+    folder.rename(hidden)
+    selector = container.ledger.screening.selector
+    selector.invalidate()
+    held = container.ledger.submit_payment(payment(debtor=debtor, amount="25.00"))
+    assert held.status == "HELD"
+    event = screened_events(container)[held.transaction_id]
+    assert "model-unavailable" in event.rule_hits and event.model_version is None
+    incoming = container.ledger.submit_payment(payment(creditor=debtor, amount="5.00"))
+    assert incoming.status == "POSTED"  # the model scores outgoing payments only
+    hidden.rename(folder)
+    selector.invalidate()  # the next refresh
+    scored = container.ledger.submit_payment(payment(debtor=debtor, amount="26.00"))
+    event = screened_events(container)[scored.transaction_id]
+    assert scored.status == "POSTED" and event.model_version == version
+    assert "model-unavailable" not in event.rule_hits
+
+
+def test_an_altered_artifact_is_retried_at_every_refresh(make_container, database):
+    container, (version,) = make_container()
+    funded(container)
+    register_and_promote(container, version)
+    model_file = database.data_dir / "models" / version / "model.txt"
+    original = model_file.read_text(encoding="utf-8")
+    model_file.write_text(original + "\n", encoding="utf-8")
+    now = [0.0]
+    selector = container.ledger.screening.selector
+    selector._monotonic = lambda: now[0]
+    selector.invalidate()
+    assert selector.current() is None and "sha256" in selector.failed
+    model_file.write_text(original, encoding="utf-8")
+    assert selector.current() is None  # not refreshed yet
+    now[0] += 2.0
+    assert selector.current() is not None and selector.failed is None
+
+
+def test_a_batch_starting_with_a_payment_refused_before_screening_records_offline_features(
+    make_container,
+):
+    """[A->A, A->FR] in one batch: the self-payment is refused before screening, and the
+    scored payment after it must count it exactly as the offline replay does."""
+    container, (version,) = make_container(fraud_review_score=Decimal("0.99"))
+    debtor = funded(container)
+    register_and_promote(container, version)
+    results = container.ledger.submit_payments(
+        [
+            payment(debtor=debtor, creditor=debtor, amount="10.00"),
+            payment(debtor=debtor, creditor=iban("FR"), amount="11.00"),
+        ]
+    )
+    assert results[0].status == "REJECTED"
+    recorded = screened_events(container)[results[1].transaction_id].features
+    offline = replay_features(e for _, e in ledger_feed(container.ledger)(0, 1_000_000))
+    assert recorded == offline[results[1].transaction_id]
+    assert Decimal(recorded["debtor_history"]) == 1
+    assert Decimal(recorded["rejections_24h"]) == 1
+
+
+def test_a_payment_dated_ahead_by_the_client_does_not_move_the_feature_windows(
+    make_container, clock
+):
+    """``requestedAt`` is the client's; the windows run on the ledger's recording time."""
+    container, (version,) = make_container(fraud_review_score=Decimal("0.99"))
+    debtor = funded(container)
+    register_and_promote(container, version)
+    ahead = (clock.now + timedelta(days=3)).isoformat()
+    container.ledger.submit_payment(payment(debtor=debtor, amount="40.00", requestedAt=ahead))
+    clock.advance(60)
+    later = container.ledger.submit_payment(
+        payment(debtor=debtor, amount="41.00", requestedAt=clock.now.isoformat())
+    )
+    recorded = screened_events(container)[later.transaction_id].features
+    assert Decimal(recorded["debtor_tx_1h"]) == Decimal(recorded["debtor_tx_24h"]) == 1
+    offline = replay_features(e for _, e in ledger_feed(container.ledger)(0, 1_000_000))
+    assert offline[later.transaction_id] == recorded
+
+
+def test_model_metrics_are_registered_as_decimal_strings(make_container):
+    container, (version,) = make_container()
+    details = {"metrics": {"roc_auc": 0.9995, "curve": [0.1, 1e-07]}, "rows": 7}
+    with caused_by(ANALYST):
+        container.fraud.register_model(version, details)
+    (registered,) = [
+        e for _, e in ledger_feed(container.fraud)(0, 1000) if type(e).__name__ == "ModelRegistered"
+    ]
+    assert registered.details == {
+        "metrics": {"roc_auc": "0.9995", "curve": ["0.1", "0.0000001"]},
+        "rows": 7,
+    }
