@@ -20,6 +20,7 @@ from application.errors import (
     InvalidCommand,
     NotFound,
 )
+from domain.causation import caused_by
 from domain.errors import DomainError
 
 P = ParamSpec("P")
@@ -64,6 +65,21 @@ async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a blocking query or use case off the event loop, translating its errors."""
     with translated():
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def write_through(info: Any, use_case: Callable[[], R]) -> R:
+    """Run ``use_case`` in a worker thread under the request's causation, then give the
+    projector a moment so nested read-model fields see the write (read-your-writes)."""
+    context = info.context
+    who = context.causation()
+
+    def run() -> R:
+        with caused_by(who):
+            result = use_case()
+        context.container.wait_for_projections(timeout=2.0)
+        return result
+
+    return await in_thread(run)
 
 
 def checked(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

@@ -8,7 +8,6 @@ A case is named by the id of the transaction it reviews.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -18,7 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import LedgerContext
-from api.graphql.errors import ApiError, bad_input, checked, in_thread
+from api.graphql.errors import ApiError, bad_input, checked, in_thread, write_through
 from api.graphql.types import (
     Connection,
     Money,
@@ -29,7 +28,6 @@ from api.graphql.types import (
 )
 from api.presentation import transaction_uuid
 from api.security import Permission
-from domain.causation import caused_by
 from domain.fraud.cases import Verdict
 from projections.fraud import FraudCaseView, FraudQueries, ScreeningView
 
@@ -180,19 +178,6 @@ class FraudQuery:
         return FraudCase.of(view) if view is not None else None
 
 
-async def _write(info: Info, use_case: Callable[[], R]) -> R:
-    context = info.context
-    who = context.causation()
-
-    def run() -> R:
-        with caused_by(who):
-            result = use_case()
-        context.container.wait_for_projections(timeout=2.0)
-        return result
-
-    return await in_thread(run)
-
-
 async def _case_after(
     info: Info, tx_id: str, case: Any, transaction_status: str | None = None
 ) -> FraudCase:
@@ -221,7 +206,7 @@ class FraudMutation:
         if cases is None:
             raise ApiError("fraud cases are not available in this process", "UNAVAILABLE")
         who = (analyst or "").strip() or principal.name
-        case = await _write(info, lambda: cases.assign(tx_id, who))
+        case = await write_through(info, lambda: cases.assign(tx_id, who))
         return await _case_after(info, str(tx_id), case)
 
     @strawberry.mutation(
@@ -243,7 +228,7 @@ class FraudMutation:
         def may_reverse() -> object:  # reversing a posted payment is a reversal's permission
             return info.context.authorize(Permission.TRANSACTIONS_REVERSE)
 
-        case, result = await _write(
+        case, result = await write_through(
             info,
             lambda: cases.decide(
                 tx_id, Verdict(verdict.value), text, authorize_reversal=may_reverse

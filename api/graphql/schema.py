@@ -22,7 +22,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql.context import LedgerContext
-from api.graphql.errors import EXPECTED_ERRORS, ApiError, bad_input, checked, in_thread
+from api.graphql.errors import (
+    EXPECTED_ERRORS,
+    ApiError,
+    bad_input,
+    checked,
+    in_thread,
+    write_through,
+)
 from api.graphql.fraud import FraudMutation, FraudQuery
 from api.graphql.scalars import DateTime
 from api.graphql.types import (
@@ -46,7 +53,6 @@ from api.presentation import (
     transaction_view,
 )
 from api.security import Permission
-from domain.causation import caused_by
 from domain.money import check_currency
 from projections.views import AccountView, Page, TransactionView
 from projections.views import TransactionFilter as FilterView
@@ -183,21 +189,6 @@ class Query(FraudQuery):
         return TrialBalance.of(view, as_of)
 
 
-async def _write(info: Info, use_case: Callable[[], R]) -> R:
-    """Run ``use_case`` in a worker thread under the request's causation, then give the
-    projector a moment so nested read-model fields see the write (read-your-writes)."""
-    context = info.context
-    who = context.causation()
-
-    def run() -> R:
-        with caused_by(who):
-            result = use_case()
-        context.container.wait_for_projections(timeout=2.0)
-        return result
-
-    return await in_thread(run)
-
-
 @strawberry.type
 class Mutation(FraudMutation):
     @strawberry.mutation(description="Open a customer account")
@@ -212,7 +203,7 @@ class Mutation(FraudMutation):
         info.context.authorize(Permission.ACCOUNTS_WRITE)
         command = checked(open_account_command, iban, holder_name, currency, overdraft_limit)
         ledger = info.context.container.ledger
-        view = await _write(info, lambda: account_view(ledger.open_account(command)))
+        view = await write_through(info, lambda: account_view(ledger.open_account(command)))
         return Account.of(view, None)
 
     @strawberry.mutation(description="Block debits on an account (credits still arrive)")
@@ -244,7 +235,7 @@ class Mutation(FraudMutation):
             result = ledger.reverse(tx_id, reason.strip())
             return transaction_view(ledger.get_transaction(transaction_uuid(result.transaction_id)))
 
-        view = await _write(info, reverse)
+        view = await write_through(info, reverse)
         return Transaction.of(view, None)
 
 
@@ -262,7 +253,7 @@ async def _change_account(info: Info, raw_id: str, reason: str | None, action: s
     def run() -> AccountView:
         return account_view(change(key, why))
 
-    view = await _write(info, run)
+    view = await write_through(info, run)
     return Account.of(view, None)
 
 
