@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env
+from adapters.persistence import DatabaseConfig, event_store_env
 from application.ledger import LedgerApplication
 from tests.broker.conftest import start_consumer
 from tests.broker.support import Producer, collecting, unique_config, wait_until
@@ -86,16 +86,9 @@ def _booked(app: LedgerApplication) -> int:
 
 
 @pytest.fixture
-def pg(tmp_path: Path) -> Iterator[DatabaseConfig]:
-    from tests.conftest import _drop_schema
-
-    schema = f"f_{uuid.uuid4().hex[:12]}"
-    config = DatabaseConfig(data_dir=tmp_path / "var", url=TEST_DATABASE_URL, schema=schema)
-    ensure_schema(config)
-    try:
-        yield config
-    finally:
-        _drop_schema(schema)
+def pg(postgres_database: DatabaseConfig) -> DatabaseConfig:
+    """A fresh schema in the test database (the shared fixture of tests/conftest.py)."""
+    return postgres_database
 
 
 def _free_port() -> int:
