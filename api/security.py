@@ -1,7 +1,7 @@
 """The authorization seam: who is calling (:class:`Principal`) and what they may do.
 
 Every REST route and every GraphQL resolver calls :func:`authorize` with a named permission.
-Permissions come from roles through :data:`ROLE_PERMISSIONS`; anything not granted there is
+Permissions come from roles through :data:`domain.identity.permissions.ROLE_PERMISSIONS`; anything not granted there is
 denied (deny by default), including a permission name nobody has heard of.
 
 Today :func:`resolve_principal` returns a development principal holding every role. The
@@ -12,57 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Literal, Protocol
 
+from domain.identity.permissions import (
+    ALL_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    Permission,
+    permissions_of,
+)
 
-class Permission(StrEnum):
-    ACCOUNTS_READ = "accounts:read"
-    ACCOUNTS_WRITE = "accounts:write"
-    TRANSACTIONS_SUBMIT = "transactions:submit"
-    TRANSACTIONS_READ = "transactions:read"
-    TRANSACTIONS_REVERSE = "transactions:reverse"
-    AUDIT_READ = "audit:read"
-    REPORTS_READ = "reports:read"
-    FRAUD_READ = "fraud:read"
-    FRAUD_DECIDE = "fraud:decide"
-
-
-ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
-
-ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = {
-    # backoffice staff
-    "operator": frozenset(
-        {
-            Permission.ACCOUNTS_READ,
-            Permission.ACCOUNTS_WRITE,
-            Permission.TRANSACTIONS_READ,
-            Permission.TRANSACTIONS_REVERSE,
-        }
-    ),
-    "fraud-analyst": frozenset(
-        {
-            Permission.ACCOUNTS_READ,
-            Permission.TRANSACTIONS_READ,
-            Permission.FRAUD_READ,
-            Permission.FRAUD_DECIDE,
-        }
-    ),
-    "reconciler": frozenset(
-        {Permission.ACCOUNTS_READ, Permission.TRANSACTIONS_READ, Permission.REPORTS_READ}
-    ),
-    "auditor": frozenset(
-        {
-            Permission.ACCOUNTS_READ,
-            Permission.TRANSACTIONS_READ,
-            Permission.AUDIT_READ,
-            Permission.REPORTS_READ,
-        }
-    ),
-    "admin": ALL_PERMISSIONS,
-    # machine clients: payment channels put payments in and read their status back
-    "channel": frozenset({Permission.TRANSACTIONS_SUBMIT, Permission.TRANSACTIONS_READ}),
-}
 
 PrincipalKind = Literal["user", "service"]
 
@@ -89,10 +47,7 @@ class Principal:
 
     @property
     def permissions(self) -> frozenset[str]:
-        granted: set[str] = set()
-        for role in self.roles:
-            granted |= ROLE_PERMISSIONS.get(role, frozenset())
-        return frozenset(granted)
+        return permissions_of(self.roles)
 
     def can(self, permission: str) -> bool:
         return permission in ALL_PERMISSIONS and permission in self.permissions
@@ -124,3 +79,5 @@ def resolve_principal(request: HasHeaders) -> Principal:
     The security issue validates the ``Authorization: Bearer`` JWT here instead.
     """
     return DEVELOPMENT_PRINCIPAL
+
+__all__ = ["ALL_PERMISSIONS", "ROLE_PERMISSIONS", "Permission"]

@@ -281,7 +281,7 @@ def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
     _, held = _held_payment(client)
     decide = """mutation($id: ID!) { decideFraudCase(id: $id, verdict: CONFIRMED_FRAUD,
       note: "scam") { status transactionStatus } }"""
-    analyst = client_as(container, Principal("user:ann", frozenset({"fraud-analyst"})))
+    analyst = client_as(container, Principal("user:ann", frozenset({"fraud_analyst"})))
     errors = gql_errors(analyst, decide, {"id": posted})
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
     assert errors[0]["extensions"]["permission"] == "transactions:reverse"
@@ -290,7 +290,7 @@ def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
         "status": "DECIDED",
         "transactionStatus": "REJECTED",
     }
-    both = Principal("user:bob", frozenset({"fraud-analyst", "operator"}))
+    both = Principal("user:bob", frozenset({"fraud_analyst", "operator"}))
     reversed_ = gql(client_as(container, both), decide, {"id": posted})["decideFraudCase"]
     assert reversed_["status"] == "DECIDED"
     assert container.ledger.get_transaction(UUID(posted)).status == "REVERSED"

@@ -1,0 +1,1 @@
+"""The identity bounded context: backoffice users, their roles, and maker-checker requests."""
