@@ -20,7 +20,14 @@ from api.graphql.context import LedgerContext
 from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
 from api.rest import install_error_handlers, ops_router, request_principal, router
-from api.security import PrincipalResolver, resolve_principal
+from api.security import (
+    ANONYMOUS,
+    CachedDirectory,
+    Principal,
+    PrincipalResolver,
+    TokenAuthenticator,
+    token_verifier,
+)
 from api.settings import Settings
 
 log = get_logger("api.app")
@@ -68,13 +75,15 @@ def create_app(
     run_projector: bool = False,
     run_ingestion: bool = False,
     operations_only: bool = False,
-    principal_resolver: PrincipalResolver = resolve_principal,
+    principal_resolver: PrincipalResolver | None = None,
 ) -> FastAPI:
     """The ASGI app over ``container`` (which the caller closes).
 
     ``run_ingestion`` runs the STOMP consumer and the outbox (the settings must name a
     broker) for the app's lifetime; ``operations_only`` serves only ``/healthz``,
     ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic).
+    ``principal_resolver`` defaults to bearer-token authentication from the settings; tests
+    may pass their own.
     """
     settings = container.settings
     if run_ingestion and settings.stomp is None:
@@ -117,7 +126,7 @@ def _build(
     container: Container | None,
     settings: Settings,
     lifespan: object,
-    principal_resolver: PrincipalResolver,
+    principal_resolver: PrincipalResolver | None,
     operations_only: bool = False,
 ) -> FastAPI:
     app = FastAPI(
@@ -131,8 +140,9 @@ def _build(
     metrics = Metrics(projection_status=lambda: _projection_rows(app))
     app.state.container = container
     app.state.metrics = metrics
-    app.state.principal_resolver = principal_resolver
+    app.state.principal_resolver = principal_resolver or _authenticator(app, settings)
     app.state.ingestion = None
+    app.state.metrics_public = settings.auth.metrics_public
     app.state.check_projections = True
     install_error_handlers(app)
     app.include_router(ops_router)
@@ -144,7 +154,7 @@ def _build(
     def graphql_context(request: Request) -> LedgerContext:
         return LedgerContext(
             container=request.app.state.container,
-            principal=request_principal(request),
+            principal=_graphql_principal(request),
             correlation_id=str(request.state.correlation_id),
             metrics=request.app.state.metrics,
         )
@@ -159,6 +169,29 @@ def _build(
     app.include_router(graphql, include_in_schema=False)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def _authenticator(app: FastAPI, settings: Settings) -> TokenAuthenticator:
+    """Bearer tokens checked against the configured keys; people looked up in the identity
+    context of the app's container (which ``app_from_env`` only attaches at startup)."""
+
+    def directory() -> object:
+        container = app.state.container
+        return getattr(container, "identity", None) if container is not None else None
+
+    return TokenAuthenticator(
+        token_verifier(settings.auth, settings.data_dir),
+        CachedDirectory(directory),  # type: ignore[arg-type]
+    )
+
+
+def _graphql_principal(request: Request) -> Principal:
+    """The caller; the GraphiQL page itself (a browser's GET for HTML, no token) is served to
+    an anonymous principal that may do nothing. Everything else needs a valid token."""
+    wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+    if wants_page and "authorization" not in request.headers:
+        return ANONYMOUS
+    return request_principal(request)
 
 
 def _projection_rows(app: FastAPI) -> list[tuple[str, str, int, int]]:
@@ -186,4 +219,4 @@ def app_from_env() -> FastAPI:
             projector.shutdown()
             container.close()
 
-    return _build(None, settings, lifespan, resolve_principal)
+    return _build(None, settings, lifespan, None)

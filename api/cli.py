@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api import fraud_cli
 
     fraud_cli.add_parser(commands)
+    from api import token_cli
+
+    token_cli.add_parser(commands)
     return parser
 
 
@@ -178,6 +181,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "replay": cmd_replay,
         "migrate": cmd_migrate,
         "fraud": cmd_fraud,
+        "token": cmd_token,
+        "permissions": cmd_permissions,
     }
     try:
         return handlers[args.command](args, settings)
@@ -192,6 +197,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
     from api.fraud_cli import cmd_fraud as run
+
+    return run(args, settings)
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from api.token_cli import cmd_token as run
+
+    return run(args, settings)
+
+
+def cmd_permissions(args: argparse.Namespace, settings: Settings) -> int:
+    from api.token_cli import cmd_permissions as run
 
     return run(args, settings)
 

@@ -31,7 +31,15 @@ from api.presentation import (
     transaction_uuid,
     utc,
 )
-from api.security import Forbidden, Permission, Principal, PrincipalResolver, authorize
+from api.security import (
+    AccessDenied,
+    Forbidden,
+    Permission,
+    Principal,
+    PrincipalResolver,
+    Unauthenticated,
+    authorize,
+)
 from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import (
     AlreadyExists,
@@ -312,6 +320,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def forbidden(_request: Request, exc: Exception) -> JSONResponse:
         return _error(403, str(exc))
 
+    async def unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
+        reason = str(exc).replace('"', "'")
+        challenge = (
+            f'Bearer realm="backoffice-ledger", error="invalid_token", error_description="{reason}"'
+        )
+        return _error(401, str(exc), **{"WWW-Authenticate": challenge})
+
     async def busy(_request: Request, exc: Exception) -> JSONResponse:
         return _error(503, str(exc), **{"Retry-After": "1"})
 
@@ -323,6 +338,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AlreadyExists, conflict)
     app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(AccessDenied, forbidden)
+    app.add_exception_handler(Unauthenticated, unauthenticated)
     app.add_exception_handler(ConcurrencyExhausted, busy)
 
 
@@ -527,7 +544,12 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
 
 
 @ops_router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-def metrics_endpoint(metrics: Annotated[Metrics, Depends(get_metrics)]) -> Response:
+def metrics_endpoint(
+    request: Request, metrics: Annotated[Metrics, Depends(get_metrics)]
+) -> Response:
+    """Public unless ``LEDGER_METRICS_PUBLIC=false``; then it needs ``metrics:read``."""
+    if not request.app.state.metrics_public:
+        authorize(request_principal(request), Permission.METRICS_READ)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

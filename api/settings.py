@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from adapters.auth.config import AuthConfig, auth_config_from_env
 from adapters.messaging.config import StompConfig, stomp_config_from_env
 from adapters.persistence import DatabaseConfig
 from application.screening import AmountLimits
@@ -72,6 +73,8 @@ class Settings:
     fraud_review_score: Decimal = Decimal("0.5")
     fraud_decline_score: Decimal = Decimal("0.9")
     fraud_blocklist: tuple[str, ...] = ()
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """Who may call the API: token issuer, audience and keys (``LEDGER_AUTH_*``)."""
 
     # -- derived -------------------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class Settings:
             for item in get("LEDGER_FRAUD_BLOCKLIST").split(",")
             if item.strip()
         )
+        auth = auth_config_from_env(env, problems, production=environment == "production")
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -228,6 +232,7 @@ class Settings:
             fraud_review_score=fraud_review,  # type: ignore[arg-type]  # checked above
             fraud_decline_score=fraud_decline,  # type: ignore[arg-type]
             fraud_blocklist=blocklist,
+            auth=auth,
         )
 
 

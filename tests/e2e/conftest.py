@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from adapters.persistence import DatabaseConfig
 from api.app import create_app
 from api.bootstrap import Container, bootstrap
-from api.security import Principal, PrincipalResolver
+from api.security import ROLE_PERMISSIONS, Principal, PrincipalResolver
 from api.settings import Settings
 from tests.builders import FakeClock, iban, message
 
@@ -40,9 +40,14 @@ def container(settings: Settings, clock: FakeClock) -> Iterator[Container]:
         built.close()
 
 
+SUPERUSER = Principal(name="user:dev", roles=frozenset(ROLE_PERMISSIONS), kind="user")
+"""Every role, people's and services' alike: for tests about behaviour, not permissions
+(no real token can carry both kinds; tests/e2e/test_authorization.py covers those)."""
+
+
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
+    with client_as(container, SUPERUSER) as test_client:
         yield test_client
 
 

@@ -20,10 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.persistence import DatabaseConfig
-from api.app import create_app
 from api.bootstrap import Container, bootstrap
 from api.settings import Settings
 from tests.builders import iban, message
+from tests.e2e.conftest import SUPERUSER, client_as
 
 THREADS = 8
 TRANSFERS_PER_THREAD = 25
@@ -44,7 +44,7 @@ def containers(postgres_database: DatabaseConfig) -> Iterator[list[Container]]:
 
 @pytest.mark.postgres
 def test_concurrent_transfers_lose_no_update(containers: list[Container]) -> None:
-    clients = [TestClient(create_app(c)) for c in containers]
+    clients = [client_as(c, SUPERUSER) for c in containers]
     for client in clients:
         client.__enter__()
     try:

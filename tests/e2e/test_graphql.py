@@ -15,7 +15,16 @@ from api.graphql.schema import UNEXPECTED_MESSAGE
 from api.security import Principal
 from api.settings import Settings
 from tests.builders import FakeClock, iban
-from tests.e2e.conftest import client_as, fund, gql, gql_errors, open_account, pay, project
+from tests.e2e.conftest import (
+    SUPERUSER,
+    client_as,
+    fund,
+    gql,
+    gql_errors,
+    open_account,
+    pay,
+    project,
+)
 
 ACCOUNT = """
 query Account($id: String!, $asOf: DateTime, $first: Int, $after: String) {
@@ -544,7 +553,7 @@ def test_nested_fields_are_authorized_too(client: TestClient, container: Contain
 
 
 def test_graphiql_in_development_only(container: Container) -> None:
-    with TestClient(create_app(container)) as client:
+    with client_as(container, SUPERUSER) as client:
         page = client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200
         assert "graphiql" in page.text.lower()
@@ -557,7 +566,7 @@ def test_production_turns_graphiql_and_introspection_off(
     from dataclasses import replace
 
     container.settings = replace(settings, env="production")
-    with TestClient(create_app(container)) as client:
+    with client_as(container, SUPERUSER) as client:
         page = client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code != 200 or "graphiql" not in page.text.lower()
         errors = gql_errors(client, "{ __schema { queryType { name } } }")

@@ -18,7 +18,7 @@ from api.bootstrap import Container
 from api.observability import configure_logging, get_logger, mask_ibans
 from api.settings import Settings
 from tests.builders import iban
-from tests.e2e.conftest import fund, open_account, pay, project
+from tests.e2e.conftest import SUPERUSER, client_as, fund, open_account, pay, project
 
 
 def test_healthz(client: TestClient) -> None:
@@ -45,7 +45,7 @@ def test_readyz_is_503_when_projections_lag_too_far(
     container: Container, settings: Settings
 ) -> None:
     container.settings = replace(settings, ready_max_lag=0)
-    with TestClient(create_app(container)) as client:
+    with client_as(container, SUPERUSER) as client:
         open_account(client)  # one event the projector has not seen
         response = client.get("/readyz")
         assert response.status_code == 503
@@ -87,7 +87,10 @@ def test_metrics(client: TestClient, container: Container) -> None:
 
 
 def test_the_app_runs_the_projector_thread_when_asked(container: Container) -> None:
-    with TestClient(create_app(container, run_projector=True)) as client:
+    resolver = lambda _request: SUPERUSER  # noqa: E731
+    with TestClient(
+        create_app(container, run_projector=True, principal_resolver=resolver)
+    ) as client:
         account = open_account(client)
         assert container.projector_active
         assert container.wait_for_projections(timeout=10)

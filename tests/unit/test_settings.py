@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.auth.config import AuthConfig
 from adapters.persistence import DatabaseConfig
 from api.settings import Settings, SettingsError
 
@@ -50,6 +51,12 @@ def test_every_variable_is_read() -> None:
             "LEDGER_PROJECTOR_POLL_INTERVAL": "0.05",
             "LEDGER_DB_POOL_SIZE": "12",
             "LEDGER_READY_MAX_LAG": "7",
+            "LEDGER_AUTH_ISSUER": "https://idp.example.com/realms/backoffice",
+            "LEDGER_AUTH_AUDIENCE": "ledger-api",
+            "LEDGER_AUTH_JWKS_URL": "https://idp.example.com/realms/backoffice/certs",
+            "LEDGER_AUTH_ALGORITHMS": "es256",
+            "LEDGER_AUTH_LEEWAY_SECONDS": "10",
+            "LEDGER_METRICS_PUBLIC": "false",
         }
     )
     assert settings.data_dir == Path("/srv/ledger")
@@ -71,6 +78,14 @@ def test_every_variable_is_read() -> None:
     assert settings.ready_max_lag == 7
     assert "s3cret" not in str(settings.describe())
     assert "***" in settings.describe()["database"]
+    assert settings.auth == AuthConfig(
+        issuer="https://idp.example.com/realms/backoffice",
+        audience="ledger-api",
+        jwks_url="https://idp.example.com/realms/backoffice/certs",
+        algorithms=("ES256",),
+        leeway_seconds=10,
+        metrics_public=False,
+    )
 
 
 def test_none_disables_a_limit() -> None:
@@ -136,3 +151,45 @@ def test_reading_settings_opens_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "not-yet"
     Settings.from_env({"LEDGER_DATA_DIR": str(data_dir)})
     assert not data_dir.exists()
+
+
+def test_production_needs_an_identity_provider() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"LEDGER_ENV": "production"})
+    problems = "\n".join(raised.value.problems)
+    assert "LEDGER_AUTH_ISSUER: required in production" in problems
+    assert "LEDGER_AUTH_JWKS_URL (or LEDGER_AUTH_JWKS_FILE): required in production" in problems
+
+
+@pytest.mark.parametrize(
+    ("variables", "problem"),
+    [
+        ({"LEDGER_AUTH_ALGORITHMS": "HS256"}, "LEDGER_AUTH_ALGORITHMS: only asymmetric"),
+        ({"LEDGER_AUTH_ALGORITHMS": "none"}, "LEDGER_AUTH_ALGORITHMS: only asymmetric"),
+        ({"LEDGER_AUTH_LEEWAY_SECONDS": "3600"}, "LEDGER_AUTH_LEEWAY_SECONDS"),
+        ({"LEDGER_METRICS_PUBLIC": "maybe"}, "LEDGER_METRICS_PUBLIC"),
+        (
+            {"LEDGER_AUTH_JWKS_URL": "https://x/certs", "LEDGER_AUTH_JWKS_FILE": "/k.json"},
+            "set one, not both",
+        ),
+        (
+            {
+                "LEDGER_ENV": "production",
+                "LEDGER_AUTH_ISSUER": "https://idp",
+                "LEDGER_AUTH_JWKS_URL": "http://idp/certs",
+            },
+            "LEDGER_AUTH_JWKS_URL: must be an https URL",
+        ),
+    ],
+)
+def test_auth_settings_are_validated(variables: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(variables)
+    assert any(problem in p for p in raised.value.problems), raised.value.problems
+
+
+def test_development_trusts_the_local_issuer_by_default() -> None:
+    auth = Settings.from_env({}).auth
+    assert auth.uses_local_issuer
+    assert auth.issuer == "backoffice-ledger-local"
+    assert auth.audience == "backoffice-ledger"

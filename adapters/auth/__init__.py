@@ -1,0 +1,1 @@
+"""Bearer-token authentication: JWT checks against a JWKS; the local development issuer."""
