@@ -1,0 +1,137 @@
+"""Bearer tokens through the real app: what reaches the API and what is refused (401/403)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.auth.local_issuer import LocalIssuer
+from api.app import create_app
+from api.bootstrap import Container
+from api.security import local_issuer
+from api.settings import Settings
+from tests.builders import iban, message
+from tests.e2e.conftest import SUPERUSER, client_as, open_account
+
+
+@pytest.fixture
+def issuer(settings: Settings) -> LocalIssuer:
+    return local_issuer(settings.auth, settings.data_dir)
+
+
+@pytest.fixture
+def app_client(container: Container) -> Iterator[TestClient]:
+    """The app with its real authenticator (no injected principal)."""
+    with TestClient(create_app(container)) as client:
+        yield client
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_no_token_is_401_with_a_bearer_challenge(app_client: TestClient) -> None:
+    for method, path in [
+        ("GET", "/v1/accounts/DE89370400440532013000"),
+        ("POST", "/v1/transactions"),
+    ]:
+        response = app_client.request(method, path, json={})
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["www-authenticate"].startswith('Bearer realm="backoffice-ledger"')
+        assert "missing bearer token" in response.json()["detail"]
+    graphql = app_client.post("/graphql", json={"query": "{ accounts { edges { cursor } } }"})
+    assert graphql.status_code == 401
+    assert "www-authenticate" in graphql.headers
+
+
+def test_a_channel_token_submits_payments(
+    app_client: TestClient, container: Container, issuer: LocalIssuer
+) -> None:
+    with client_as(container, SUPERUSER) as setup:
+        account = open_account(setup)
+    token = issuer.issue("service:mobile", ["channel"], 300)
+    submitted = app_client.post(
+        "/v1/transactions",
+        json=message(debtor=iban("NL"), creditor=account, amount="5.00", channel="MOBILE"),
+        headers=auth(token),
+    )
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["status"] == "POSTED"
+    # the channel may read its payment back but not the accounts
+    assert app_client.get(f"/v1/accounts/{account}", headers=auth(token)).status_code == 403
+    graphql = app_client.post(
+        "/graphql", json={"query": "{ trialBalance { totals { currency } } }"}, headers=auth(token)
+    )
+    assert graphql.status_code == 200
+    assert graphql.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    ("subject", "roles", "ttl", "status", "detail"),
+    [
+        ("service:mobile", ["channel", "admin"], 300, 403, "cannot carry staff roles"),
+        ("user:nobody", ["viewer"], 300, 403, "not registered"),
+        ("service:mobile", ["channel"], -60, 401, "expired"),
+    ],
+)
+def test_refused_tokens(
+    app_client: TestClient,
+    issuer: LocalIssuer,
+    subject: str,
+    roles: list[str],
+    ttl: int,
+    status: int,
+    detail: str,
+) -> None:
+    response = app_client.post(
+        "/v1/transactions", json={}, headers=auth(issuer.issue(subject, roles, ttl))
+    )
+    assert response.status_code == status, response.text
+    assert detail in response.json()["detail"]
+
+
+def test_a_token_of_another_issuer_is_refused(
+    app_client: TestClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    stranger = LocalIssuer(
+        tmp_path_factory.mktemp("other"), "backoffice-ledger-local", "backoffice-ledger"
+    )
+    response = app_client.post(
+        "/v1/transactions",
+        json={},
+        headers=auth(stranger.issue("service:mobile", ["channel"], 300)),
+    )
+    assert response.status_code == 401
+    assert "unknown signing key" in response.json()["detail"]
+
+
+def test_graphiql_page_is_served_without_a_token_in_development(app_client: TestClient) -> None:
+    page = app_client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    query = app_client.get("/graphql", params={"query": "{ accounts { edges { cursor } } }"})
+    assert query.status_code == 401
+
+
+def test_health_and_metrics_are_public_by_default(app_client: TestClient) -> None:
+    assert app_client.get("/healthz").status_code == 200
+    assert app_client.get("/readyz").status_code == 200
+    assert app_client.get("/metrics").status_code == 200
+
+
+def test_metrics_can_be_restricted_to_the_monitoring_role(
+    container: Container, settings: Settings, issuer: LocalIssuer
+) -> None:
+    container.settings = replace(settings, auth=replace(settings.auth, metrics_public=False))
+    with TestClient(create_app(container)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/metrics").status_code == 401
+        channel = issuer.issue("service:mobile", ["channel"], 300)
+        assert client.get("/metrics", headers=auth(channel)).status_code == 403
+        scraper = issuer.issue("service:prometheus", ["monitoring"], 300)
+        scraped = client.get("/metrics", headers=auth(scraper))
+        assert scraped.status_code == 200
+        assert "ledger_http_requests_total" in scraped.text
