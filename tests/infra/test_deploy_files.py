@@ -135,3 +135,52 @@ def test_otel_collector_pipeline(tools: Tools) -> None:
             for component in pipeline[kind]:
                 assert component in config[kind], f"{name}: {component} is not defined"
     assert json.dumps(config).count("${env:") >= 1
+
+
+def compose_auth_problems(services: dict[str, dict]) -> list[str]:
+    """A service with LEDGER_ENV=production must name its identity provider, or it won't start."""
+    problems = []
+    for name, service in services.items():
+        env = service.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(item.partition("=")[::2] for item in env)
+        if str(env.get("LEDGER_ENV", "")).lower() != "production":
+            continue
+        if not env.get("LEDGER_AUTH_ISSUER"):
+            problems.append(f"{name}: LEDGER_ENV=production without LEDGER_AUTH_ISSUER")
+        if not (env.get("LEDGER_AUTH_JWKS_URL") or env.get("LEDGER_AUTH_JWKS_FILE")):
+            problems.append(f"{name}: LEDGER_ENV=production without LEDGER_AUTH_JWKS_URL")
+    return problems
+
+
+def test_compose_roles_have_the_auth_settings_their_environment_needs(tools: Tools) -> None:
+    (compose,) = tools.yaml_to_json((DEPLOY / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert compose_auth_problems(services) == []
+    # Development, as the file's header says: the api trusts its local issuer (`ledger token`).
+    api_env = services["api"]["environment"]
+    assert api_env["LEDGER_ENV"] == "development"
+    assert not {"LEDGER_AUTH_JWKS_URL", "LEDGER_AUTH_JWKS_FILE"} & set(api_env)
+    header = (DEPLOY / "docker-compose.yml").read_text()
+    assert (
+        "exec -T api ledger token --user" in header and "exec api ledger users bootstrap" in header
+    )
+
+
+def test_compose_auth_check_catches_a_production_role_without_an_idp() -> None:
+    services = {
+        "api": {"environment": {"LEDGER_ENV": "production"}},
+        "projector": {"environment": ["LEDGER_ENV=production", "LEDGER_AUTH_ISSUER=https://i"]},
+        "ok": {
+            "environment": {
+                "LEDGER_ENV": "production",
+                "LEDGER_AUTH_ISSUER": "https://idp.test/realms/x",
+                "LEDGER_AUTH_JWKS_URL": "https://idp.test/realms/x/certs",
+            }
+        },
+    }
+    assert compose_auth_problems(services) == [
+        "api: LEDGER_ENV=production without LEDGER_AUTH_ISSUER",
+        "api: LEDGER_ENV=production without LEDGER_AUTH_JWKS_URL",
+        "projector: LEDGER_ENV=production without LEDGER_AUTH_JWKS_URL",
+    ]

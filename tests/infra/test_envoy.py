@@ -177,6 +177,74 @@ def test_test_config_keeps_in_step_with_production(tools: Tools) -> None:
     assert http_parts(TEST) == http_parts(PROD)
 
 
+def rbac_roles(config: dict) -> dict[str, set[str]]:
+    """Role names each RBAC policy admits, from the jwt_payload.roles matchers of its principals."""
+    (listener,) = config["static_resources"]["listeners"]
+    (chain,) = listener["filter_chains"]
+    filters = chain["filters"][0]["typed_config"]["http_filters"]
+    (rbac,) = [f for f in filters if f["name"] == "envoy.filters.http.rbac"]
+    policies: dict[str, set[str]] = {}
+    for name, policy in rbac["typed_config"]["rules"]["policies"].items():
+        roles: set[str] = set()
+        for principal in policy["principals"]:
+            matcher = principal.get("sourced_metadata", {}).get("metadata_matcher")
+            if matcher is None:
+                continue
+            assert [p["key"] for p in matcher["path"]] == ["jwt_payload", "roles"], name
+            one_of = matcher["value"]["list_match"]["one_of"]
+            matchers = one_of["or_match"]["value_matchers"] if "or_match" in one_of else [one_of]
+            roles |= {m["string_match"]["exact"] for m in matchers}
+        policies[name] = roles
+    return policies
+
+
+def role_name_problems(policies: dict[str, set[str]]) -> list[str]:
+    """Envoy's RBAC against domain/identity/permissions.py: no unknown role, staff on GraphQL."""
+    from domain.identity.permissions import HUMAN_ROLES, ROLE_PERMISSIONS
+
+    problems = [
+        f"{policy}: {role!r} is not in ROLE_PERMISSIONS"
+        for policy, roles in sorted(policies.items())
+        for role in sorted(roles - set(ROLE_PERMISSIONS))
+    ]
+    staff = policies.get("backoffice_staff_graphql", set())
+    problems += [
+        f"backoffice_staff_graphql: human role {r!r} missing" for r in HUMAN_ROLES if r not in staff
+    ]
+    problems += [
+        f"backoffice_staff_graphql: {r!r} is not a person's role"
+        for r in sorted(staff - set(HUMAN_ROLES))
+    ]
+    return problems
+
+
+@pytest.mark.parametrize("config", [PROD, TEST], ids=["production", "test"])
+def test_rbac_role_names_are_the_ledgers(tools: Tools, config: Path) -> None:
+    (parsed,) = tools.yaml_to_json(config.read_text())
+    policies = rbac_roles(parsed)
+    assert policies["rest_clients"] and policies["backoffice_staff_graphql"], policies
+    assert role_name_problems(policies) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("{ exact: channel }", "{ exact: channels }", "'channels' is not in ROLE_PERMISSIONS"),
+        ("{ exact: compliance }", "{ exact: fraud_analyst }", "human role 'compliance' missing"),
+        ("{ exact: viewer }", "{ exact: ingestion }", "'ingestion' is not a person's role"),
+    ],
+    ids=["unknown-role", "staff-role-missing", "service-on-graphql"],
+)
+def test_rbac_role_name_check_catches_a_drift(
+    tools: Tools, old: str, new: str, problem: str
+) -> None:
+    text = PROD.read_text()
+    assert old in text
+    (parsed,) = tools.yaml_to_json(text.replace(old, new, 1))
+    problems = role_name_problems(rbac_roles(parsed))
+    assert any(problem in p for p in problems), problems
+
+
 # ---------------------------------------------------------------------------- loopback edge
 
 

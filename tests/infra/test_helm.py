@@ -9,6 +9,7 @@ import pytest
 from tests.infra.tools import (
     ALL_ROLES_VALUES,
     CHART,
+    ENVOY_DIR,
     KUBERNETES_VERSION,
     NAMESPACE,
     RELEASE,
@@ -288,3 +289,186 @@ def test_service_monitor_scrapes_every_role(all_roles_manifests: list[dict]) -> 
     selector = monitor["spec"]["selector"]["matchLabels"]
     for service in services:
         assert selector.items() <= service["metadata"]["labels"].items()
+
+
+# ---------------------------------------------------------------------------- authentication
+
+ENVOY_PROD = ENVOY_DIR / "envoy.yaml"
+
+
+def config_map(manifests: list[dict]) -> dict[str, str]:
+    return by_kind(manifests, "ConfigMap")[RELEASE]["data"]
+
+
+def envoy_provider(tools: Tools) -> dict:
+    (config,) = tools.yaml_to_json(ENVOY_PROD.read_text())
+    (listener,) = config["static_resources"]["listeners"]
+    (chain,) = listener["filter_chains"]
+    filters = chain["filters"][0]["typed_config"]["http_filters"]
+    (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
+    return jwt["typed_config"]["providers"]["backoffice_idp"]
+
+
+def test_default_auth_settings_match_the_envoy_provider(
+    tools: Tools, default_manifests: list[dict]
+) -> None:
+    """The api verifies tokens again behind Envoy: the same issuer, audience and JWKS."""
+    data = config_map(default_manifests)
+    provider = envoy_provider(tools)
+    assert data["LEDGER_ENV"] == "production"
+    assert data["LEDGER_AUTH_ISSUER"] == provider["issuer"]
+    assert [data["LEDGER_AUTH_AUDIENCE"]] == provider["audiences"]
+    assert data["LEDGER_AUTH_JWKS_URL"] == provider["remote_jwks"]["http_uri"]["uri"]
+    assert data["LEDGER_AUTH_ALGORITHMS"] == "RS256,ES256"
+    assert data["LEDGER_METRICS_PUBLIC"] == "true"
+
+
+def test_config_map_carries_the_auth_settings_from_values(tools: Tools) -> None:
+    issuer = "https://login.bank.test/realms/ops"
+    jwks = "https://login.bank.test/realms/ops/protocol/openid-connect/certs"
+    manifests = tools.render(
+        sets=[
+            f"config.auth.issuer={issuer}",
+            f"config.auth.jwksUrl={jwks}",
+            "config.auth.audience=ledger-prod",
+            "config.auth.algorithms={ES256}",
+            "config.auth.leewaySeconds=10",
+            "config.metricsPublic=false",
+        ]
+    )
+    data = config_map(manifests)
+    assert data["LEDGER_AUTH_ISSUER"] == issuer
+    assert data["LEDGER_AUTH_JWKS_URL"] == jwks
+    assert data["LEDGER_AUTH_AUDIENCE"] == "ledger-prod"
+    assert data["LEDGER_AUTH_ALGORITHMS"] == "ES256"
+    assert data["LEDGER_AUTH_LEEWAY_SECONDS"] == "10"
+    assert data["LEDGER_METRICS_PUBLIC"] == "false"
+    # `ledger migrate` reads the same settings (and refuses production without them).
+    job = by_kind(manifests, "Job")[f"{RELEASE}-migrate"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LEDGER_AUTH_ISSUER"] == issuer
+    assert env["LEDGER_AUTH_JWKS_URL"] == jwks
+
+
+def test_development_without_an_identity_provider_renders(tools: Tools) -> None:
+    """The production check is conditional: development may use the local issuer."""
+    manifests = tools.render(
+        sets=["config.env=development", "config.auth.issuer=", "config.auth.jwksUrl="]
+    )
+    data = config_map(manifests)
+    assert "LEDGER_AUTH_ISSUER" not in data and "LEDGER_AUTH_JWKS_URL" not in data
+    policy = by_kind(manifests, "NetworkPolicy")[f"{RELEASE}-api"]["spec"]
+    assert {443} not in [_ports(rule) for rule in policy["egress"]], "no JWKS: no IdP egress"
+
+
+PRODUCTION_WITHOUT_IDP = {
+    "no-issuer": (
+        'config:\n  env: production\n  auth:\n    issuer: ""\n',
+        "/config/auth/issuer",
+        "config.auth.issuer is empty",
+    ),
+    "no-jwks-url": (
+        'config:\n  env: production\n  auth:\n    jwksUrl: ""\n',
+        "/config/auth/jwksUrl",
+        "config.auth.jwksUrl is empty",
+    ),
+    "neither": (
+        'config:\n  env: production\n  auth:\n    issuer: ""\n    jwksUrl: ""\n',
+        "/config/auth/issuer",
+        "config.auth.issuer is empty",
+    ),
+    "issuer-removed": (
+        "config:\n  env: production\n  auth:\n    issuer: null\n",
+        "issuer",
+        "config.auth.issuer is empty",
+    ),
+    "plain-http-jwks": (
+        "config:\n  env: production\n  auth:\n    jwksUrl: http://idp.example.com/certs\n",
+        "/config/auth/jwksUrl",
+        "must be an https URL",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("values", "schema_message", "template_message"),
+    PRODUCTION_WITHOUT_IDP.values(),
+    ids=PRODUCTION_WITHOUT_IDP.keys(),
+)
+def test_production_values_without_an_identity_provider_fail(
+    tools: Tools, tmp_path: Path, values: str, schema_message: str, template_message: str
+) -> None:
+    """The ledger refuses to start like this; the chart refuses to render it, twice over."""
+    path = tmp_path / "production-values.yaml"
+    path.write_text(values)
+    code, output = lint(tools, path)
+    assert code != 0 and schema_message in output, output
+    proc = tools.helm_template(path)
+    assert proc.returncode != 0 and schema_message in proc.stderr, proc.stderr
+    # The template check holds even when the schema is skipped.
+    proc = tools.run(
+        [
+            tools.path("helm"), "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
+            "--values", str(path), "--skip-schema-validation",
+        ]
+    )  # fmt: skip
+    assert proc.returncode != 0 and template_message in proc.stderr, proc.stderr
+
+
+def test_env_must_be_one_the_ledger_knows(tools: Tools) -> None:
+    """Only development and production: "Production" would slip past the production check."""
+    code, output = lint(tools, sets=("config.env=Production",))
+    assert code != 0 and "/config/env" in output, output
+
+
+def idp_rule(except_: list[str]) -> dict:
+    return {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": except_}}],
+        "ports": [{"protocol": "TCP", "port": 443}],
+    }
+
+
+def test_roles_behind_the_edge_may_reach_the_jwks_endpoint(
+    all_roles_manifests: list[dict],
+) -> None:
+    policies = by_kind(all_roles_manifests, "NetworkPolicy")
+    expected = idp_rule(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"])
+    for role in ROLES:
+        egress = policies[f"{RELEASE}-{role}"]["spec"]["egress"]
+        assert (expected in egress) == (role == "api"), role
+    # Nothing behind the edge but the api; the migration Job verifies no tokens.
+    migrate = policies[f"{RELEASE}-migrate"]["spec"]["egress"]
+    assert {443} not in [_ports(rule) for rule in migrate]
+
+
+def test_idp_egress_follows_the_values(tools: Tools) -> None:
+    manifests = tools.render(
+        sets=["networkPolicy.idp.cidrs={203.0.113.0/24}", "networkPolicy.idp.port=8443"]
+    )
+    egress = by_kind(manifests, "NetworkPolicy")[f"{RELEASE}-api"]["spec"]["egress"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+        "ports": [{"protocol": "TCP", "port": 8443}],
+    } in egress
+
+
+def test_restricted_metrics_need_a_bearer_token_for_the_service_monitor(tools: Tools) -> None:
+    restricted = ("config.metricsPublic=false", "metrics.serviceMonitor.enabled=true")
+    proc = tools.helm_template(sets=restricted)
+    assert proc.returncode != 0
+    assert "metrics.serviceMonitor.bearerTokenSecret.name" in proc.stderr, proc.stderr
+    manifests = tools.render(
+        sets=[*restricted, "metrics.serviceMonitor.bearerTokenSecret.name=prometheus-ledger"]
+    )
+    (monitor,) = by_kind(manifests, "ServiceMonitor").values()
+    assert monitor["spec"]["endpoints"][0]["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "prometheus-ledger", "key": "token"},
+    }
+    assert config_map(manifests)["LEDGER_METRICS_PUBLIC"] == "false"
+
+
+def test_public_metrics_need_no_token(all_roles_manifests: list[dict]) -> None:
+    (monitor,) = by_kind(all_roles_manifests, "ServiceMonitor").values()
+    assert "authorization" not in monitor["spec"]["endpoints"][0]

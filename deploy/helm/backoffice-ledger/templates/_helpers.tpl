@@ -138,6 +138,33 @@ Returns YAML; use with fromYaml. Usage: include "ledger.role" (list $ "api") | f
 {{- end -}}
 {{- end -}}
 
+{{/*
+Authentication checks, in the words of the ledger's own refusal (api/settings.py): with
+LEDGER_ENV=production it does not start without an issuer and an https JWKS. values.schema.json
+says the same; this also holds under --skip-schema-validation. And a ServiceMonitor that can only
+collect 401s is refused.
+*/}}
+{{- define "ledger.validateAuth" -}}
+{{- $auth := .Values.config.auth | default dict -}}
+{{- if eq (toString .Values.config.env) "production" -}}
+{{- if not $auth.issuer -}}
+{{- fail "config.auth.issuer is empty: with config.env=production the ledger refuses to start without LEDGER_AUTH_ISSUER (the identity provider's issuer, as in Envoy's jwt_authn provider)" -}}
+{{- end -}}
+{{- if not $auth.jwksUrl -}}
+{{- fail "config.auth.jwksUrl is empty: with config.env=production the ledger refuses to start without LEDGER_AUTH_JWKS_URL (the identity provider's JWKS, https)" -}}
+{{- end -}}
+{{- if not (hasPrefix "https://" (toString $auth.jwksUrl)) -}}
+{{- fail (printf "config.auth.jwksUrl must be an https URL with config.env=production, got %q" (toString $auth.jwksUrl)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.config.metricsPublic) -}}
+{{- $secret := .Values.metrics.serviceMonitor.bearerTokenSecret | default dict -}}
+{{- if not $secret.name -}}
+{{- fail "config.metricsPublic is false and metrics.serviceMonitor is enabled: /metrics then needs a bearer token with the role monitoring; set metrics.serviceMonitor.bearerTokenSecret.name (and .key) to the Secret holding Prometheus's token" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The non-secret configuration, as a map (ConfigMap data and the migration Job's env). */}}
 {{- define "ledger.configData" -}}
 LEDGER_ENV: {{ .Values.config.env | quote }}
@@ -148,6 +175,18 @@ LEDGER_DATA_DIR: {{ .Values.config.dataDir | quote }}
 {{- with .Values.config.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
+{{- with .Values.config.auth }}
+{{- with .issuer }}
+LEDGER_AUTH_ISSUER: {{ . | quote }}
+{{- end }}
+LEDGER_AUTH_AUDIENCE: {{ .audience | quote }}
+{{- with .jwksUrl }}
+LEDGER_AUTH_JWKS_URL: {{ . | quote }}
+{{- end }}
+LEDGER_AUTH_ALGORITHMS: {{ join "," .algorithms | quote }}
+LEDGER_AUTH_LEEWAY_SECONDS: {{ .leewaySeconds | toString | quote }}
+{{- end }}
+LEDGER_METRICS_PUBLIC: {{ .Values.config.metricsPublic | toString | quote }}
 {{- range $key, $value := .Values.config.extra }}
 {{ $key }}: {{ $value | toString | quote }}
 {{- end }}
