@@ -84,7 +84,11 @@ class JwksUrl:
     """Keys from a JWKS URL (cached; an unknown ``kid`` refreshes the cache once)."""
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self.client = PyJWKClient(url, cache_keys=True, lifespan=300, timeout=int(timeout))
+        # The key set is cached for five minutes (lifespan); single keys are not cached apart
+        # from it (cache_keys would keep a withdrawn key forever).
+        self.client = PyJWKClient(
+            url, cache_keys=False, cache_jwk_set=True, lifespan=300, timeout=int(timeout)
+        )
 
     def key_for(self, kid: str | None, token: str) -> PyJWK:
         try:
