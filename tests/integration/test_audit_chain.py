@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,6 +97,26 @@ def test_the_follower_chains_every_event_in_batches_with_its_tracking(ledger: Le
     report = verify_chain(ledger.source, ledger.engine, page=4)
     assert report.ok, report.describe()
     assert (report.events, report.chained, report.tail) == (len(links), len(links), 0)
+
+
+def test_the_following_projector_chains_new_events_as_they_are_recorded(ledger: Ledger) -> None:
+    """``run``: a LISTEN/NOTIFY subscription on PostgreSQL, polling on SQLite."""
+    projector = Projector(ledger.engine, [ledger.source], chain=True, poll_interval=0.02)
+    projector.create_tables()
+    book(ledger, 2)
+    stop = threading.Event()
+    follower = threading.Thread(target=projector.run, args=(stop,), daemon=True)
+    follower.start()
+    try:
+        assert projector.wait_for({"ledger": ledger.source.head()}, timeout=20)
+        book(ledger, 3)
+        assert projector.wait_for({"ledger": ledger.source.head()}, timeout=20)
+    finally:
+        stop.set()
+        follower.join(timeout=20)
+    assert not follower.is_alive()
+    assert stored(ledger.engine) == recomputed(ledger.source)
+    assert verify_chain(ledger.source, ledger.engine).tail == 0
 
 
 def test_events_not_chained_yet_are_the_unchained_tail(ledger: Ledger) -> None:
