@@ -3,7 +3,8 @@
 ``bootstrap(settings)`` builds, in order: the database configuration (creating the PostgreSQL
 schema when one is named), the ledger and fraud applications (the ledger screens through the
 fraud model screening: rules, blocklist and the promoted model, if any),
-the read-model engine, the queries, and the projector with its tables. Everything is built
+the read-model engine, the queries, the projector with its tables (and the audit chain), and
+the append-only triggers on the event tables and the chain (tamper evidence). Everything is built
 when the function is called, never at import time, and :meth:`Container.close` releases it.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from adapters.audit.append_only import protect
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.scoring import ArtifactModelLoader
 from adapters.messaging.outbox import create_outbox_tables
@@ -149,6 +151,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             sources,
             batch_size=settings.projector_batch_size,
             poll_interval=settings.projector_poll_interval,
+            chain=True,
         )
         projector.create_tables()
         create_outbox_tables(engine)
@@ -158,7 +161,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         if fraud is not None:
             fraud.close()
         raise
-    return Container(
+    container = Container(
         settings=settings,
         database=database,
         ledger=ledger,
@@ -170,3 +173,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         fraud_cases=FraudCases(fraud, ledger),
         fraud_queries=FraudQueries(engine),
     )
+    try:
+        protect(container.applications.values(), engine)
+    except BaseException:
+        container.close()
+        raise
+    return container

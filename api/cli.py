@@ -10,6 +10,7 @@
     ledger projections rebuild [NAME]
     ledger replay --as-of T --out FILE [--force]
     ledger fraud simulate|train|evaluate|models|promote|rollback ...   (see api/fraud_cli.py)
+    ledger audit verify [--json] [--anchor FILE] | head               (see api/audit_cli.py)
 
 Settings come from the ``LEDGER_*`` environment variables (see ``api/settings.py``); an
 invalid value stops the command with exit code 2 before anything is opened.
@@ -99,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate",
         help="create the event tables and read-model tables (idempotent)",
         description="Create the PostgreSQL schema, every context's event table and every "
-        "read-model table that does not exist yet. Safe to run on every deploy (the Helm "
-        "chart runs it as a pre-install/pre-upgrade hook).",
+        "read-model table that does not exist yet, and the append-only triggers on the event "
+        "tables and the audit chain. Safe to run on every deploy (the Helm chart runs it as a "
+        "pre-install/pre-upgrade hook).",
     )
 
     replay = commands.add_parser(
@@ -115,12 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", required=True, type=Path, help="the SQLite file to write")
     replay.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
-    from api import fraud_cli
+    from api import audit_cli, fraud_cli, token_cli
 
     fraud_cli.add_parser(commands)
-    from api import token_cli
-
     token_cli.add_parser(commands)
+    audit_cli.add_parser(commands)
     return parser
 
 
@@ -183,6 +184,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "fraud": cmd_fraud,
         "token": cmd_token,
         "permissions": cmd_permissions,
+        "audit": cmd_audit,
     }
     try:
         return handlers[args.command](args, settings)
@@ -209,6 +211,12 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_permissions(args: argparse.Namespace, settings: Settings) -> int:
     from api.token_cli import cmd_permissions as run
+
+    return run(args, settings)
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from api.audit_cli import cmd_audit as run
 
     return run(args, settings)
 
@@ -314,7 +322,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """Bootstrapping creates what is missing: the schema, event tables and read models."""
+    """Bootstrapping creates what is missing: the schema, event tables and read models, and
+    installs the append-only triggers (tamper evidence)."""
     from api.bootstrap import bootstrap
 
     container = bootstrap(settings)

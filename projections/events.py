@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import Notification
 
 from domain.money import minor_unit
 
@@ -28,11 +30,16 @@ ENVELOPE_FIELDS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """A decoded domain event at ``position`` (notification id) of ``context``'s log."""
+    """A decoded domain event at ``position`` (notification id) of ``context``'s log.
+
+    ``notification`` is the raw row it was decoded from, as recorded (the audit chain hashes
+    those bytes, not the decoded event); ``None`` for envelopes built in memory.
+    """
 
     context: str
     position: int
     event: Any
+    notification: Notification | None = field(default=None, compare=False, repr=False)
 
     @property
     def event_type(self) -> str:

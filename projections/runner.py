@@ -41,6 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from projections.accounts import AccountsProjection
 from projections.audit import AuditProjection
 from projections.base import Projection, ProjectionError, chunked
+from projections.chain import ChainFollower, chain_metadata
 from projections.events import Envelope
 from projections.fraud import FraudProjection
 from projections.tables import metadata, rm_projection_tracking
@@ -94,7 +95,7 @@ class EventSource:
             event = self.app.mapper.to_domain_event(notification)
         except Exception as error:
             raise UndecodableEvent(self.name, notification, error) from error
-        return Envelope(self.name, notification.id, event)
+        return Envelope(self.name, notification.id, event, notification)
 
     def head(self) -> int:
         """The last notification id in the log (0 when empty)."""
@@ -110,6 +111,10 @@ class Projector:
 
     ``event_filter`` (used by replay) limits which events reach the
     projections; filtered-out events still advance the tracking position.
+
+    ``chain=True`` also runs the :class:`~projections.chain.ChainFollower` (tracked as
+    ``"chain"``), which extends the tamper-evidence hash chain in the same transactions.
+    It sees every event, so it cannot be combined with ``event_filter``.
     """
 
     def __init__(
@@ -122,6 +127,7 @@ class Projector:
         poll_interval: float = 0.2,
         max_batch_delay: float = 0.02,
         event_filter: Callable[[Envelope], bool] | None = None,
+        chain: bool = False,
     ) -> None:
         names = list(PROJECTIONS) if projections is None else list(projections)
         unknown = [n for n in names if n not in PROJECTIONS]
@@ -134,7 +140,12 @@ class Projector:
         self._sources = {s.name: s for s in self.sources}
         if len(self._sources) != len(self.sources):
             raise ValueError("event sources must have distinct names")
+        if chain and event_filter is not None:
+            raise ValueError("the audit chain covers every event: no event_filter with chain")
         self.projections: list[Projection] = [PROJECTIONS[n]() for n in PROJECTIONS if n in names]
+        if chain:
+            self.projections.append(ChainFollower())
+        self.chain = chain
         self._by_name = {p.name: p for p in self.projections}
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -150,11 +161,16 @@ class Projector:
     def create_tables(self) -> None:
         """Create every read-model table that does not exist yet (idempotent)."""
         try:
-            metadata.create_all(self.engine, checkfirst=True)
+            self._create_all()
         except exc.DBAPIError:
             # Another process created them at the same moment: check again.
-            metadata.create_all(self.engine, checkfirst=True)
+            self._create_all()
         self._tables_ready = True
+
+    def _create_all(self) -> None:
+        metadata.create_all(self.engine, checkfirst=True)
+        if self.chain:
+            chain_metadata.create_all(self.engine, checkfirst=True)
 
     def _ensure_tables(self) -> None:
         if not self._tables_ready:
@@ -425,7 +441,8 @@ class Projector:
         if names is None:
             return self.projections
         wanted = set(names)
-        selected = [self._by_name.get(n) or PROJECTIONS[n]() for n in PROJECTIONS if n in wanted]
+        known = [*PROJECTIONS, *(p.name for p in self.projections if p.name not in PROJECTIONS)]
+        selected = [self._by_name.get(n) or PROJECTIONS[n]() for n in known if n in wanted]
         if len(selected) != len(wanted):
             raise ValueError(f"unknown projections in {sorted(wanted)}")
         return selected

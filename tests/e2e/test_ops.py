@@ -37,7 +37,13 @@ def test_readyz_reports_database_and_projection_lag(
     body = ready.json()
     assert body["status"] == "ready"
     assert body["checks"]["database"] == "ok"
-    assert set(body["checks"]["projections"]) == {"accounts", "transactions", "audit", "fraud"}
+    assert set(body["checks"]["projections"]) == {
+        "accounts",
+        "transactions",
+        "audit",
+        "fraud",
+        "chain",  # the audit hash chain, extended by the projector (tamper evidence)
+    }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 
 

@@ -1,0 +1,1 @@
+"""Tamper evidence in the database: append-only triggers on the event store and the chain."""

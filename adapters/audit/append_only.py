@@ -1,0 +1,151 @@
+"""Append-only event store: database triggers that refuse UPDATE, DELETE and TRUNCATE.
+
+Protected: every context's events table (and snapshots table, when the application takes
+snapshots), named as eventsourcing names them (PostgreSQL: ``<app>_events`` and
+``<app>_snapshots`` in the configured schema; SQLite: ``stored_events`` and
+``stored_snapshots`` in the context's own file), and the ``audit_chain`` table of the
+read-model database.
+
+* PostgreSQL: one trigger function per schema raising an exception, a row-level BEFORE
+  UPDATE OR DELETE trigger and a statement-level BEFORE TRUNCATE trigger per table.
+* SQLite: BEFORE UPDATE and BEFORE DELETE triggers calling ``RAISE(ABORT, ...)`` (SQLite has
+  no TRUNCATE; ``DELETE`` without ``WHERE`` fires the trigger too).
+
+Installation is idempotent: missing triggers are created, present ones left alone; on
+PostgreSQL under an advisory lock, so processes starting together do not race. eventsourcing
+9.5 itself only INSERTs into these tables (its only ``UPDATE`` is on tracking tables).
+
+This stops accidents and application-level tampering; the table owner or a superuser can
+still disable the triggers. The hash chain (``projections.chain``) is what detects that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Recorder
+from eventsourcing.postgres import PostgresRecorder
+from eventsourcing.sqlite import SQLiteRecorder
+from sqlalchemy import Engine, text
+
+from projections.chain import audit_chain
+
+FUNCTION = "backoffice_append_only"
+ROW_TRIGGER = "append_only_rows"
+TRUNCATE_TRIGGER = "append_only_truncate"
+LOCK_KEY = "backoffice-ledger:append-only"
+
+
+def refusal(table: str, operation: str) -> str:
+    """The error message of a refused change (SQLite; PostgreSQL builds the same one)."""
+    return f"backoffice-ledger: {operation} on {table} refused: the table is append-only"
+
+
+def protect(applications: Iterable[Application[Any]], read_engine: Engine) -> None:
+    """Install the triggers on every application's event tables and on ``audit_chain``."""
+    for app in applications:
+        for recorder in event_recorders(app):
+            protect_recorder(recorder)
+    protect_read_models(read_engine)
+
+
+def event_recorders(app: Application[Any]) -> list[Recorder]:
+    """The recorders of ``app``'s events table and, when it takes snapshots, snapshots table."""
+    recorders: list[Recorder] = [app.recorder]
+    if app.snapshots is not None:
+        recorders.append(app.snapshots.recorder)
+    return recorders
+
+
+def protect_recorder(recorder: Recorder) -> None:
+    """Install the triggers on the table of one eventsourcing recorder."""
+    table = str(getattr(recorder, "events_table_name", ""))
+    if not table:
+        raise TypeError(f"{type(recorder).__name__} names no events table")
+    if isinstance(recorder, PostgresRecorder):
+        schema = recorder.datastore.schema
+        with recorder.datastore.transaction(commit=True) as cursor:
+            for statement in _postgres_statements(cursor, schema, table):
+                cursor.execute(statement)
+    elif isinstance(recorder, SQLiteRecorder):
+        with recorder.datastore.transaction(commit=True) as cursor:
+            for statement in sqlite_statements(table):
+                cursor.execute(statement)
+    else:
+        raise TypeError(f"no append-only triggers for {type(recorder).__name__}")
+
+
+def protect_read_models(engine: Engine) -> None:
+    """Install the triggers on the ``audit_chain`` table of the read-model database."""
+    table = audit_chain.name
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+            raw = conn.connection.cursor()  # psycopg's own: DDL with '%' and no parameters
+            try:
+                for statement in _postgres_statements(raw, schema, table):
+                    raw.execute(statement)
+            finally:
+                raw.close()
+        elif conn.dialect.name == "sqlite":
+            for statement in sqlite_statements(table):
+                conn.exec_driver_sql(statement)
+        else:
+            raise TypeError(f"no append-only triggers for {conn.dialect.name}")
+
+
+def sqlite_statements(table: str) -> list[str]:
+    """DDL of the SQLite triggers on ``table`` (idempotent)."""
+    return [
+        f'CREATE TRIGGER IF NOT EXISTS "{table}_append_only_{op.lower()}" '
+        f'BEFORE {op} ON "{table}" '
+        f"BEGIN SELECT RAISE(ABORT, '{refusal(table, op)}'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _postgres_statements(cursor: Any, schema: str, table: str) -> list[str]:
+    """The DDL still missing for ``schema.table``, found under the advisory lock."""
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOCK_KEY,))
+    qualified = f"{_ident(schema)}.{_ident(table)}"
+    function = f"{_ident(schema)}.{_ident(FUNCTION)}"
+    cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", (f"{function}()",))
+    row = cursor.fetchone()
+    has_function = bool(_first(row))
+    cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s)", (qualified,))
+    present = {_first(r) for r in cursor.fetchall()}
+    statements = []
+    if not has_function:
+        statements.append(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
+            "BEGIN RAISE EXCEPTION 'backoffice-ledger: % on %.% refused: the table is "
+            "append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME "
+            "USING HINT = 'events are never changed; record a correcting event instead'; "
+            "END $fn$"
+        )
+    if ROW_TRIGGER not in present:
+        statements.append(
+            f"CREATE TRIGGER {ROW_TRIGGER} BEFORE UPDATE OR DELETE ON {qualified} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    if TRUNCATE_TRIGGER not in present:
+        statements.append(
+            f"CREATE TRIGGER {TRUNCATE_TRIGGER} BEFORE TRUNCATE ON {qualified} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def _first(row: Any) -> Any:
+    """The first column of a row from a tuple or dict row factory."""
+    if row is None:
+        return None
+    if isinstance(row, dict):
+        return next(iter(row.values()))
+    return row[0]
