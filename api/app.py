@@ -150,7 +150,12 @@ def _build(
         )
 
     graphql = GraphQLRouter(
-        build_schema(production=settings.is_production),
+        build_schema(
+            production=settings.is_production,
+            max_depth=settings.graphql_max_depth,
+            max_tokens=settings.graphql_max_tokens,
+            max_aliases=settings.graphql_max_aliases,
+        ),
         path="/graphql",
         context_getter=graphql_context,
         graphql_ide=None if settings.is_production else "graphiql",
