@@ -19,6 +19,7 @@ from api.bootstrap import Container, bootstrap
 from api.graphql.context import LedgerContext
 from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
+from api.ratelimit import RateLimiter
 from api.rest import install_error_handlers, ops_router, request_principal, router
 from api.security import PrincipalResolver, resolve_principal
 from api.settings import Settings
@@ -132,6 +133,11 @@ def _build(
     app.state.container = container
     app.state.metrics = metrics
     app.state.principal_resolver = principal_resolver
+    app.state.rate_limiter = (
+        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limited
+        else None
+    )
     app.state.ingestion = None
     app.state.check_projections = True
     install_error_handlers(app)

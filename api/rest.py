@@ -31,6 +31,7 @@ from api.presentation import (
     transaction_uuid,
     utc,
 )
+from api.ratelimit import RateLimited, RateLimiter
 from api.security import Forbidden, Permission, Principal, PrincipalResolver, authorize
 from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import (
@@ -61,8 +62,17 @@ def get_metrics(request: Request) -> Metrics:
 
 
 def request_principal(request: Request) -> Principal:
+    """Who is calling; then one token from their rate-limit bucket (or :class:`RateLimited`).
+
+    REST routes (through :func:`require`) and the GraphQL context getter both come here, so
+    the limit is per authenticated principal and covers both APIs together.
+    """
     resolver: PrincipalResolver = request.app.state.principal_resolver
-    return resolver(request)
+    principal = resolver(request)
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(principal.name)
+    return principal
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
@@ -288,7 +298,7 @@ def _readable(errors: list[Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Application and domain errors -> 4xx with a readable ``detail``."""
+    """Application and domain errors -> 4xx with a readable ``detail``; rate limit -> 429."""
 
     async def validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -315,6 +325,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def busy(_request: Request, exc: Exception) -> JSONResponse:
         return _error(503, str(exc), **{"Retry-After": "1"})
 
+    async def rate_limited(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RateLimited)
+        return _error(429, str(exc), **{"Retry-After": exc.retry_after_header})
+
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(MalformedBody, malformed)
     app.add_exception_handler(InvalidCommand, invalid)
@@ -324,6 +338,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(ConcurrencyExhausted, busy)
+    app.add_exception_handler(RateLimited, rate_limited)
 
 
 # --------------------------------------------------------------------------- ledger routes
