@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from strawberry.fastapi import GraphQLRouter
 
+from api.body_limit import BodySizeLimitMiddleware
 from api.bootstrap import Container, bootstrap
 from api.graphql.context import LedgerContext
 from api.graphql.schema import build_schema
@@ -142,7 +143,10 @@ def _build(
     app.state.check_projections = True
     install_error_handlers(app)
     app.include_router(ops_router)
+    # Added last runs first: the request context wraps the body limit, so a 413 carries
+    # the correlation id and shows in the access log and the metrics.
     if operations_only:
+        app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         return app
     app.include_router(router)
@@ -168,6 +172,7 @@ def _build(
         allow_queries_via_get=not settings.is_production,
     )
     app.include_router(graphql, include_in_schema=False)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 
