@@ -245,9 +245,7 @@ class RequestContextMiddleware:
             )
             status = 500
             if not started:
-                body = json.dumps(
-                    {"detail": "internal server error", "correlationId": correlation_id}
-                ).encode()
+                body = json.dumps({"detail": internal_error_detail(correlation_id)}).encode()
                 await send_with_header(
                     {
                         "type": "http.response.start",
@@ -275,6 +273,11 @@ class RequestContextMiddleware:
                     duration_ms=round(elapsed * 1000, 2),
                 )
             _correlation_id.reset(token)
+
+
+def internal_error_detail(correlation_id: str) -> str:
+    """What a client is told about an unexpected error: where to look, never what happened."""
+    return f"Internal error; see the server log ({CORRELATION_HEADER}: {correlation_id})"
 
 
 def _route_template(scope: Scope) -> str:
