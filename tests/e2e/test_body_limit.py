@@ -11,18 +11,20 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.bootstrap import Container
+from api.security import ROLE_PERMISSIONS, Principal
 from api.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from tests.builders import iban, message
+from tests.e2e.conftest import client_as
 
 LIMIT = 4096
+EVERY_ROLE = Principal(name="user:hardening", roles=frozenset(ROLE_PERMISSIONS))
 
 
 @pytest.fixture
 def limited(container: Container, settings: Settings) -> Iterator[TestClient]:
     container.settings = replace(settings, max_body_bytes=LIMIT)
-    with TestClient(create_app(container)) as client:
+    with client_as(container, EVERY_ROLE) as client:
         yield client
 
 

@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.bootstrap import Container
 from api.graphql.types import MAX_PAGE
+from api.security import ROLE_PERMISSIONS, Principal
 from api.settings import Settings
-from tests.e2e.conftest import gql, gql_errors, open_account, project
+from tests.e2e.conftest import client_as, gql, gql_errors, open_account, project
+
+# Every role, given directly: these tests are about limits, not about who may call.
+EVERY_ROLE = Principal(name="user:hardening", roles=frozenset(ROLE_PERMISSIONS))
 
 NO_SUCH_TX = "00000000-0000-0000-0000-000000000000"
 INTROSPECTION = "{ __schema { queryType { name } } }"
@@ -44,7 +47,7 @@ def configured(container: Container, settings: Settings) -> Iterator[Any]:
 
     def build(**changes: Any) -> TestClient:
         container.settings = replace(settings, **changes)
-        client = TestClient(create_app(container))
+        client = client_as(container, EVERY_ROLE)
         client.__enter__()
         opened.append(client)
         return client

@@ -17,7 +17,7 @@ from httpx import Response
 from api.app import create_app
 from api.bootstrap import Container
 from api.ratelimit import RateLimiter
-from api.security import DEVELOPMENT_PRINCIPAL, HasHeaders, Principal
+from api.security import ROLE_PERMISSIONS, HasHeaders, Principal
 from api.settings import Settings
 from tests.builders import MonotonicClock
 
@@ -28,7 +28,8 @@ QUERY = {"query": "{ trialBalance { totals { currency } } }"}
 
 def by_header(request: HasHeaders) -> Principal:
     """Test resolver: the principal named in ``X-Test-Principal`` (every role)."""
-    return replace(DEVELOPMENT_PRINCIPAL, name=request.headers.get("x-test-principal", "user:a"))
+    name = request.headers.get("x-test-principal", "user:a")
+    return Principal(name=name, roles=frozenset(ROLE_PERMISSIONS))
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_writes_refused_by_the_limit_record_nothing(
 
 def test_the_limiter_comes_from_the_settings(container: Container, settings: Settings) -> None:
     container.settings = replace(settings, rate_limit_per_second=7.5, rate_limit_burst=11)
-    limiter = create_app(container).state.rate_limiter
+    limiter = create_app(container, principal_resolver=by_header).state.rate_limiter
     assert isinstance(limiter, RateLimiter)
     assert (limiter.rate, limiter.burst) == (7.5, 11)
 
@@ -147,7 +148,7 @@ def test_zero_turns_the_limit_off(
     container: Container, settings: Settings, rate: float, burst: int
 ) -> None:
     container.settings = replace(settings, rate_limit_per_second=rate, rate_limit_burst=burst)
-    app = create_app(container)
+    app = create_app(container, principal_resolver=by_header)
     assert app.state.rate_limiter is None
     with TestClient(app) as client:
         for _ in range(30):
