@@ -343,7 +343,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # --------------------------------------------------------------------------- ledger routes
 
-router = APIRouter(prefix="/v1", responses={403: {"model": ErrorOut}})
+_HARDENING: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "Body larger than `LEDGER_MAX_BODY_BYTES`"},
+    429: {
+        "model": ErrorOut,
+        "description": "Rate limit of the principal reached; retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+    },
+    500: {"model": ErrorOut, "description": "Unexpected; `detail` names the correlation id"},
+}
+
+router = APIRouter(prefix="/v1", responses={403: {"model": ErrorOut}, **_HARDENING})
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Body is not JSON"},

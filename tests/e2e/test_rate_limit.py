@@ -153,3 +153,11 @@ def test_zero_turns_the_limit_off(
     with TestClient(app) as client:
         for _ in range(30):
             assert client.get("/v1/accounts/clearing:EUR").status_code != 429
+
+
+def test_openapi_documents_the_refusals(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, method in (("/v1/accounts", "post"), ("/v1/accounts/{account_id}", "get")):
+        responses = spec["paths"][path][method]["responses"]
+        assert {"413", "429", "500"} <= set(responses)
+        assert "Retry-After" in responses["429"]["headers"]
