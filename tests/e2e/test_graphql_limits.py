@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from graphql import get_introspection_query
 
 from api.bootstrap import Container
 from api.graphql.types import MAX_PAGE
@@ -151,6 +152,19 @@ def test_development_serves_graphiql_and_introspection(client: TestClient) -> No
     assert "holderName" in str(gql(client, TYPE_INTROSPECTION))
     over_get = client.get("/graphql", params={"query": "{ trialBalance { asOf } }"})
     assert over_get.status_code == 200, over_get.text
+
+
+def test_the_full_introspection_query_fits_the_default_limits(client: TestClient) -> None:
+    # What GraphiQL and code generators send: deep (ofType nesting) and long.
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+    schema = gql(client, query)["__schema"]
+    assert {"Account", "Transaction"} <= {t["name"] for t in schema["types"]}
 
 
 def test_production_refuses_introspection(configured: Any) -> None:
