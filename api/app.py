@@ -15,10 +15,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from strawberry.fastapi import GraphQLRouter
 
+from api.body_limit import BodySizeLimitMiddleware
 from api.bootstrap import Container, bootstrap
 from api.graphql.context import LedgerContext
 from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
+from api.ratelimit import RateLimiter
 from api.rest import install_error_handlers, ops_router, request_principal, router
 from api.security import (
     ANONYMOUS,
@@ -141,12 +143,20 @@ def _build(
     app.state.container = container
     app.state.metrics = metrics
     app.state.principal_resolver = principal_resolver or _authenticator(app, settings)
+    app.state.rate_limiter = (
+        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limited
+        else None
+    )
     app.state.ingestion = None
     app.state.metrics_public = settings.auth.metrics_public
     app.state.check_projections = True
     install_error_handlers(app)
     app.include_router(ops_router)
+    # Added last runs first: the request context wraps the body limit, so a 413 carries
+    # the correlation id and shows in the access log and the metrics.
     if operations_only:
+        app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         return app
     app.include_router(router)
@@ -160,13 +170,19 @@ def _build(
         )
 
     graphql = GraphQLRouter(
-        build_schema(production=settings.is_production),
+        build_schema(
+            production=settings.is_production,
+            max_depth=settings.graphql_max_depth,
+            max_tokens=settings.graphql_max_tokens,
+            max_aliases=settings.graphql_max_aliases,
+        ),
         path="/graphql",
         context_getter=graphql_context,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
     )
     app.include_router(graphql, include_in_schema=False)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

@@ -32,30 +32,62 @@ _CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 _correlation_id: ContextVar[str | None] = ContextVar("ledger_correlation_id", default=None)
 
-# Compact IBANs (country, check digits, 11-30 alphanumerics) and the printed form in groups
-# of four. Upper case only: lower-case hex (UUIDs, hashes) is never mistaken for an IBAN.
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b")
+# IBAN-shaped tokens: country, check digits, then 11-30 letters and digits, compact or printed
+# in groups of four ("DE89 3704 0044 0532 0130 00"), 15 to 34 characters without the spaces.
+# Upper case tokens are masked as they are, valid or not (a mistyped IBAN in an error message
+# is still someone's account number). Lower or mixed case ones only when the check digits
+# add up, so that lower-case hex (hashes, UUIDs without dashes) stays readable.
+_ALNUM = "A-Za-z0-9"
+_IBAN = re.compile(
+    rf"(?<![{_ALNUM}])[A-Za-z]{{2}}[0-9]{{2}}"
+    rf"(?:[{_ALNUM}]{{11,30}}|(?: [{_ALNUM}]{{4}}){{2,7}}(?: [{_ALNUM}]{{1,4}})?)"
+    rf"(?![{_ALNUM}])"
+)
+_IBAN_LENGTHS = range(15, 35)
+_NOT_MASKED = frozenset({"exc_info", "_record", "_from_structlog"})
+"""Event-dict keys left alone: the exception (masked once rendered) and structlog's own."""
+
+
+def _check_digits_ok(compact: str) -> bool:
+    """ISO 13616 mod-97: the IBAN, first four characters moved to the end, letters as 10-35."""
+    rearranged = (compact[4:] + compact[:4]).upper()
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
 
 
 def mask_iban(match: re.Match[str]) -> str:
-    compact = match.group(0).replace(" ", "")
+    """``DE89370400440532013000`` -> ``DE89**************3000`` (country, check digits and the
+    last four kept; the length kept too); anything that is not an IBAN comes back unchanged."""
+    token = match.group(0)
+    compact = token.replace(" ", "")
+    if len(compact) not in _IBAN_LENGTHS:
+        return token
+    if token != token.upper() and not _check_digits_ok(compact):
+        return token
     return f"{compact[:4]}{'*' * (len(compact) - 8)}{compact[-4:]}"
 
 
 def mask_ibans(value: Any) -> Any:
-    """``value`` with every IBAN inside it (strings, nested lists and dicts) masked."""
+    """``value`` with every IBAN inside it masked.
+
+    Strings are searched; dicts, lists, tuples and sets are searched item by item (dict keys
+    are names and stay); numbers, booleans and None stay as they are. Anything else is
+    rendered with ``str`` first, as the JSON renderer would, so an object whose ``str`` is an
+    IBAN (``domain.iban.Iban``) is masked as well.
+    """
     if isinstance(value, str):
         return _IBAN.sub(mask_iban, value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Mapping):
         return {key: mask_ibans(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [mask_ibans(item) for item in value]
-    return value
+    return _IBAN.sub(mask_iban, str(value))
 
 
 def _mask_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
     for key, value in list(event_dict.items()):
-        if key != "exc_info":
+        if key not in _NOT_MASKED:
             event_dict[key] = mask_ibans(value)
     return event_dict
 
@@ -245,9 +277,7 @@ class RequestContextMiddleware:
             )
             status = 500
             if not started:
-                body = json.dumps(
-                    {"detail": "internal server error", "correlationId": correlation_id}
-                ).encode()
+                body = json.dumps({"detail": internal_error_detail(correlation_id)}).encode()
                 await send_with_header(
                     {
                         "type": "http.response.start",
@@ -275,6 +305,11 @@ class RequestContextMiddleware:
                     duration_ms=round(elapsed * 1000, 2),
                 )
             _correlation_id.reset(token)
+
+
+def internal_error_detail(correlation_id: str) -> str:
+    """What a client is told about an unexpected error: where to look, never what happened."""
+    return f"Internal error; see the server log ({CORRELATION_HEADER}: {correlation_id})"
 
 
 def _route_template(scope: Scope) -> str:

@@ -31,6 +31,7 @@ from api.presentation import (
     transaction_uuid,
     utc,
 )
+from api.ratelimit import RateLimited, RateLimiter
 from api.security import (
     AccessDenied,
     Forbidden,
@@ -69,8 +70,17 @@ def get_metrics(request: Request) -> Metrics:
 
 
 def request_principal(request: Request) -> Principal:
+    """Who is calling; then one token from their rate-limit bucket (or :class:`RateLimited`).
+
+    REST routes (through :func:`require`) and the GraphQL context getter both come here, so
+    the limit is per authenticated principal and covers both APIs together.
+    """
     resolver: PrincipalResolver = request.app.state.principal_resolver
-    return resolver(request)
+    principal = resolver(request)
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(principal.name)
+    return principal
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
@@ -296,7 +306,7 @@ def _readable(errors: list[Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Application and domain errors -> 4xx with a readable ``detail``."""
+    """Application and domain errors -> 4xx with a readable ``detail``; rate limit -> 429."""
 
     async def validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -330,6 +340,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def busy(_request: Request, exc: Exception) -> JSONResponse:
         return _error(503, str(exc), **{"Retry-After": "1"})
 
+    async def rate_limited(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RateLimited)
+        return _error(429, str(exc), **{"Retry-After": exc.retry_after_header})
+
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(MalformedBody, malformed)
     app.add_exception_handler(InvalidCommand, invalid)
@@ -341,11 +355,22 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AccessDenied, forbidden)
     app.add_exception_handler(Unauthenticated, unauthenticated)
     app.add_exception_handler(ConcurrencyExhausted, busy)
+    app.add_exception_handler(RateLimited, rate_limited)
 
 
 # --------------------------------------------------------------------------- ledger routes
 
-router = APIRouter(prefix="/v1", responses={403: {"model": ErrorOut}})
+_HARDENING: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "Body larger than `LEDGER_MAX_BODY_BYTES`"},
+    429: {
+        "model": ErrorOut,
+        "description": "Rate limit of the principal reached; retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+    },
+    500: {"model": ErrorOut, "description": "Unexpected; `detail` names the correlation id"},
+}
+
+router = APIRouter(prefix="/v1", responses={403: {"model": ErrorOut}, **_HARDENING})
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Body is not JSON"},
@@ -548,8 +573,9 @@ def metrics_endpoint(
     request: Request, metrics: Annotated[Metrics, Depends(get_metrics)]
 ) -> Response:
     """Public unless ``LEDGER_METRICS_PUBLIC=false``; then it needs ``metrics:read``."""
-    if not request.app.state.metrics_public:
-        authorize(request_principal(request), Permission.METRICS_READ)
+    if not request.app.state.metrics_public:  # the scraper is authenticated, never rate limited
+        resolver: PrincipalResolver = request.app.state.principal_resolver
+        authorize(resolver(request), Permission.METRICS_READ)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -7,6 +7,7 @@ Every problem found is reported at once in a :class:`SettingsError`, naming the 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -32,6 +33,14 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_REVIEW_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
 DEFAULT_DECLINE_ABOVE = "EUR:50000,USD:50000,GBP:50000,CHF:50000,PLN:200000,SEK:500000"
 DEFAULT_DAILY_LIMIT = "EUR:100000,USD:100000,GBP:100000,CHF:100000,PLN:400000,SEK:1000000"
+
+# API hardening: GraphQL document limits, per-principal rate limit, request body size.
+DEFAULT_GRAPHQL_MAX_DEPTH = 12
+DEFAULT_GRAPHQL_MAX_TOKENS = 2000
+DEFAULT_GRAPHQL_MAX_ALIASES = 15
+DEFAULT_RATE_LIMIT_PER_SECOND = 50.0
+DEFAULT_RATE_LIMIT_BURST = 100
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -75,12 +84,29 @@ class Settings:
     fraud_blocklist: tuple[str, ...] = ()
     auth: AuthConfig = field(default_factory=AuthConfig)
     """Who may call the API: token issuer, audience and keys (``LEDGER_AUTH_*``)."""
+    graphql_max_depth: int = DEFAULT_GRAPHQL_MAX_DEPTH
+    """Deepest selection nesting a GraphQL document may have (``LEDGER_GRAPHQL_MAX_DEPTH``)."""
+    graphql_max_tokens: int = DEFAULT_GRAPHQL_MAX_TOKENS
+    """Most lexer tokens in a GraphQL document; the parser stops beyond it."""
+    graphql_max_aliases: int = DEFAULT_GRAPHQL_MAX_ALIASES
+    """Most aliased fields in a GraphQL document (aliases multiply the work of one field)."""
+    rate_limit_per_second: float = DEFAULT_RATE_LIMIT_PER_SECOND
+    """Sustained requests per second per principal; 0 turns the limit off."""
+    rate_limit_burst: int = DEFAULT_RATE_LIMIT_BURST
+    """Requests a principal may make at once before the sustained rate applies; 0: no limit."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Largest request body accepted (413 above it)."""
 
     # -- derived -------------------------------------------------------------------------
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether requests are rate limited per principal (both numbers above zero)."""
+        return self.rate_limit_per_second > 0 and self.rate_limit_burst > 0
 
     def database(self) -> DatabaseConfig:
         return DatabaseConfig(
@@ -211,6 +237,48 @@ class Settings:
             if item.strip()
         )
         auth = auth_config_from_env(env, problems, production=environment == "production")
+        max_depth = _int(
+            get("LEDGER_GRAPHQL_MAX_DEPTH"),
+            "LEDGER_GRAPHQL_MAX_DEPTH",
+            DEFAULT_GRAPHQL_MAX_DEPTH,
+            problems,
+            low=1,
+            high=100,
+        )
+        max_tokens = _int(
+            get("LEDGER_GRAPHQL_MAX_TOKENS"),
+            "LEDGER_GRAPHQL_MAX_TOKENS",
+            DEFAULT_GRAPHQL_MAX_TOKENS,
+            problems,
+            low=100,
+        )
+        max_aliases = _int(
+            get("LEDGER_GRAPHQL_MAX_ALIASES"),
+            "LEDGER_GRAPHQL_MAX_ALIASES",
+            DEFAULT_GRAPHQL_MAX_ALIASES,
+            problems,
+            low=0,
+        )
+        rate = _rate(
+            get("LEDGER_RATE_LIMIT_PER_SECOND"),
+            "LEDGER_RATE_LIMIT_PER_SECOND",
+            DEFAULT_RATE_LIMIT_PER_SECOND,
+            problems,
+        )
+        burst = _int(
+            get("LEDGER_RATE_LIMIT_BURST"),
+            "LEDGER_RATE_LIMIT_BURST",
+            DEFAULT_RATE_LIMIT_BURST,
+            problems,
+            low=0,
+        )
+        max_body = _int(
+            get("LEDGER_MAX_BODY_BYTES"),
+            "LEDGER_MAX_BODY_BYTES",
+            DEFAULT_MAX_BODY_BYTES,
+            problems,
+            low=1024,
+        )
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -233,6 +301,12 @@ class Settings:
             fraud_decline_score=fraud_decline,  # type: ignore[arg-type]
             fraud_blocklist=blocklist,
             auth=auth,
+            graphql_max_depth=max_depth,
+            graphql_max_tokens=max_tokens,
+            graphql_max_aliases=max_aliases,
+            rate_limit_per_second=rate,
+            rate_limit_burst=burst,
+            max_body_bytes=max_body,
         )
 
 
@@ -267,6 +341,21 @@ def _float(raw: str, name: str, default: float) -> float | str:
         return float(raw)
     except ValueError:
         return f"{name}: must be a number of seconds, got {raw!r}"
+
+
+def _rate(raw: str, name: str, default: float, problems: list[str]) -> float:
+    """A non-negative, finite number of requests per second (0: no limit)."""
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name}: must be a number of requests per second, got {raw!r}")
+        return default
+    if not math.isfinite(value) or value < 0:
+        problems.append(f"{name}: must be 0 (no limit) or a positive number, got {raw!r}")
+        return default
+    return value
 
 
 def _score(raw: str, name: str, default: str) -> Decimal | str:

@@ -127,3 +127,17 @@ def make_app(database: DatabaseConfig, clock: FakeClock | None = None) -> Ledger
         clock=clock or FakeClock(),
         screening=default_screening(),
     )
+
+
+class MonotonicClock:
+    """A ``time.monotonic`` stand-in the test moves by hand (seconds as a float)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now

@@ -17,7 +17,13 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -53,6 +59,11 @@ from api.presentation import (
     transaction_view,
 )
 from api.security import Permission
+from api.settings import (
+    DEFAULT_GRAPHQL_MAX_ALIASES,
+    DEFAULT_GRAPHQL_MAX_DEPTH,
+    DEFAULT_GRAPHQL_MAX_TOKENS,
+)
 from domain.money import check_currency
 from projections.views import AccountView, Page, TransactionView
 from projections.views import TransactionFilter as FilterView
@@ -296,11 +307,26 @@ class LedgerSchema(strawberry.Schema):
                 metrics.graphql_errors.labels(code).inc()
 
 
-def build_schema(*, production: bool = False) -> LedgerSchema:
-    """The schema; in production without introspection."""
+def build_schema(
+    *,
+    production: bool = False,
+    max_depth: int = DEFAULT_GRAPHQL_MAX_DEPTH,
+    max_tokens: int = DEFAULT_GRAPHQL_MAX_TOKENS,
+    max_aliases: int = DEFAULT_GRAPHQL_MAX_ALIASES,
+) -> LedgerSchema:
+    """The schema; in production without introspection.
+
+    A document is refused before anything runs when it has more than ``max_tokens`` tokens
+    (the parser stops there, so a huge document costs little), nests fields deeper than
+    ``max_depth`` or aliases more than ``max_aliases`` fields (aliases let one request ask for
+    the same expensive field many times). Page sizes are bounded by ``first`` (see
+    :data:`api.graphql.types.MAX_PAGE`).
+    """
     extensions: list[Any] = [
         lambda: MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED_MESSAGE),
-        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -40,7 +40,10 @@ T = TypeVar("T")
 N = TypeVar("N")
 
 DEFAULT_PAGE = 20
+"""Items in a page when the query gives no ``first``."""
 MAX_PAGE = 200
+"""Largest ``first`` a connection accepts. Larger is refused with ``BAD_USER_INPUT`` (not
+silently clamped: a client asking for 10,000 items should learn it gets at most 200)."""
 
 
 # --------------------------------------------------------------------------- enums
@@ -92,6 +95,7 @@ class Connection(Generic[N]):
 
 
 def page_size(first: int | None) -> int:
+    """``first`` checked against 1..:data:`MAX_PAGE` (``BAD_USER_INPUT`` outside it)."""
     if first is None:
         return DEFAULT_PAGE
     if first < 1 or first > MAX_PAGE:

@@ -363,7 +363,7 @@ def test_unexpected_errors_are_a_generic_500(
     )
     assert response.status_code == 500
     body = response.json()
-    assert body == {"detail": "internal server error", "correlationId": "c-500"}
+    assert body == {"detail": "Internal error; see the server log (X-Correlation-Id: c-500)"}
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
 

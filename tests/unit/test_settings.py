@@ -24,6 +24,13 @@ def test_defaults_suit_a_laptop() -> None:
     assert settings.projector_batch_size == 500
     assert settings.projector_poll_interval == 0.2
     assert settings.db_pool_size == 5
+    assert settings.graphql_max_depth == 12
+    assert settings.graphql_max_tokens == 2000
+    assert settings.graphql_max_aliases == 15
+    assert settings.rate_limit_per_second == 50.0
+    assert settings.rate_limit_burst == 100
+    assert settings.rate_limited
+    assert settings.max_body_bytes == 1024 * 1024
     limits = settings.amount_limits()
     assert limits.review_above["EUR"] == Decimal(10000)
     assert limits.decline_above["EUR"] == Decimal(50000)
@@ -57,6 +64,12 @@ def test_every_variable_is_read() -> None:
             "LEDGER_AUTH_ALGORITHMS": "es256",
             "LEDGER_AUTH_LEEWAY_SECONDS": "10",
             "LEDGER_METRICS_PUBLIC": "false",
+            "LEDGER_GRAPHQL_MAX_DEPTH": "8",
+            "LEDGER_GRAPHQL_MAX_TOKENS": "500",
+            "LEDGER_GRAPHQL_MAX_ALIASES": "3",
+            "LEDGER_RATE_LIMIT_PER_SECOND": "2.5",
+            "LEDGER_RATE_LIMIT_BURST": "10",
+            "LEDGER_MAX_BODY_BYTES": "65536",
         }
     )
     assert settings.data_dir == Path("/srv/ledger")
@@ -76,6 +89,10 @@ def test_every_variable_is_read() -> None:
     assert settings.projector_batch_size == 50
     assert settings.projector_poll_interval == 0.05
     assert settings.ready_max_lag == 7
+    assert (settings.graphql_max_depth, settings.graphql_max_tokens) == (8, 500)
+    assert settings.graphql_max_aliases == 3
+    assert (settings.rate_limit_per_second, settings.rate_limit_burst) == (2.5, 10)
+    assert settings.max_body_bytes == 65536
     assert "s3cret" not in str(settings.describe())
     assert "***" in settings.describe()["database"]
     assert settings.auth == AuthConfig(
@@ -111,12 +128,57 @@ def test_none_disables_a_limit() -> None:
         ("LEDGER_PROJECTOR_POLL_INTERVAL", "soon", "must be a number of seconds"),
         ("LEDGER_PROJECTOR_POLL_INTERVAL", "0", "must be > 0"),
         ("LEDGER_DB_POOL_SIZE", "-1", "LEDGER_DB_POOL_SIZE: must be between 1 and 200"),
+        ("LEDGER_GRAPHQL_MAX_DEPTH", "0", "LEDGER_GRAPHQL_MAX_DEPTH: must be between 1 and 100"),
+        ("LEDGER_GRAPHQL_MAX_DEPTH", "deep", "LEDGER_GRAPHQL_MAX_DEPTH: must be an integer"),
+        ("LEDGER_GRAPHQL_MAX_TOKENS", "10", "LEDGER_GRAPHQL_MAX_TOKENS: must be at least 100"),
+        ("LEDGER_GRAPHQL_MAX_ALIASES", "-1", "LEDGER_GRAPHQL_MAX_ALIASES: must be at least 0"),
+        ("LEDGER_RATE_LIMIT_PER_SECOND", "fast", "LEDGER_RATE_LIMIT_PER_SECOND: must be a number"),
+        ("LEDGER_RATE_LIMIT_PER_SECOND", "-1", "LEDGER_RATE_LIMIT_PER_SECOND: must be 0 (no"),
+        ("LEDGER_RATE_LIMIT_PER_SECOND", "inf", "LEDGER_RATE_LIMIT_PER_SECOND: must be 0 (no"),
+        ("LEDGER_RATE_LIMIT_PER_SECOND", "nan", "LEDGER_RATE_LIMIT_PER_SECOND: must be 0 (no"),
+        ("LEDGER_RATE_LIMIT_BURST", "1.5", "LEDGER_RATE_LIMIT_BURST: must be an integer"),
+        ("LEDGER_RATE_LIMIT_BURST", "-5", "LEDGER_RATE_LIMIT_BURST: must be at least 0"),
+        ("LEDGER_MAX_BODY_BYTES", "1MB", "LEDGER_MAX_BODY_BYTES: must be an integer"),
+        ("LEDGER_MAX_BODY_BYTES", "100", "LEDGER_MAX_BODY_BYTES: must be at least 1024"),
     ],
 )
 def test_invalid_values_are_named(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({name: value})
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst"), [("0", "100"), ("50", "0"), ("0", "0")], ids=["rate", "burst", "both"]
+)
+def test_zero_turns_the_rate_limit_off(rate: str, burst: str) -> None:
+    settings = Settings.from_env(
+        {"LEDGER_RATE_LIMIT_PER_SECOND": rate, "LEDGER_RATE_LIMIT_BURST": burst}
+    )
+    assert not settings.rate_limited
+
+
+def test_every_hardening_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(
+            {
+                "LEDGER_GRAPHQL_MAX_DEPTH": "0",
+                "LEDGER_GRAPHQL_MAX_TOKENS": "x",
+                "LEDGER_GRAPHQL_MAX_ALIASES": "-1",
+                "LEDGER_RATE_LIMIT_PER_SECOND": "-1",
+                "LEDGER_RATE_LIMIT_BURST": "y",
+                "LEDGER_MAX_BODY_BYTES": "0",
+            }
+        )
+    named = [problem.split(":", 1)[0] for problem in raised.value.problems]
+    assert named == [
+        "LEDGER_GRAPHQL_MAX_DEPTH",
+        "LEDGER_GRAPHQL_MAX_TOKENS",
+        "LEDGER_GRAPHQL_MAX_ALIASES",
+        "LEDGER_RATE_LIMIT_PER_SECOND",
+        "LEDGER_RATE_LIMIT_BURST",
+        "LEDGER_MAX_BODY_BYTES",
+    ]
 
 
 def test_a_bad_schema_name_is_refused() -> None:
