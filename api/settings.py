@@ -31,6 +31,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_REVIEW_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
 DEFAULT_DECLINE_ABOVE = "EUR:50000,USD:50000,GBP:50000,CHF:50000,PLN:200000,SEK:500000"
 DEFAULT_DAILY_LIMIT = "EUR:100000,USD:100000,GBP:100000,CHF:100000,PLN:400000,SEK:1000000"
+# Reversals above these amounts take effect only when a second person approves them.
+DEFAULT_REVERSAL_APPROVAL_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
+DEFAULT_APPROVAL_TTL_HOURS = 24
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -72,6 +75,12 @@ class Settings:
     fraud_review_score: Decimal = Decimal("0.5")
     fraud_decline_score: Decimal = Decimal("0.9")
     fraud_blocklist: tuple[str, ...] = ()
+    reversal_approval_above: dict[str, Decimal] = field(
+        default_factory=lambda: _parse_limits("", DEFAULT_REVERSAL_APPROVAL_ABOVE, [])
+    )
+    """Reversals above these per-currency amounts need a maker-checker request."""
+    approval_ttl_hours: int = DEFAULT_APPROVAL_TTL_HOURS
+    """How long a maker-checker request waits for its checker before it expires."""
 
     # -- derived -------------------------------------------------------------------------
 
@@ -207,6 +216,19 @@ class Settings:
             for item in get("LEDGER_FRAUD_BLOCKLIST").split(",")
             if item.strip()
         )
+        reversal_approval = _parse_limits(
+            "LEDGER_REVERSAL_APPROVAL_ABOVE",
+            get("LEDGER_REVERSAL_APPROVAL_ABOVE") or DEFAULT_REVERSAL_APPROVAL_ABOVE,
+            problems,
+        )
+        approval_ttl = _int(
+            get("LEDGER_APPROVAL_TTL_HOURS"),
+            "LEDGER_APPROVAL_TTL_HOURS",
+            DEFAULT_APPROVAL_TTL_HOURS,
+            problems,
+            low=1,
+            high=24 * 90,
+        )
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -228,6 +250,8 @@ class Settings:
             fraud_review_score=fraud_review,  # type: ignore[arg-type]  # checked above
             fraud_decline_score=fraud_decline,  # type: ignore[arg-type]
             fraud_blocklist=blocklist,
+            reversal_approval_above=reversal_approval,
+            approval_ttl_hours=approval_ttl,
         )
 
 

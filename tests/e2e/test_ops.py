@@ -37,7 +37,13 @@ def test_readyz_reports_database_and_projection_lag(
     body = ready.json()
     assert body["status"] == "ready"
     assert body["checks"]["database"] == "ok"
-    assert set(body["checks"]["projections"]) == {"accounts", "transactions", "audit", "fraud"}
+    assert set(body["checks"]["projections"]) == {
+        "accounts",
+        "transactions",
+        "audit",
+        "fraud",
+        "identity",
+    }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 
 
