@@ -35,10 +35,13 @@ from api.security import Forbidden, Permission, Principal, PrincipalResolver, au
 from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import (
     AlreadyExists,
+    ApprovalRequired,
     ConcurrencyExhausted,
     Conflict,
     InvalidCommand,
     NotFound,
+    NotPermitted,
+    Refused,
 )
 from domain.causation import Causation, caused_by
 from domain.errors import DomainError
@@ -323,6 +326,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AlreadyExists, conflict)
     app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(NotPermitted, forbidden)
+    app.add_exception_handler(Refused, forbidden)  # maker-checker: self-approval
+    app.add_exception_handler(ApprovalRequired, conflict)
     app.add_exception_handler(ConcurrencyExhausted, busy)
 
 
