@@ -136,3 +136,18 @@ def test_reading_settings_opens_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "not-yet"
     Settings.from_env({"LEDGER_DATA_DIR": str(data_dir)})
     assert not data_dir.exists()
+
+
+def test_maker_checker_settings() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.approval_ttl_hours == 24
+    assert defaults.reversal_approval_above["EUR"] == Decimal("10000")
+    assert defaults.reversal_approval_above["SEK"] == Decimal("100000")
+    given = Settings.from_env(
+        {"LEDGER_REVERSAL_APPROVAL_ABOVE": "eur:500", "LEDGER_APPROVAL_TTL_HOURS": "4"}
+    )
+    assert (given.reversal_approval_above, given.approval_ttl_hours) == ({"EUR": Decimal(500)}, 4)
+    with pytest.raises(SettingsError, match="LEDGER_APPROVAL_TTL_HOURS"):
+        Settings.from_env({"LEDGER_APPROVAL_TTL_HOURS": "0"})
+    with pytest.raises(SettingsError, match="LEDGER_REVERSAL_APPROVAL_ABOVE"):
+        Settings.from_env({"LEDGER_REVERSAL_APPROVAL_ABOVE": "EUR=5"})
