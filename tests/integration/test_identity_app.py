@@ -27,7 +27,7 @@ from application.ledger import LedgerApplication
 from application.ledger_changes import LedgerChanges, ReversalThresholds
 from domain.causation import Causation, caused_by
 from domain.identity.permissions import ChangeKind, permissions_of
-from domain.identity.requests import RequestStatus
+from domain.identity.requests import PendingRequests, RequestStatus
 from domain.ledger.accounts import AccountStatus
 from domain.ledger.transactions import TransactionStatus
 from tests.builders import FakeClock, iban, make_app, open_command, payment
@@ -300,8 +300,13 @@ def test_state_survives_a_restart(world: World) -> None:
         fresh.close()
 
 
+class SnapshotOften(IdentityApplication):
+    name = "identity"  # eventsourcing names a subclass after itself otherwise
+    snapshotting_intervals = {PendingRequests: 3}  # noqa: RUF012
+
+
 def test_many_requests_through_the_snapshotted_index(world: World) -> None:
-    app = world.identity
+    app = SnapshotOften(env=world.identity.env, clock=world.clock, executor=world.changes)
     app.register_user("olga", None, ALICE)
     roles = ["viewer", "auditor", "reconciler"]
     for round_ in range(40):
@@ -315,5 +320,11 @@ def test_many_requests_through_the_snapshotted_index(world: World) -> None:
         assert fresh.pending() == []
         open_one = fresh.request_change(ChangeKind.GRANT_ROLE, "olga", {"role": "admin"}, ALICE)
         assert app.pending() == [open_one.id]
+        assert app.snapshots is not None
+        assert list(app.snapshots.get(PendingRequests.create_id()))  # snapshots were taken
+        world.clock.advance(TTL.total_seconds())
+        assert world.identity.expire_due() == 1
+        assert fresh.pending() == []
     finally:
         fresh.close()
+        app.close()
