@@ -272,8 +272,17 @@ class IdentityApplication(Application[UUID]):
         same save; a ledger change through the executor, recorded as ``Executed`` or
         ``ExecutionFailed`` afterwards. Returns the request as it ends up."""
         with self._lock:
-            kind = self.get_request(request_id).kind
-            _require(by, APPROVE_PERMISSION[kind])
+            current = self.get_request(request_id)
+            _require(by, APPROVE_PERMISSION[current.kind])
+            if current.status is RequestStatus.APPROVED and not current.is_role_change:
+                # Approved, but the process stopped before the outcome was recorded: the
+                # approver approving again carries it out (or records why it cannot be).
+                if by.name != current.decided_by:
+                    raise Conflict(
+                        f"request {request_id} was approved by {current.decided_by}; "
+                        "only they can complete it"
+                    )
+                return self._execute(current)
 
             def decide(work: _Work, now: datetime) -> ChangeRequest:
                 request = work.require_request(request_id)

@@ -328,3 +328,29 @@ def test_many_requests_through_the_snapshotted_index(world: World) -> None:
     finally:
         fresh.close()
         app.close()
+
+
+def test_an_approval_interrupted_before_execution_is_completed_by_approving_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, ledger = world.identity, world.ledger
+    key = iban("DE")
+    ledger.open_account(open_command(key))
+    request = app.request_change(ChangeKind.FREEZE_ACCOUNT, key, {"reason": "fraud"}, OLGA)
+
+    def outage(*_args: object) -> str:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(world.changes, "execute", outage)
+    with pytest.raises(RuntimeError):
+        app.approve(request.id, CARL)
+    assert app.get_request(request.id).status is RequestStatus.APPROVED
+    assert ledger.get_account(key).status == AccountStatus.OPEN
+    monkeypatch.undo()
+    with pytest.raises(Conflict, match="approved by user:carl"):
+        app.approve(request.id, person("otto", "operator"))
+    done = app.approve(request.id, CARL)
+    assert (done.status, done.decided_by) == (RequestStatus.EXECUTED, "user:carl")
+    assert ledger.get_account(key).status == AccountStatus.FROZEN
+    with pytest.raises(Conflict, match="not PENDING"):
+        app.approve(request.id, CARL)
