@@ -80,5 +80,4 @@ def resolve_principal(request: HasHeaders) -> Principal:
     """
     return DEVELOPMENT_PRINCIPAL
 
-
 __all__ = ["ALL_PERMISSIONS", "ROLE_PERMISSIONS", "Permission"]
