@@ -9,7 +9,7 @@
     ledger projections status
     ledger projections rebuild [NAME]
     ledger replay --as-of T --out FILE [--force]
-    ledger users bootstrap --user NAME --roles admin[,...] [--display-name N] [--force]
+    ledger users bootstrap --user NAME [--user ...] --roles admin[,...] [--display-name N] [--force]
     ledger users list
     ledger approvals expire
     ledger fraud simulate|train|evaluate|models|promote|rollback ...   (see api/fraud_cli.py)
@@ -123,11 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     provision = user_commands.add_parser(
         "bootstrap",
         help="provision a user with roles, without maker-checker (the first admin)",
-        description="Register USER if needed and grant ROLES directly, without a second "
-        "person's approval: the way to create the first admins. Refused when the store "
-        "already has an active admin, unless --force. The events name the console user.",
+        description="Register each USER if needed and grant ROLES directly, without a second "
+        "person's approval: the way to create the first admins (e.g. --user alice --user bob "
+        "--roles admin). Refused when the store already has an active admin, unless --force. "
+        "The events name the console user.",
     )
-    provision.add_argument("--user", required=True, help="user name ([a-z0-9._-]{2,64})")
+    provision.add_argument(
+        "--user",
+        required=True,
+        action="append",
+        help="user name ([a-z0-9._-]{2,64}); repeat it to provision several at once "
+        "(maker-checker needs two admins to start with)",
+    )
     provision.add_argument(
         "--roles", required=True, type=_roles, help="comma-separated human roles, e.g. admin"
     )
@@ -540,9 +547,12 @@ def _users_bootstrap(container: Any, args: argparse.Namespace) -> int:
     from domain.identity.users import normalise_user_name
 
     try:
-        name = normalise_user_name(args.user)
+        names = list(dict.fromkeys(normalise_user_name(user) for user in args.user))
     except ValueError as error:
         print(f"ledger: --user: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.display_name and len(names) > 1:
+        print("ledger: --display-name names one --user only", file=sys.stderr)
         return EXIT_USAGE
     admins = container.identity_queries.active_users_with_role("admin")
     if admins and not args.force:
@@ -552,22 +562,23 @@ def _users_bootstrap(container: Any, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    before = container.identity.lookup(name)
     causation = _cli_causation()
-    try:
-        with caused_by(causation):
-            entry = container.identity.provision_user(name, args.roles, args.display_name)
-    except InvalidCommand as error:
-        print(f"ledger: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    for name in names:
+        before = container.identity.lookup(name)
+        try:
+            with caused_by(causation):
+                entry = container.identity.provision_user(name, args.roles, args.display_name)
+        except InvalidCommand as error:
+            print(f"ledger: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        added = sorted(entry.roles - (before.roles if before else frozenset()))
+        what = "registered" if before is None else "already registered"
+        state = "active" if entry.active else "suspended"
+        print(
+            f"users bootstrap: {entry.name} {what}; granted {', '.join(added) or 'nothing new'}; "
+            f"now holds {', '.join(sorted(entry.roles))} ({state}); recorded as {causation.actor}"
+        )
     container.projector.catch_up()
-    added = sorted(entry.roles - (before.roles if before else frozenset()))
-    what = "registered" if before is None else "already registered"
-    print(
-        f"users bootstrap: {entry.name} {what}; granted {', '.join(added) or 'nothing new'}; "
-        f"now holds {', '.join(sorted(entry.roles))} ({'active' if entry.active else 'suspended'})"
-        f"; recorded as {causation.actor}"
-    )
     return EXIT_OK
 
 

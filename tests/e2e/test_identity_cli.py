@@ -34,6 +34,16 @@ def env(database: DatabaseConfig) -> dict[str, str]:
     return values
 
 
+def test_two_first_admins_in_one_command(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["users", "bootstrap", "--user", "alice", "--user", "bob", "--roles", "admin"]
+    assert main(argv, env) == 0
+    out = capsys.readouterr().out
+    assert "alice registered; granted admin" in out and "bob registered; granted admin" in out
+    assert main(argv, env) == 1  # now there are admins
+
+
 def test_users_bootstrap_then_refuses_a_second_admin_without_force(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -52,6 +62,10 @@ def test_users_bootstrap_then_refuses_a_second_admin_without_force(
     assert main(["users", "list"], env) == 0
     listing = capsys.readouterr().out
     assert "alice" in listing and "bob" in listing and "admin, auditor" in listing
+    pair = ["users", "bootstrap", "--user", "carl", "--user", "dora", "--roles", "viewer"]
+    assert main([*pair, "--force"], env) == 0
+    out = capsys.readouterr().out
+    assert "carl registered; granted viewer" in out and "dora registered; granted viewer" in out
     container = bootstrap(Settings.from_env(env))
     try:
         entry = container.identity.lookup("bob")
