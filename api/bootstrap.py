@@ -1,8 +1,9 @@
 """The composition root: the one place that wires ports to adapters.
 
 ``bootstrap(settings)`` builds, in order: the database configuration (creating the PostgreSQL
-schema when one is named), the ledger and fraud applications (the ledger screens through the
-fraud model screening: rules, blocklist and the promoted model, if any),
+schema when one is named), the ledger, fraud and identity applications (the ledger screens
+through the fraud model screening: rules, blocklist and the promoted model, if any; identity
+carries out approved ledger changes through :class:`~application.ledger_changes.LedgerChanges`),
 the read-model engine, the queries, the projector with its tables (and the audit chain), and
 the append-only triggers on the event tables and the chain (tamper evidence). Everything is built
 when the function is called, never at import time, and :meth:`Container.close` releases it.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -32,10 +34,13 @@ from application.fraud import (
     feature_topics,
     ledger_feed,
 )
+from application.identity import IdentityApplication
 from application.ledger import LedgerApplication, utc_now
+from application.ledger_changes import LedgerChanges, ReversalThresholds
 from application.ports import Clock
 from application.screening import RulesScreening
 from projections.fraud import FraudQueries
+from projections.identity import IdentityQueries
 from projections.queries import LedgerQueries
 from projections.runner import EventSource, Projector
 
@@ -51,6 +56,11 @@ class Container:
     queries: LedgerQueries
     projector: Projector
     sources: list[EventSource]
+    identity: IdentityApplication
+    """Users, roles and maker-checker requests; authentication calls ``identity.lookup``."""
+    identity_queries: IdentityQueries
+    ledger_changes: LedgerChanges
+    """The ledger's side of maker-checker: checks, executes, and the reversal threshold."""
     fraud: FraudApplication | None = None
     fraud_cases: FraudCases | None = None
     fraud_queries: FraudQueries | None = None
@@ -66,6 +76,7 @@ class Container:
         apps: dict[str, Any] = {self.ledger.name: self.ledger}
         if self.fraud is not None:
             apps[self.fraud.name] = self.fraud
+        apps[self.identity.name] = self.identity
         return apps
 
     def heads(self) -> dict[str, int]:
@@ -106,6 +117,7 @@ class Container:
         self.ledger.close()
         if self.fraud is not None:
             self.fraud.close()
+        self.identity.close()
         self.read_engine.dispose()
 
 
@@ -141,11 +153,19 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     ensure_schema(database)
     ledger = build_ledger(settings, database, clock or utc_now)
     fraud: FraudApplication | None = None
+    identity: IdentityApplication | None = None
     try:
         fraud = FraudApplication(env=event_store_env(database, "fraud"))
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
+        changes = LedgerChanges(ledger, ReversalThresholds(settings.reversal_approval_above))
+        identity = IdentityApplication(
+            env=event_store_env(database, "identity"),
+            clock=clock or utc_now,
+            approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+            executor=changes,
+        )
         engine = read_model_engine(database)
-        sources = [EventSource(ledger), EventSource(fraud)]
+        sources = [EventSource(ledger), EventSource(fraud), EventSource(identity)]
         projector = Projector(
             engine,
             sources,
@@ -160,6 +180,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         ledger.close()
         if fraud is not None:
             fraud.close()
+        if identity is not None:
+            identity.close()
         raise
     container = Container(
         settings=settings,
@@ -169,6 +191,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         queries=queries,
         projector=projector,
         sources=sources,
+        identity=identity,
+        identity_queries=IdentityQueries(engine),
+        ledger_changes=changes,
         fraud=fraud,
         fraud_cases=FraudCases(fraud, ledger),
         fraud_queries=FraudQueries(engine),

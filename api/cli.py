@@ -9,6 +9,9 @@
     ledger projections status
     ledger projections rebuild [NAME]
     ledger replay --as-of T --out FILE [--force]
+    ledger users bootstrap --user NAME [--user ...] --roles admin[,...] [--display-name N] [--force]
+    ledger users list
+    ledger approvals expire
     ledger fraud simulate|train|evaluate|models|promote|rollback ...   (see api/fraud_cli.py)
     ledger audit verify [--json] [--anchor FILE] | head               (see api/audit_cli.py)
 
@@ -93,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", help="rebuild one projection (or all) from the first event"
     )
     rebuild.add_argument(
-        "name", nargs="?", help="accounts, transactions, audit or fraud (default all)"
+        "name", nargs="?", help="accounts, transactions, audit, fraud or identity (default all)"
     )
 
     commands.add_parser(
@@ -117,12 +120,60 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", required=True, type=Path, help="the SQLite file to write")
     replay.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
+    users = commands.add_parser("users", help="backoffice users (identity context)")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    provision = user_commands.add_parser(
+        "bootstrap",
+        help="provision a user with roles, without maker-checker (the first admin)",
+        description="Register each USER if needed and grant ROLES directly, without a second "
+        "person's approval: the way to create the first admins (e.g. --user alice --user bob "
+        "--roles admin). Refused when the store already has an active admin, unless --force. "
+        "The events name the console user.",
+    )
+    provision.add_argument(
+        "--user",
+        required=True,
+        action="append",
+        help="user name ([a-z0-9._-]{2,64}); repeat it to provision several at once "
+        "(maker-checker needs two admins to start with)",
+    )
+    provision.add_argument(
+        "--roles", required=True, type=_roles, help="comma-separated human roles, e.g. admin"
+    )
+    provision.add_argument("--display-name", help="shown name (default: the user name)")
+    provision.add_argument(
+        "--force", action="store_true", help="provision even when an active admin exists"
+    )
+    user_commands.add_parser("list", help="users, their status and roles")
+
+    approvals = commands.add_parser("approvals", help="maker-checker change requests")
+    approval_commands = approvals.add_subparsers(dest="approvals_command", required=True)
+    approval_commands.add_parser(
+        "expire",
+        help="mark every pending request past its expiry as EXPIRED",
+        description="Mark every PENDING change request whose expiry has passed as EXPIRED "
+        "(LEDGER_APPROVAL_TTL_HOURS after it was made). Safe to run from cron.",
+    )
+
     from api import audit_cli, fraud_cli, token_cli
 
     fraud_cli.add_parser(commands)
     token_cli.add_parser(commands)
     audit_cli.add_parser(commands)
     return parser
+
+
+def _roles(text: str) -> list[str]:
+    from domain.identity.permissions import HUMAN_ROLES
+
+    roles = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [role for role in roles if role not in HUMAN_ROLES]
+    if not roles or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown role(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(HUMAN_ROLES)}"
+        )
+    return roles
 
 
 def _port(text: str) -> int:
@@ -185,6 +236,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "token": cmd_token,
         "permissions": cmd_permissions,
         "audit": cmd_audit,
+        "users": cmd_users,
+        "approvals": cmd_approvals,
     }
     try:
         return handlers[args.command](args, settings)
@@ -390,6 +443,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"after review, {result.reversed} reversed, {result.settled} settled, "
             f"{len(result.frozen)} accounts frozen; {result.events_projected} events projected"
         )
+        console.print(
+            f"demo: backoffice users {', '.join(result.users) or '-'} (admins alice, bob); "
+            f"{result.approved} change requests approved by a second person, "
+            f"{len(result.pending)} left pending"
+        )
         return EXIT_OK
     finally:
         container.close()
@@ -491,6 +549,111 @@ def _projection_rebuild(container: Any, name: str | None) -> int:
             progress.update(task, completed=count, total=count)
     console.print(f"rebuilt {', '.join(names)}")
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- users
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from api.bootstrap import bootstrap
+
+    container = bootstrap(settings)
+    try:
+        container.projector.catch_up()
+        if args.users_command == "bootstrap":
+            return _users_bootstrap(container, args)
+        return _users_list(container)
+    finally:
+        container.close()
+
+
+def _users_bootstrap(container: Any, args: argparse.Namespace) -> int:
+    from application.errors import InvalidCommand
+    from domain.causation import caused_by
+    from domain.identity.users import normalise_user_name
+
+    try:
+        names = list(dict.fromkeys(normalise_user_name(user) for user in args.user))
+    except ValueError as error:
+        print(f"ledger: --user: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.display_name and len(names) > 1:
+        print("ledger: --display-name names one --user only", file=sys.stderr)
+        return EXIT_USAGE
+    admins = container.identity_queries.active_users_with_role("admin")
+    if admins and not args.force:
+        print(
+            f"users bootstrap: refused: the store already has active admin(s) "
+            f"{', '.join(admins)}; grant roles by request and approval (or pass --force)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    causation = _cli_causation()
+    for name in names:
+        before = container.identity.lookup(name)
+        try:
+            with caused_by(causation):
+                entry = container.identity.provision_user(name, args.roles, args.display_name)
+        except InvalidCommand as error:
+            print(f"ledger: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        added = sorted(entry.roles - (before.roles if before else frozenset()))
+        what = "registered" if before is None else "already registered"
+        state = "active" if entry.active else "suspended"
+        print(
+            f"users bootstrap: {entry.name} {what}; granted {', '.join(added) or 'nothing new'}; "
+            f"now holds {', '.join(sorted(entry.roles))} ({state}); recorded as {causation.actor}"
+        )
+    container.projector.catch_up()
+    return EXIT_OK
+
+
+def _users_list(container: Any) -> int:
+    from rich.table import Table
+
+    table = Table(title="users")
+    for column in ("name", "display name", "status", "roles", "updated"):
+        table.add_column(column)
+    after = None
+    count = 0
+    while True:
+        page = container.identity_queries.users(None, 200, after)
+        for _, view in page.edges:
+            table.add_row(
+                view.name,
+                view.display_name,
+                view.status,
+                ", ".join(view.roles) or "-",
+                view.updated_at.isoformat(timespec="seconds"),
+            )
+            count += 1
+        if not page.has_next_page:
+            break
+        after = page.end_cursor
+    if count:
+        _console().print(table)
+    else:
+        print(
+            "no users yet; create the first admin with: ledger users bootstrap --user NAME "
+            "--roles admin"
+        )
+    return EXIT_OK
+
+
+def cmd_approvals(args: argparse.Namespace, settings: Settings) -> int:
+    from api.bootstrap import bootstrap
+    from domain.causation import caused_by
+
+    container = bootstrap(settings)
+    try:
+        with caused_by(_cli_causation()):
+            expired = container.identity.expire_due()
+        container.projector.catch_up()
+        pending = len(container.identity.pending())
+        print(f"approvals expire: {expired} request(s) expired; {pending} still pending")
+        return EXIT_OK
+    finally:
+        container.close()
 
 
 # --------------------------------------------------------------------------- replay

@@ -8,6 +8,12 @@ payments held for review (some released, some rejected, some still waiting), rev
 settlements. Everything is deterministic for a given ``seed``; external ids derive from it, so
 running the same seed twice books nothing twice.
 
+Backoffice users and maker-checker: two admins, ``alice`` and ``bob``, are provisioned (the
+console bootstrap); alice requests roles for olga (operator), fred (fraud_analyst), carl
+(compliance), audrey (auditor), vic (viewer) and rita (reconciler) and bob approves them.
+Accounts are frozen by olga's request and carl's approval, and one request (olga asking to
+lift a freeze) is left pending for a checker.
+
 Payments are booked in batches through ``submit_payments`` (one commit per batch).
 """
 
@@ -26,9 +32,11 @@ from schwifty import IBAN as SchwiftyIban
 
 from api.bootstrap import Container
 from application.commands import OpenAccount, PaymentInstruction, SubmissionResult
-from application.errors import AlreadyExists, ApplicationError
+from application.errors import AlreadyExists, ApplicationError, Conflict
+from application.identity import Requester
 from domain.causation import Causation, caused_by
 from domain.iban import Iban
+from domain.identity.permissions import ChangeKind, permissions_of
 
 BATCH_SIZE = 250
 
@@ -124,6 +132,11 @@ class DemoReport:
     reversed: int = 0
     settled: int = 0
     frozen: list[str] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
+    approved: int = 0
+    """Change requests approved (and carried out) by a second person in this run."""
+    pending: list[str] = field(default_factory=list)
+    """Ids of the change requests this run left waiting for a checker."""
     events_projected: int = 0
 
     def final_statuses(self) -> dict[str, int]:
@@ -243,6 +256,8 @@ def seed_demo(
         if progress is not None:
             progress(stage, done, total)
 
+    _seed_users(container, seed, report)
+
     with caused_by(causation):
         for index, customer in enumerate(customers, 1):
             command = OpenAccount(
@@ -279,6 +294,8 @@ def seed_demo(
             tell("payments", min(booked, len(plan)), len(plan))
 
         _after_booking(container, gen, results, report)
+
+    _leave_one_pending(container, seed, report)
 
     for result in results.values():
         final = ledger.get_transaction(UUID(result.transaction_id))
@@ -520,12 +537,96 @@ def _plan(
     yield from merged
 
 
+DEMO_ADMINS = ("alice", "bob")
+DEMO_STAFF: tuple[tuple[str, str, str], ...] = (
+    ("olga", "Olga Operator", "operator"),
+    ("fred", "Fred Fraud", "fraud_analyst"),
+    ("carl", "Carl Compliance", "compliance"),
+    ("audrey", "Audrey Auditor", "auditor"),
+    ("vic", "Vic Viewer", "viewer"),
+    ("rita", "Rita Reconciler", "reconciler"),
+)
+
+
+def _as_user(container: Container, name: str, seed: int, step: str) -> tuple[Causation, Requester]:
+    """The causation and requester of backoffice user ``name`` (roles as granted now)."""
+    entry = container.identity.lookup(name)
+    roles = set(entry.roles) if entry is not None and entry.active else set()
+    principal = f"user:{name}"
+    causation = Causation(actor=principal, correlation_id=f"demo-{seed}-{step}", channel="CLI")
+    return causation, Requester(principal, permissions_of(roles))
+
+
+def _seed_users(container: Container, seed: int, report: DemoReport) -> None:
+    """Two admins by the console bootstrap; every other role by alice's request and bob's
+    approval (a re-run finds the roles granted and asks for nothing)."""
+    identity = container.identity
+    bootstrap = Causation(actor="service:demo", correlation_id=f"demo-{seed}-users", channel="CLI")
+    with caused_by(bootstrap):
+        for name in DEMO_ADMINS:
+            identity.provision_user(name, ["admin"], f"{name.title()} Admin")
+    for name, display, role in DEMO_STAFF:
+        entry = identity.lookup(name)
+        if entry is None:
+            causation, alice = _as_user(container, "alice", seed, f"register-{name}")
+            with caused_by(causation):
+                identity.register_user(name, display, alice)
+        elif role in entry.roles:
+            report.users.append(name)
+            continue
+        causation, alice = _as_user(container, "alice", seed, f"grant-{name}")
+        try:
+            with caused_by(causation):
+                request = identity.request_change(
+                    ChangeKind.GRANT_ROLE, name, {"role": role}, alice
+                )
+        except Conflict:
+            continue  # already pending from an interrupted run
+        causation, bob = _as_user(container, "bob", seed, f"approve-{name}")
+        with caused_by(causation):
+            identity.approve(request.id, bob)
+        report.approved += 1
+        report.users.append(name)
+
+
 def _freeze(container: Container, customer: _Customer, report: DemoReport) -> None:
+    """Olga (operator) asks for the freeze, Carl (compliance) approves it."""
+    identity = container.identity
+    olga_causation, olga = _as_user(container, "olga", 0, f"freeze-{customer.iban}")
+    carl_causation, carl = _as_user(container, "carl", 0, f"approve-freeze-{customer.iban}")
     try:
-        container.ledger.freeze_account(customer.iban, "Suspicious activity reported by customer")
-        report.frozen.append(customer.iban)
+        with caused_by(olga_causation):
+            request = identity.request_change(
+                ChangeKind.FREEZE_ACCOUNT,
+                customer.iban,
+                {"reason": "Suspicious activity reported by customer"},
+                olga,
+            )
+        with caused_by(carl_causation):
+            done = identity.approve(request.id, carl)
     except ApplicationError:
-        pass  # already frozen (a re-run of the same seed)
+        return  # already frozen (a re-run of the same seed)
+    if done.status.value == "EXECUTED":
+        report.frozen.append(customer.iban)
+        report.approved += 1
+
+
+def _leave_one_pending(container: Container, seed: int, report: DemoReport) -> None:
+    """Olga asks to lift the first freeze; nobody approves it yet (a checker's queue)."""
+    if not report.frozen:
+        return
+    causation, olga = _as_user(container, "olga", seed, "unfreeze-pending")
+    try:
+        with caused_by(causation):
+            request = container.identity.request_change(
+                ChangeKind.UNFREEZE_ACCOUNT,
+                report.frozen[0],
+                {"reason": "Customer confirmed the payments in branch"},
+                olga,
+            )
+    except ApplicationError:
+        return
+    report.pending.append(str(request.id))
 
 
 def _after_booking(

@@ -44,10 +44,13 @@ from api.security import (
 from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import (
     AlreadyExists,
+    ApprovalRequired,
     ConcurrencyExhausted,
     Conflict,
     InvalidCommand,
     NotFound,
+    NotPermitted,
+    Refused,
 )
 from domain.causation import Causation, caused_by
 from domain.errors import DomainError
@@ -354,6 +357,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(AccessDenied, forbidden)
     app.add_exception_handler(Unauthenticated, unauthenticated)
+    app.add_exception_handler(NotPermitted, forbidden)
+    app.add_exception_handler(Refused, forbidden)  # maker-checker: self-approval
+    app.add_exception_handler(ApprovalRequired, conflict)
     app.add_exception_handler(ConcurrencyExhausted, busy)
     app.add_exception_handler(RateLimited, rate_limited)
 

@@ -33,6 +33,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_REVIEW_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
 DEFAULT_DECLINE_ABOVE = "EUR:50000,USD:50000,GBP:50000,CHF:50000,PLN:200000,SEK:500000"
 DEFAULT_DAILY_LIMIT = "EUR:100000,USD:100000,GBP:100000,CHF:100000,PLN:400000,SEK:1000000"
+# Reversals above these amounts take effect only when a second person approves them.
+DEFAULT_REVERSAL_APPROVAL_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
+DEFAULT_APPROVAL_TTL_HOURS = 24
 
 # API hardening: GraphQL document limits, per-principal rate limit, request body size.
 DEFAULT_GRAPHQL_MAX_DEPTH = 12
@@ -96,6 +99,12 @@ class Settings:
     """Requests a principal may make at once before the sustained rate applies; 0: no limit."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """Largest request body accepted (413 above it)."""
+    reversal_approval_above: dict[str, Decimal] = field(
+        default_factory=lambda: _parse_limits("", DEFAULT_REVERSAL_APPROVAL_ABOVE, [])
+    )
+    """Reversals above these per-currency amounts need a maker-checker request."""
+    approval_ttl_hours: int = DEFAULT_APPROVAL_TTL_HOURS
+    """How long a maker-checker request waits for its checker before it expires."""
 
     # -- derived -------------------------------------------------------------------------
 
@@ -279,6 +288,19 @@ class Settings:
             problems,
             low=1024,
         )
+        reversal_approval = _parse_limits(
+            "LEDGER_REVERSAL_APPROVAL_ABOVE",
+            get("LEDGER_REVERSAL_APPROVAL_ABOVE") or DEFAULT_REVERSAL_APPROVAL_ABOVE,
+            problems,
+        )
+        approval_ttl = _int(
+            get("LEDGER_APPROVAL_TTL_HOURS"),
+            "LEDGER_APPROVAL_TTL_HOURS",
+            DEFAULT_APPROVAL_TTL_HOURS,
+            problems,
+            low=1,
+            high=24 * 90,
+        )
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -307,6 +329,8 @@ class Settings:
             rate_limit_per_second=rate,
             rate_limit_burst=burst,
             max_body_bytes=max_body,
+            reversal_approval_above=reversal_approval,
+            approval_ttl_hours=approval_ttl,
         )
 
 

@@ -38,3 +38,26 @@ class IdempotencyKeyReused(Conflict):
 
 class ConcurrencyExhausted(ApplicationError):
     """Optimistic-concurrency retries ran out; the caller may try again later."""
+
+
+class NotPermitted(ApplicationError):
+    """The requester lacks the permission the use case needs (the edge answers 403)."""
+
+    def __init__(self, requester: str, permission: str) -> None:
+        super().__init__(f"{requester} is not allowed to {permission}")
+        self.requester = requester
+        self.permission = permission
+
+
+class Refused(ApplicationError):
+    """Maker-checker refused the decision: self-approval, or the subject of a role change
+    deciding on it (the edge answers 403 ``REFUSED``)."""
+
+
+class Expired(Conflict):
+    """The change request expired before the decision; it was marked EXPIRED (409)."""
+
+
+class ApprovalRequired(ApplicationError):
+    """The change takes effect only through a maker-checker request (a reversal above the
+    approval threshold); the edge names the operation that makes the request."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -89,3 +89,21 @@ class ModelLoader(Protocol):
 
 EventFeed = Callable[[int, int], Sequence[tuple[int, object]]]
 """``feed(after, limit)``: up to ``limit`` (position, domain event) of a log after ``after``."""
+
+
+class ChangeExecutor(Protocol):
+    """Carries out approved changes of other contexts (the ledger's freeze, unfreeze and
+    reversal) for the identity context's maker-checker, which never imports them.
+
+    Both methods raise :class:`~application.errors.ApplicationError` (``NotFound``,
+    ``Conflict`` ...) to refuse.
+    """
+
+    def check(self, kind: str, subject: str, params: Mapping[str, str]) -> dict[str, str]:
+        """Before a request is made: that ``subject`` exists and the change applies now;
+        returns facts to record with the request (a reversal's amount and currency)."""
+        ...
+
+    def execute(self, kind: str, subject: str, params: Mapping[str, str]) -> str:
+        """Make the approved change; returns a one-line outcome."""
+        ...

@@ -44,6 +44,7 @@ from projections.base import Projection, ProjectionError, chunked
 from projections.chain import ChainFollower, chain_metadata
 from projections.events import Envelope
 from projections.fraud import FraudProjection
+from projections.identity import IdentityProjection
 from projections.tables import metadata, rm_projection_tracking
 from projections.transactions import TransactionsProjection
 from projections.views import ProjectionStatus
@@ -55,6 +56,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     TransactionsProjection.name: TransactionsProjection,
     AuditProjection.name: AuditProjection,
     FraudProjection.name: FraudProjection,  # after transactions: it reads rm_transactions
+    IdentityProjection.name: IdentityProjection,
 }
 """Every projection by name, in the order the projector applies them."""
 

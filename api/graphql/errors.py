@@ -15,10 +15,14 @@ from typing import Any, ParamSpec, TypeVar
 from api.security import Forbidden
 from application.errors import (
     AlreadyExists,
+    ApprovalRequired,
     ConcurrencyExhausted,
     Conflict,
+    Expired,
     InvalidCommand,
     NotFound,
+    NotPermitted,
+    Refused,
 )
 from domain.causation import caused_by
 from domain.errors import DomainError
@@ -49,6 +53,14 @@ def translated() -> Iterator[None]:
         raise ApiError(str(error), "NOT_FOUND") from None
     except AlreadyExists as error:
         raise ApiError(str(error), "ALREADY_EXISTS") from None
+    except NotPermitted as error:
+        raise ApiError(str(error), "FORBIDDEN") from None
+    except Refused as error:
+        raise ApiError(str(error), "REFUSED") from None
+    except Expired as error:
+        raise ApiError(str(error), "EXPIRED") from None
+    except ApprovalRequired as error:
+        raise ApiError(str(error), "APPROVAL_REQUIRED") from None
     except Conflict as error:
         raise ApiError(str(error), "CONFLICT") from None
     except (InvalidCommand, DomainError) as error:

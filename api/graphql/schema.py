@@ -37,6 +37,7 @@ from api.graphql.errors import (
     write_through,
 )
 from api.graphql.fraud import FraudMutation, FraudQuery
+from api.graphql.identity import IdentityMutation, IdentityQuery
 from api.graphql.scalars import DateTime
 from api.graphql.types import (
     Account,
@@ -64,6 +65,7 @@ from api.settings import (
     DEFAULT_GRAPHQL_MAX_DEPTH,
     DEFAULT_GRAPHQL_MAX_TOKENS,
 )
+from application.errors import ApprovalRequired
 from domain.money import check_currency
 from projections.views import AccountView, Page, TransactionView
 from projections.views import TransactionFilter as FilterView
@@ -110,7 +112,7 @@ def filter_view(given: TransactionFilter | None) -> FilterView:
 
 
 @strawberry.type
-class Query(FraudQuery):
+class Query(FraudQuery, IdentityQuery):
     @strawberry.field(description="An account by IBAN or internal code, optionally as of T")
     async def account(self, info: Info, id: str, as_of: datetime | None = None) -> Account | None:
         info.context.authorize(Permission.ACCOUNTS_READ)
@@ -201,7 +203,7 @@ class Query(FraudQuery):
 
 
 @strawberry.type
-class Mutation(FraudMutation):
+class Mutation(FraudMutation, IdentityMutation):
     @strawberry.mutation(description="Open a customer account")
     async def open_account(
         self,
@@ -217,23 +219,15 @@ class Mutation(FraudMutation):
         view = await write_through(info, lambda: account_view(ledger.open_account(command)))
         return Account.of(view, None)
 
-    @strawberry.mutation(description="Block debits on an account (credits still arrive)")
-    async def freeze_account(self, info: Info, id: str, reason: str | None = None) -> Account:
-        info.context.authorize(Permission.ACCOUNTS_WRITE)
-        return await _change_account(info, id, reason, "freeze")
-
-    @strawberry.mutation(description="Lift a freeze")
-    async def unfreeze_account(self, info: Info, id: str, reason: str | None = None) -> Account:
-        info.context.authorize(Permission.ACCOUNTS_WRITE)
-        return await _change_account(info, id, reason, "unfreeze")
-
     @strawberry.mutation(description="Close an account for good (only when empty)")
     async def close_account(self, info: Info, id: str, reason: str | None = None) -> Account:
         info.context.authorize(Permission.ACCOUNTS_WRITE)
         return await _change_account(info, id, reason, "close")
 
     @strawberry.mutation(
-        description="Reverse a posted transaction by a new, linked transaction; returns it"
+        description="Reverse a posted transaction by a new, linked transaction; returns it. "
+        "Above the approval threshold (LEDGER_REVERSAL_APPROVAL_ABOVE) it fails with "
+        "APPROVAL_REQUIRED: use requestReversal"
     )
     async def reverse_transaction(self, info: Info, id: strawberry.ID, reason: str) -> Transaction:
         info.context.authorize(Permission.TRANSACTIONS_REVERSE)
@@ -241,9 +235,15 @@ class Mutation(FraudMutation):
         if not reason.strip():
             raise bad_input("reason: a reversal needs a reason")
         ledger = info.context.container.ledger
+        changes = info.context.container.ledger_changes
 
         def reverse() -> TransactionView:
-            result = ledger.reverse(tx_id, reason.strip())
+            try:
+                result = changes.reverse_directly(tx_id, reason.strip())
+            except ApprovalRequired as error:
+                raise ApprovalRequired(
+                    f"{error}; ask for it with requestReversal and have it approved"
+                ) from None
             return transaction_view(ledger.get_transaction(transaction_uuid(result.transaction_id)))
 
         view = await write_through(info, reverse)
@@ -254,11 +254,7 @@ async def _change_account(info: Info, raw_id: str, reason: str | None, action: s
     key = checked(account_key, raw_id)
     ledger = info.context.container.ledger
     why = (reason or "").strip() or f"{action} by {info.context.principal.name}"
-    changes: dict[str, Callable[[str, str], Any]] = {
-        "freeze": ledger.freeze_account,
-        "unfreeze": ledger.unfreeze_account,
-        "close": ledger.close_account,
-    }
+    changes: dict[str, Callable[[str, str], Any]] = {"close": ledger.close_account}
     change = changes[action]
 
     def run() -> AccountView:

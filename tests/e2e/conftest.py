@@ -56,6 +56,45 @@ def client_as(container: Container, principal: Principal) -> TestClient:
     return TestClient(create_app(container, principal_resolver=resolver))
 
 
+CHECKER = Principal(name="user:checker", roles=frozenset({"admin"}))
+"""A second person who approves what the development principal (``user:dev``) requests."""
+
+APPROVE = """
+mutation($id: ID!) { approveChangeRequest(id: $id) { id kind status outcome reason decidedBy } }
+"""
+
+
+def approve_as(container: Container, principal: Principal, request_id: str) -> dict[str, Any]:
+    """Approve a change request as ``principal``; returns the request as it ended up."""
+    with client_as(container, principal) as checker:
+        approved: dict[str, Any] = gql(checker, APPROVE, {"id": request_id})["approveChangeRequest"]
+    return approved
+
+
+def change_account(
+    client: TestClient,
+    container: Container,
+    account: str,
+    reason: str = "fraud suspicion",
+    *,
+    unfreeze: bool = False,
+    checker: Principal = CHECKER,
+) -> dict[str, Any]:
+    """Freeze (or unfreeze) ``account`` the maker-checker way: the client's principal asks,
+    ``checker`` approves. Returns the approved request (status EXECUTED)."""
+    field = "requestAccountUnfreeze" if unfreeze else "requestAccountFreeze"
+    request = gql(
+        client,
+        f"mutation($id: String!, $reason: String!) {{ {field}(id: $id, reason: $reason) "
+        "{ id status } }",
+        {"id": account, "reason": reason},
+    )[field]
+    assert request["status"] == "PENDING", request
+    approved = approve_as(container, checker, request["id"])
+    assert approved["status"] == "EXECUTED", approved
+    return approved
+
+
 def project(container: Container) -> int:
     """Bring every read model up to the head of the event log."""
     return container.projector.catch_up()

@@ -272,19 +272,27 @@ def _cleanup(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
-def test_serve_answers_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+def test_serve_answers_and_stops_gracefully_on_sigterm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_env = {"LEDGER_DATA_DIR": str(tmp_path / "var")}
+    assert main(["users", "bootstrap", "--user", "ops", "--roles", "admin"], cli_env) == 0
+    capsys.readouterr()
+    assert main(["token", "--user", "ops", "--roles", "admin"], cli_env) == 0
+    token = capsys.readouterr().out.strip()
     port = _free_port()
     process = _start("all", tmp_path, port)
     try:
         _wait_healthy(process, port)
         base = f"http://127.0.0.1:{port}"
-        opened = httpx.post(
-            f"{base}/v1/accounts",
-            json={"iban": "DE89370400440532013000", "holderName": "Max", "currency": "EUR"},
-        )
+        body = {"iban": "DE89370400440532013000", "holderName": "Max", "currency": "EUR"}
+        assert httpx.post(f"{base}/v1/accounts", json=body).status_code == 401
+        auth = {"authorization": f"Bearer {token}"}
+        opened = httpx.post(f"{base}/v1/accounts", json=body, headers=auth)
         assert opened.status_code == 201
         deadline = time.monotonic() + 10
-        while httpx.get(f"{base}/v1/accounts/DE89370400440532013000").status_code != 200:
+        account = f"{base}/v1/accounts/DE89370400440532013000"
+        while httpx.get(account, headers=auth).status_code != 200:
             assert time.monotonic() < deadline, "the projector thread did not project"
             time.sleep(0.1)
         assert httpx.get(f"{base}/readyz").status_code == 200

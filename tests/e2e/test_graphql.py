@@ -16,7 +16,11 @@ from api.security import Principal
 from api.settings import Settings
 from tests.builders import FakeClock, iban
 from tests.e2e.conftest import (
+    APPROVE,
+    CHECKER,
     SUPERUSER,
+    approve_as,
+    change_account,
     client_as,
     fund,
     gql,
@@ -120,22 +124,40 @@ def test_open_account_errors(client: TestClient) -> None:
 def test_freeze_unfreeze_close(client: TestClient, container: Container) -> None:
     account = open_account(client)
     fund(client, account, "20.00")
-    frozen = gql(
+    request = gql(
         client,
-        'mutation($id: String!) { freezeAccount(id: $id, reason: "fraud suspicion") '
-        "{ id status balance { amount } } }",
+        'mutation($id: String!) { requestAccountFreeze(id: $id, reason: "fraud suspicion") '
+        "{ id kind subject status requestedBy params } }",
         {"id": account},
-    )["freezeAccount"]
-    assert frozen == {"id": account, "status": "FROZEN", "balance": {"amount": "20.00"}}
+    )["requestAccountFreeze"]
+    assert (request["kind"], request["subject"], request["status"]) == (
+        "FREEZE_ACCOUNT",
+        account,
+        "PENDING",
+    )
+    assert request["requestedBy"] == "user:dev"
+    assert request["params"] == {"reason": "fraud suspicion", "currency": "EUR"}
+    project(container)
+    still_open = gql(client, ACCOUNT, {"id": account})["account"]
+    assert still_open["status"] == "OPEN"  # nothing happens before the approval
+    own = gql_errors(client, APPROVE, {"id": request["id"]})
+    assert codes(own) == ["REFUSED"]
+    approved = approve_as(container, CHECKER, request["id"])
+    assert (approved["status"], approved["decidedBy"]) == ("EXECUTED", "user:checker")
+    project(container)
+    frozen = gql(client, ACCOUNT, {"id": account})["account"]
+    assert (frozen["status"], frozen["balance"]) == (
+        "FROZEN",
+        {"amount": "20.00", "currency": "EUR"},
+    )
     blocked = pay(client, debtor=account, amount="5.00")
     assert (blocked["status"], blocked["reason"]) == ("REJECTED", "ACCOUNT_FROZEN")
-    freeze = "mutation($id: String!) { freezeAccount(id: $id) { id } }"
+    freeze = 'mutation($id: String!) { requestAccountFreeze(id: $id, reason: "again") { id } }'
     again = gql_errors(client, freeze, {"id": account})
     assert codes(again) == ["CONFLICT"]
-    opened = gql(
-        client, "mutation($id: String!) { unfreezeAccount(id: $id) { status } }", {"id": account}
-    )
-    assert opened["unfreezeAccount"]["status"] == "OPEN"
+    change_account(client, container, account, "cleared", unfreeze=True)
+    project(container)
+    assert gql(client, ACCOUNT, {"id": account})["account"]["status"] == "OPEN"
     close = 'mutation($id: String!) { closeAccount(id: $id, reason: "moved") { status } }'
     funded = gql_errors(client, close, {"id": account})
     assert codes(funded) == ["CONFLICT"]
@@ -149,7 +171,7 @@ def test_freeze_unfreeze_close(client: TestClient, container: Container) -> None
     events = [v for _, v in container.queries.audit_trail(first=500).edges]
     frozen_events = [e for e in events if e.event_type.endswith("Frozen")]
     assert frozen_events[0].channel == "GRAPHQL"
-    assert frozen_events[0].actor == "user:dev"
+    assert frozen_events[0].actor == "user:checker"  # the approval made it happen
     assert frozen_events[0].payload["reason"] == "fraud suspicion"
 
 
@@ -246,7 +268,7 @@ def test_accounts_keyset_pagination_walks_every_page(
     client: TestClient, container: Container
 ) -> None:
     opened = sorted(open_account(client) for _ in range(7))
-    gql(client, "mutation($id: String!) { freezeAccount(id: $id) { id } }", {"id": opened[3]})
+    change_account(client, container, opened[3])
     project(container)
     seen: list[str] = []
     after = None
@@ -330,15 +352,19 @@ def test_transactions_filters_and_pagination(
 def test_audit_trail(client: TestClient, container: Container, clock: FakeClock) -> None:
     account = open_account(client)
     clock.advance(60)
-    response = client.post(
-        "/graphql",
-        json={
-            "query": 'mutation($id: String!) { freezeAccount(id: $id, reason: "check") { id } }',
-            "variables": {"id": account},
-        },
-        headers={"X-Correlation-Id": "corr-audit-1"},
-    )
+    request = gql(
+        client,
+        'mutation($id: String!) { requestAccountFreeze(id: $id, reason: "check") { id } }',
+        {"id": account},
+    )["requestAccountFreeze"]
+    with client_as(container, CHECKER) as checker:
+        response = checker.post(
+            "/graphql",
+            json={"query": APPROVE, "variables": {"id": request["id"]}},
+            headers={"X-Correlation-Id": "corr-audit-1"},
+        )
     assert response.status_code == 200
+    assert response.json()["data"]["approveChangeRequest"]["status"] == "EXECUTED"
     noted = clock.advance(60)
     clock.advance(60)
     tx = fund(client, account, "10.00")
@@ -360,11 +386,19 @@ def test_audit_trail(client: TestClient, container: Container, clock: FakeClock)
             break
         after = page["pageInfo"]["endCursor"]
     assert len(events) == len({(e["context"], e["position"]) for e in events})
-    assert [e["position"] for e in events] == sorted(e["position"] for e in events)
+    for context in ("ledger", "identity"):
+        positions = [e["position"] for e in events if e["context"] == context]
+        assert positions == sorted(positions), context
+    approval = next(e for e in events if e["eventType"] == "ChangeRequest.Approved")
+    assert (approval["context"], approval["actor"], approval["correlationId"]) == (
+        "identity",
+        "user:checker",
+        "corr-audit-1",
+    )
     frozen = next(e for e in events if e["eventType"] == "Account.Frozen")
     assert frozen["correlationId"] == "corr-audit-1"
     assert (frozen["actor"], frozen["channel"], frozen["streamType"]) == (
-        "user:dev",
+        "user:checker",
         "GRAPHQL",
         "Account",
     )
@@ -375,7 +409,10 @@ def test_audit_trail(client: TestClient, container: Container, clock: FakeClock)
     assert kinds == ["Transaction.Received", "Transaction.Screened", "Transaction.Posted"]
     assert {edge["node"]["version"] for edge in stream} == {1, 2, 3}
     early = gql(client, query, {"to": noted.isoformat(), "first": 50})["auditTrail"]["edges"]
-    assert {edge["node"]["eventType"] for edge in early} == {"Account.Opened", "Account.Frozen"}
+    ledger_kinds = {
+        edge["node"]["eventType"] for edge in early if edge["node"]["context"] == "ledger"
+    }
+    assert ledger_kinds == {"Account.Opened", "Account.Frozen"}
 
 
 def test_trial_balance_sums_to_zero(
@@ -492,8 +529,6 @@ OPERATIONS = {
     "trialBalance": "{ trialBalance { asOf } }",
     "openAccount": 'mutation { openAccount(iban: "DE89370400440532013000", holderName: "X", '
     'currency: "EUR") { id } }',
-    "freezeAccount": 'mutation { freezeAccount(id: "DE89370400440532013000") { id } }',
-    "unfreezeAccount": 'mutation { unfreezeAccount(id: "DE89370400440532013000") { id } }',
     "closeAccount": 'mutation { closeAccount(id: "DE89370400440532013000") { id } }',
     "reverseTransaction": 'mutation { reverseTransaction(id: "00000000-0000-0000-0000-000000000000"'
     ', reason: "x") { id } }',
@@ -503,6 +538,25 @@ OPERATIONS = {
     " { id } }",
     "decideFraudCase": 'mutation { decideFraudCase(id: "00000000-0000-0000-0000-000000000000", '
     "verdict: FALSE_POSITIVE) { id } }",
+    "users": "{ users { edges { cursor } } }",
+    "user": '{ user(name: "alice") { name } }',
+    "changeRequests": "{ changeRequests { edges { cursor } } }",
+    "changeRequest": '{ changeRequest(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "registerUser": 'mutation { registerUser(name: "olga") { name } }',
+    "suspendUser": 'mutation { suspendUser(name: "olga", reason: "x") { name } }',
+    "reactivateUser": 'mutation { reactivateUser(name: "olga", reason: "x") { name } }',
+    "requestRoleGrant": 'mutation { requestRoleGrant(user: "olga", role: "viewer") { id } }',
+    "requestRoleRevoke": 'mutation { requestRoleRevoke(user: "olga", role: "viewer") { id } }',
+    "approveChangeRequest": "mutation { approveChangeRequest("
+    'id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "rejectChangeRequest": "mutation { rejectChangeRequest("
+    'id: "00000000-0000-0000-0000-000000000000", reason: "x") { id } }',
+    "requestAccountFreeze": 'mutation { requestAccountFreeze(id: "DE89370400440532013000", '
+    'reason: "x") { id } }',
+    "requestAccountUnfreeze": 'mutation { requestAccountUnfreeze(id: "DE89370400440532013000", '
+    'reason: "x") { id } }',
+    "requestReversal": 'mutation { requestReversal(id: "00000000-0000-0000-0000-000000000000", '
+    'reason: "x") { id } }',
 }
 
 
@@ -515,20 +569,12 @@ def test_every_operation_goes_through_authorization(container: Container) -> Non
         for cls in (Query, Mutation)
         for field in cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
     }
-    names = {
-        "audit_trail": "auditTrail",
-        "trial_balance": "trialBalance",
-        "open_account": "openAccount",
-        "freeze_account": "freezeAccount",
-        "unfreeze_account": "unfreezeAccount",
-        "close_account": "closeAccount",
-        "reverse_transaction": "reverseTransaction",
-        "fraud_cases": "fraudCases",
-        "fraud_case": "fraudCase",
-        "assign_fraud_case": "assignFraudCase",
-        "decide_fraud_case": "decideFraudCase",
-    }
-    assert {names.get(n, n) for n in declared} == set(OPERATIONS)
+
+    def camel(name: str) -> str:
+        head, *rest = name.split("_")
+        return head + "".join(part.title() for part in rest)
+
+    assert {camel(n) for n in declared} == set(OPERATIONS)
     nobody = Principal(name="user:nobody", roles=frozenset())
     with client_as(container, nobody) as client:
         for name, operation in OPERATIONS.items():

@@ -70,7 +70,9 @@ def test_rest_requests_log_no_full_iban(
 
 
 def test_graphql_error_lines_log_no_full_iban(client: TestClient, json_logs: io.StringIO) -> None:
-    errors = gql_errors(client, f'mutation {{ freezeAccount(id: "{STRANGER}") {{ id }} }}')
+    errors = gql_errors(
+        client, f'mutation {{ requestAccountFreeze(id: "{STRANGER}", reason: "r") {{ id }} }}'
+    )
     assert STRANGER in errors[0]["message"]  # the client's own input, in its answer
     assert_no_full_iban(json_logs)
     line = next(line for line in lines(json_logs) if line["event"] == "graphql error")

@@ -43,6 +43,7 @@ def test_readyz_reports_database_and_projection_lag(
         "audit",
         "fraud",
         "chain",  # the audit hash chain, extended by the projector (tamper evidence)
+        "identity",
     }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 
@@ -106,14 +107,14 @@ def test_the_app_runs_the_projector_thread_when_asked(container: Container) -> N
         data = client.post(
             "/graphql",
             json={
-                "query": 'mutation($id: String!) { freezeAccount(id: $id, reason: "x") '
+                "query": 'mutation($id: String!) { closeAccount(id: $id, reason: "x") '
                 "{ status postings { edges { cursor } } } }",
                 "variables": {"id": account},
             },
         ).json()
-        assert data["data"]["freezeAccount"]["status"] == "FROZEN"
+        assert data["data"]["closeAccount"]["status"] == "CLOSED"
         deadline = time.monotonic() + 10
-        while client.get(f"/v1/accounts/{account}").json()["status"] != "FROZEN":
+        while client.get(f"/v1/accounts/{account}").json()["status"] != "CLOSED":
             assert time.monotonic() < deadline
             time.sleep(0.05)
     assert not container.projector_active

@@ -245,6 +245,7 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("transactions", "ledger"),
         ("audit", "ledger"),
         ("fraud", "ledger"),
+        ("identity", "ledger"),
     ]
     assert {(s.position, s.head, s.lag) for s in before} == {(0, head, head)}
     ledger.projector.catch_up()

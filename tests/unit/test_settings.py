@@ -255,3 +255,18 @@ def test_development_trusts_the_local_issuer_by_default() -> None:
     assert auth.uses_local_issuer
     assert auth.issuer == "backoffice-ledger-local"
     assert auth.audience == "backoffice-ledger"
+
+
+def test_maker_checker_settings() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.approval_ttl_hours == 24
+    assert defaults.reversal_approval_above["EUR"] == Decimal("10000")
+    assert defaults.reversal_approval_above["SEK"] == Decimal("100000")
+    given = Settings.from_env(
+        {"LEDGER_REVERSAL_APPROVAL_ABOVE": "eur:500", "LEDGER_APPROVAL_TTL_HOURS": "4"}
+    )
+    assert (given.reversal_approval_above, given.approval_ttl_hours) == ({"EUR": Decimal(500)}, 4)
+    with pytest.raises(SettingsError, match="LEDGER_APPROVAL_TTL_HOURS"):
+        Settings.from_env({"LEDGER_APPROVAL_TTL_HOURS": "0"})
+    with pytest.raises(SettingsError, match="LEDGER_REVERSAL_APPROVAL_ABOVE"):
+        Settings.from_env({"LEDGER_REVERSAL_APPROVAL_ABOVE": "EUR=5"})
