@@ -98,7 +98,42 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     subject = f"{'user' if person else 'service'}:{name}"
     issuer = local_issuer(settings.auth, settings.data_dir)
     print(issuer.issue(subject, roles, ttl))
+    if person:
+        for warning in _directory_warnings(settings, name, roles):
+            print(f"ledger token: warning: {warning}", file=sys.stderr)
     return EXIT_OK
+
+
+def _directory_warnings(settings: Settings, name: str, roles: list[str]) -> list[str]:
+    """What the API will make of this person's token, from the identity context: the token
+    is printed anyway (the store may be elsewhere), but the user hears why it would fail."""
+    from adapters.persistence import event_store_env
+    from application.identity import IdentityApplication
+
+    try:
+        identity = IdentityApplication(env=event_store_env(settings.database(), "identity"))
+        try:
+            entry = identity.lookup(name)
+        finally:
+            identity.close()
+    except Exception as error:  # the token is still useful against another store
+        return [f"could not check {name} in the identity context ({type(error).__name__})"]
+    if entry is None:
+        return [
+            f"{name} is not registered here; the API will refuse this token "
+            "(ledger users bootstrap, or registerUser and a role grant)"
+        ]
+    warnings = []
+    if not entry.active:
+        warnings.append(f"{name} is suspended; the API will refuse this token")
+    missing = sorted(set(roles) - entry.roles)
+    if missing:
+        granted = ", ".join(sorted(entry.roles)) or "none"
+        warnings.append(
+            f"{name} has not been granted {', '.join(missing)} (granted: {granted}); "
+            "the API ignores roles that were not granted"
+        )
+    return warnings
 
 
 def permission_matrix() -> str:

@@ -95,3 +95,17 @@ def test_durations(text: str, seconds: int) -> None:
 
 def test_the_readme_shows_the_permission_matrix_of_the_code() -> None:
     assert permission_matrix() in README.read_text(encoding="utf-8")
+
+
+def test_token_warns_when_the_identity_context_would_refuse_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, token, err = run(capsys, tmp_path, "token", "--user", "zoe", "--roles", "viewer")
+    assert code == 0 and token  # printed anyway: the store may be another one
+    assert "zoe is not registered here" in err
+    assert run(capsys, tmp_path, "users", "bootstrap", "--user", "zoe", "--roles", "viewer")[0] == 0
+    code, token, err = run(capsys, tmp_path, "token", "--user", "zoe", "--roles", "viewer,auditor")
+    assert code == 0 and token
+    assert "zoe has not been granted auditor (granted: viewer)" in err
+    code, _token, err = run(capsys, tmp_path, "token", "--user", "zoe", "--roles", "viewer")
+    assert (code, err) == (0, "")
