@@ -29,6 +29,7 @@ from domain.identity.permissions import (
     Permission,
     permissions_of,
 )
+from domain.identity.users import PRINCIPAL_NAME
 
 PrincipalKind = Literal["user", "service"]
 
@@ -146,7 +147,7 @@ class CachedDirectory:
         return entry
 
 
-_SUBJECT = re.compile(r"^(user|service):([a-z0-9][a-z0-9._-]{1,63})$")
+_SUBJECT = re.compile(rf"(user|service):({PRINCIPAL_NAME})")
 
 
 class TokenAuthenticator:
@@ -172,7 +173,7 @@ class TokenAuthenticator:
             verified = self.verifier.verify(token)
         except InvalidToken as error:
             raise Unauthenticated(str(error)) from None
-        match = _SUBJECT.match(verified.subject)
+        match = _SUBJECT.fullmatch(verified.subject)  # not .match: "$" admits a final newline
         if match is None:
             raise Unauthenticated("token subject must be user:<name> or service:<name>")
         kind, name = match.group(1), match.group(2)
@@ -182,7 +183,7 @@ class TokenAuthenticator:
             if people:
                 raise AccessDenied(f"a service token cannot carry staff roles {people}")
             roles = (claimed or frozenset()) & SERVICE_ROLES.keys()
-            return Principal(name=verified.subject, roles=frozenset(roles), kind="service")
+            return Principal(name=f"service:{name}", roles=frozenset(roles), kind="service")
         services = sorted((claimed or frozenset()) & SERVICE_ROLES.keys())
         if services:
             raise AccessDenied(f"a person's token cannot carry service roles {services}")
@@ -193,7 +194,7 @@ class TokenAuthenticator:
             raise AccessDenied(f"user {name} is suspended")
         granted = entry.roles & HUMAN_ROLES.keys()
         roles = granted if claimed is None else granted & claimed
-        return Principal(name=verified.subject, roles=frozenset(roles), kind="user")
+        return Principal(name=f"user:{name}", roles=frozenset(roles), kind="user")
 
 
 def bearer_token(request: HasHeaders) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from api.security import local_issuer
 from api.settings import Settings
 from domain.identity.permissions import HUMAN_ROLES, SERVICE_ROLES, Permission
+from domain.identity.users import PRINCIPAL_NAME
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -32,7 +33,7 @@ MAX_USER_TTL = 24 * 3600
 MAX_SERVICE_TTL = 30 * 24 * 3600
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_NAME = re.compile(PRINCIPAL_NAME)
 
 
 def duration(text: str) -> int:
@@ -77,7 +78,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     person = args.user is not None
     name = (args.user if person else args.service).strip().lower()
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         print(f"ledger token: invalid name {name!r} (a-z, 0-9, . _ -; 2-64)", file=sys.stderr)
         return EXIT_USAGE
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]

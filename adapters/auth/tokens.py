@@ -132,7 +132,7 @@ class TokenVerifier:
     def verify(self, token: str) -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as error:
+        except jwt.PyJWTError as error:  # also a non-string kid or an unknown crit
             raise InvalidToken(f"malformed token: {error}") from None
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:

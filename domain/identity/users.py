@@ -25,7 +25,10 @@ from domain.identity.permissions import HUMAN_ROLES, permissions_of
 
 IDENTITY_NAMESPACE = UUID("3b0f5e2a-8c1d-4f7e-9a6b-2d4c8e1f0a57")
 
-_USER_NAME = re.compile(r"^[a-z0-9._-]{2,64}$")
+PRINCIPAL_NAME = r"[a-z0-9][a-z0-9._-]{1,63}"
+"""A user's or a service's name: 2 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or
+digit (the same rule for token subjects, so every registered user can sign in)."""
+_USER_NAME = re.compile(PRINCIPAL_NAME)
 
 
 class UserStatus(StrEnum):
@@ -35,11 +38,12 @@ class UserStatus(StrEnum):
 
 def normalise_user_name(name: str) -> str:
     """``name`` trimmed and lower-cased; raise :class:`InvalidUserName` unless it then
-    matches ``[a-z0-9._-]{2,64}``."""
+    matches :data:`PRINCIPAL_NAME` entirely."""
     value = name.strip().lower()
-    if not _USER_NAME.match(value):
+    if not _USER_NAME.fullmatch(value):
         raise InvalidUserName(
-            f"user name must be 2 to 64 of a-z, 0-9, '.', '_' and '-', got {name!r}"
+            "user name must be 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter "
+            f"or digit, got {name!r}"
         )
     return value
 

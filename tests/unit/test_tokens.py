@@ -301,3 +301,27 @@ def test_the_directory_is_asked_again_after_its_ttl() -> None:
     now[0] += 1.5
     assert not cached.lookup("alice").active  # type: ignore[union-attr]  # suspension seen
     assert directory.lookups == 2
+
+
+@pytest.mark.parametrize(
+    "header",
+    [{"kid": ["x"]}, {"kid": {"a": 1}}, {"kid": 123}, {"crit": ["x"]}],
+)
+def test_malformed_headers_are_refused_not_crashing(
+    verifier: TokenVerifier, idp_key: RsaKey, header: dict[str, object]
+) -> None:
+    token = unsigned({"alg": "RS256", "typ": "JWT", **header}, claims()) + ".c2ln"
+    with pytest.raises(InvalidToken, match="malformed token"):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize(
+    "subject", ["user:alice\n", "user:alice\r\n", " user:alice", "user:.alice"]
+)
+def test_a_subject_must_be_exactly_a_principal_name(
+    authenticate: TokenAuthenticator, idp_key: RsaKey, subject: str
+) -> None:
+    """A trailing newline once passed a "$" anchor and made "user:alice\\n" a second identity
+    of alice, defeating the self-approval check."""
+    with pytest.raises(Unauthenticated, match="user:<name> or service:<name>"):
+        authenticate(bearer(idp_key.sign(claims(sub=subject))))
