@@ -136,7 +136,9 @@ def _build(
         version="0.1.0",
         summary="Event-sourced double-entry ledger: REST for channels, GraphQL for the backoffice",
         lifespan=lifespan,  # type: ignore[arg-type]
-        docs_url="/docs",
+        # The API description is for developers; production serves neither it nor its page.
+        docs_url=None if settings.is_production else "/docs",
+        openapi_url=None if settings.is_production else "/openapi.json",
         redoc_url=None,
     )
     metrics = Metrics(projection_status=lambda: _projection_rows(app))
@@ -204,7 +206,11 @@ def _authenticator(app: FastAPI, settings: Settings) -> TokenAuthenticator:
 def _graphql_principal(request: Request) -> Principal:
     """The caller; the GraphiQL page itself (a browser's GET for HTML, no token) is served to
     an anonymous principal that may do nothing. Everything else needs a valid token."""
-    wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+    wants_page = (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "query" not in request.query_params  # with a query strawberry runs it, page or not
+    )
     if wants_page and "authorization" not in request.headers:
         return ANONYMOUS
     return request_principal(request)

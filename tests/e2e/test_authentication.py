@@ -135,3 +135,27 @@ def test_metrics_can_be_restricted_to_the_monitoring_role(
         scraped = client.get("/metrics", headers=auth(scraper))
         assert scraped.status_code == 200
         assert "ledger_http_requests_total" in scraped.text
+
+
+def test_a_browser_get_with_a_query_needs_a_token(app_client: TestClient) -> None:
+    for query in (
+        "{ __typename }",
+        "{ __schema { types { name } } }",
+        "{ accounts { edges { cursor } } }",
+    ):
+        response = app_client.get(
+            "/graphql", params={"query": query}, headers={"accept": "text/html"}
+        )
+        assert response.status_code == 401, (query, response.text)
+
+
+def test_production_serves_no_api_description(container: Container, settings: Settings) -> None:
+    container.settings = replace(
+        settings,
+        env="production",
+        auth=replace(settings.auth, jwks_file=settings.data_dir / "none.json"),
+    )
+    with TestClient(create_app(container)) as client:
+        assert client.get("/openapi.json").status_code == 404
+        assert client.get("/docs").status_code == 404
+        assert client.get("/healthz").status_code == 200
