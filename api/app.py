@@ -24,6 +24,7 @@ from api.ratelimit import RateLimiter
 from api.rest import install_error_handlers, ops_router, request_principal, router
 from api.security import (
     ANONYMOUS,
+    AccessDenied,
     CachedDirectory,
     Principal,
     PrincipalResolver,
@@ -213,7 +214,10 @@ def _graphql_principal(request: Request) -> Principal:
     )
     if wants_page and "authorization" not in request.headers:
         return ANONYMOUS
-    return request_principal(request)
+    principal = request_principal(request)
+    if principal.kind == "service":  # as at the edge: GraphQL is for people only
+        raise AccessDenied(f"{principal.name}: GraphQL is the backoffice API for people; use /v1")
+    return principal
 
 
 def _projection_rows(app: FastAPI) -> list[tuple[str, str, int, int]]:

@@ -40,6 +40,8 @@ from api.security import (
     PrincipalResolver,
     Unauthenticated,
     authorize,
+    authorize_channel,
+    may_see_channel,
 )
 from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import (
@@ -444,6 +446,7 @@ async def submit_transaction(
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedBody(f"request body is not valid JSON: {error}") from None
     instruction = PaymentInstruction.from_message(message)
+    authorize_channel(principal, instruction.channel)
     who = causation(request, principal)
 
     def submit() -> SubmissionResult:
@@ -504,12 +507,12 @@ def get_account(
 def get_transaction(
     transaction_id: str,
     container: ContainerDep,
-    _principal: Annotated[Principal, Depends(require(Permission.TRANSACTIONS_READ))],
+    principal: Annotated[Principal, Depends(require(Permission.TRANSACTIONS_READ))],
     as_of: AsOf = None,
 ) -> TransactionOut:
     tx_id = str(transaction_uuid(transaction_id))
     view = container.queries.transaction(tx_id, as_of=as_of)
-    if view is None:
+    if view is None or not may_see_channel(principal, view.channel):  # another channel's: 404
         when = f" as of {as_of.isoformat()}" if as_of else ""
         raise NotFound(f"no transaction {tx_id}{when}")
     history = container.queries.status_history([tx_id], as_of=as_of).get(tx_id, [])

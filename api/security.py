@@ -53,6 +53,8 @@ class Principal:
     name: str
     roles: frozenset[str] = field(default_factory=frozenset)
     kind: PrincipalKind = "user"
+    channels: frozenset[str] = field(default_factory=frozenset)
+    """The payment channels a service may submit for and read (its token's ``channels``)."""
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -86,6 +88,25 @@ class Unauthenticated(Exception):
 class AccessDenied(Exception):
     """A valid token whose subject may not use the API at all (unknown or suspended user,
     or a token mixing people's and services' roles): 403."""
+
+
+class ChannelNotAllowed(AccessDenied):
+    """A channel's token used for another channel's payment: 403."""
+
+
+def authorize_channel(principal: Principal, channel: str) -> None:
+    """A service submits only for the channels its token names; people submit for none
+    (they lack ``transactions:submit``), so only services are checked here."""
+    if principal.kind == "service" and channel not in principal.channels:
+        allowed = ", ".join(sorted(principal.channels)) or "none"
+        raise ChannelNotAllowed(
+            f"{principal.name} may submit for channels {allowed} only, not {channel}"
+        )
+
+
+def may_see_channel(principal: Principal, channel: str) -> bool:
+    """Whether ``principal`` may read a payment of ``channel``: a service only its own."""
+    return principal.kind != "service" or channel in principal.channels
 
 
 class HasHeaders(Protocol):
@@ -183,7 +204,12 @@ class TokenAuthenticator:
             if people:
                 raise AccessDenied(f"a service token cannot carry staff roles {people}")
             roles = (claimed or frozenset()) & SERVICE_ROLES.keys()
-            return Principal(name=f"service:{name}", roles=frozenset(roles), kind="service")
+            return Principal(
+                name=f"service:{name}",
+                roles=frozenset(roles),
+                kind="service",
+                channels=verified.channels or frozenset(),
+            )
         services = sorted((claimed or frozenset()) & SERVICE_ROLES.keys())
         if services:
             raise AccessDenied(f"a person's token cannot carry service roles {services}")

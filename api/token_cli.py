@@ -57,6 +57,11 @@ def add_parser(commands: Any) -> None:
     who.add_argument("--service", help="a machine client's name (sub = service:NAME)")
     token.add_argument("--roles", required=True, help="comma-separated role names")
     token.add_argument(
+        "--channels",
+        help="a channel service's payment channels (e.g. MOBILE,WEB); it may submit and read "
+        "payments of these only",
+    )
+    token.add_argument(
         "--ttl",
         type=duration,
         default=None,
@@ -91,6 +96,13 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    channels = [c.strip().upper() for c in (args.channels or "").split(",") if c.strip()]
+    if person and channels:
+        print("ledger token: --channels is for channel services only", file=sys.stderr)
+        return EXIT_USAGE
+    if "channel" in roles and not channels:
+        print("ledger token: a channel token needs --channels (e.g. MOBILE)", file=sys.stderr)
+        return EXIT_USAGE
     ttl = args.ttl or (8 * 3600 if person else 24 * 3600)
     ceiling = MAX_USER_TTL if person else MAX_SERVICE_TTL
     if ttl > ceiling:
@@ -98,7 +110,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     subject = f"{'user' if person else 'service'}:{name}"
     issuer = local_issuer(settings.auth, settings.data_dir)
-    print(issuer.issue(subject, roles, ttl))
+    print(issuer.issue(subject, roles, ttl, channels=channels or None))
     if person:
         for warning in _directory_warnings(settings, name, roles):
             print(f"ledger token: warning: {warning}", file=sys.stderr)

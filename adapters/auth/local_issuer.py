@@ -90,9 +90,11 @@ class LocalIssuer:
         roles: list[str] | tuple[str, ...],
         ttl_seconds: int,
         *,
+        channels: list[str] | tuple[str, ...] | None = None,
         now: float | None = None,
     ) -> str:
-        """A signed token for ``subject`` (``user:<name>`` or ``service:<name>``)."""
+        """A signed token for ``subject`` (``user:<name>`` or ``service:<name>``); a payment
+        channel's token names the ``channels`` it submits for."""
         self.ensure_keys()
         issued = int(now if now is not None else time.time())
         claims = {
@@ -105,5 +107,7 @@ class LocalIssuer:
             "exp": issued + ttl_seconds,
             "jti": str(uuid.uuid4()),
         }
+        if channels is not None:
+            claims["channels"] = list(channels)
         key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         return jwt.encode(claims, key, algorithm="ES256", headers={"kid": self.kid()})  # type: ignore[arg-type]

@@ -42,6 +42,8 @@ class VerifiedToken:
     expires_at: int
     token_id: str | None
     claims: Mapping[str, Any]
+    channels: frozenset[str] | None = None
+    """The ``channels`` claim of a payment channel's token (codes, upper case); None: absent."""
 
 
 class KeySource(Protocol):
@@ -179,6 +181,11 @@ def _verified(claims: dict[str, Any]) -> VerifiedToken:
         not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles)
     ):
         raise InvalidToken("token roles claim must be a list of role names")
+    raw_channels = claims.get("channels")
+    if raw_channels is not None and (
+        not isinstance(raw_channels, list) or not all(isinstance(c, str) for c in raw_channels)
+    ):
+        raise InvalidToken("token channels claim must be a list of channel codes")
     token_id = claims.get("jti")
     return VerifiedToken(
         subject=subject,
@@ -187,4 +194,7 @@ def _verified(claims: dict[str, Any]) -> VerifiedToken:
         expires_at=int(claims["exp"]),
         token_id=str(token_id) if token_id is not None else None,
         claims=claims,
+        channels=(
+            frozenset(c.strip().upper() for c in raw_channels) if raw_channels is not None else None
+        ),
     )

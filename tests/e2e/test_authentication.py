@@ -14,7 +14,7 @@ from api.bootstrap import Container
 from api.security import local_issuer
 from api.settings import Settings
 from tests.builders import iban, message
-from tests.e2e.conftest import SUPERUSER, client_as, open_account
+from tests.e2e.conftest import SUPERUSER, client_as, open_account, project
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_a_channel_token_submits_payments(
 ) -> None:
     with client_as(container, SUPERUSER) as setup:
         account = open_account(setup)
-    token = issuer.issue("service:mobile", ["channel"], 300)
+    token = issuer.issue("service:mobile", ["channel"], 300, channels=["MOBILE"])
     submitted = app_client.post(
         "/v1/transactions",
         json=message(debtor=iban("NL"), creditor=account, amount="5.00", channel="MOBILE"),
@@ -60,13 +60,46 @@ def test_a_channel_token_submits_payments(
     )
     assert submitted.status_code == 202, submitted.text
     assert submitted.json()["status"] == "POSTED"
-    # the channel may read its payment back but not the accounts
+    mine = submitted.json()["transactionId"]
+    project(container)
+    # the channel reads its own payment back, but not the accounts, nor GraphQL (for people)
+    assert app_client.get(f"/v1/transactions/{mine}", headers=auth(token)).status_code == 200
     assert app_client.get(f"/v1/accounts/{account}", headers=auth(token)).status_code == 403
     graphql = app_client.post(
         "/graphql", json={"query": "{ trialBalance { totals { currency } } }"}, headers=auth(token)
     )
-    assert graphql.status_code == 200
-    assert graphql.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert graphql.status_code == 403
+    assert "GraphQL is the backoffice API for people" in graphql.json()["detail"]
+
+
+def test_a_channel_token_is_bound_to_its_channels(
+    app_client: TestClient, container: Container, issuer: LocalIssuer
+) -> None:
+    """A leaked MOBILE token can neither book under another channel's idempotency keys nor
+    read another channel's payments."""
+    with client_as(container, SUPERUSER) as setup:
+        account = open_account(setup)
+        sepa = setup.post(
+            "/v1/transactions",
+            json=message(debtor=iban("NL"), creditor=account, amount="5.00", channel="SEPA"),
+        ).json()["transactionId"]
+    project(container)
+    assert setup_reads(container, sepa) == 200
+    mobile = auth(issuer.issue("service:mobile", ["channel"], 300, channels=["MOBILE"]))
+    other = app_client.post(
+        "/v1/transactions",
+        json=message(debtor=iban("NL"), creditor=account, amount="5.00", channel="SEPA"),
+        headers=mobile,
+    )
+    assert other.status_code == 403
+    assert "may submit for channels MOBILE only, not SEPA" in other.json()["detail"]
+    assert app_client.get(f"/v1/transactions/{sepa}", headers=mobile).status_code == 404
+    unbound = auth(issuer.issue("service:legacy", ["channel"], 300))
+    refused = app_client.post(
+        "/v1/transactions", json=message(creditor=account, channel="MOBILE"), headers=unbound
+    )
+    assert refused.status_code == 403
+    assert "channels none only" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -159,3 +192,8 @@ def test_production_serves_no_api_description(container: Container, settings: Se
         assert client.get("/openapi.json").status_code == 404
         assert client.get("/docs").status_code == 404
         assert client.get("/healthz").status_code == 200
+
+
+def setup_reads(container: Container, transaction_id: str) -> int:
+    with client_as(container, SUPERUSER) as client:
+        return client.get(f"/v1/transactions/{transaction_id}").status_code

@@ -587,7 +587,8 @@ def test_nested_fields_are_authorized_too(client: TestClient, container: Contain
     account = open_account(client)
     fund(client, account, "10.00")
     project(container)
-    channel = Principal(name="service:mobile", roles=frozenset({"channel"}), kind="service")
+    # a person holding only the channel role's permissions (no real token can carry that)
+    channel = Principal(name="user:reader", roles=frozenset({"channel"}))
     with client_as(container, channel) as limited:
         data = gql(limited, "{ transactions { edges { node { id status } } } }")
         assert len(data["transactions"]["edges"]) == 1

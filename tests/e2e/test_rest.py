@@ -338,7 +338,12 @@ def test_a_principal_without_roles_gets_403_everywhere(container: Container) -> 
 
 
 def test_a_channel_may_submit_but_not_open_accounts(container: Container) -> None:
-    channel = Principal(name="service:mobile", roles=frozenset({"channel"}), kind="service")
+    channel = Principal(
+        name="service:mobile",
+        roles=frozenset({"channel"}),
+        kind="service",
+        channels=frozenset({"MOBILE"}),
+    )
     with client_as(container, channel) as client:
         assert client.post("/v1/transactions", json=message()).status_code == 202
         opened = client.post(

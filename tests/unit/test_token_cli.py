@@ -44,10 +44,12 @@ def test_token_prints_a_token_the_api_verifier_accepts(
 def test_service_tokens_carry_service_roles(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, token, _ = run(capsys, tmp_path, "token", "--service", "mobile", "--roles", "channel")
+    argv = ["token", "--service", "mobile", "--roles", "channel", "--channels", "mobile,web"]
+    code, token, _ = run(capsys, tmp_path, *argv)
     assert code == 0
     claims = jwt.decode(token, options={"verify_signature": False})
     assert (claims["sub"], claims["roles"]) == ("service:mobile", ["channel"])
+    assert claims["channels"] == ["MOBILE", "WEB"]
     assert claims["exp"] - claims["iat"] == 24 * 3600
 
 
@@ -55,6 +57,8 @@ def test_service_tokens_carry_service_roles(
     ("argv", "message"),
     [
         (["--user", "alice", "--roles", "channel"], "roles for people are"),
+        (["--service", "mobile", "--roles", "channel"], "needs --channels"),
+        (["--user", "alice", "--roles", "viewer", "--channels", "MOBILE"], "channel services only"),
         (["--service", "mobile", "--roles", "admin"], "roles for services are"),
         (["--user", "alice", "--roles", "superuser"], "roles for people are"),
         (["--user", "al ice", "--roles", "admin"], "invalid name"),

@@ -249,8 +249,10 @@ def test_a_person_holds_the_granted_roles_narrowed_by_the_token(
 def test_a_service_holds_the_service_roles_of_its_token(
     authenticate: TokenAuthenticator, idp_key: RsaKey
 ) -> None:
-    principal = authenticate(bearer(idp_key.sign(claims(sub="service:mobile", roles=["channel"]))))
+    token = idp_key.sign(claims(sub="service:mobile", roles=["channel"], channels=["mobile"]))
+    principal = authenticate(bearer(token))
     assert (principal.kind, principal.roles) == ("service", frozenset({"channel"}))
+    assert principal.channels == frozenset({"MOBILE"})
     assert principal.can("transactions:submit")
     assert not principal.can("accounts:read")
 
