@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 
 from api.body_limit import BodySizeLimitMiddleware
@@ -164,7 +165,7 @@ def _build(
         return app
     app.include_router(router)
 
-    def graphql_context(request: Request) -> LedgerContext:
+    def graphql_context(request: HTTPConnection) -> LedgerContext:
         return LedgerContext(
             container=request.app.state.container,
             principal=_graphql_principal(request),
@@ -183,6 +184,7 @@ def _build(
         context_getter=graphql_context,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
+        subscription_protocols=(),  # no subscriptions: no WebSocket endpoint at all
     )
     app.include_router(graphql, include_in_schema=False)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -204,11 +206,12 @@ def _authenticator(app: FastAPI, settings: Settings) -> TokenAuthenticator:
     )
 
 
-def _graphql_principal(request: Request) -> Principal:
+def _graphql_principal(request: HTTPConnection) -> Principal:
     """The caller; the GraphiQL page itself (a browser's GET for HTML, no token) is served to
     an anonymous principal that may do nothing. Everything else needs a valid token."""
     wants_page = (
-        request.method == "GET"
+        isinstance(request, Request)
+        and request.method == "GET"
         and "text/html" in request.headers.get("accept", "")
         and "query" not in request.query_params  # with a query strawberry runs it, page or not
     )

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from starlette.requests import HTTPConnection
 
 from api.bootstrap import Container
 from api.observability import Metrics, get_logger
@@ -74,7 +75,7 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-def request_principal(request: Request) -> Principal:
+def request_principal(request: HTTPConnection) -> Principal:
     """Who is calling; then one token from their rate-limit bucket (or :class:`RateLimited`).
 
     REST routes (through :func:`require`) and the GraphQL context getter both come here, so

@@ -197,3 +197,14 @@ def test_production_serves_no_api_description(container: Container, settings: Se
 def setup_reads(container: Container, transaction_id: str) -> int:
     with client_as(container, SUPERUSER) as client:
         return client.get(f"/v1/transactions/{transaction_id}").status_code
+
+
+def test_there_is_no_graphql_websocket(app_client: TestClient) -> None:
+    from starlette.testclient import WebSocketDenialResponse
+
+    for protocol in ("graphql-transport-ws", "graphql-ws"):
+        with (
+            pytest.raises(WebSocketDenialResponse),
+            app_client.websocket_connect("/graphql", subprotocols=[protocol]),
+        ):
+            pass
