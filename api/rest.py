@@ -82,8 +82,16 @@ def request_principal(request: HTTPConnection) -> Principal:
     the limit is per authenticated principal and covers both APIs together.
     """
     resolver: PrincipalResolver = request.app.state.principal_resolver
-    principal = resolver(request)
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    try:
+        principal = resolver(request)
+    except (Unauthenticated, AccessDenied):
+        # Refused callers share one bucket per client address: a flood of bad tokens (each
+        # may make the JWKS be fetched again) is throttled too, with 429 instead of 401/403.
+        if limiter is not None:
+            client = request.client.host if request.client is not None else "unknown"
+            limiter.check(f"refused:{client}")
+        raise
     if limiter is not None:
         limiter.check(principal.name)
     return principal

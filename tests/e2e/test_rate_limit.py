@@ -161,3 +161,19 @@ def test_openapi_documents_the_refusals(client: TestClient) -> None:
         responses = spec["paths"][path][method]["responses"]
         assert {"413", "429", "500"} <= set(responses)
         assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_refused_callers_are_throttled_by_address(
+    container: Container, ticks: MonotonicClock
+) -> None:
+    """Requests without a valid token have no principal to count against: they share one
+    bucket per client address, so a flood of bad tokens ends in 429s rather than endless 401s."""
+    app = create_app(container)  # the real authenticator
+    app.state.rate_limiter = RateLimiter(RATE, BURST, clock=ticks)
+    with TestClient(app) as anonymous:
+        answers = [anonymous.get("/v1/accounts/clearing:EUR").status_code for _ in range(BURST + 1)]
+        assert answers == [401] * BURST + [429]
+        bad = {"authorization": "Bearer not-a-token"}
+        assert anonymous.post("/graphql", json=QUERY, headers=bad).status_code == 429
+        ticks.advance(2.0)
+        assert anonymous.get("/v1/accounts/clearing:EUR").status_code == 401
