@@ -373,21 +373,38 @@ def snapshot_rows(database: DatabaseConfig) -> list[tuple[str, int, str, bytes]]
 
 
 def insert_snapshot(
-    database: DatabaseConfig, originator_id: str, version: int, topic: str, state: bytes
+    database: DatabaseConfig,
+    originator_id: str,
+    version: int,
+    topic: str,
+    state: bytes,
+    *,
+    past_the_trigger: bool = False,
 ) -> None:
-    """What an attacker with the application's role can do: INSERT (the triggers allow it)."""
+    """What an attacker with the application's role can do: INSERT (the append-only triggers
+    allow it). A snapshot ahead of its events is refused by a trigger, unless
+    ``past_the_trigger`` (PostgreSQL: the superuser disables it; SQLite: it is dropped)."""
     table = snapshot_table(database)
     if database.url is None:
         with sqlite3.connect(database.data_dir / "ledger-events.sqlite") as conn:
+            if past_the_trigger:
+                conn.execute('DROP TRIGGER IF EXISTS "stored_snapshots_snapshot_not_ahead"')
             conn.execute(
                 f"INSERT INTO {table} VALUES (?, ?, ?, ?)",
                 (stored_id(database, originator_id), version, topic, state),
             )
         return
-    with psycopg.connect(database.url) as conn:
-        conn.execute(
-            f"INSERT INTO {table} VALUES (%s, %s, %s, %s)", (originator_id, version, topic, state)
-        )
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        if past_the_trigger:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER snapshot_not_ahead")
+        try:
+            conn.execute(
+                f"INSERT INTO {table} VALUES (%s, %s, %s, %s)",
+                (originator_id, version, topic, state),
+            )
+        finally:
+            if past_the_trigger:
+                conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER snapshot_not_ahead")
 
 
 def forged_state(state: bytes) -> bytes:
@@ -479,13 +496,17 @@ def test_a_snapshot_of_no_events_or_beyond_them_is_reported(
     debtor, version = record_snapshotted(env)
     _id, _v, topic, state = snapshot_rows(database)[0]
     nobody = str(account_id(iban("DE")))  # an account that was never opened
-    insert_snapshot(database, nobody, 2, topic, state)
+    error = sqlite3.DatabaseError if database.url is None else psycopg.DatabaseError
+    for originator, at in ((nobody, 2), (debtor, version + 1)):
+        with pytest.raises(error, match="a snapshot cannot be ahead of its events"):
+            insert_snapshot(database, originator, at, topic, state)
+    insert_snapshot(database, nobody, 2, topic, state, past_the_trigger=True)
 
     code, out = verify(env, capsys)
     assert code == 1, out
     assert f"originator {nobody} v2 (orphan): the originator has no events" in out
 
-    insert_snapshot(database, debtor, version + 1, topic, state)
+    insert_snapshot(database, debtor, version + 1, topic, state, past_the_trigger=True)
     code, out = verify(env, capsys, "--json")
     assert code == 1
     ledger = next(r for r in json.loads(out)["snapshots"] if r["context"] == "ledger")

@@ -72,10 +72,11 @@ def test_real_ledger_snapshots_verify_in_one_pass_per_originator(ledger: Ledger)
 def test_an_undecodable_snapshot_row_is_named(ledger: Ledger, database: DatabaseConfig) -> None:
     book(ledger, 4)
     account = ledger.app.repository.get(account_id(iban(1)))
+    assert account.version % 3 != 0  # not snapshotted yet
     insert(
         database,
         "ledger",
-        (account.id, account.version + 1, "eventsourcing.domain:Snapshot", b"not json"),
+        (account.id, account.version, "eventsourcing.domain:Snapshot", b"not json"),
     )
     report = verify_application("ledger", ledger.app)
     assert not report.ok
@@ -83,7 +84,7 @@ def test_an_undecodable_snapshot_row_is_named(ledger: Ledger, database: Database
     assert (problem.kind, problem.originator_id, problem.version) == (
         "undecodable",
         str(account.id),
-        account.version + 1,
+        account.version,
     )
 
 
