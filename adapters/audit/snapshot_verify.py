@@ -45,6 +45,7 @@ from eventsourcing.sqlite import SQLiteRecorder
 from psycopg.sql import SQL, Identifier
 
 PAGE = 500
+EVENT_PAGE = 1000
 MAX_PROBLEMS = 100
 """Problems kept per context (all are counted): a flood of forged rows stays readable."""
 
@@ -164,7 +165,7 @@ def _check_originator(
     aggregate: Any = None
     version = 0
     try:
-        for event in app.events.get(originator_id, lte=last):
+        for event in _events(app, originator_id, last, EVENT_PAGE):
             aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
             version = event.originator_version
             report.events += 1
@@ -213,6 +214,17 @@ def _check_originator(
                 )
             )
         current = next(pending, None)
+
+
+def _events(app: Application[Any], originator_id: Any, last: int, page: int) -> Iterator[Any]:
+    """The originator's events up to version ``last``, in version order, read in pages."""
+    after = 0
+    while after < last:
+        batch = list(app.events.get(originator_id, gt=after, lte=last, limit=page))
+        yield from batch
+        if len(batch) < page:
+            return
+        after = batch[-1].originator_version
 
 
 def _unmatched(context: str, name: str, version: int) -> SnapshotProblem:

@@ -69,6 +69,26 @@ def test_real_ledger_snapshots_verify_in_one_pass_per_originator(ledger: Ledger)
     assert report.events <= ledger.source.head()
 
 
+def test_events_are_read_in_pages(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    book(ledger, 10)
+    whole = verify_application("ledger", ledger.app)
+    monkeypatch.setattr("adapters.audit.snapshot_verify.EVENT_PAGE", 2)
+    paged = verify_application("ledger", ledger.app)
+    assert paged.ok, paged.describe()
+    assert (paged.snapshots, paged.events) == (whole.snapshots, whole.events)
+
+
+def test_a_snapshot_at_no_event_version_is_named(ledger: Ledger, database: DatabaseConfig) -> None:
+    """Version 0 (the trigger refuses it where it is installed; this store has none)."""
+    book(ledger, 4)
+    assert ledger.app.snapshots is not None
+    (first,) = ledger.app.snapshots.get(account_id(iban(1)), limit=1)
+    stored = ledger.app.mapper.to_stored_event(first)  # a real snapshot's bytes, at v0
+    insert(database, "ledger", (account_id(iban(1)), 0, stored.topic, stored.state))
+    report = verify_application("ledger", ledger.app)
+    assert [(p.kind, p.version) for p in report.problems] == [("unmatched", 0)]
+
+
 def test_an_undecodable_snapshot_row_is_named(ledger: Ledger, database: DatabaseConfig) -> None:
     book(ledger, 4)
     account = ledger.app.repository.get(account_id(iban(1)))
