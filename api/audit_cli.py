@@ -6,7 +6,9 @@
     ledger audit head
 
 ``verify`` recomputes every context's hash chain from the raw event log and compares it with
-the stored chain (exit 0 when intact, 1 naming the first broken link of each broken context);
+the stored chain (exit 0 when intact, 1 naming the first broken link of each broken context),
+and checks every stored snapshot against the events it claims to summarise (exit 1 naming
+each snapshot the events do not vouch for: context, originator, version, what differs);
 with ``--anchor`` it also checks that a head printed earlier by ``head`` is still a link of
 both. ``head`` first chains what the projector has not chained yet, then prints every
 context's chain head as JSON, to be kept outside the system (WORM bucket, notary).
@@ -41,7 +43,8 @@ def add_parser(commands: Any) -> None:
         help="recompute every chain and compare it with the stored chain",
         description="Exit 0 when every context is intact (one summary line each); exit 1 "
         "naming the first broken link of a context whose events or chain were altered, "
-        "deleted or inserted. Events not chained yet are reported as the unchained tail.",
+        "deleted or inserted, and each stored snapshot whose state is not the state its "
+        "events fold to. Events not chained yet are reported as the unchained tail.",
     )
     verify.add_argument("--json", action="store_true", help="print the reports as JSON")
     verify.add_argument(
@@ -87,14 +90,24 @@ def _verify(container: Any, anchors: Any, *, as_json: bool) -> int:
     if unknown:
         print(f"ledger: the anchor names unknown contexts {unknown}", file=sys.stderr)
         return EXIT_USAGE
+    from adapters.audit.snapshot_verify import verify_snapshots
+
     reports = verify_chains(container.sources, container.read_engine, anchors)
-    ok = all(report.ok for report in reports)
+    snapshots = verify_snapshots(container.applications)
+    ok = all(report.ok for report in reports) and all(report.ok for report in snapshots)
     if as_json:
-        document = {"ok": ok, "contexts": [report.to_json() for report in reports]}
+        document = {
+            "ok": ok,
+            "contexts": [report.to_json() for report in reports],
+            "snapshots": [report.to_json() for report in snapshots],
+        }
         print(json.dumps(document, indent=2, sort_keys=True))
     else:
         for report in reports:
             print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+        for snapshot_report in snapshots:
+            for line in snapshot_report.describe():
+                print(line, file=sys.stdout if snapshot_report.ok else sys.stderr)
     return EXIT_OK if ok else EXIT_FAILED
 
 

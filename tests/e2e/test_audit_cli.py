@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from adapters.persistence import DatabaseConfig
 from api.bootstrap import Container, bootstrap
 from api.cli import main
 from api.settings import Settings
+from application.ledger import LedgerApplication
+from domain.ledger.accounts import Account
+from domain.ledger.ids import account_id
 from tests.builders import iban, open_command, payment
 
 
@@ -319,3 +323,192 @@ def test_a_bad_anchor_file_is_a_usage_error(
     code, out = verify(env, capsys, "--anchor", str(bad))
     assert code == 2
     assert "not an audit head document" in out
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+@pytest.fixture
+def snapshot_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshot every account every 2 events (500 in production), so tests take real ones."""
+    monkeypatch.setattr(LedgerApplication, "snapshotting_intervals", {Account: 2})
+
+
+def record_snapshotted(env: dict[str, str]) -> tuple[str, int]:
+    """Book payments between two accounts (snapshotted every 2 events), freeze the debtor,
+    chain everything; return the debtor's account id and version."""
+    container = open_container(env)
+    try:
+        debtor, creditor = iban("DE"), iban("DE")
+        container.ledger.open_account(open_command(debtor, overdraft="1000"))
+        container.ledger.open_account(open_command(creditor))
+        for _ in range(3):
+            container.ledger.submit_payment(payment(debtor=debtor, creditor=creditor))
+        frozen = container.ledger.freeze_account(debtor, "fraud suspected")
+        container.projector.catch_up()
+        return str(frozen.id), frozen.version
+    finally:
+        container.close()
+
+
+def snapshot_table(database: DatabaseConfig) -> str:
+    return "stored_snapshots" if database.url is None else f'"{database.schema}".ledger_snapshots'
+
+
+def stored_id(database: DatabaseConfig, originator_id: str) -> str:
+    """The originator id as the snapshots table keeps it (SQLite: UUID hex)."""
+    return uuid.UUID(originator_id).hex if database.url is None else originator_id
+
+
+def snapshot_rows(database: DatabaseConfig) -> list[tuple[str, int, str, bytes]]:
+    columns = "originator_id, originator_version, topic, state"
+    query = f"SELECT {columns} FROM {snapshot_table(database)}"
+    if database.url is None:
+        with sqlite3.connect(database.data_dir / "ledger-events.sqlite") as conn:
+            rows = conn.execute(query).fetchall()
+    else:
+        with psycopg.connect(database.url) as conn:
+            rows = conn.execute(query).fetchall()
+    return [(str(r[0]), int(r[1]), str(r[2]), bytes(r[3])) for r in rows]
+
+
+def insert_snapshot(
+    database: DatabaseConfig,
+    originator_id: str,
+    version: int,
+    topic: str,
+    state: bytes,
+    *,
+    past_the_trigger: bool = False,
+) -> None:
+    """What an attacker with the application's role can do: INSERT (the append-only triggers
+    allow it). A snapshot ahead of its events is refused by a trigger, unless
+    ``past_the_trigger`` (PostgreSQL: the superuser disables it; SQLite: it is dropped)."""
+    table = snapshot_table(database)
+    if database.url is None:
+        with sqlite3.connect(database.data_dir / "ledger-events.sqlite") as conn:
+            if past_the_trigger:
+                conn.execute('DROP TRIGGER IF EXISTS "stored_snapshots_snapshot_not_ahead"')
+            conn.execute(
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?)",
+                (stored_id(database, originator_id), version, topic, state),
+            )
+        return
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        if past_the_trigger:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER snapshot_not_ahead")
+        try:
+            conn.execute(
+                f"INSERT INTO {table} VALUES (%s, %s, %s, %s)",
+                (originator_id, version, topic, state),
+            )
+        finally:
+            if past_the_trigger:
+                conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER snapshot_not_ahead")
+
+
+def forged_state(state: bytes) -> bytes:
+    """A snapshot state with the account OPEN and a balance of 1,000,000.00."""
+    document = json.loads(state)
+    aggregate = document["state"]  # the snapshot event's state holds the aggregate's
+    aggregate["status"] = "OPEN"
+    aggregate["balance"] = {"_type_": "decimal_str", "_data_": "1000000.00"}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def test_an_intact_store_with_snapshots_verifies(
+    env: dict[str, str],
+    database: DatabaseConfig,
+    capsys: pytest.CaptureFixture[str],
+    snapshot_often: None,
+) -> None:
+    debtor, _version = record_snapshotted(env)
+    rows = snapshot_rows(database)
+    assert len(rows) >= 4
+    assert stored_id(database, debtor) in {r[0] for r in rows}
+    originators = len({r[0] for r in rows})
+
+    code, out = verify(env, capsys)
+    assert code == 0, out
+    assert f"ledger snapshots: intact; {len(rows)} snapshots of {originators} originators" in out
+    assert "fraud snapshots: none" in out
+    assert "identity snapshots: intact; 0 snapshots" in out
+
+    code, out = verify(env, capsys, "--json")
+    assert code == 0, out
+    document = json.loads(out)
+    ledger = next(r for r in document["snapshots"] if r["context"] == "ledger")
+    assert (ledger["ok"], ledger["snapshots"], ledger["problems"]) == (True, len(rows), [])
+
+
+def test_a_forged_snapshot_is_named_and_fails_verify(
+    env: dict[str, str],
+    database: DatabaseConfig,
+    capsys: pytest.CaptureFixture[str],
+    snapshot_often: None,
+) -> None:
+    debtor, version = record_snapshotted(env)
+    taken = {(r[0], r[1]) for r in snapshot_rows(database)}
+    assert (stored_id(database, debtor), version) not in taken  # the current version is free
+    _id, _v, topic, state = max(
+        (r for r in snapshot_rows(database) if r[0] == stored_id(database, debtor)),
+        key=lambda r: r[1],
+    )
+    insert_snapshot(database, debtor, version, topic, forged_state(state))
+
+    # The application loads the forgery: the frozen account is open and rich.
+    container = open_container(env)
+    try:
+        loaded = container.ledger.repository.get(uuid.UUID(debtor))
+        assert (loaded.status, str(loaded.balance)) == ("OPEN", "1000000.00")
+    finally:
+        container.close()
+
+    code, out = verify(env, capsys)
+    assert code == 1, out
+    assert "ledger: intact" in out  # the chain cannot see it
+    (line,) = [line for line in out.splitlines() if f"originator {debtor} v{version}" in line]
+    assert line.startswith("ledger snapshots: BAD snapshot")
+    assert "(differs)" in line
+    differing = line.partition("differing: ")[2].split(", ")
+    assert {"balance", "status"} <= set(differing)  # (and _modified_on: forged from v-1)
+
+    code, out = verify(env, capsys, "--json")
+    assert code == 1
+    document = json.loads(out)
+    assert document["ok"] is False
+    ledger = next(r for r in document["snapshots"] if r["context"] == "ledger")
+    (problem,) = ledger["problems"]
+    assert (problem["kind"], problem["originator_id"], problem["version"]) == (
+        "differs",
+        debtor,
+        version,
+    )
+    assert problem["attributes"] == differing
+
+
+def test_a_snapshot_of_no_events_or_beyond_them_is_reported(
+    env: dict[str, str],
+    database: DatabaseConfig,
+    capsys: pytest.CaptureFixture[str],
+    snapshot_often: None,
+) -> None:
+    debtor, version = record_snapshotted(env)
+    _id, _v, topic, state = snapshot_rows(database)[0]
+    nobody = str(account_id(iban("DE")))  # an account that was never opened
+    error = sqlite3.DatabaseError if database.url is None else psycopg.DatabaseError
+    for originator, at in ((nobody, 2), (debtor, version + 1)):
+        with pytest.raises(error, match="a snapshot cannot be ahead of its events"):
+            insert_snapshot(database, originator, at, topic, state)
+    insert_snapshot(database, nobody, 2, topic, state, past_the_trigger=True)
+
+    code, out = verify(env, capsys)
+    assert code == 1, out
+    assert f"originator {nobody} v2 (orphan): the originator has no events" in out
+
+    insert_snapshot(database, debtor, version + 1, topic, state, past_the_trigger=True)
+    code, out = verify(env, capsys, "--json")
+    assert code == 1
+    ledger = next(r for r in json.loads(out)["snapshots"] if r["context"] == "ledger")
+    found = {(p["kind"], p["originator_id"], p["version"]) for p in ledger["problems"]}
+    assert found == {("orphan", nobody, 2), ("ahead", debtor, version + 1)}

@@ -210,18 +210,49 @@ def test_events_cannot_be_updated_deleted_or_truncated(
     assert ledger.source.notifications(0, 1000) == before
 
 
+def snapshots_table(database: DatabaseConfig) -> str:
+    return "stored_snapshots" if database.url is None else f'"{database.schema}".ledger_snapshots'
+
+
 def test_snapshots_are_protected_too(ledger: Ledger, database: DatabaseConfig) -> None:
     protected(ledger)
-    table = "stored_snapshots" if database.url is None else f'"{database.schema}".ledger_snapshots'
-    run_on_events(  # a row for the row-level trigger to refuse
+    table = snapshots_table(database)
+    events = "stored_events" if database.url is None else f'"{database.schema}".ledger_events'
+    state = "x'00'" if database.url is None else "'\\x00'::bytea"
+    run_on_events(  # a row for the row-level trigger to refuse: at a recorded event's version
         database,
-        f"INSERT INTO {table} VALUES ('00000000-0000-4000-8000-000000000001', 1, 't', x'00')"
-        if database.url is None
-        else f"INSERT INTO {table} VALUES (gen_random_uuid(), 1, 't', '\\x00')",
+        f"INSERT INTO {table} SELECT originator_id, originator_version, 't', {state} "
+        f"FROM {events} LIMIT 1",
     )
     error = sqlite3.DatabaseError if database.url is None else psycopg.DatabaseError
     with pytest.raises(error, match=r"DELETE on .*refused"):
         run_on_events(database, f"DELETE FROM {table}")
+
+
+def test_a_snapshot_ahead_of_its_events_is_refused(
+    ledger: Ledger, database: DatabaseConfig
+) -> None:
+    """Cheap prevention: a snapshot is only ever taken of recorded events. (A forged snapshot
+    at a recorded version is not refused: ``ledger audit verify`` detects it.)"""
+    protected(ledger)
+    table = snapshots_table(database)
+    events = "stored_events" if database.url is None else f'"{database.schema}".ledger_events'
+    state = "x'00'" if database.url is None else "'\\x00'::bytea"
+    last = f"SELECT originator_id, max(originator_version) AS v FROM {events} GROUP BY 1 LIMIT 1"
+    nobody = (
+        "'" + "0" * 31 + "1'" if database.url is None else "'00000000-0000-4000-8000-000000000001'"
+    )
+    error = sqlite3.DatabaseError if database.url is None else psycopg.DatabaseError
+    for statement in (
+        f"INSERT INTO {table} SELECT originator_id, v + 1, 't', {state} FROM ({last}) AS l",
+        f"INSERT INTO {table} SELECT originator_id, 0, 't', {state} FROM ({last}) AS l",
+        f"INSERT INTO {table} VALUES ({nobody}, 1, 't', {state})",
+    ):
+        with pytest.raises(error, match=r"INSERT on .*refused: a snapshot cannot be ahead"):
+            run_on_events(database, statement)
+    run_on_events(  # at the last recorded version: allowed (the application does this)
+        database, f"INSERT INTO {table} SELECT originator_id, v, 't', {state} FROM ({last}) AS l"
+    )
 
 
 def test_the_stored_chain_cannot_be_updated_or_deleted(ledger: Ledger) -> None:
