@@ -4,7 +4,8 @@
 identity context: it checks a freeze, unfreeze or reversal before it is requested, and
 carries it out through :class:`~application.ledger.LedgerApplication` once approved.
 :class:`ReversalThresholds` says which reversals need a request at all: those above a
-per-currency amount (a currency without a threshold needs none).
+per-currency amount, and every reversal in a currency without a configured threshold
+(fail closed: a currency nobody set a limit for is not a currency without a limit).
 """
 
 from __future__ import annotations
@@ -22,18 +23,25 @@ from domain.ledger.transactions import TransactionStatus
 
 
 class ReversalThresholds:
-    """Reversals above ``limits[currency]`` take effect only on approval."""
+    """Reversals above ``limits[currency]`` take effect only on approval; so does every
+    reversal, of any amount, in a currency that has no limit here (fail closed)."""
 
     def __init__(self, limits: Mapping[str, Decimal]) -> None:
         self.limits = dict(limits)
 
     def requires_approval(self, amount: Decimal, currency: str) -> bool:
         limit = self.limits.get(currency)
-        return limit is not None and amount > limit
+        return limit is None or amount > limit
 
     def describe(self, currency: str) -> str:
+        """Why a reversal in ``currency`` above the limit needs approval, for messages."""
         limit = self.limits.get(currency)
-        return "none" if limit is None else f"{format(limit, 'f')} {currency}"
+        if limit is None:
+            return (
+                f"no approval threshold is configured for {currency} "
+                "(LEDGER_REVERSAL_APPROVAL_ABOVE), so every reversal in it needs approval"
+            )
+        return f"above {format(limit, 'f')} {currency}"
 
 
 def _transaction_id(subject: str) -> UUID:
@@ -90,6 +98,6 @@ class LedgerChanges:
         if self.thresholds.requires_approval(tx.amount, tx.currency):
             raise ApprovalRequired(
                 f"reversing {format(tx.amount, 'f')} {tx.currency} needs a second person's "
-                f"approval (above {self.thresholds.describe(tx.currency)})"
+                f"approval ({self.thresholds.describe(tx.currency)})"
             )
         return self.ledger.reverse(tx_id, reason)

@@ -239,6 +239,26 @@ def test_large_reversals_need_a_request_and_an_approval(
     assert tx["transaction"]["status"] == "REVERSED"
 
 
+def test_a_currency_without_a_threshold_reverses_only_on_approval(
+    admins: Container, client: TestClient, as_: Any
+) -> None:
+    """Fail closed: no NOK threshold is configured, so even 1 NOK needs a second person."""
+    debtor = open_account(client, currency="NOK")
+    creditor = open_account(client, currency="NOK")
+    fund(client, debtor, "10.00", currency="NOK")
+    tx = pay(client, debtor=debtor, creditor=creditor, amount="1.00", currency="NOK")
+    olga = as_(OLGA)
+    code, message = olga.fails(REVERSE, id=tx["transactionId"], reason="refund")
+    assert code == "APPROVAL_REQUIRED"
+    assert "no approval threshold is configured for NOK" in message
+    assert "requestReversal" in message
+    assert admins.ledger.get_transaction(_uuid(tx["transactionId"])).status.value == "POSTED"
+    request = olga.ok(REQUEST_REVERSAL, id=tx["transactionId"], reason="refund")
+    other = as_(Principal(name="user:otto", roles=frozenset({"operator"})))
+    assert other.ok(APPROVE, id=request["id"])["status"] == "EXECUTED"
+    assert admins.ledger.get_transaction(_uuid(tx["transactionId"])).status.value == "REVERSED"
+
+
 def test_an_expired_request_cannot_be_approved(
     admins: Container, clock: FakeClock, as_: Any
 ) -> None:

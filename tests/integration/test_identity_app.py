@@ -287,6 +287,15 @@ def test_reversal_above_the_threshold_needs_approval(world: World) -> None:
         app.request_change(ChangeKind.REVERSE_TRANSACTION, "nope", {"reason": "x"}, OLGA)
 
 
+def test_thresholds_fail_closed_for_a_currency_without_one() -> None:
+    thresholds = ReversalThresholds({"EUR": Decimal("400")})
+    assert not thresholds.requires_approval(Decimal("400"), "EUR")
+    assert thresholds.requires_approval(Decimal("400.01"), "EUR")
+    assert thresholds.requires_approval(Decimal("0.01"), "NOK")
+    assert thresholds.requires_approval(Decimal("5000000"), "NOK")
+    assert "no approval threshold is configured for NOK" in thresholds.describe("NOK")
+
+
 def test_state_survives_a_restart(world: World) -> None:
     app = world.identity
     app.register_user("olga", None, ALICE)
