@@ -91,13 +91,19 @@ class LedgerChanges:
             return f"transaction {subject} reversed by {result.transaction_id}"
         raise InvalidCommand(f"{kind} is not a ledger change")
 
+    def check_direct_reversal(self, amount: Decimal, currency: str) -> None:
+        """Raise :class:`ApprovalRequired` unless a reversal of ``amount`` may be made by
+        one person (at or below the threshold of ``currency``). Every path that reverses
+        without a change request asks this first."""
+        if self.thresholds.requires_approval(amount, currency):
+            raise ApprovalRequired(
+                f"reversing {format(amount, 'f')} {currency} needs a second person's "
+                f"approval ({self.thresholds.describe(currency)})"
+            )
+
     def reverse_directly(self, tx_id: UUID, reason: str) -> SubmissionResult:
         """Reverse at once when at or below the threshold; above it raise
         :class:`ApprovalRequired` (the reversal must be requested and approved)."""
         tx = self.ledger.get_transaction(tx_id)  # NotFound
-        if self.thresholds.requires_approval(tx.amount, tx.currency):
-            raise ApprovalRequired(
-                f"reversing {format(tx.amount, 'f')} {tx.currency} needs a second person's "
-                f"approval ({self.thresholds.describe(tx.currency)})"
-            )
+        self.check_direct_reversal(tx.amount, tx.currency)
         return self.ledger.reverse(tx_id, reason)
