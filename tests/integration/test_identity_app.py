@@ -347,7 +347,7 @@ def test_an_approval_interrupted_before_execution_is_completed_by_approving_agai
     ledger.open_account(open_command(key))
     request = app.request_change(ChangeKind.FREEZE_ACCOUNT, key, {"reason": "fraud"}, OLGA)
 
-    def outage(*_args: object) -> str:
+    def outage(*_args: object, **_kwargs: object) -> str:
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(world.changes, "execute", outage)
@@ -363,3 +363,55 @@ def test_an_approval_interrupted_before_execution_is_completed_by_approving_agai
     assert ledger.get_account(key).status == AccountStatus.FROZEN
     with pytest.raises(Conflict, match="not PENDING"):
         app.approve(request.id, CARL)
+
+
+def test_an_approval_interrupted_after_the_ledger_change_is_recorded_as_executed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger froze the account, the process stopped before recording it: approving
+    again recognises the freeze as this request's own (not "already FROZEN")."""
+    app, ledger = world.identity, world.ledger
+    key = iban("DE")
+    ledger.open_account(open_command(key))
+    request = app.request_change(ChangeKind.FREEZE_ACCOUNT, key, {"reason": "fraud"}, OLGA)
+    real = world.changes.execute
+
+    def crash_after(*args: object, **kwargs: object) -> str:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("process stopped")
+
+    monkeypatch.setattr(world.changes, "execute", crash_after)
+    with pytest.raises(RuntimeError):
+        app.approve(request.id, CARL)
+    monkeypatch.undo()
+    assert app.get_request(request.id).status is RequestStatus.APPROVED
+    assert ledger.get_account(key).status == AccountStatus.FROZEN
+    done = app.approve(request.id, CARL)
+    assert (done.status, done.outcome) == (RequestStatus.EXECUTED, f"account {key} frozen")
+    frozen = [
+        e for e in ledger.events.get(ledger.get_account(key).id) if type(e).__name__ == "Frozen"
+    ]
+    assert len(frozen) == 1
+    assert frozen[0].reason == f"fraud (request {request.id})"  # type: ignore[attr-defined]
+
+
+def test_a_reversal_executed_twice_for_one_request_reverses_once(world: World) -> None:
+    app, ledger, changes = world.identity, world.ledger, world.changes
+    debtor, creditor = iban("DE"), iban("DE")
+    ledger.open_account(open_command(debtor))
+    ledger.open_account(open_command(creditor))
+    ledger.submit_payment(payment(debtor=iban("NL"), creditor=debtor, amount="900.00"))
+    tx = ledger.submit_payment(payment(debtor=debtor, creditor=creditor, amount="600.00"))
+    request = app.request_change(
+        ChangeKind.REVERSE_TRANSACTION, tx.transaction_id, {"reason": "refund"}, OLGA
+    )
+    params = dict(app.get_request(request.id).params)
+    kind = ChangeKind.REVERSE_TRANSACTION.value
+    first = changes.execute(kind, tx.transaction_id, params, request_id=str(request.id))
+    again = changes.execute(kind, tx.transaction_id, params, request_id=str(request.id))
+    assert first == again
+    original = ledger.get_transaction(UUID(tx.transaction_id))
+    assert original.status == TransactionStatus.REVERSED
+    # another request for the same, already reversed, transaction is refused
+    with pytest.raises(Conflict, match=r"already reversed|not POSTED"):
+        changes.execute(kind, tx.transaction_id, params, request_id=str(uuid4()))
