@@ -415,3 +415,28 @@ def test_a_reversal_executed_twice_for_one_request_reverses_once(world: World) -
     # another request for the same, already reversed, transaction is refused
     with pytest.raises(Conflict, match=r"already reversed|not POSTED"):
         changes.execute(kind, tx.transaction_id, params, request_id=str(uuid4()))
+
+
+def test_an_unfreeze_executed_again_finds_its_own_event_behind_later_postings(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from application import ledger_changes
+
+    app, ledger, changes = world.identity, world.ledger, world.changes
+    key = iban("DE")
+    ledger.open_account(open_command(key))
+    ledger.freeze_account(key, "suspicious")
+    request = app.request_change(ChangeKind.UNFREEZE_ACCOUNT, key, {"reason": "cleared"}, OLGA)
+    assert app.approve(request.id, CARL).status is RequestStatus.EXECUTED
+    for amount in ("1.00", "2.00", "3.00"):  # credits after the unfreeze
+        ledger.submit_payment(payment(debtor=iban("NL"), creditor=key, amount=amount))
+    monkeypatch.setattr(ledger_changes, "_PAGE", 2)  # the Unfrozen event is pages back
+    kind = ChangeKind.UNFREEZE_ACCOUNT.value
+    params = dict(app.get_request(request.id).params)
+    again = changes.execute(kind, key, params, request_id=str(request.id))
+    assert again == f"account {key} unfrozen"
+    with pytest.raises(Conflict, match="not FROZEN"):  # another request is not this one
+        changes.execute(kind, key, params, request_id=str(uuid4()))
+    account_id = ledger.get_account(key).id
+    unfrozen = [e for e in ledger.events.get(account_id) if type(e).__name__ == "Unfrozen"]
+    assert len(unfrozen) == 1
