@@ -195,7 +195,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         identity_queries=IdentityQueries(engine),
         ledger_changes=changes,
         fraud=fraud,
-        fraud_cases=FraudCases(fraud, ledger),
+        fraud_cases=FraudCases(fraud, ledger, changes),
         fraud_queries=FraudQueries(engine),
     )
     try:

@@ -102,7 +102,8 @@ class Settings:
     reversal_approval_above: dict[str, Decimal] = field(
         default_factory=lambda: _parse_limits("", DEFAULT_REVERSAL_APPROVAL_ABOVE, [])
     )
-    """Reversals above these per-currency amounts need a maker-checker request."""
+    """Reversals above these per-currency amounts need a maker-checker request; in a currency
+    not listed here every reversal, of any amount, needs one (fail closed)."""
     approval_ttl_hours: int = DEFAULT_APPROVAL_TTL_HOURS
     """How long a maker-checker request waits for its checker before it expires."""
 

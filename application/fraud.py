@@ -31,6 +31,7 @@ from application.commands import RESERVED_CHANNELS as REVERSAL_CHANNELS
 from application.commands import SubmissionResult
 from application.errors import Conflict
 from application.ledger import LedgerApplication
+from application.ledger_changes import LedgerChanges
 from application.ports import (
     EventFeed,
     FraudModel,
@@ -400,16 +401,24 @@ class FraudCases:
     """Analyst work on held payments: assign a case, decide it, and act on the ledger.
 
     A confirmed fraud rejects the held payment (or reverses it, if it was posted in the
-    meantime); a false positive releases and posts it. The ledger acts first and the
+    meantime); a false positive releases and posts it. Reversing a posted payment follows
+    the same rule as any direct reversal (:meth:`LedgerChanges.check_direct_reversal`):
+    above the approval threshold, or in a currency without one, the decision is refused
+    with :class:`~application.errors.ApprovalRequired` and nothing changes; the reversal is
+    then requested and approved by a second person, and deciding the case again records
+    the verdict without reversing twice. The ledger acts first and the
     decision is recorded after it, so a case never says DECIDED while the ledger did not
     act; both are events with the analyst as actor. If recording the decision fails after
     the ledger acted, deciding again finds the payment rejected or reversed and records the
     decision without acting twice.
     """
 
-    def __init__(self, fraud: FraudApplication, ledger: LedgerApplication) -> None:
+    def __init__(
+        self, fraud: FraudApplication, ledger: LedgerApplication, reversals: LedgerChanges
+    ) -> None:
         self.fraud = fraud
         self.ledger = ledger
+        self.reversals = reversals
 
     def _case(self, transaction_id: UUID) -> FraudCase:
         try:
@@ -441,7 +450,9 @@ class FraudCases:
         authorize_reversal: Callable[[], object] | None = None,
     ) -> tuple[FraudCase, SubmissionResult]:
         """Act on the ledger, then record the decision. ``authorize_reversal`` is called
-        before a confirmed fraud reverses a posted payment (it raises to refuse)."""
+        before a confirmed fraud reverses a posted payment (it raises to refuse); above the
+        approval threshold such a reversal raises :class:`ApprovalRequired` instead.
+        Returns the case and the reviewed transaction's status after the decision."""
         with self.fraud._lock:
             case = self._case(transaction_id)
             if case.status is CaseStatus.DECIDED:
@@ -484,7 +495,11 @@ class FraudCases:
                 return self.ledger.reject_held(transaction_id, detail)
             if authorize_reversal is not None:
                 authorize_reversal()
-            return self.ledger.reverse(transaction_id, detail)
+            # The maker-checker rule of every reversal: no silent reversal above it.
+            self.reversals.check_direct_reversal(tx.amount, tx.currency)
+            self.ledger.reverse(transaction_id, detail)
+            # The answer is about the reviewed payment (now REVERSED), not the reversal.
+            return SubmissionResult(str(transaction_id), str(TransactionStatus.REVERSED))
         if status == TransactionStatus.HELD:
             return self.ledger.release_held(transaction_id)
         return SubmissionResult(str(transaction_id), str(status), False, None)

@@ -319,13 +319,28 @@ class IdentityApplication(Application[UUID]):
         try:
             if executor is None:
                 raise InvalidCommand(f"{request.kind.value} cannot be carried out here")
-            outcome = executor.execute(request.kind.value, request.subject, dict(request.params))
+            outcome = executor.execute(
+                request.kind.value,
+                request.subject,
+                dict(request.params),
+                request_id=str(request.id),
+            )
             failure = None
         except ApplicationError as error:
             outcome, failure = "", str(error)
 
         def record(work: _Work, now: datetime) -> ChangeRequest:
             current = work.require_request(request.id)
+            if current.status is not RequestStatus.APPROVED:
+                # Another execution of the same request (a second approve on another
+                # replica) recorded the outcome first; the executor is idempotent per
+                # request, so a success here is the same change, not a second one.
+                if failure is None and current.status is not RequestStatus.EXECUTED:
+                    raise Conflict(
+                        f"request {request.id} was carried out here but recorded as "
+                        f"{current.status.value} by another process: {current.reason}"
+                    )
+                return current
             if failure is None:
                 current.record_execution(now, outcome)
             else:

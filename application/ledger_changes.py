@@ -4,7 +4,8 @@
 identity context: it checks a freeze, unfreeze or reversal before it is requested, and
 carries it out through :class:`~application.ledger.LedgerApplication` once approved.
 :class:`ReversalThresholds` says which reversals need a request at all: those above a
-per-currency amount (a currency without a threshold needs none).
+per-currency amount, and every reversal in a currency without a configured threshold
+(fail closed: a currency nobody set a limit for is not a currency without a limit).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from application.commands import SubmissionResult
-from application.errors import ApprovalRequired, Conflict, InvalidCommand
+from application.errors import ApplicationError, ApprovalRequired, Conflict, InvalidCommand
 from application.ledger import LedgerApplication
 from domain.identity.permissions import ChangeKind
 from domain.ledger.accounts import AccountStatus
@@ -22,18 +23,33 @@ from domain.ledger.transactions import TransactionStatus
 
 
 class ReversalThresholds:
-    """Reversals above ``limits[currency]`` take effect only on approval."""
+    """Reversals above ``limits[currency]`` take effect only on approval; so does every
+    reversal, of any amount, in a currency that has no limit here (fail closed)."""
 
     def __init__(self, limits: Mapping[str, Decimal]) -> None:
         self.limits = dict(limits)
 
     def requires_approval(self, amount: Decimal, currency: str) -> bool:
         limit = self.limits.get(currency)
-        return limit is not None and amount > limit
+        return limit is None or amount > limit
 
     def describe(self, currency: str) -> str:
+        """Why a reversal in ``currency`` above the limit needs approval, for messages."""
         limit = self.limits.get(currency)
-        return "none" if limit is None else f"{format(limit, 'f')} {currency}"
+        if limit is None:
+            return (
+                f"no approval threshold is configured for {currency} "
+                "(LEDGER_REVERSAL_APPROVAL_ABOVE), so every reversal in it needs approval"
+            )
+        return f"above {format(limit, 'f')} {currency}"
+
+
+_PAGE = 200
+
+
+def request_tag(request_id: str) -> str:
+    """What the reason of a ledger change made for change request ``request_id`` ends with."""
+    return f"(request {request_id})"
 
 
 def _transaction_id(subject: str) -> UUID:
@@ -69,27 +85,94 @@ class LedgerChanges:
             return {"amount": format(tx.amount, "f"), "currency": tx.currency}
         raise InvalidCommand(f"{kind} is not a ledger change")
 
-    def execute(self, kind: str, subject: str, params: Mapping[str, str]) -> str:
+    def execute(
+        self, kind: str, subject: str, params: Mapping[str, str], *, request_id: str
+    ) -> str:
+        """Carry out request ``request_id``; idempotent per request.
+
+        The ledger's event names the request in its reason (``... (request <id>)``), so a
+        second execution of the same request (two replicas approving at once, or completing
+        an interrupted approval) recognises the change as its own and returns its outcome
+        instead of failing on "already FROZEN" or changing anything twice."""
         change = ChangeKind(kind)
-        reason = params.get("reason", "").strip() or f"{kind} approved"
+        tag = request_tag(request_id)
+        reason = f"{params.get('reason', '').strip() or f'{kind} approved'} {tag}"
+        done = self._done_by(change, subject, tag)
+        if done is not None:
+            return done
+        try:
+            return self._carry_out(change, subject, reason)
+        except ApplicationError:
+            # A concurrent execution of the same request may have got there first.
+            if self._done_by(change, subject, tag) is not None:
+                return self._outcome(change, subject)
+            raise
+
+    def _carry_out(self, change: ChangeKind, subject: str, reason: str) -> str:
         if change is ChangeKind.FREEZE_ACCOUNT:
             self.ledger.freeze_account(subject, reason)
+        elif change is ChangeKind.UNFREEZE_ACCOUNT:
+            self.ledger.unfreeze_account(subject, reason)
+        elif change is ChangeKind.REVERSE_TRANSACTION:
+            self.ledger.reverse(_transaction_id(subject), reason)
+        else:
+            raise InvalidCommand(f"{change.value} is not a ledger change")
+        return self._outcome(change, subject)
+
+    def _outcome(self, change: ChangeKind, subject: str) -> str:
+        if change is ChangeKind.FREEZE_ACCOUNT:
             return f"account {subject} frozen"
         if change is ChangeKind.UNFREEZE_ACCOUNT:
-            self.ledger.unfreeze_account(subject, reason)
             return f"account {subject} unfrozen"
+        tx = self.ledger.get_transaction(_transaction_id(subject))
+        return f"transaction {subject} reversed by {tx.reversed_by}"
+
+    def _done_by(self, change: ChangeKind, subject: str, tag: str) -> str | None:
+        """The outcome when the ledger already shows this change made by the request
+        whose ``tag`` its reason carries; None when it does not."""
         if change is ChangeKind.REVERSE_TRANSACTION:
-            result = self.ledger.reverse(_transaction_id(subject), reason)
-            return f"transaction {subject} reversed by {result.transaction_id}"
-        raise InvalidCommand(f"{kind} is not a ledger change")
+            tx = self.ledger.get_transaction(_transaction_id(subject))
+            if tx.reversed_by is None:
+                return None
+            reversal = self.ledger.get_transaction(tx.reversed_by)
+            return self._outcome(change, subject) if reversal.reference.endswith(tag) else None
+        if change not in (ChangeKind.FREEZE_ACCOUNT, ChangeKind.UNFREEZE_ACCOUNT):
+            return None
+        account = self.ledger.get_account(subject)
+        freeze = change is ChangeKind.FREEZE_ACCOUNT
+        if account.status != (AccountStatus.FROZEN if freeze else AccountStatus.OPEN):
+            return None  # the usual case: nothing to look up
+        last = self._last_status_change(account.id)
+        if last is None or type(last).__name__ != ("Frozen" if freeze else "Unfrozen"):
+            return None
+        reason = str(getattr(last, "reason", ""))
+        return self._outcome(change, subject) if reason.endswith(tag) else None
+
+    def _last_status_change(self, account_id: UUID) -> object | None:
+        """The account's latest ``Frozen`` or ``Unfrozen`` event, newest pages first."""
+        lte: int | None = None
+        while True:
+            page = list(self.ledger.events.get(account_id, lte=lte, desc=True, limit=_PAGE))
+            for stored in page:
+                if type(stored).__name__ in ("Frozen", "Unfrozen"):
+                    return stored
+            if len(page) < _PAGE:
+                return None
+            lte = int(page[-1].originator_version) - 1
+
+    def check_direct_reversal(self, amount: Decimal, currency: str) -> None:
+        """Raise :class:`ApprovalRequired` unless a reversal of ``amount`` may be made by
+        one person (at or below the threshold of ``currency``). Every path that reverses
+        without a change request asks this first."""
+        if self.thresholds.requires_approval(amount, currency):
+            raise ApprovalRequired(
+                f"reversing {format(amount, 'f')} {currency} needs a second person's "
+                f"approval ({self.thresholds.describe(currency)})"
+            )
 
     def reverse_directly(self, tx_id: UUID, reason: str) -> SubmissionResult:
         """Reverse at once when at or below the threshold; above it raise
         :class:`ApprovalRequired` (the reversal must be requested and approved)."""
         tx = self.ledger.get_transaction(tx_id)  # NotFound
-        if self.thresholds.requires_approval(tx.amount, tx.currency):
-            raise ApprovalRequired(
-                f"reversing {format(tx.amount, 'f')} {tx.currency} needs a second person's "
-                f"approval (above {self.thresholds.describe(tx.currency)})"
-            )
+        self.check_direct_reversal(tx.amount, tx.currency)
         return self.ledger.reverse(tx_id, reason)

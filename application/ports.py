@@ -104,6 +104,12 @@ class ChangeExecutor(Protocol):
         returns facts to record with the request (a reversal's amount and currency)."""
         ...
 
-    def execute(self, kind: str, subject: str, params: Mapping[str, str]) -> str:
-        """Make the approved change; returns a one-line outcome."""
+    def execute(
+        self, kind: str, subject: str, params: Mapping[str, str], *, request_id: str
+    ) -> str:
+        """Make the approved change of request ``request_id``; returns a one-line outcome.
+
+        Idempotent per request: when the change of ``request_id`` has already taken effect
+        (a second approve of the same request, on another replica or after a crash), it
+        returns the outcome without changing anything again."""
         ...

@@ -28,6 +28,7 @@ from api.graphql.types import (
 )
 from api.presentation import transaction_uuid
 from api.security import Permission
+from application.errors import ApprovalRequired
 from domain.fraud.cases import Verdict
 from projections.fraud import FraudCaseView, FraudQueries, ScreeningView
 
@@ -211,7 +212,9 @@ class FraudMutation:
 
     @strawberry.mutation(
         description="Decide a case: CONFIRMED_FRAUD rejects the held payment (or reverses a "
-        "posted one, which needs transactions:reverse too); FALSE_POSITIVE releases and posts it"
+        "posted one, which needs transactions:reverse too, and above the reversal approval "
+        "threshold fails with APPROVAL_REQUIRED: use requestReversal, then decide again); "
+        "FALSE_POSITIVE releases and posts it"
     )
     async def decide_fraud_case(
         self, info: Info, id: strawberry.ID, verdict: FraudVerdict, note: str | None = None
@@ -228,10 +231,17 @@ class FraudMutation:
         def may_reverse() -> object:  # reversing a posted payment is a reversal's permission
             return info.context.authorize(Permission.TRANSACTIONS_REVERSE)
 
-        case, result = await write_through(
-            info,
-            lambda: cases.decide(
-                tx_id, Verdict(verdict.value), text, authorize_reversal=may_reverse
-            ),
-        )
+        def decide() -> tuple[Any, Any]:
+            try:
+                return cases.decide(
+                    tx_id, Verdict(verdict.value), text, authorize_reversal=may_reverse
+                )
+            except ApprovalRequired as error:
+                raise ApprovalRequired(
+                    f"{error}; the case stays open: ask for the reversal with requestReversal, "
+                    "have it approved, then decide the case again (it records the verdict "
+                    "without reversing twice)"
+                ) from None
+
+        case, result = await write_through(info, decide)
         return await _case_after(info, str(tx_id), case, result.status)

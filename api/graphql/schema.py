@@ -226,8 +226,8 @@ class Mutation(FraudMutation, IdentityMutation):
 
     @strawberry.mutation(
         description="Reverse a posted transaction by a new, linked transaction; returns it. "
-        "Above the approval threshold (LEDGER_REVERSAL_APPROVAL_ABOVE) it fails with "
-        "APPROVAL_REQUIRED: use requestReversal"
+        "Above the approval threshold (LEDGER_REVERSAL_APPROVAL_ABOVE), or in a currency "
+        "without one (any amount), it fails with APPROVAL_REQUIRED: use requestReversal"
     )
     async def reverse_transaction(self, info: Info, id: strawberry.ID, reason: str) -> Transaction:
         info.context.authorize(Permission.TRANSACTIONS_REVERSE)

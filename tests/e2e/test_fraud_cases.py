@@ -292,5 +292,83 @@ def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
     }
     both = Principal("user:bob", frozenset({"fraud_analyst", "operator"}))
     reversed_ = gql(client_as(container, both), decide, {"id": posted})["decideFraudCase"]
-    assert reversed_["status"] == "DECIDED"
+    # at or below the approval threshold the decision reverses at once, and says so
+    assert reversed_ == {"status": "DECIDED", "transactionStatus": "REVERSED"}
     assert container.ledger.get_transaction(UUID(posted)).status == "REVERSED"
+
+
+def _reversals(container, tx_id: str) -> int:
+    from application.fraud import ledger_feed
+
+    return sum(
+        1
+        for _, e in ledger_feed(container.ledger)(0, 1_000_000)
+        if type(e).__name__ == "Reversed" and str(e.originator_id) == tx_id
+    )
+
+
+def test_a_decision_above_the_reversal_threshold_does_not_reverse_without_a_second_person(
+    client, container, promoted
+):
+    from api.security import Principal
+    from application.ledger_changes import ReversalThresholds
+    from tests.e2e.conftest import approve_as, client_as
+
+    container.ledger_changes.thresholds = ReversalThresholds({"EUR": Decimal("50.00")})
+    _, posted = _held_payment(client, "70.00")
+    container.ledger.release_held(UUID(posted))  # posted meanwhile
+    decide = """mutation($id: ID!) { decideFraudCase(id: $id, verdict: CONFIRMED_FRAUD,
+      note: "scam") { status verdict transactionStatus } }"""
+    bob = client_as(container, Principal("user:bob", frozenset({"fraud_analyst", "operator"})))
+    errors = gql_errors(bob, decide, {"id": posted})
+    assert errors[0]["extensions"]["code"] == "APPROVAL_REQUIRED"
+    assert "above 50.00 EUR" in errors[0]["message"]
+    assert "requestReversal" in errors[0]["message"]
+    assert container.ledger.get_transaction(UUID(posted)).status == "POSTED"
+    project(container)
+    assert container.fraud_queries.case(posted).status == "OPEN"  # nothing recorded
+
+    request = gql(
+        bob,
+        'mutation($id: ID!) { requestReversal(id: $id, reason: "confirmed fraud") { id status } }',
+        {"id": posted},
+    )["requestReversal"]
+    assert request["status"] == "PENDING"
+    assert container.ledger.get_transaction(UUID(posted)).status == "POSTED"
+    # the analyst cannot approve their own request; a second person can
+    own = gql_errors(
+        bob,
+        "mutation($id: ID!) { approveChangeRequest(id: $id) { status } }",
+        {"id": request["id"]},
+    )
+    assert own[0]["extensions"]["code"] == "REFUSED"
+    otto = Principal("user:otto", frozenset({"operator"}))
+    assert approve_as(container, otto, request["id"])["status"] == "EXECUTED"
+    assert container.ledger.get_transaction(UUID(posted)).status == "REVERSED"
+
+    decided = gql(bob, decide, {"id": posted})["decideFraudCase"]
+    assert decided == {
+        "status": "DECIDED",
+        "verdict": "CONFIRMED_FRAUD",
+        "transactionStatus": "REVERSED",
+    }
+    assert _reversals(container, posted) == 1  # reversed once, by the approved request
+
+
+def test_a_decision_in_a_currency_without_a_threshold_needs_a_second_person(
+    client, container, promoted
+):
+    from api.security import Principal
+    from application.ledger_changes import ReversalThresholds
+    from tests.e2e.conftest import client_as
+
+    container.ledger_changes.thresholds = ReversalThresholds({"USD": Decimal("10000")})
+    _, posted = _held_payment(client, "1.00")
+    container.ledger.release_held(UUID(posted))
+    decide = """mutation($id: ID!) { decideFraudCase(id: $id, verdict: CONFIRMED_FRAUD,
+      note: "scam") { status } }"""
+    bob = client_as(container, Principal("user:bob", frozenset({"fraud_analyst", "operator"})))
+    errors = gql_errors(bob, decide, {"id": posted})
+    assert errors[0]["extensions"]["code"] == "APPROVAL_REQUIRED"
+    assert "no approval threshold is configured for EUR" in errors[0]["message"]
+    assert container.ledger.get_transaction(UUID(posted)).status == "POSTED"

@@ -172,7 +172,8 @@ def test_freeze_unfreeze_close(client: TestClient, container: Container) -> None
     frozen_events = [e for e in events if e.event_type.endswith("Frozen")]
     assert frozen_events[0].channel == "GRAPHQL"
     assert frozen_events[0].actor == "user:checker"  # the approval made it happen
-    assert frozen_events[0].payload["reason"] == "fraud suspicion"
+    # the reason names the approved request it carries out
+    assert frozen_events[0].payload["reason"] == f"fraud suspicion (request {request['id']})"
 
 
 def test_reverse_transaction(client: TestClient, container: Container) -> None:
@@ -402,7 +403,7 @@ def test_audit_trail(client: TestClient, container: Container, clock: FakeClock)
         "GRAPHQL",
         "Account",
     )
-    assert frozen["payload"]["reason"] == "check"
+    assert frozen["payload"]["reason"] == f"check (request {request['id']})"
 
     stream = gql(client, query, {"stream": tx, "first": 50})["auditTrail"]["edges"]
     kinds = [edge["node"]["eventType"] for edge in stream]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.bootstrap import Container, bootstrap
 from api.security import Principal
 from api.settings import Settings
 from domain.causation import Causation, caused_by
@@ -237,6 +237,86 @@ def test_large_reversals_need_a_request_and_an_approval(
     project(admins)
     tx = gql(client, f'{{ transaction(id: "{large}") {{ status reversedBy {{ id }} }} }}')
     assert tx["transaction"]["status"] == "REVERSED"
+
+
+def test_a_currency_without_a_threshold_reverses_only_on_approval(
+    admins: Container, client: TestClient, as_: Any
+) -> None:
+    """Fail closed: no NOK threshold is configured, so even 1 NOK needs a second person."""
+    debtor = open_account(client, currency="NOK")
+    creditor = open_account(client, currency="NOK")
+    fund(client, debtor, "10.00", currency="NOK")
+    tx = pay(client, debtor=debtor, creditor=creditor, amount="1.00", currency="NOK")
+    olga = as_(OLGA)
+    code, message = olga.fails(REVERSE, id=tx["transactionId"], reason="refund")
+    assert code == "APPROVAL_REQUIRED"
+    assert "no approval threshold is configured for NOK" in message
+    assert "requestReversal" in message
+    assert admins.ledger.get_transaction(_uuid(tx["transactionId"])).status.value == "POSTED"
+    request = olga.ok(REQUEST_REVERSAL, id=tx["transactionId"], reason="refund")
+    other = as_(Principal(name="user:otto", roles=frozenset({"operator"})))
+    assert other.ok(APPROVE, id=request["id"])["status"] == "EXECUTED"
+    assert admins.ledger.get_transaction(_uuid(tx["transactionId"])).status.value == "REVERSED"
+
+
+@pytest.fixture
+def replica(admins: Container, settings: Settings, clock: FakeClock) -> Iterator[Container]:
+    """A second api process on the same store (another replica behind the load balancer)."""
+    other = bootstrap(settings, clock=clock)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def _frozen_events(container: Container, account: str) -> list[Any]:
+    account_id = container.ledger.get_account(account).id
+    return [e for e in container.ledger.events.get(account_id) if type(e).__name__ == "Frozen"]
+
+
+@pytest.mark.parametrize("replica_runs", ["before", "after"])
+def test_two_replicas_approving_at_once_freeze_once_and_record_executed(
+    admins: Container,
+    replica: Container,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    replica_runs: str,
+) -> None:
+    """The checker's approve reaches two replicas at once: the second finds the request
+    APPROVED but not yet executed and completes it. Whether it gets to the ledger before
+    or after the first, the account is frozen once and both answer EXECUTED."""
+    account = open_account(client)
+    request = client_as(admins, OLGA).post(
+        "/graphql", json={"query": FREEZE, "variables": {"id": account, "reason": "stolen"}}
+    )
+    request_id = request.json()["data"]["requestAccountFreeze"]["id"]
+    ledger = admins.ledger
+    real_freeze = ledger.freeze_account
+    answers: list[dict[str, Any]] = []
+
+    def approve_on_replica() -> None:
+        with client_as(replica, CARL) as carl:
+            answers.append(gql(carl, APPROVE, {"id": request_id})["approveChangeRequest"])
+
+    def freeze_racing(key: str, reason: str) -> Any:
+        if replica_runs == "before":
+            approve_on_replica()  # the replica freezes first; ours then finds it FROZEN
+            return real_freeze(key, reason)
+        frozen = real_freeze(key, reason)
+        approve_on_replica()  # ours froze; the replica completes before we record it
+        return frozen
+
+    monkeypatch.setattr(ledger, "freeze_account", freeze_racing)
+    with client_as(admins, CARL) as carl:
+        ours = gql(carl, APPROVE, {"id": request_id})["approveChangeRequest"]
+    (theirs,) = answers
+    assert ours["status"] == theirs["status"] == "EXECUTED"
+    assert ours["outcome"] == theirs["outcome"] == f"account {account} frozen"
+    assert ours["reason"] is None and theirs["reason"] is None
+    assert admins.identity.get_request(_uuid(request_id)).status.value == "EXECUTED"
+    assert replica.identity.get_request(_uuid(request_id)).status.value == "EXECUTED"
+    assert len(_frozen_events(admins, account)) == 1  # exactly one execution
+    assert admins.ledger.get_account(account).status.value == "FROZEN"
 
 
 def test_an_expired_request_cannot_be_approved(

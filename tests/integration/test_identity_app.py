@@ -287,6 +287,15 @@ def test_reversal_above_the_threshold_needs_approval(world: World) -> None:
         app.request_change(ChangeKind.REVERSE_TRANSACTION, "nope", {"reason": "x"}, OLGA)
 
 
+def test_thresholds_fail_closed_for_a_currency_without_one() -> None:
+    thresholds = ReversalThresholds({"EUR": Decimal("400")})
+    assert not thresholds.requires_approval(Decimal("400"), "EUR")
+    assert thresholds.requires_approval(Decimal("400.01"), "EUR")
+    assert thresholds.requires_approval(Decimal("0.01"), "NOK")
+    assert thresholds.requires_approval(Decimal("5000000"), "NOK")
+    assert "no approval threshold is configured for NOK" in thresholds.describe("NOK")
+
+
 def test_state_survives_a_restart(world: World) -> None:
     app = world.identity
     app.register_user("olga", None, ALICE)
@@ -338,7 +347,7 @@ def test_an_approval_interrupted_before_execution_is_completed_by_approving_agai
     ledger.open_account(open_command(key))
     request = app.request_change(ChangeKind.FREEZE_ACCOUNT, key, {"reason": "fraud"}, OLGA)
 
-    def outage(*_args: object) -> str:
+    def outage(*_args: object, **_kwargs: object) -> str:
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(world.changes, "execute", outage)
@@ -354,3 +363,80 @@ def test_an_approval_interrupted_before_execution_is_completed_by_approving_agai
     assert ledger.get_account(key).status == AccountStatus.FROZEN
     with pytest.raises(Conflict, match="not PENDING"):
         app.approve(request.id, CARL)
+
+
+def test_an_approval_interrupted_after_the_ledger_change_is_recorded_as_executed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger froze the account, the process stopped before recording it: approving
+    again recognises the freeze as this request's own (not "already FROZEN")."""
+    app, ledger = world.identity, world.ledger
+    key = iban("DE")
+    ledger.open_account(open_command(key))
+    request = app.request_change(ChangeKind.FREEZE_ACCOUNT, key, {"reason": "fraud"}, OLGA)
+    real = world.changes.execute
+
+    def crash_after(*args: object, **kwargs: object) -> str:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("process stopped")
+
+    monkeypatch.setattr(world.changes, "execute", crash_after)
+    with pytest.raises(RuntimeError):
+        app.approve(request.id, CARL)
+    monkeypatch.undo()
+    assert app.get_request(request.id).status is RequestStatus.APPROVED
+    assert ledger.get_account(key).status == AccountStatus.FROZEN
+    done = app.approve(request.id, CARL)
+    assert (done.status, done.outcome) == (RequestStatus.EXECUTED, f"account {key} frozen")
+    frozen = [
+        e for e in ledger.events.get(ledger.get_account(key).id) if type(e).__name__ == "Frozen"
+    ]
+    assert len(frozen) == 1
+    assert frozen[0].reason == f"fraud (request {request.id})"  # type: ignore[attr-defined]
+
+
+def test_a_reversal_executed_twice_for_one_request_reverses_once(world: World) -> None:
+    app, ledger, changes = world.identity, world.ledger, world.changes
+    debtor, creditor = iban("DE"), iban("DE")
+    ledger.open_account(open_command(debtor))
+    ledger.open_account(open_command(creditor))
+    ledger.submit_payment(payment(debtor=iban("NL"), creditor=debtor, amount="900.00"))
+    tx = ledger.submit_payment(payment(debtor=debtor, creditor=creditor, amount="600.00"))
+    request = app.request_change(
+        ChangeKind.REVERSE_TRANSACTION, tx.transaction_id, {"reason": "refund"}, OLGA
+    )
+    params = dict(app.get_request(request.id).params)
+    kind = ChangeKind.REVERSE_TRANSACTION.value
+    first = changes.execute(kind, tx.transaction_id, params, request_id=str(request.id))
+    again = changes.execute(kind, tx.transaction_id, params, request_id=str(request.id))
+    assert first == again
+    original = ledger.get_transaction(UUID(tx.transaction_id))
+    assert original.status == TransactionStatus.REVERSED
+    # another request for the same, already reversed, transaction is refused
+    with pytest.raises(Conflict, match=r"already reversed|not POSTED"):
+        changes.execute(kind, tx.transaction_id, params, request_id=str(uuid4()))
+
+
+def test_an_unfreeze_executed_again_finds_its_own_event_behind_later_postings(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from application import ledger_changes
+
+    app, ledger, changes = world.identity, world.ledger, world.changes
+    key = iban("DE")
+    ledger.open_account(open_command(key))
+    ledger.freeze_account(key, "suspicious")
+    request = app.request_change(ChangeKind.UNFREEZE_ACCOUNT, key, {"reason": "cleared"}, OLGA)
+    assert app.approve(request.id, CARL).status is RequestStatus.EXECUTED
+    for amount in ("1.00", "2.00", "3.00"):  # credits after the unfreeze
+        ledger.submit_payment(payment(debtor=iban("NL"), creditor=key, amount=amount))
+    monkeypatch.setattr(ledger_changes, "_PAGE", 2)  # the Unfrozen event is pages back
+    kind = ChangeKind.UNFREEZE_ACCOUNT.value
+    params = dict(app.get_request(request.id).params)
+    again = changes.execute(kind, key, params, request_id=str(request.id))
+    assert again == f"account {key} unfrozen"
+    with pytest.raises(Conflict, match="not FROZEN"):  # another request is not this one
+        changes.execute(kind, key, params, request_id=str(uuid4()))
+    account_id = ledger.get_account(key).id
+    unfrozen = [e for e in ledger.events.get(account_id) if type(e).__name__ == "Unfrozen"]
+    assert len(unfrozen) == 1
