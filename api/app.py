@@ -33,6 +33,7 @@ from api.security import (
     token_verifier,
 )
 from api.settings import Settings
+from api.tracing import configure_tracing, shutdown_tracing
 
 log = get_logger("api.app")
 
@@ -142,6 +143,17 @@ def _build(
         docs_url=None if settings.is_production else "/docs",
         openapi_url=None if settings.is_production else "/openapi.json",
         redoc_url=None,
+        # FastAPI's own OpenTelemetry instrumentation stays off: its server span records the
+        # raw path (IBANs: /v1/accounts/DE89...) and its log records exception messages. The
+        # server span is RequestContextMiddleware's (route template, status, correlation id);
+        # the exporter is set up by api/tracing.py, never from FASTAPI_OTEL_AUTO_CONFIGURE.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     metrics = Metrics(projection_status=lambda: _projection_rows(app))
     app.state.container = container
@@ -235,6 +247,7 @@ def app_from_env() -> FastAPI:
     container built at startup and closed at shutdown, the projector in-process."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    configure_tracing("all")  # the projector runs in-process, as with ``--role all``
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -247,5 +260,6 @@ def app_from_env() -> FastAPI:
         finally:
             projector.shutdown()
             container.close()
+            shutdown_tracing()
 
     return _build(None, settings, lifespan, None)

@@ -319,12 +319,24 @@ def _graceful_signals(stop: threading.Event) -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
+@contextmanager
+def _tracing_flushed(shutdown: Callable[[], None]) -> Iterator[None]:
+    """Flush the queued spans on the way out of ``serve``, however it ends (SIGTERM too)."""
+    try:
+        yield
+    finally:
+        shutdown()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.observability import get_logger
+    from api.tracing import configure_tracing, shutdown_tracing
 
     log = get_logger("api.cli")
     stop = threading.Event()
-    with _graceful_signals(stop) as received:
+    # Before anything that may open a span; off (nothing installed) without an OTLP endpoint.
+    configure_tracing(args.role)
+    with _graceful_signals(stop) as received, _tracing_flushed(shutdown_tracing):
         import uvicorn
 
         from api.app import create_app
