@@ -6,8 +6,11 @@
 * :class:`Metrics` holds the collectors on a registry of its own (one per app, so tests can
   build many apps), including a collector that reads projection lag at scrape time.
 * :class:`RequestContextMiddleware` is the ASGI edge: correlation id in and out, access log,
-  request metrics, and a generic JSON 500 for anything unexpected (the stack trace goes to
-  the log, never to the client).
+  request metrics, a server span per request when tracing is on (``api/tracing.py``), and a
+  generic JSON 500 for anything unexpected (the stack trace goes to the log, never to the
+  client).
+* While a span is current, log lines carry its ``trace_id`` and ``span_id``, so a trace and
+  its log lines join.
 """
 
 from __future__ import annotations
@@ -23,9 +26,14 @@ from contextvars import ContextVar
 from typing import Any
 
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from opentelemetry import trace as otel_trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from api import tracing
 
 CORRELATION_HEADER = "X-Correlation-Id"
 _CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -99,6 +107,15 @@ def _add_correlation_id(_logger: Any, _name: str, event_dict: MutableMapping[str
     return event_dict
 
 
+def _add_trace_id(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """The current span's trace and span ids (hex, as the tracing backend shows them)."""
+    span_context = otel_trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", otel_trace.format_trace_id(span_context.trace_id))
+        event_dict.setdefault("span_id", otel_trace.format_span_id(span_context.span_id))
+    return event_dict
+
+
 def current_correlation_id() -> str | None:
     return _correlation_id.get()
 
@@ -119,6 +136,7 @@ def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_correlation_id,
+        _add_trace_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _mask_processor,
@@ -257,6 +275,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         status = 500
         started = False
+        span, span_token = _start_server_span(scope, correlation_id)
         began = time.perf_counter()
 
         async def send_with_header(message: Message) -> None:
@@ -271,11 +290,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_header)
-        except Exception:
+        except Exception as error:
             self.log.exception(
                 "unhandled error", method=scope.get("method"), path=scope.get("path")
             )
             status = 500
+            if span is not None:
+                # The type only: an exception's message may hold an account number.
+                span.set_attribute("error.type", type(error).__qualname__)
             if not started:
                 body = json.dumps({"detail": internal_error_detail(correlation_id)}).encode()
                 await send_with_header(
@@ -304,7 +326,54 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
+            if span is not None:
+                _end_server_span(span, span_token, method, route, status)
             _correlation_id.reset(token)
+
+
+def _start_server_span(scope: Scope, correlation_id: str) -> tuple[Any, object | None]:
+    """A current server span for the request, parented to an incoming W3C ``traceparent``
+    (Envoy's); ``(None, None)`` when tracing is off.
+
+    Attributes are the method, scheme and protocol here, the route template and status at
+    the end: never the path, query, headers or body, which may hold IBANs or tokens.
+    """
+    if not tracing.tracing_enabled():
+        return None, None
+    carrier = {
+        key.decode("latin-1").lower(): value.decode("latin-1")
+        for key, value in scope.get("headers", [])
+        if key.lower() in (b"traceparent", b"tracestate")
+    }
+    parent = propagate.extract(carrier)
+    method = str(scope.get("method", ""))
+    span = otel_trace.get_tracer(tracing.TRACER_NAME).start_span(
+        method,
+        context=parent,
+        kind=otel_trace.SpanKind.SERVER,
+        attributes={
+            "http.request.method": method,
+            "url.scheme": str(scope.get("scheme", "http")),
+            "network.protocol.version": str(scope.get("http_version", "")),
+            "ledger.correlation_id": mask_ibans(correlation_id),
+        },
+    )
+    token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
+    return span, token
+
+
+def _end_server_span(span: Any, token: object | None, method: str, route: str, status: int) -> None:
+    span.update_name(f"{method} {route}" if route != "unmatched" else method)
+    if route != "unmatched":
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(otel_trace.StatusCode.ERROR)
+        if "error.type" not in (getattr(span, "attributes", None) or {}):
+            span.set_attribute("error.type", str(status))
+    span.end()
+    if token is not None:
+        otel_context.detach(token)  # type: ignore[arg-type]
 
 
 def internal_error_detail(correlation_id: str) -> str:

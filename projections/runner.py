@@ -34,6 +34,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Subscription
+from opentelemetry import trace
 from sqlalchemy import Connection, Engine, Insert, exc, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -196,6 +197,36 @@ class Projector:
         if not envelopes:
             return True
         selected = self._select(projections)
+        # One span per batch (non-recording, next to free, unless the process set up tracing).
+        with trace.get_tracer(__name__).start_as_current_span(
+            "projector.batch",
+            attributes={
+                "ledger.context": context,
+                "ledger.projections": [p.name for p in selected],
+                "ledger.events": len(envelopes),
+                "ledger.position.after": after,
+                "ledger.position.last": envelopes[-1].position,
+            },
+            # Not the exception's message in the span: it may quote an event's account number.
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                in_sync = self._process_batch(context, after, envelopes, selected)
+            except Exception as error:
+                span.set_attribute("error.type", type(error).__qualname__)
+                span.set_status(trace.StatusCode.ERROR)
+                raise
+            span.set_attribute("ledger.in_sync", in_sync)
+            return in_sync
+
+    def _process_batch(
+        self,
+        context: str,
+        after: int,
+        envelopes: Sequence[Envelope],
+        selected: Sequence[Projection],
+    ) -> bool:
         last = envelopes[-1].position
         in_sync = True
         current = "*"
