@@ -37,6 +37,8 @@ from typing import Any, Protocol
 
 import structlog
 from eventsourcing.persistence import InterfaceError, InternalError, OperationalError
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, Delivery, StompSession
@@ -68,6 +70,9 @@ KEPT_HEADERS = frozenset({"content-type", "content-encoding", "correlation-id", 
 (RabbitMQ reads ``x-message-ttl``, ``x-max-length``... on a SEND as queue arguments, and
 ``expiration`` as the message's time to live)."""
 SHORT_SESSION_S = 5.0
+MAX_SPAN_LINKS = 128
+"""Links from a batch span to the senders' traces (``traceparent`` headers), at most."""
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConcurrencyExhausted,
@@ -125,6 +130,8 @@ class IngestionConsumer:
         self._sessions_opened = 0
         self._last_error: str | None = None
         self.subscribed = threading.Event()
+        self._outcomes: dict[str, int] | None = None
+        """The batch in hand's outcome counts, for its span."""
 
     # -- supervision ---------------------------------------------------------------------
 
@@ -245,6 +252,41 @@ class IngestionConsumer:
     # -- processing ----------------------------------------------------------------------
 
     def _process(self, session: StompSession, batch: list[_Arrival], stop: threading.Event) -> None:
+        """One span per batch, linked to each sender's trace (a W3C ``traceparent`` header),
+        with the outcome counts; no message content, headers or account numbers."""
+        self._outcomes = outcomes = {"booked": 0, "duplicates": 0, "dead_lettered": 0}
+        with trace.get_tracer(__name__).start_as_current_span(
+            "ingestion.batch",
+            kind=trace.SpanKind.CONSUMER,
+            links=_sender_links(batch),
+            attributes={
+                "messaging.system": "stomp",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": self.config.queue,
+                "messaging.batch.message_count": len(batch),
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                self._process_batch(session, batch, stop)
+            except _Abandoned:
+                span.set_attribute("ledger.ingestion.outcome", "abandoned")
+                raise
+            except Exception as error:
+                span.set_attribute("error.type", type(error).__qualname__)
+                span.set_status(trace.StatusCode.ERROR)
+                raise
+            else:
+                span.set_attribute("ledger.ingestion.outcome", "done")
+            finally:
+                for name, count in outcomes.items():
+                    span.set_attribute(f"ledger.ingestion.{name}", count)
+                self._outcomes = None
+
+    def _process_batch(
+        self, session: StompSession, batch: list[_Arrival], stop: threading.Event
+    ) -> None:
         self.metrics.consumed.inc(len(batch))
         accepted: list[tuple[Delivery, Decoded]] = []
         for delivery, outcome in batch:
@@ -343,6 +385,10 @@ class IngestionConsumer:
                 self.metrics.duplicates.inc()
             else:
                 self.metrics.booked.labels(result.status).inc()
+        if self._outcomes is not None:
+            duplicates = sum(1 for result in results if result.duplicate)
+            self._outcomes["duplicates"] += duplicates
+            self._outcomes["booked"] += len(results) - duplicates
         for delivery, _decoded in accepted:
             session.ack(delivery)
             acked_at = time.time()
@@ -377,6 +423,8 @@ class IngestionConsumer:
             raise _Abandoned(f"dead letter not confirmed: {error}") from None
         session.ack(delivery)
         self.metrics.dead_lettered.labels(reason).inc()
+        if self._outcomes is not None:
+            self._outcomes["dead_lettered"] += 1
         log.warning(
             "message dead-lettered",
             reason=reason,
@@ -418,6 +466,24 @@ class _Isolate(Exception):
         super().__init__(detail)
         self.detail = detail
         self.reason = reason
+
+
+def _sender_links(batch: list[_Arrival]) -> list[trace.Link]:
+    """A link to each distinct sender span named by a valid ``traceparent`` header."""
+    links: list[trace.Link] = []
+    seen: set[tuple[int, int]] = set()
+    for delivery, _outcome in batch:
+        if "traceparent" not in delivery.headers:
+            continue
+        context = _TRACE_CONTEXT.extract(dict(delivery.headers))
+        span_context = trace.get_current_span(context).get_span_context()
+        key = (span_context.trace_id, span_context.span_id)
+        if span_context.is_valid and key not in seen:
+            seen.add(key)
+            links.append(trace.Link(span_context))
+            if len(links) >= MAX_SPAN_LINKS:
+                break
+    return links
 
 
 def _sent_at(delivery: Delivery) -> float | None:
