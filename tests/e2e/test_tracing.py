@@ -21,7 +21,7 @@ from api import tracing
 from api.bootstrap import Container
 from api.observability import configure_logging
 from tests.builders import iban
-from tests.e2e.conftest import SUPERUSER, client_as, open_account, project
+from tests.e2e.conftest import SUPERUSER, client_as, gql, open_account, project
 from tests.tracing_support import (
     IBAN_SHAPED,
     clear,
@@ -69,6 +69,7 @@ def test_no_account_number_in_any_span(spans: InMemorySpanExporter, container: C
         project(container)
         client.get(f"/v1/accounts/{account_iban}")
         client.get("/v1/accounts/NOT-AN-IBAN")  # 422: the path is not recorded either
+        gql(client, "query($id: String!) { account(id: $id) { id } }", {"id": account_iban})
         # a client that sends an IBAN as its correlation id gets it masked in the span
         client.get("/healthz", headers={"X-Correlation-Id": account_iban})
 
@@ -76,6 +77,7 @@ def test_no_account_number_in_any_span(spans: InMemorySpanExporter, container: C
     assert {s.name for s in recorded} >= {
         "POST /v1/accounts",
         "GET /v1/accounts/{account_id}",
+        "POST /graphql",
         "projector.batch",
     }
     for span in recorded:
