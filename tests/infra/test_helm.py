@@ -144,6 +144,7 @@ def test_checkov_passes_on_the_chart(tools: Tools) -> None:
     }
     for role in ROLES:
         assert f"Deployment.{NAMESPACE}.release-name-backoffice-ledger-{role}" in scanned
+    assert f"CronJob.{NAMESPACE}.release-name-backoffice-ledger-approvals-expiry" in scanned
     assert failed_checks(reports) == []
     for report in reports:
         for skipped in report["results"]["skipped_checks"]:
@@ -289,6 +290,103 @@ def test_service_monitor_scrapes_every_role(all_roles_manifests: list[dict]) -> 
     selector = monitor["spec"]["selector"]["matchLabels"]
     for service in services:
         assert selector.items() <= service["metadata"]["labels"].items()
+
+
+# ---------------------------------------------------------------------------- approvals expiry
+
+EXPIRY = f"{RELEASE}-approvals-expiry"
+
+
+def test_approvals_expiry_cronjob_runs_the_command_securely(
+    default_manifests: list[dict],
+) -> None:
+    """`ledger approvals expire` on a schedule, configured like every role, never overlapping."""
+    cronjob = by_kind(default_manifests, "CronJob")[EXPIRY]
+    assert cronjob["apiVersion"] == "batch/v1"
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "*/15 * * * *"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] > 0
+    assert spec["successfulJobsHistoryLimit"] >= 0 and spec["failedJobsHistoryLimit"] >= 1
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] >= 0 and job["activeDeadlineSeconds"] > 0
+    pod = job["template"]["spec"]
+    assert job["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == (
+        "approvals-expiry"
+    )
+    assert pod["restartPolicy"] == "Never"
+    assert pod["serviceAccountName"] == RELEASE
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["command"] == ["ledger", "approvals", "expire"]
+    assert container["image"] == "backoffice-ledger:0.1.0"
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/var/lib/ledger"]]
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+    assert container["resources"]["limits"] and container["resources"]["requests"]
+    # Config from the release's ConfigMap, secrets from the existing Secret only.
+    assert container["envFrom"] == [{"configMapRef": {"name": RELEASE}}]
+    assert RELEASE in by_kind(default_manifests, "ConfigMap")
+    secrets = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in container["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert secrets["LEDGER_DATABASE_URL"] == "backoffice-ledger"
+    assert set(secrets.values()) == {"backoffice-ledger"}
+    assert all("value" not in e for e in container["env"]), "no inline values: ConfigMap only"
+
+
+def test_approvals_expiry_may_reach_only_dns_and_the_database(
+    default_manifests: list[dict],
+) -> None:
+    policy = by_kind(default_manifests, "NetworkPolicy")[EXPIRY]["spec"]
+    pod_labels = by_kind(default_manifests, "CronJob")[EXPIRY]["spec"]["jobTemplate"]["spec"][
+        "template"
+    ]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in policy, "nothing calls the CronJob's pods"
+    assert [_ports(rule) for rule in policy["egress"]] == [{53}, {5432}]
+    dns, database = policy["egress"]
+    assert dns["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "kube-system"
+    }
+    assert database["to"] == [{"ipBlock": {"cidr": "10.0.0.0/8"}}]
+    # No other policy selects the CronJob's pods but the release-wide deny.
+    for name, other in by_kind(default_manifests, "NetworkPolicy").items():
+        if name in (EXPIRY, f"{RELEASE}-default-deny"):
+            continue
+        assert not other["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items(), name
+
+
+def test_approvals_expiry_can_be_disabled(tools: Tools) -> None:
+    manifests = tools.render(sets=["approvalsExpiry.enabled=false"])
+    assert "CronJob" not in {m["kind"] for m in manifests}
+    assert EXPIRY not in by_kind(manifests, "NetworkPolicy")
+
+
+def test_approvals_expiry_schedule_follows_the_values(tools: Tools) -> None:
+    manifests = tools.render(sets=["approvalsExpiry.schedule=0 * * * *"])
+    assert by_kind(manifests, "CronJob")[EXPIRY]["spec"]["schedule"] == "0 * * * *"
+
+
+@pytest.mark.parametrize("schedule", ['""', '" "'], ids=["empty", "blank"])
+def test_an_empty_approvals_expiry_schedule_fails_schema_validation(
+    tools: Tools, tmp_path: Path, schedule: str
+) -> None:
+    path = tmp_path / "no-schedule-values.yaml"
+    path.write_text(f"approvalsExpiry:\n  schedule: {schedule}\n")
+    code, output = lint(tools, path)
+    assert code != 0 and "/approvalsExpiry/schedule" in output, output
+    proc = tools.helm_template(path)
+    assert proc.returncode != 0 and "/approvalsExpiry/schedule" in proc.stderr, proc.stderr
 
 
 # ---------------------------------------------------------------------------- authentication

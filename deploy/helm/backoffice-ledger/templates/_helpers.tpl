@@ -239,3 +239,11 @@ comments into checkov, so its skips are annotations: checkov.io/skipN: <check>=<
 checkov.io/skip1: CKV_K8S_35=The ledger reads LEDGER_DATABASE_URL and LEDGER_STOMP_URL from the environment only; the values come from an existing Secret via secretKeyRef and are never written to the pod spec.
 checkov.io/skip2: CKV_K8S_43=The release pipeline pins the image by digest through the value image.digest (it wins over the tag); a chart default cannot know the digest.
 {{- end -}}
+
+{{/*
+Name of the maker-checker expiry CronJob (and its NetworkPolicy): a CronJob name may have 52
+characters at most (the controller appends an 11-character suffix to each Job's name).
+*/}}
+{{- define "ledger.approvalsExpiryName" -}}
+{{- printf "%s-approvals-expiry" (include "ledger.fullname" . | trunc 35 | trimSuffix "-") -}}
+{{- end -}}
