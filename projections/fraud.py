@@ -34,6 +34,7 @@ from domain.ledger.transactions import Transaction
 from projections import cursors
 from projections.base import Projection, ProjectionError, chunked, insert_rows, update_by_key
 from projections.events import Envelope, as_utc
+from projections.paging import before, fetch_page
 from projections.tables import ID, JsonDoc, UtcDateTime, metadata, rm_transactions
 from projections.views import Page
 
@@ -313,25 +314,14 @@ class FraudQueries:
         if after is not None:
             at, last_id = cursors.decode(after, "fraud-case", datetime, str)
             conditions.append(
-                and_(
-                    table.c.opened_at <= as_utc(at),
-                    (table.c.opened_at < as_utc(at)) | (table.c.transaction_id < last_id),
-                )
+                before(table.c.opened_at, table.c.transaction_id, as_utc(at), last_id)
             )
         query = (
             select(table)
             .where(and_(*conditions))
             .order_by(table.c.opened_at.desc(), table.c.transaction_id.desc())
-            .limit(limit + 1)
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        edges = []
-        for row in rows[:limit]:
-            view = _case_view(row)
-            assert view.opened_at is not None
-            edges.append((cursors.encode("fraud-case", view.opened_at, view.transaction_id), view))
-        return Page(edges=edges, has_next_page=len(rows) > limit)
+        return fetch_page(self.engine, query, limit, _case_view, _case_cursor)
 
     def labels(self) -> dict[str, int]:
         """Analysts' verdicts as training labels: transaction id -> 1 fraud, 0 not."""
@@ -342,6 +332,11 @@ class FraudQueries:
                 )
             ).all()
         return {r.transaction_id: int(r.verdict == "CONFIRMED_FRAUD") for r in rows}
+
+
+def _case_cursor(view: FraudCaseView) -> str:
+    assert view.opened_at is not None  # the query lists opened cases only
+    return cursors.encode("fraud-case", view.opened_at, view.transaction_id)
 
 
 def _case_view(row: Mapping[Any, Any]) -> FraudCaseView:

@@ -33,6 +33,7 @@ from domain.identity.users import BackofficeUser
 from projections import cursors
 from projections.base import Projection, ProjectionError, chunked, insert_rows, update_by_key
 from projections.events import Envelope, as_utc, json_safe
+from projections.paging import before, fetch_page
 from projections.tables import ID, JsonDoc, UtcDateTime, metadata
 from projections.views import Page
 
@@ -227,10 +228,9 @@ class IdentityQueries:
             (last,) = cursors.decode(after, "user", str)
             conditions.append(rm_users.c.name > last)
         query = select(rm_users).where(and_(True, *conditions)).order_by(rm_users.c.name)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit + 1)).mappings().all()
-        edges = [(cursors.encode("user", row["name"]), _user_view(row)) for row in rows[:limit]]
-        return Page(edges=edges, has_next_page=len(rows) > limit)
+        return fetch_page(
+            self.engine, query, limit, _user_view, lambda view: cursors.encode("user", view.name)
+        )
 
     def active_users_with_role(self, role: str) -> list[str]:
         """Names of the ACTIVE users holding ``role`` (the console bootstrap asks for admins)."""
@@ -263,25 +263,19 @@ class IdentityQueries:
             conditions.append(table.c.status == status)
         if after is not None:
             at, last_id = cursors.decode(after, "change-request", datetime, str)
-            conditions.append(
-                and_(
-                    table.c.requested_at <= as_utc(at),
-                    (table.c.requested_at < as_utc(at)) | (table.c.id < last_id),
-                )
-            )
+            conditions.append(before(table.c.requested_at, table.c.id, as_utc(at), last_id))
         query = (
             select(table)
             .where(and_(True, *conditions))
             .order_by(table.c.requested_at.desc(), table.c.id.desc())
-            .limit(limit + 1)
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        edges = []
-        for row in rows[:limit]:
-            view = _request_view(row)
-            edges.append((cursors.encode("change-request", view.requested_at, view.id), view))
-        return Page(edges=edges, has_next_page=len(rows) > limit)
+        return fetch_page(
+            self.engine,
+            query,
+            limit,
+            _request_view,
+            lambda view: cursors.encode("change-request", view.requested_at, view.id),
+        )
 
 
 def _user_view(row: Mapping[Any, Any]) -> UserView:

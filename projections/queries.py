@@ -28,6 +28,7 @@ from sqlalchemy import (
 from domain.ledger.ids import account_id
 from projections import cursors
 from projections.events import as_utc, quantize
+from projections.paging import before, fetch_page
 from projections.tables import (
     rm_account_history,
     rm_accounts,
@@ -139,13 +140,12 @@ class LedgerQueries:
         if after is not None:
             (last_key,) = cursors.decode(after, "account", str)
             query = query.where(_A.c.key > last_key)
-        query = query.order_by(_A.c.key).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        views = [_account_view(r) for r in rows[:limit]]
-        return Page(
-            edges=[(cursors.encode("account", v.key), v) for v in views],
-            has_next_page=len(rows) > limit,
+        return fetch_page(
+            self.engine,
+            query.order_by(_A.c.key),
+            limit,
+            _account_view,
+            lambda view: cursors.encode("account", view.key),
         )
 
     def postings(
@@ -164,15 +164,14 @@ class LedgerQueries:
             query = query.where(_P.c.recorded_at <= as_of)
         if after is not None:
             at, version = cursors.decode(after, "posting", datetime, int)
-            query = query.where(_before(_P.c.recorded_at, _P.c.version, at, version))
-        query = query.order_by(_P.c.recorded_at.desc(), _P.c.version.desc()).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        edges = []
-        for row in rows[:limit]:
-            view = _posting_view(row)
-            edges.append((cursors.encode("posting", view.recorded_at, view.account_version), view))
-        return Page(edges=edges, has_next_page=len(rows) > limit)
+            query = query.where(before(_P.c.recorded_at, _P.c.version, at, version))
+        return fetch_page(
+            self.engine,
+            query.order_by(_P.c.recorded_at.desc(), _P.c.version.desc()),
+            limit,
+            _posting_view,
+            lambda view: cursors.encode("posting", view.recorded_at, view.account_version),
+        )
 
     # -- transactions ----------------------------------------------------------------
 
@@ -287,17 +286,16 @@ class LedgerQueries:
             conditions.append(_TX.c.received_at <= as_utc(flt.to))
         if after is not None:
             at, last_id = cursors.decode(after, "transaction", datetime, str)
-            conditions.append(_before(_TX.c.received_at, _TX.c.id, at, last_id))
+            conditions.append(before(_TX.c.received_at, _TX.c.id, at, last_id))
         if conditions:
             query = query.where(and_(*conditions))
-        query = query.order_by(_TX.c.received_at.desc(), _TX.c.id.desc()).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        edges = []
-        for row in rows[:limit]:
-            view = _transaction_view(row)
-            edges.append((cursors.encode("transaction", view.received_at, view.id), view))
-        return Page(edges=edges, has_next_page=len(rows) > limit)
+        return fetch_page(
+            self.engine,
+            query.order_by(_TX.c.received_at.desc(), _TX.c.id.desc()),
+            limit,
+            _transaction_view,
+            lambda view: cursors.encode("transaction", view.received_at, view.id),
+        )
 
     # -- audit -----------------------------------------------------------------------
 
@@ -328,15 +326,13 @@ class LedgerQueries:
                     and_(_AU.c.context == context, _AU.c.position > position),
                 ),
             )
-        query = query.order_by(_AU.c.recorded_at, _AU.c.context, _AU.c.position).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        edges = []
-        for row in rows[:limit]:
-            view = _audit_view(row)
-            cursor = cursors.encode("audit", view.recorded_at, view.context, view.position)
-            edges.append((cursor, view))
-        return Page(edges=edges, has_next_page=len(rows) > limit)
+        return fetch_page(
+            self.engine,
+            query.order_by(_AU.c.recorded_at, _AU.c.context, _AU.c.position),
+            limit,
+            _audit_view,
+            lambda view: cursors.encode("audit", view.recorded_at, view.context, view.position),
+        )
 
     # -- trial balance ---------------------------------------------------------------
 
@@ -421,16 +417,6 @@ def _supports_materialized(conn: Connection) -> bool:
 
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
-
-
-def _before(
-    first_col: ColumnElement[Any], second_col: ColumnElement[Any], first: Any, second: Any
-) -> ColumnElement[bool]:
-    """``(first_col, second_col) < (first, second)``, written so an index range applies."""
-    return and_(
-        first_col <= first,
-        or_(first_col < first, second_col < second),
-    )
 
 
 def _account_view(row: Mapping[Any, Any]) -> AccountView:

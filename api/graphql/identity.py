@@ -9,6 +9,7 @@ deciding on a request then also needs the approval permission of the request's k
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from typing import cast
@@ -23,7 +24,7 @@ from api.graphql.types import Connection, connection, page_size, paginate
 from api.presentation import account_key, transaction_uuid
 from api.security import Permission
 from application.errors import InvalidCommand
-from application.identity import Requester
+from application.identity import IdentityApplication, Requester, UserEntry
 from domain.identity.permissions import APPROVE_PERMISSION, ChangeKind
 from domain.identity.requests import ChangeRequest as ChangeRequestAggregate
 from domain.identity.users import BackofficeUser
@@ -216,45 +217,37 @@ async def _make_request(
     return ChangeRequest.of_request(request)
 
 
+async def _change_user(
+    info: Info, change: Callable[[IdentityApplication, Requester], UserEntry]
+) -> User:
+    """Run ``change`` as the caller (read-your-writes) and answer the user as it now is."""
+    identity = info.context.container.identity
+    who = requester(info)
+
+    def run() -> BackofficeUser:
+        return identity.get_user(change(identity, who).name)
+
+    return User.of_user(await write_through(info, run))
+
+
 @strawberry.type
 class IdentityMutation:
     @strawberry.mutation(description="Register a backoffice user (no roles yet)")
     async def register_user(self, info: Info, name: str, display_name: str | None = None) -> User:
         info.context.authorize(Permission.USERS_MANAGE)
-        identity = info.context.container.identity
-        who = requester(info)
-
-        def run() -> BackofficeUser:
-            entry = identity.register_user(name, display_name, who)
-            return identity.get_user(entry.name)
-
-        return User.of_user(await write_through(info, run))
+        return await _change_user(info, lambda app, who: app.register_user(name, display_name, who))
 
     @strawberry.mutation(description="Suspend a user: every permission is gone until reactivated")
     async def suspend_user(self, info: Info, name: str, reason: str) -> User:
         info.context.authorize(Permission.USERS_MANAGE)
-        identity = info.context.container.identity
-        who = requester(info)
         why = _reason(reason)
-
-        def run() -> BackofficeUser:
-            entry = identity.suspend_user(name, why, who)
-            return identity.get_user(entry.name)
-
-        return User.of_user(await write_through(info, run))
+        return await _change_user(info, lambda app, who: app.suspend_user(name, why, who))
 
     @strawberry.mutation(description="Reactivate a suspended user")
     async def reactivate_user(self, info: Info, name: str, reason: str) -> User:
         info.context.authorize(Permission.USERS_MANAGE)
-        identity = info.context.container.identity
-        who = requester(info)
         why = _reason(reason)
-
-        def run() -> BackofficeUser:
-            entry = identity.reactivate_user(name, why, who)
-            return identity.get_user(entry.name)
-
-        return User.of_user(await write_through(info, run))
+        return await _change_user(info, lambda app, who: app.reactivate_user(name, why, who))
 
     @strawberry.mutation(description="Ask for a role to be granted; a second person approves")
     async def request_role_grant(self, info: Info, user: str, role: str) -> ChangeRequest:
