@@ -7,10 +7,12 @@ tests call ``project(container)`` to bring the read models up to date, determini
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 
 from adapters.persistence import DatabaseConfig
@@ -19,6 +21,25 @@ from api.bootstrap import Container, bootstrap
 from api.security import ROLE_PERMISSIONS, Principal, PrincipalResolver
 from api.settings import Settings
 from tests.builders import FakeClock, iban, message
+
+
+@pytest.fixture
+def env(database: DatabaseConfig) -> dict[str, str]:
+    """The ``LEDGER_*`` environment of the ``database`` fixture, for the CLI's ``main``."""
+    values = {"LEDGER_DATA_DIR": str(database.data_dir)}
+    if database.url:
+        values["LEDGER_DATABASE_URL"] = database.url
+    if database.schema:
+        values["LEDGER_DATABASE_SCHEMA"] = database.schema
+    return values
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The CLI configures structlog and the root logger; undo that after the test."""
+    yield
+    structlog.reset_defaults()
+    logging.getLogger().handlers[:] = []
 
 
 @pytest.fixture

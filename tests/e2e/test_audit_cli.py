@@ -5,17 +5,14 @@ SQLite: someone with access to the files drops them)."""
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import structlog
 
 from adapters.persistence import DatabaseConfig
 from api.bootstrap import Container, bootstrap
@@ -26,12 +23,7 @@ from domain.ledger.accounts import Account
 from domain.ledger.ids import account_id
 from tests.builders import iban, open_command, payment
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers[:] = []
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @dataclass(frozen=True)
@@ -40,16 +32,6 @@ class Event:
     originator_id: str
     version: int
     topic: str
-
-
-@pytest.fixture
-def env(database: DatabaseConfig) -> dict[str, str]:
-    values = {"LEDGER_DATA_DIR": str(database.data_dir)}
-    if database.url:
-        values["LEDGER_DATABASE_URL"] = database.url
-    if database.schema:
-        values["LEDGER_DATABASE_SCHEMA"] = database.schema
-    return values
 
 
 def open_container(env: dict[str, str]) -> Container:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import signal
@@ -11,15 +10,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 
-from adapters.persistence import DatabaseConfig
 from api.bootstrap import Container, bootstrap
 from api.cli import main
 from api.settings import Settings
@@ -28,21 +24,7 @@ from tests.builders import iban
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers[:] = []
-
-
-@pytest.fixture
-def env(database: DatabaseConfig) -> dict[str, str]:
-    values = {"LEDGER_DATA_DIR": str(database.data_dir)}
-    if database.url:
-        values["LEDGER_DATABASE_URL"] = database.url
-    if database.schema:
-        values["LEDGER_DATABASE_SCHEMA"] = database.schema
-    return values
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def open_container(env: dict[str, str]) -> Container:

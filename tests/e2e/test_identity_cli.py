@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import structlog
 
-from adapters.persistence import DatabaseConfig
 from api.bootstrap import bootstrap
 from api.cli import main
 from api.settings import Settings
 from application.identity import Requester
 from domain.identity.permissions import ChangeKind, permissions_of
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers[:] = []
-
-
-@pytest.fixture
-def env(database: DatabaseConfig) -> dict[str, str]:
-    values = {"LEDGER_DATA_DIR": str(database.data_dir)}
-    if database.url:
-        values["LEDGER_DATABASE_URL"] = database.url
-    if database.schema:
-        values["LEDGER_DATABASE_SCHEMA"] = database.schema
-    return values
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_two_first_admins_in_one_command(
