@@ -9,7 +9,7 @@ its lifetime (``ledger serve`` with role ``all``) and stops it on shutdown (SIGT
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -34,6 +34,7 @@ from api.security import (
 )
 from api.settings import Settings
 from api.tracing import configure_tracing, shutdown_tracing
+from api.workers import Worker, shutdown_all
 
 log = get_logger("api.app")
 
@@ -81,6 +82,7 @@ def create_app(
     run_ingestion: bool = False,
     operations_only: bool = False,
     principal_resolver: PrincipalResolver | None = None,
+    workers: Sequence[Worker] = (),
 ) -> FastAPI:
     """The ASGI app over ``container`` (which the caller closes).
 
@@ -88,7 +90,8 @@ def create_app(
     broker) for the app's lifetime; ``operations_only`` serves only ``/healthz``,
     ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic).
     ``principal_resolver`` defaults to bearer-token authentication from the settings; tests
-    may pass their own.
+    may pass their own. ``workers`` (:mod:`api.workers`; built per role by :mod:`api.roles`)
+    run for the app's lifetime and each one's readiness is part of ``/readyz``.
     """
     settings = container.settings
     if run_ingestion and settings.stomp is None:
@@ -102,12 +105,19 @@ def create_app(
         ingestion = app.state.ingestion
         if ingestion is not None:
             ingestion.start()
+        for worker in app.state.workers:
+            worker.start()
         log.info(
-            "api started", **settings.describe(), projector=run_projector, ingestion=run_ingestion
+            "api started",
+            **settings.describe(),
+            projector=run_projector,
+            ingestion=run_ingestion,
+            workers=[worker.name for worker in app.state.workers],
         )
         try:
             yield
         finally:
+            shutdown_all(list(app.state.workers), timeout=20.0)
             if ingestion is not None:
                 ingestion.shutdown()
             if projector is not None:
@@ -118,6 +128,7 @@ def create_app(
     # The ingestion role serves no read model, so projection lag does not make it unready.
     app.state.check_projections = run_projector or not operations_only
     app.state.broker_gates_readiness = operations_only
+    app.state.workers = list(workers)
     if run_ingestion and settings.stomp is not None:
         from api.ingestion import IngestionWorkers
 
@@ -165,6 +176,7 @@ def _build(
         else None
     )
     app.state.ingestion = None
+    app.state.workers = []
     app.state.metrics_public = settings.auth.metrics_public
     app.state.check_projections = True
     install_error_handlers(app)

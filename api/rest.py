@@ -554,6 +554,13 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
         # process the API must keep serving while the consumer reconnects.
         if getattr(request.app.state, "broker_gates_readiness", True):
             ready = bool(broker["ready"])
+    workers = getattr(request.app.state, "workers", [])
+    if workers:
+        checks["workers"] = {}
+        for worker in workers:
+            state = worker.readiness()
+            checks["workers"][worker.name] = {k: v for k, v in state.items() if k != "ready"}
+            ready = ready and bool(state["ready"])
     try:
         container.check_database()
         checks["database"] = "ok"

@@ -42,6 +42,14 @@ class Permission(StrEnum):
     """See maker-checker requests."""
     METRICS_READ = "metrics:read"
     """Scrape /metrics when the deployment restricts it."""
+    RECONCILIATION_READ = "reconciliation:read"
+    """See statement imports, reconciliation runs, matches and breaks."""
+    RECONCILIATION_IMPORT = "reconciliation:import"
+    """Hand a core-banking statement (camt.053) to the reconciliation."""
+    RECONCILIATION_RESOLVE = "reconciliation:resolve"
+    """Resolve a reconciliation break with a reason."""
+    NOTIFICATIONS_READ = "notifications:read"
+    """See notification deliveries and their attempts (the delivery audit)."""
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
@@ -60,10 +68,19 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
             Permission.TRANSACTIONS_APPROVE,
             Permission.REPORTS_READ,
             Permission.REQUESTS_READ,
+            Permission.NOTIFICATIONS_READ,
         }
     ),
     "fraud_analyst": frozenset(_READ_MONEY | {Permission.FRAUD_READ, Permission.FRAUD_DECIDE}),
-    "reconciler": frozenset(_READ_MONEY | {Permission.REPORTS_READ}),
+    "reconciler": frozenset(
+        _READ_MONEY
+        | {
+            Permission.REPORTS_READ,
+            Permission.RECONCILIATION_READ,
+            Permission.RECONCILIATION_IMPORT,
+            Permission.RECONCILIATION_RESOLVE,
+        }
+    ),
     "auditor": frozenset(
         _READ_MONEY
         | {
@@ -72,6 +89,8 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
             Permission.FRAUD_READ,
             Permission.USERS_READ,
             Permission.REQUESTS_READ,
+            Permission.RECONCILIATION_READ,
+            Permission.NOTIFICATIONS_READ,
         }
     ),
     "compliance": frozenset(
@@ -84,6 +103,7 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
             Permission.FRAUD_READ,
             Permission.USERS_READ,
             Permission.REQUESTS_READ,
+            Permission.NOTIFICATIONS_READ,
         }
     ),
     "viewer": frozenset(_READ_MONEY),
