@@ -2,7 +2,7 @@
 
 ::
 
-    ledger serve [--role all|api|projector|ingestion] [--host H] [--port P]
+    ledger serve [--role all|api|projector|ingestion|fraud|...] [--host H] [--port P]
     ledger migrate
     ledger demo [--if-empty] [--accounts N] [--transactions N] [--seed S]
     ledger accounts import FILE.csv
@@ -34,13 +34,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from api.roles import ROLE_NAMES
 from api.settings import Settings, SettingsError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-ROLES = ("all", "api", "projector", "ingestion")
+ROLES = ROLE_NAMES
 
 
 # --------------------------------------------------------------------------- parser
@@ -56,9 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="run the API and/or the projector",
-        description="Serve REST and GraphQL. Role 'all' (default) also runs the projector "
-        "in the same process; 'api' serves only; 'projector' only follows the event log.",
+        help="run a process role (default all: everything in one process)",
+        description="Run one process role of the system. 'all' (default) serves REST and "
+        "GraphQL and runs every background worker in one process; 'api' serves only; "
+        "'projector' follows the event log; 'ingestion' consumes the message queue; the "
+        "other roles run their background workers. Roles without an API serve only "
+        "/healthz, /readyz and /metrics.",
     )
     serve.add_argument("--role", choices=ROLES, default="all", help="process role (default all)")
     serve.add_argument("--host", help="bind address (default LEDGER_HOST or 127.0.0.1)")
@@ -341,13 +345,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         from api.app import create_app
         from api.bootstrap import bootstrap
+        from api.roles import build_workers, role
 
         container = bootstrap(settings)
         try:
             container.warm_up()  # the fraud model's online features, if a model is promoted
             if stop.is_set():
                 return EXIT_OK  # stopped while starting
-            if args.role == "ingestion" and settings.stomp is None:
+            process = role(args.role)
+            if process.ingestion == "yes" and settings.stomp is None:
                 print(
                     "ledger: the ingestion role needs LEDGER_STOMP_URL "
                     "(e.g. stomp://guest:guest@127.0.0.1:61613)",
@@ -356,12 +362,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 return EXIT_USAGE
             app = create_app(
                 container,
-                run_projector=args.role in {"all", "projector"},
-                run_ingestion=args.role == "ingestion"
-                or (args.role == "all" and settings.stomp is not None),
-                operations_only=args.role in {"projector", "ingestion"},
+                run_projector=process.runs_projector,
+                run_ingestion=process.ingestion == "yes"
+                or (process.ingestion == "if-configured" and settings.stomp is not None),
+                operations_only=not process.serves_api,
+                workers=build_workers(process, container),
             )
-            if args.role == "api":
+            if process.serves_api and not process.runs_projector:
                 container.projector_active = True  # a projector process follows the same log
             config = uvicorn.Config(
                 app,

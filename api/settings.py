@@ -85,6 +85,9 @@ class Settings:
     fraud_review_score: Decimal = Decimal("0.5")
     fraud_decline_score: Decimal = Decimal("0.9")
     fraud_blocklist: tuple[str, ...] = ()
+    fraud_review_deadline_minutes: int = 60
+    """A case undecided this long after its payment was held is escalated by the fraud role
+    (``LEDGER_FRAUD_REVIEW_DEADLINE_MINUTES``)."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     """Who may call the API: token issuer, audience and keys (``LEDGER_AUTH_*``)."""
     graphql_max_depth: int = DEFAULT_GRAPHQL_MAX_DEPTH
@@ -246,6 +249,14 @@ class Settings:
             for item in get("LEDGER_FRAUD_BLOCKLIST").split(",")
             if item.strip()
         )
+        review_deadline = _int(
+            get("LEDGER_FRAUD_REVIEW_DEADLINE_MINUTES"),
+            "LEDGER_FRAUD_REVIEW_DEADLINE_MINUTES",
+            60,
+            problems,
+            low=1,
+            high=7 * 24 * 60,
+        )
         auth = auth_config_from_env(env, problems, production=environment == "production")
         max_depth = _int(
             get("LEDGER_GRAPHQL_MAX_DEPTH"),
@@ -323,6 +334,7 @@ class Settings:
             fraud_review_score=fraud_review,  # type: ignore[arg-type]  # checked above
             fraud_decline_score=fraud_decline,  # type: ignore[arg-type]
             fraud_blocklist=blocklist,
+            fraud_review_deadline_minutes=review_deadline,
             auth=auth,
             graphql_max_depth=max_depth,
             graphql_max_tokens=max_tokens,

@@ -18,9 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -503,3 +503,63 @@ class FraudCases:
         if status == TransactionStatus.HELD:
             return self.ledger.release_held(transaction_id)
         return SubmissionResult(str(transaction_id), str(status), False, None)
+
+
+# --------------------------------------------------------------------------- escalation
+
+
+class OverdueCases(Protocol):
+    """The read side's list of payments held for review and still undecided since before
+    ``cutoff``, not yet escalated: ``(transaction id, waiting since)``, oldest first."""
+
+    def __call__(self, cutoff: datetime, limit: int) -> Sequence[tuple[str, datetime]]: ...
+
+
+class CaseEscalation:
+    """The fraud role's sweep: escalate every case whose payment has waited for a decision
+    longer than the review deadline (once per case; an ``Escalated`` event by the fraud
+    service, which the queue shows and notification rules can fire on).
+
+    The list of overdue cases comes from the read model, which may lag: each candidate is
+    checked again on its aggregate (decided or already escalated ones are skipped), so a
+    sweep that repeats, or two fraud replicas sweeping at once, escalate a case only once
+    (the second save conflicts and is dropped).
+    """
+
+    def __init__(
+        self,
+        fraud: FraudApplication,
+        overdue: OverdueCases,
+        clock: Callable[[], datetime],
+        deadline: timedelta,
+        batch: int = 100,
+    ) -> None:
+        if deadline <= timedelta(0):
+            raise ValueError("the review deadline must be positive")
+        self.fraud = fraud
+        self.overdue = overdue
+        self.clock = clock
+        self.deadline = deadline
+        self.batch = batch
+
+    def sweep(self) -> int:
+        """Escalate the overdue cases of one batch; returns how many were escalated."""
+        cutoff = self.clock() - self.deadline
+        minutes = max(int(self.deadline.total_seconds() // 60), 1)
+        escalated = 0
+        for transaction_id, waiting_since in self.overdue(cutoff, self.batch):
+            with self.fraud._lock:
+                try:
+                    case: FraudCase = self.fraud.repository.get(case_id(transaction_id))
+                except AggregateNotFoundError:
+                    case = FraudCase(transaction_id)
+                if case.status is CaseStatus.DECIDED or case.escalated:
+                    continue
+                case.escalate(waiting_since, minutes)
+                try:
+                    self.fraud.save(case)
+                except IntegrityError:
+                    continue  # an analyst or another replica changed it: next sweep looks again
+            escalated += 1
+            log.info("fraud case of %s escalated (waiting since %s)", transaction_id, waiting_since)
+        return escalated

@@ -7,6 +7,8 @@
   case (the payment's facts come from ``rm_transactions``, projected earlier in the
   same batch); ``Held``/``Posted``/``Rejected``/``Reversed`` follow the payment; the
   fraud context's ``FraudCase`` events record assignment and the analyst's verdict.
+* ``rm_fraud_escalations``: the cases the fraud role escalated (undecided past the review
+  deadline), beside the queue so that adding it needed no change to ``rm_fraud_cases``.
 """
 
 from __future__ import annotations
@@ -76,12 +78,21 @@ rm_fraud_cases = Table(
     Index("ix_rm_fraud_cases_opened", "opened_at", "transaction_id"),
 )
 
+rm_fraud_escalations = Table(
+    "rm_fraud_escalations",
+    metadata,
+    Column("transaction_id", ID, primary_key=True),
+    Column("waiting_since", UtcDateTime, nullable=False),
+    Column("deadline_minutes", String(16), nullable=False),
+    Column("escalated_at", UtcDateTime, nullable=False),
+)
+
 _LEDGER_KINDS = {"Screened", "Held", "Posted", "Rejected", "Reversed", "Settled"}
 
 
 class FraudProjection(Projection):
     name = "fraud"
-    tables = (rm_screenings, rm_fraud_cases)
+    tables = (rm_screenings, rm_fraud_cases, rm_fraud_escalations)
 
     def apply(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
         relevant = [e for e in envelopes if _relevant(e)]
@@ -97,12 +108,16 @@ class FraudProjection(Projection):
                 cases[row["transaction_id"]] = dict(row)
         existing = set(cases)
         screenings: list[dict[str, Any]] = []
+        escalations: list[dict[str, Any]] = []
         for envelope in relevant:
             try:
+                if envelope.kind == "Escalated" and isinstance(envelope.event, FraudCase.Event):
+                    escalations.append(_escalation(envelope))
                 self._apply_one(conn, envelope, cases, screenings)
             except Exception as error:
                 raise ProjectionError(self.name, envelope, error) from error
         insert_rows(conn, rm_screenings, screenings)
+        insert_rows(conn, rm_fraud_escalations, escalations)
         new = [row for key, row in cases.items() if key not in existing]
         insert_rows(conn, rm_fraud_cases, new)
         update_by_key(
@@ -203,6 +218,16 @@ def _tx_id(envelope: Envelope) -> str:
     return envelope.stream_id
 
 
+def _escalation(envelope: Envelope) -> dict[str, Any]:
+    event: Any = envelope.event
+    return {
+        "transaction_id": str(event.transaction_id),
+        "waiting_since": as_utc(event.waiting_since),
+        "deadline_minutes": str(event.deadline_minutes),
+        "escalated_at": envelope.recorded_at,
+    }
+
+
 def _new_case(tx_id: str, at: datetime) -> dict[str, Any]:
     return {
         "transaction_id": tx_id,
@@ -261,6 +286,8 @@ class FraudCaseView:
     top_features: list[dict[str, str]] | None = None
     opened_at: datetime | None = None
     updated_at: datetime | None = None
+    escalated_at: datetime | None = None
+    """Set once the fraud role escalated the case (undecided past the review deadline)."""
 
 
 CASE_STATUSES = ("OPEN", "ASSIGNED", "DECIDED")
@@ -297,9 +324,7 @@ class FraudQueries:
     def case(self, transaction_id: str) -> FraudCaseView | None:
         with self.engine.connect() as conn:
             row = (
-                conn.execute(
-                    select(rm_fraud_cases).where(rm_fraud_cases.c.transaction_id == transaction_id)
-                )
+                conn.execute(_CASES.where(rm_fraud_cases.c.transaction_id == transaction_id))
                 .mappings()
                 .first()
             )
@@ -316,12 +341,32 @@ class FraudQueries:
             conditions.append(
                 before(table.c.opened_at, table.c.transaction_id, as_utc(at), last_id)
             )
-        query = (
-            select(table)
-            .where(and_(*conditions))
-            .order_by(table.c.opened_at.desc(), table.c.transaction_id.desc())
+        query = _CASES.where(and_(*conditions)).order_by(
+            table.c.opened_at.desc(), table.c.transaction_id.desc()
         )
         return fetch_page(self.engine, query, limit, _case_view, _case_cursor)
+
+    def overdue(self, cutoff: datetime, limit: int) -> list[tuple[str, datetime]]:
+        """Payments still held for review, undecided and opened at or before ``cutoff``,
+        not yet escalated: ``(transaction id, opened at)``, oldest first (the fraud role's
+        :class:`~application.fraud.CaseEscalation` sweep)."""
+        cases, escalations = rm_fraud_cases, rm_fraud_escalations
+        query = (
+            select(cases.c.transaction_id, cases.c.opened_at)
+            .select_from(
+                cases.outerjoin(escalations, escalations.c.transaction_id == cases.c.transaction_id)
+            )
+            .where(
+                cases.c.status != "DECIDED",
+                cases.c.transaction_status == "HELD",
+                cases.c.opened_at <= cutoff,
+                escalations.c.transaction_id.is_(None),
+            )
+            .order_by(cases.c.opened_at, cases.c.transaction_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(row.transaction_id, as_utc(row.opened_at)) for row in conn.execute(query)]
 
     def labels(self) -> dict[str, int]:
         """Analysts' verdicts as training labels: transaction id -> 1 fraud, 0 not."""
@@ -332,6 +377,15 @@ class FraudQueries:
                 )
             ).all()
         return {r.transaction_id: int(r.verdict == "CONFIRMED_FRAUD") for r in rows}
+
+
+_CASES = select(rm_fraud_cases, rm_fraud_escalations.c.escalated_at).select_from(
+    rm_fraud_cases.outerjoin(
+        rm_fraud_escalations,
+        rm_fraud_escalations.c.transaction_id == rm_fraud_cases.c.transaction_id,
+    )
+)
+"""The queue with each case's escalation time (NULL until escalated)."""
 
 
 def _case_cursor(view: FraudCaseView) -> str:
@@ -359,4 +413,5 @@ def _case_view(row: Mapping[Any, Any]) -> FraudCaseView:
         top_features=row["top_features"],
         opened_at=as_utc(row["opened_at"]) if row["opened_at"] is not None else None,
         updated_at=as_utc(row["updated_at"]) if row["updated_at"] is not None else None,
+        escalated_at=as_utc(row["escalated_at"]) if row.get("escalated_at") else None,
     )

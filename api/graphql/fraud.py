@@ -107,6 +107,10 @@ class FraudCase:
     top_features: list[FeatureContribution]
     opened_at: datetime | None
     updated_at: datetime | None
+    escalated_at: datetime | None = strawberry.field(
+        description="When the fraud role escalated the case: still undecided, with the payment "
+        "held, past the review deadline (LEDGER_FRAUD_REVIEW_DEADLINE_MINUTES)"
+    )
 
     @classmethod
     def of(cls, view: FraudCaseView) -> FraudCase:
@@ -133,6 +137,7 @@ class FraudCase:
             top_features=_contributions(view.top_features),
             opened_at=view.opened_at,
             updated_at=view.updated_at,
+            escalated_at=view.escalated_at,
         )
 
     @strawberry.field(description="The held transaction")

@@ -5,13 +5,17 @@
     OPEN -> ASSIGNED -> DECIDED (CONFIRMED_FRAUD | FALSE_POSITIVE)
     OPEN ------------> DECIDED
 
-The case is opened in the fraud context when an analyst first acts on it; the
-ledger's ``Screened`` (REVIEW) and ``Held`` events are what put it in the queue.
-A decision is final, and it is the label the next training learns from.
+The case is opened in the fraud context when an analyst first acts on it, or when the
+fraud role escalates it; the ledger's ``Screened`` (REVIEW) and ``Held`` events are what
+put it in the queue. A case still undecided after the review deadline is *escalated*
+once (a flag beside the status, so the queue and the notifications can single it out);
+escalation changes nothing else. A decision is final, and it is the label the next
+training learns from.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid5
 
@@ -52,6 +56,7 @@ class FraudCase(AttributedAggregate):
         self.status = CaseStatus.OPEN
         self.assignee: str | None = None
         self.verdict: str | None = None
+        self.escalated = False
 
     def assign(self, analyst: str) -> None:
         if self.status is CaseStatus.DECIDED:
@@ -74,3 +79,24 @@ class FraudCase(AttributedAggregate):
     def _decided(self, transaction_id: str, verdict: str, note: str) -> None:
         self.verdict = verdict
         self.status = CaseStatus.DECIDED
+
+    def escalate(self, waiting_since: datetime, deadline_minutes: int) -> None:
+        """Mark the undecided case as overdue: the payment has waited since
+        ``waiting_since``, longer than the ``deadline_minutes`` review deadline."""
+        if self.status is CaseStatus.DECIDED:
+            raise CaseError(f"case of {self.transaction_id} is decided; it cannot be escalated")
+        if self.escalated:
+            raise CaseError(f"case of {self.transaction_id} is already escalated")
+        if deadline_minutes <= 0:
+            raise CaseError("an escalation needs a positive review deadline")
+        self._escalated(
+            transaction_id=self.transaction_id,
+            waiting_since=waiting_since,
+            deadline_minutes=deadline_minutes,
+        )
+
+    @event("Escalated")
+    def _escalated(
+        self, transaction_id: str, waiting_since: datetime, deadline_minutes: int
+    ) -> None:
+        self.escalated = True
