@@ -27,6 +27,8 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -183,10 +185,38 @@ class OutboxPublisher:
             if message is not None:
                 messages.append(message)
         if messages:
-            session.send_all(self.config.events_topic, messages)
-            self.metrics.published.inc(len(messages))
+            self._send(session, messages, after, notifications[-1].id)
         self._save(after, notifications[-1].id)
         return len(notifications)
+
+    def _send(
+        self,
+        session: StompSession,
+        messages: list[tuple[bytes, dict[str, str]]],
+        after: int,
+        last: int,
+    ) -> None:
+        """One PRODUCER span per published batch (positions, count; no content), and its
+        W3C ``traceparent`` on every message, so a subscriber's work joins the trace. With
+        tracing off the span is non-recording and no header is added."""
+        with trace.get_tracer(__name__).start_as_current_span(
+            "outbox.publish",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "stomp",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": self.config.events_topic,
+                "messaging.batch.message_count": len(messages),
+                "ledger.outbox.after": after,
+                "ledger.outbox.last": last,
+            },
+            record_exception=False,
+        ):
+            propagator = TraceContextTextMapPropagator()
+            for _, headers in messages:
+                propagator.inject(headers)
+            session.send_all(self.config.events_topic, messages)
+        self.metrics.published.inc(len(messages))
 
     def _message(self, envelope: Envelope) -> tuple[bytes, dict[str, str]] | None:
         if envelope.event_type == "Transaction.Received":

@@ -20,6 +20,7 @@ from application.ledger import LedgerApplication
 from projections.runner import EventSource
 from tests.broker.support import collecting, unique_config, wait_until
 from tests.builders import iban, make_app, open_command, payment
+from tests.tracing_support import finished, traced
 
 pytestmark = pytest.mark.broker
 
@@ -113,5 +114,45 @@ def test_held_and_reversed_outcomes_are_published(database: DatabaseConfig, tmp_
             "transaction.posted",
             "transaction.reversed",
         ]
+    finally:
+        app.close()
+
+
+def test_published_outcomes_carry_the_trace_of_their_publishing_batch(
+    database: DatabaseConfig, tmp_path: Path
+) -> None:
+    """With tracing on, each batch is an ``outbox.publish`` PRODUCER span and every message
+    carries its W3C ``traceparent``; with tracing off, no such header is sent."""
+    config = unique_config()
+    app = make_app(database)
+    creditor = iban("DE")
+    app.open_account(open_command(creditor))
+    try:
+        app.submit_payment(payment(creditor=creditor, amount="10.00", external_id="T1"))
+        with (
+            traced() as exporter,
+            collecting(config, config.events_topic) as events,
+            publishing(config, app, database, tmp_path),
+        ):
+            wait_until(lambda: len(events.snapshot()) >= 1, 20, "a traced outcome")
+        (message,) = events.snapshot()
+        spans = [s for s in finished(exporter) if s.name == "outbox.publish"]
+        assert spans, "no outbox.publish span"
+        span_context = spans[0].context
+        _, trace_id, span_id, _ = message.headers["traceparent"].split("-")
+        assert (int(trace_id, 16), int(span_id, 16)) == (
+            span_context.trace_id,
+            span_context.span_id,
+        )
+        assert spans[0].attributes["messaging.batch.message_count"] == 1
+
+        app.submit_payment(payment(creditor=creditor, amount="20.00", external_id="T2"))
+        untraced = unique_config()
+        with (
+            collecting(untraced, untraced.events_topic) as events,
+            publishing(untraced, app, database, tmp_path / "second"),
+        ):
+            wait_until(lambda: len(events.snapshot()) >= 2, 20, "two untraced outcomes")
+        assert all("traceparent" not in m.headers for m in events.snapshot())
     finally:
         app.close()
