@@ -18,6 +18,8 @@ import pytest
 
 from api.bootstrap import Container, bootstrap
 from api.cli import main
+from api.roles import ROLE_NAMES
+from api.roles import role as role_table
 from api.settings import Settings
 from tests.builders import iban
 
@@ -320,3 +322,27 @@ def test_migrate_creates_the_tables_and_can_run_again(
     assert {"rm_accounts", "rm_postings", "rm_transactions", "rm_audit_events"} <= tables
     assert "outbox_tracking" in tables
     assert main(["migrate"], env) == 0
+
+
+@pytest.mark.parametrize("role", [name for name in ROLE_NAMES if name != "ingestion"])
+def test_every_role_starts_becomes_ready_and_stops_on_sigterm(role: str, tmp_path: Path) -> None:
+    """What the image's ENTRYPOINT runs (``ledger serve --role ROLE``), for every role but
+    ingestion (it needs a broker: tests/broker/test_ingestion_role.py)."""
+    port = _free_port()
+    process = _start(role, tmp_path, port)
+    try:
+        _wait_healthy(process, port)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while (ready := httpx.get(f"{base}/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.1)
+        checks = ready.json()["checks"]
+        # A role with background workers reports each of them (and is ready only with them).
+        assert bool(checks.get("workers")) == bool(role_table(role).workers), checks
+        graphql = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"})
+        assert (graphql.status_code != 404) == role_table(role).serves_api
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        _cleanup(process)

@@ -20,7 +20,7 @@ from tests.infra.tools import (
     failed_checks,
 )
 
-DEFAULT_ROLES = ("api", "projector", "ingestion")
+DEFAULT_ROLES = ("api", "projector", "ingestion", "fraud")
 
 
 def lint(tools: Tools, *values: Path, sets: tuple[str, ...] = ()) -> tuple[int, str]:
