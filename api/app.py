@@ -9,6 +9,7 @@ its lifetime (``ledger serve`` with role ``all``) and stops it on shutdown (SIGT
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -34,11 +35,13 @@ from api.security import (
 )
 from api.settings import Settings
 from api.tracing import configure_tracing, shutdown_tracing
-from api.workers import Worker, shutdown_all
+from api.workers import Worker
 
 log = get_logger("api.app")
 
 PROJECTOR_RESTART_DELAY = 5.0
+BACKGROUND_SHUTDOWN_SECONDS = 40.0
+"""After uvicorn's 10 s for open requests: 50 s in all, inside the pods' 60 s grace period."""
 
 
 class ProjectorThread:
@@ -64,6 +67,9 @@ class ProjectorThread:
         self.container.projector_active = True
         self.thread.start()
         log.info("projector started")
+
+    def request_stop(self) -> None:
+        self.stop.set()
 
     def shutdown(self, timeout: float = 30.0) -> None:
         self.stop.set()
@@ -117,17 +123,24 @@ def create_app(
         try:
             yield
         finally:
-            shutdown_all(list(app.state.workers), timeout=20.0)
-            if ingestion is not None:
-                ingestion.shutdown()
-            if projector is not None:
-                projector.shutdown()
+            # Everything stops taking work at once, then each finishes within one deadline:
+            # ingestion acks its batch first, the projector goes last (it projects that batch).
+            background = [
+                *([ingestion] if ingestion is not None else []),
+                *app.state.workers,
+                *([projector] if projector is not None else []),
+            ]
+            for part in background:
+                part.request_stop()
+            deadline = time.monotonic() + BACKGROUND_SHUTDOWN_SECONDS
+            for part in background:
+                part.shutdown(max(deadline - time.monotonic(), 0.0))
             log.info("api stopped")
 
     app = _build(container, settings, lifespan, principal_resolver, operations_only)
     # The ingestion role serves no read model, so projection lag does not make it unready.
     app.state.check_projections = run_projector or not operations_only
-    app.state.broker_gates_readiness = operations_only
+    app.state.background_gates_readiness = operations_only
     app.state.workers = list(workers)
     if run_ingestion and settings.stomp is not None:
         from api.ingestion import IngestionWorkers

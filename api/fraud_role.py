@@ -26,6 +26,7 @@ def case_escalation(container: Container) -> CaseEscalation:
         raise RuntimeError("the fraud role needs the fraud context")
     return CaseEscalation(
         container.fraud,
+        container.ledger,
         container.fraud_queries.overdue,
         clock=container.ledger.clock,
         deadline=timedelta(minutes=container.settings.fraud_review_deadline_minutes),
@@ -43,13 +44,12 @@ def fraud_workers(container: Container) -> list[Worker]:
             # After a sweep that escalated some, the next one starts at once (more may be
             # waiting); the read model may still list the escalated ones, which the
             # aggregate check skips, so that sweep finds 0 and the worker idles.
-            return escalation.sweep()
+            return escalation.sweep(should_stop=worker.stop.is_set)
 
-    return [
-        LoopWorker(
-            "fraud-escalation",
-            sweep,
-            idle_wait=SWEEP_INTERVAL_SECONDS,
-            stale_after=10 * SWEEP_INTERVAL_SECONDS,
-        )
-    ]
+    worker = LoopWorker(
+        "fraud-escalation",
+        sweep,
+        idle_wait=SWEEP_INTERVAL_SECONDS,
+        stale_after=10 * SWEEP_INTERVAL_SECONDS,
+    )
+    return [worker]

@@ -72,6 +72,10 @@ class IngestionWorkers:
         thread.start()
         self._threads.append(thread)
 
+    def request_stop(self) -> None:
+        """Stop consuming and publishing now; :meth:`shutdown` waits for the batch in hand."""
+        self.stop.set()
+
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop consuming, finish and ack the batch in hand, stop publishing; all of it
         within ``timeout`` (one deadline for every worker, inside the pod's grace period)."""

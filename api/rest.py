@@ -552,7 +552,7 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
         checks["broker"] = {k: v for k, v in broker.items() if k != "ready"}
         # Only the ingestion role is unready without its broker; in the all-in-one
         # process the API must keep serving while the consumer reconnects.
-        if getattr(request.app.state, "broker_gates_readiness", True):
+        if getattr(request.app.state, "background_gates_readiness", True):
             ready = bool(broker["ready"])
     workers = getattr(request.app.state, "workers", [])
     if workers:
@@ -560,7 +560,11 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
         for worker in workers:
             state = worker.readiness()
             checks["workers"][worker.name] = {k: v for k, v in state.items() if k != "ready"}
-            ready = ready and bool(state["ready"])
+            checks["workers"][worker.name]["ready"] = bool(state["ready"])
+            # As for the broker: only a role that exists for its workers is unready without
+            # them; the all-in-one process keeps serving the API while a sweep fails.
+            if getattr(request.app.state, "background_gates_readiness", True):
+                ready = ready and bool(state["ready"])
     try:
         container.check_database()
         checks["database"] = "ok"

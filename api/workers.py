@@ -2,8 +2,9 @@
 
 A *worker* is whatever a role runs beside its HTTP endpoints: the STOMP consumer, the fraud
 case opener, the statement inbox of the reconciliation, the notification dispatcher. The app
-starts every worker in its lifespan, stops them on shutdown (SIGTERM) within one deadline and
-reports each one's readiness under ``/readyz`` (``checks.workers``).
+starts every worker in its lifespan, tells them all to stop on shutdown (SIGTERM) and waits
+for them within one deadline, and reports each one's readiness under ``/readyz``
+(``checks.workers``; it gates readiness only in a role without an API).
 
 :class:`LoopWorker` is the common shape: call ``step()`` again and again in a supervised daemon
 thread; a step that found nothing to do makes the loop wait ``idle_wait`` seconds (or until
@@ -31,6 +32,10 @@ class Worker(Protocol):
 
     def start(self) -> None: ...
 
+    def request_stop(self) -> None:
+        """Stop taking new work now (returns at once; :meth:`shutdown` waits)."""
+        ...
+
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop taking work, finish the piece in hand, return within ``timeout``."""
         ...
@@ -57,7 +62,8 @@ class LoopWorker:
         self.idle_wait = idle_wait
         self.restart_delay = restart_delay
         self.stale_after = stale_after
-        """Unready when no step has completed for this long (None: never stale)."""
+        """Unready when no step has completed for this long since the last success, or since
+        the start for a worker that never succeeded (None: never stale)."""
         self.stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,8 +71,10 @@ class LoopWorker:
         self.failures = 0
         self.last_error: str | None = None
         self.last_success: float | None = None
+        self.started_at: float | None = None
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         log.info("worker started", worker=self.name)
@@ -97,9 +105,12 @@ class LoopWorker:
                 self._wake.wait(self.idle_wait)
                 self._wake.clear()
 
-    def shutdown(self, timeout: float = 30.0) -> None:
+    def request_stop(self) -> None:
         self.stop.set()
         self._wake.set()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -109,10 +120,11 @@ class LoopWorker:
 
     def readiness(self) -> dict[str, Any]:
         alive = self._thread is not None and self._thread.is_alive()
+        since = self.last_success or self.started_at
         stale = (
             self.stale_after is not None
-            and self.last_success is not None
-            and time.monotonic() - self.last_success > self.stale_after
+            and since is not None
+            and time.monotonic() - since > self.stale_after
         )
         return {
             "ready": alive and not stale,
@@ -120,10 +132,3 @@ class LoopWorker:
             "failures": self.failures,
             "lastError": self.last_error,
         }
-
-
-def shutdown_all(workers: list[Worker], timeout: float) -> None:
-    """Stop every worker within one deadline (the pod's grace period), last started first."""
-    deadline = time.monotonic() + timeout
-    for worker in reversed(workers):
-        worker.shutdown(max(deadline - time.monotonic(), 0.0))

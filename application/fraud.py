@@ -29,7 +29,7 @@ from eventsourcing.utils import EnvType, get_topic
 
 from application.commands import RESERVED_CHANNELS as REVERSAL_CHANNELS
 from application.commands import SubmissionResult
-from application.errors import Conflict
+from application.errors import Conflict, NotFound
 from application.ledger import LedgerApplication
 from application.ledger_changes import LedgerChanges
 from application.ports import (
@@ -41,7 +41,14 @@ from application.ports import (
 )
 from application.screening import RulesScreening
 from domain.errors import DomainError
-from domain.fraud.cases import CaseStatus, FraudCase, Verdict, case_id
+from domain.fraud.cases import (
+    CaseStatus,
+    FraudCase,
+    Verdict,
+    case_id,
+    escalate,
+    escalation_id,
+)
 from domain.fraud.features import FEATURES, FeatureState, Payment, as_decimals
 from domain.fraud.registry import REGISTRY_ID, ModelRegistry
 from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
@@ -521,14 +528,17 @@ class CaseEscalation:
     service, which the queue shows and notification rules can fire on).
 
     The list of overdue cases comes from the read model, which may lag: each candidate is
-    checked again on its aggregate (decided or already escalated ones are skipped), so a
-    sweep that repeats, or two fraud replicas sweeping at once, escalate a case only once
-    (the second save conflicts and is dropped).
+    checked again on the write side (the payment still HELD, the case not decided) and the
+    escalation is an aggregate of its own whose id is derived from the transaction, so a
+    repeated sweep, or several fraud replicas sweeping at once, record it once (a second
+    creation conflicts and is dropped), and an analyst deciding the case meanwhile never
+    conflicts with it.
     """
 
     def __init__(
         self,
         fraud: FraudApplication,
+        ledger: LedgerApplication,
         overdue: OverdueCases,
         clock: Callable[[], datetime],
         deadline: timedelta,
@@ -537,29 +547,52 @@ class CaseEscalation:
         if deadline <= timedelta(0):
             raise ValueError("the review deadline must be positive")
         self.fraud = fraud
+        self.ledger = ledger
         self.overdue = overdue
         self.clock = clock
         self.deadline = deadline
         self.batch = batch
 
-    def sweep(self) -> int:
-        """Escalate the overdue cases of one batch; returns how many were escalated."""
+    def sweep(self, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Escalate the overdue cases of one batch, until ``should_stop``; returns how many
+        were escalated."""
         cutoff = self.clock() - self.deadline
         minutes = max(int(self.deadline.total_seconds() // 60), 1)
         escalated = 0
         for transaction_id, waiting_since in self.overdue(cutoff, self.batch):
-            with self.fraud._lock:
-                try:
-                    case: FraudCase = self.fraud.repository.get(case_id(transaction_id))
-                except AggregateNotFoundError:
-                    case = FraudCase(transaction_id)
-                if case.status is CaseStatus.DECIDED or case.escalated:
-                    continue
-                case.escalate(waiting_since, minutes)
-                try:
-                    self.fraud.save(case)
-                except IntegrityError:
-                    continue  # an analyst or another replica changed it: next sweep looks again
-            escalated += 1
-            log.info("fraud case of %s escalated (waiting since %s)", transaction_id, waiting_since)
+            if should_stop():
+                break
+            if self._escalate(transaction_id, waiting_since, minutes):
+                escalated += 1
+                log.info(
+                    "fraud case of %s escalated (held since %s)", transaction_id, waiting_since
+                )
         return escalated
+
+    def _escalate(self, transaction_id: str, waiting_since: datetime, minutes: int) -> bool:
+        if self._exists(escalation_id(transaction_id)):
+            return False
+        try:
+            case: FraudCase = self.fraud.repository.get(case_id(transaction_id))
+            if case.status is CaseStatus.DECIDED:
+                return False
+        except AggregateNotFoundError:
+            pass  # no analyst has acted on it yet
+        try:
+            status = self.ledger.get_transaction(UUID(transaction_id)).status
+        except NotFound:
+            return False  # not a ledger transaction (a read model out of step): nothing to do
+        if status != TransactionStatus.HELD:
+            return False  # released, rejected or reversed meanwhile: nothing waits any more
+        try:
+            self.fraud.save(escalate(transaction_id, waiting_since, minutes))
+        except IntegrityError:
+            return False  # another replica escalated it first
+        return True
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.fraud.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True

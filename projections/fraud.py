@@ -7,8 +7,9 @@
   case (the payment's facts come from ``rm_transactions``, projected earlier in the
   same batch); ``Held``/``Posted``/``Rejected``/``Reversed`` follow the payment; the
   fraud context's ``FraudCase`` events record assignment and the analyst's verdict.
-* ``rm_fraud_escalations``: the cases the fraud role escalated (undecided past the review
-  deadline), beside the queue so that adding it needed no change to ``rm_fraud_cases``.
+* ``rm_fraud_escalations``: the cases the fraud role escalated (``Escalation`` aggregates:
+  undecided past the review deadline), beside the queue, so that adding it needed no change
+  to ``rm_fraud_cases``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from domain.fraud.cases import FraudCase
+from domain.fraud.cases import Escalation, FraudCase
 from domain.ledger.transactions import Transaction
 from projections import cursors
 from projections.base import Projection, ProjectionError, chunked, insert_rows, update_by_key
@@ -111,9 +112,10 @@ class FraudProjection(Projection):
         escalations: list[dict[str, Any]] = []
         for envelope in relevant:
             try:
-                if envelope.kind == "Escalated" and isinstance(envelope.event, FraudCase.Event):
+                if isinstance(envelope.event, Escalation.Event):
                     escalations.append(_escalation(envelope))
-                self._apply_one(conn, envelope, cases, screenings)
+                else:
+                    self._apply_one(conn, envelope, cases, screenings)
             except Exception as error:
                 raise ProjectionError(self.name, envelope, error) from error
         insert_rows(conn, rm_screenings, screenings)
@@ -206,14 +208,14 @@ class FraudProjection(Projection):
 
 def _relevant(envelope: Envelope) -> bool:
     event = envelope.event
-    if isinstance(event, FraudCase.Event):
+    if isinstance(event, FraudCase.Event | Escalation.Event):
         return True
     return isinstance(event, Transaction.Event) and envelope.kind in _LEDGER_KINDS
 
 
 def _tx_id(envelope: Envelope) -> str:
     event: Any = envelope.event
-    if isinstance(envelope.event, FraudCase.Event):
+    if isinstance(envelope.event, FraudCase.Event | Escalation.Event):
         return str(event.transaction_id)  # every case event names its transaction
     return envelope.stream_id
 

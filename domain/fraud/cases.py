@@ -5,12 +5,14 @@
     OPEN -> ASSIGNED -> DECIDED (CONFIRMED_FRAUD | FALSE_POSITIVE)
     OPEN ------------> DECIDED
 
-The case is opened in the fraud context when an analyst first acts on it, or when the
-fraud role escalates it; the ledger's ``Screened`` (REVIEW) and ``Held`` events are what
-put it in the queue. A case still undecided after the review deadline is *escalated*
-once (a flag beside the status, so the queue and the notifications can single it out);
-escalation changes nothing else. A decision is final, and it is the label the next
-training learns from.
+The case is opened in the fraud context when an analyst first acts on it; the
+ledger's ``Screened`` (REVIEW) and ``Held`` events are what put it in the queue.
+A decision is final, and it is the label the next training learns from.
+
+A case still undecided after the review deadline is *escalated* once by the fraud role:
+an :class:`Escalation` aggregate of its own (one per transaction, by its id), never an
+event on the case, so that the sweep, running in another process, can never make an
+analyst's decision conflict after the ledger has already acted on it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ class FraudCase(AttributedAggregate):
         self.status = CaseStatus.OPEN
         self.assignee: str | None = None
         self.verdict: str | None = None
-        self.escalated = False
 
     def assign(self, analyst: str) -> None:
         if self.status is CaseStatus.DECIDED:
@@ -80,23 +81,29 @@ class FraudCase(AttributedAggregate):
         self.verdict = verdict
         self.status = CaseStatus.DECIDED
 
-    def escalate(self, waiting_since: datetime, deadline_minutes: int) -> None:
-        """Mark the undecided case as overdue: the payment has waited since
-        ``waiting_since``, longer than the ``deadline_minutes`` review deadline."""
-        if self.status is CaseStatus.DECIDED:
-            raise CaseError(f"case of {self.transaction_id} is decided; it cannot be escalated")
-        if self.escalated:
-            raise CaseError(f"case of {self.transaction_id} is already escalated")
-        if deadline_minutes <= 0:
-            raise CaseError("an escalation needs a positive review deadline")
-        self._escalated(
-            transaction_id=self.transaction_id,
-            waiting_since=waiting_since,
-            deadline_minutes=deadline_minutes,
-        )
+
+def escalation_id(transaction_id: UUID | str) -> UUID:
+    return uuid5(FRAUD_NAMESPACE, f"escalation:{transaction_id}")
+
+
+class Escalation(AttributedAggregate):
+    """The fraud role's mark on a case undecided past the review deadline: created once
+    (a second creation conflicts on its id), never changed. Create it with :func:`escalate`."""
+
+    @staticmethod
+    def create_id(transaction_id: str, waiting_since: datetime, deadline_minutes: int) -> UUID:
+        return escalation_id(transaction_id)
 
     @event("Escalated")
-    def _escalated(
-        self, transaction_id: str, waiting_since: datetime, deadline_minutes: int
-    ) -> None:
-        self.escalated = True
+    def __init__(self, transaction_id: str, waiting_since: datetime, deadline_minutes: int) -> None:
+        self.transaction_id = transaction_id
+        self.waiting_since = waiting_since
+        self.deadline_minutes = deadline_minutes
+
+
+def escalate(transaction_id: str, waiting_since: datetime, deadline_minutes: int) -> Escalation:
+    """Escalate the case of ``transaction_id``: held since ``waiting_since``, longer than the
+    ``deadline_minutes`` review deadline."""
+    if deadline_minutes <= 0:
+        raise CaseError("an escalation needs a positive review deadline")
+    return Escalation(transaction_id, waiting_since, deadline_minutes)

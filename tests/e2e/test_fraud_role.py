@@ -6,16 +6,18 @@ from __future__ import annotations
 import dataclasses
 import time
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
 from adapters.persistence import DatabaseConfig
 from api.app import create_app
+from api.bootstrap import bootstrap
 from api.fraud_role import case_escalation, fraud_workers
 from api.roles import ROLE_NAMES, _role_table, build_workers, role
 from api.settings import Settings
-from domain.fraud.cases import FraudCase, case_id
+from domain.fraud.cases import Escalation
 from tests.builders import iban
 from tests.e2e.conftest import fund, gql, open_account, pay, project
 from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture
@@ -63,7 +65,7 @@ def queue(client) -> dict[str, dict]:
     return {edge["node"]["id"]: edge["node"] for edge in edges}
 
 
-def escalation_events(container) -> list[FraudCase.Event]:
+def escalation_events(container) -> list[Escalation.Event]:
     notifications = container.fraud.recorder.select_notifications(start=1, limit=1000)
     events = [container.fraud.mapper.to_domain_event(n) for n in notifications]
     return [e for e in events if type(e).__name__ == "Escalated"]
@@ -97,18 +99,68 @@ def test_overdue_cases_are_escalated_once_by_the_fraud_service(client, container
     assert {e.deadline_minutes for e in events} == {DEADLINE_MINUTES}
 
 
-def test_a_case_escalated_meanwhile_by_another_replica_is_skipped(
-    client, container, promoted, clock
+def test_two_fraud_replicas_sweeping_at_once_escalate_once(
+    client, container, promoted, clock, settings
 ):
     (held,) = held_payments(client, 1)
     project(container)
     clock.advance((DEADLINE_MINUTES + 1) * 60)
-    first, second = case_escalation(container), case_escalation(container)
-    assert first.sweep() == 1
-    assert second.sweep() == 0  # same read model, but its aggregate says escalated
-    case = container.fraud.repository.get(case_id(held))
-    assert case.escalated and case.status.value == "OPEN"
-    assert len(escalation_events(container)) == 1
+    other = bootstrap(settings, clock=clock)  # a second fraud process on the same database
+    try:
+        first, second = case_escalation(container), case_escalation(other)
+        save = other.fraud.save
+
+        def save_after_the_other_replica(*aggregates, **kwargs):
+            assert first.sweep() == 1  # replica 1 commits between replica 2's checks and save
+            return save(*aggregates, **kwargs)
+
+        other.fraud.save = save_after_the_other_replica
+        assert second.sweep() == 0  # its creation conflicted and was dropped
+        assert [e.transaction_id for e in escalation_events(container)] == [held]
+    finally:
+        other.fraud.save = save
+        other.close()
+
+
+def test_an_escalation_meanwhile_never_breaks_the_analysts_decision(
+    client, container, promoted, clock, settings
+):
+    """The api process decides (loads the case, the ledger acts, the case is saved); the fraud
+    process escalates the same case in between: the decision still succeeds."""
+    (held,) = held_payments(client, 1)
+    project(container)
+    clock.advance((DEADLINE_MINUTES + 1) * 60)
+    fraud_process = bootstrap(settings, clock=clock)
+    try:
+        sweeper = case_escalation(fraud_process)
+        reject_held = container.ledger.reject_held
+        swept: list[int] = []
+
+        def the_sweep_lands_then_the_ledger_acts(tx_id, detail):
+            swept.append(sweeper.sweep())  # after decide loaded the case, before it saves it
+            return reject_held(tx_id, detail)
+
+        container.ledger.reject_held = the_sweep_lands_then_the_ledger_acts
+        decide = """mutation($id: ID!) { decideFraudCase(
+          id: $id, verdict: CONFIRMED_FRAUD, note: "customer confirmed") { status verdict } }"""
+        assert gql(client, decide, {"id": held})["decideFraudCase"] == {
+            "status": "DECIDED",
+            "verdict": "CONFIRMED_FRAUD",
+        }
+    finally:
+        container.ledger.reject_held = reject_held
+        fraud_process.close()
+    assert swept == [1]
+    assert [e.transaction_id for e in escalation_events(container)] == [held]
+
+
+def test_a_payment_no_longer_held_is_not_escalated(client, container, promoted, clock):
+    (held,) = held_payments(client, 1)
+    project(container)
+    clock.advance((DEADLINE_MINUTES + 1) * 60)
+    container.ledger.release_held(UUID(held))  # released outside the case, not projected yet
+    assert case_escalation(container).sweep() == 0
+    assert escalation_events(container) == []
 
 
 def test_every_role_of_the_cli_is_in_the_role_table(container):
@@ -130,5 +182,5 @@ def test_the_fraud_role_reports_its_worker_under_readyz(container):
                 break
             time.sleep(0.05)
         assert body["status"] == "ready", body
-        assert worker == {"handled": 0, "failures": 0, "lastError": None}
+        assert worker == {"handled": 0, "failures": 0, "lastError": None, "ready": True}
         assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 404
