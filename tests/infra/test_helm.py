@@ -570,3 +570,31 @@ def test_restricted_metrics_need_a_bearer_token_for_the_service_monitor(tools: T
 def test_public_metrics_need_no_token(all_roles_manifests: list[dict]) -> None:
     (monitor,) = by_kind(all_roles_manifests, "ServiceMonitor").values()
     assert "authorization" not in monitor["spec"]["endpoints"][0]
+
+
+def test_a_role_can_mount_a_shared_volume(tools: Tools, tmp_path: Path) -> None:
+    """E.g. reconciliation's statement inbox on a shared (EFS) claim, beside the emptyDirs."""
+    values = tmp_path / "inbox.yaml"
+    values.write_text(
+        "roles:\n"
+        "  fraud:\n"
+        "    extraVolumes:\n"
+        "      - name: inbox\n"
+        "        persistentVolumeClaim: {claimName: statements}\n"
+        "    extraVolumeMounts:\n"
+        "      - {name: inbox, mountPath: /var/lib/ledger/reconciliation/inbox}\n"
+    )
+    deployments = by_kind(tools.render(values), "Deployment")
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        volumes = {v["name"] for v in pod["volumes"]}
+        if role_of(deployment) == "fraud":
+            assert mounts["inbox"] == "/var/lib/ledger/reconciliation/inbox"
+            assert volumes == {"tmp", "data", "inbox"}
+        else:
+            assert "inbox" not in mounts and volumes == {"tmp", "data"}, name
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("roles:\n  fraud:\n    extraVolumeMounts:\n      - {name: inbox}\n")
+    refused = tools.helm_template(bad)
+    assert refused.returncode != 0 and "mountPath" in refused.stderr
