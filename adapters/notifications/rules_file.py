@@ -110,16 +110,15 @@ def parse_rules(
     seen: set[str] = set()
     for index, given in enumerate(parsed.rules):
         where = _label(data, index)
-        try:
-            rule = check_rule(_to_domain(given), allow_local_http=allow_local_http)
-        except RuleError as error:
-            problems.append(f"{source}: {where}: {error.field}: {error.detail}")
-            continue
-        if rule.name in seen:
+        name = given.name.strip()
+        if name in seen:
             problems.append(f"{source}: {where}: name: another rule has this name")
             continue
-        seen.add(rule.name)
-        rules.append(rule)
+        seen.add(name)
+        try:
+            rules.append(check_rule(_to_domain(given), allow_local_http=allow_local_http))
+        except RuleError as error:
+            problems.append(f"{source}: {where}: {error.field}: {error.detail}")
     if problems:
         raise RulesFileError(problems)
     return RuleSet(tuple(rules), source)
