@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from adapters.messaging.config import StompConfig
 from adapters.notifications.rules_file import RulesFileError, load_rules, parse_rules
+from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import classify, signature, verify_signature
 from api.settings import Settings, SettingsError
+from application.notifications import OutgoingNotification
 from domain.notifications.deliveries import (
     Delivery,
     DeliveryStateError,
@@ -36,6 +39,7 @@ from domain.notifications.rules import (
     default_rules,
     mask_target,
 )
+from tests.notify_support import free_port
 
 IBAN = "DE89370400440532013000"
 MASKED = "DE89**************3000"
@@ -397,3 +401,23 @@ def test_the_webhook_signature_is_the_hmac_of_the_body() -> None:
 def test_webhook_answers_are_classified(status: int, delivered: bool, permanent: bool) -> None:
     result = classify(status, "")
     assert (result.delivered, result.permanent) == (delivered, permanent)
+
+
+def test_the_readme_example_rules_file_is_valid() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Notifications", 1)[1]
+    example = section.split("```json", 1)[1].split("```", 1)[0]
+    rules = parse_rules(example, "README")
+    assert [r.name for r in rules.active] == [
+        "large-payment-held",
+        "fraud-confirmed",
+        "change-request-waiting",
+    ]
+
+
+def test_an_unreachable_broker_is_a_failed_attempt_to_retry() -> None:
+    channel = StompChannel(StompConfig(host="127.0.0.1", port=free_port()), timeout=1)
+    result = channel.send("/topic/ledger.alerts", OutgoingNotification("d", "r", "E", {}))
+    assert (result.delivered, result.permanent) == (False, False)
+    assert result.detail.startswith("broker unavailable")
+    channel.close()
