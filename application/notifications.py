@@ -176,7 +176,8 @@ def event_fields(event: object) -> dict[str, Any]:
 
 def ledger_facts(get_transaction: Callable[[UUID], Transaction]) -> Facts:
     """Facts of a ledger event: for a transaction's events, the payment's amount, currency,
-    channel and parties (``Held`` itself carries only the held amount)."""
+    channel and parties (``Held`` itself carries only the held amount). Only facts fixed
+    when the payment was received: the payload must not depend on when it is evaluated."""
 
     def facts(event: object) -> Mapping[str, Any]:
         if not isinstance(event, Transaction.Event):
@@ -214,7 +215,6 @@ def _transaction_facts(get: Callable[[UUID], Transaction], tx_id: UUID) -> dict[
         "external_id": tx.external_id,
         "debtor_iban": tx.debtor_iban,
         "creditor_iban": tx.creditor_iban,
-        "status": str(tx.status),
     }
 
 

@@ -150,6 +150,19 @@ def test_a_held_payment_schedules_one_delivery_however_often_it_is_read(start: A
     assert SqlPositionStore(container.read_engine).get("ledger") == ledger_position
 
 
+def test_starting_now_skips_the_history(start: Any) -> None:
+    first = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"))
+    hold_a_payment(first)
+    first.close()
+    container = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"), notify_start="now")
+    evaluate(container)  # the first read of the log starts at its head
+    assert deliveries(container) == []
+    later = hold_a_payment(container, "11000.00")
+    evaluate(container)
+    [row] = deliveries(container)
+    assert row["payload"]["data"]["transaction_id"] == str(later)
+
+
 def test_a_condition_that_does_not_hold_schedules_nothing(start: Any) -> None:
     container = start(
         held_rule(
