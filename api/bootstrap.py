@@ -195,6 +195,19 @@ def notification_channels(settings: Settings) -> dict[Channel, NotificationChann
     return channels
 
 
+NOTIFICATIONS_POOL_SIZE = 2
+
+
+def notifications_env(database: DatabaseConfig) -> dict[str, str]:
+    """The notifications context's event store: two workers write it, so on PostgreSQL its
+    pool is small (every connection of every pool counts against the server's limit)."""
+    env = event_store_env(database, "notifications")
+    if "POSTGRES_POOL_SIZE" in env:
+        size = str(min(NOTIFICATIONS_POOL_SIZE, database.pool_size))
+        env.update(POSTGRES_POOL_SIZE=size, POSTGRES_MAX_OVERFLOW=size)
+    return env
+
+
 def _head_of(app: Any) -> Callable[[], int]:
     return lambda: int(app.recorder.max_notification_id() or 0)
 
@@ -262,7 +275,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             approval_ttl=timedelta(hours=settings.approval_ttl_hours),
             executor=changes,
         )
-        notifications = NotificationsApplication(env=event_store_env(database, "notifications"))
+        notifications = NotificationsApplication(env=notifications_env(database))
         engine = read_model_engine(database)
         sources = [
             EventSource(ledger),

@@ -72,9 +72,10 @@ class NotificationDelivery:
     next_attempt_at: datetime | None
     last_attempt_at: datetime | None
     delivered_at: datetime | None
+    loaded_attempts: strawberry.Private[list[AttemptView] | None] = None
 
     @classmethod
-    def of(cls, view: DeliveryView) -> NotificationDelivery:
+    def of(cls, view: DeliveryView, *, with_attempts: bool = False) -> NotificationDelivery:
         return cls(
             id=strawberry.ID(view.id),
             rule=view.rule,
@@ -94,13 +95,17 @@ class NotificationDelivery:
             next_attempt_at=view.next_attempt_at,
             last_attempt_at=view.last_attempt_at,
             delivered_at=view.delivered_at,
+            loaded_attempts=list(view.attempt_list) if with_attempts else None,
         )
 
     @strawberry.field(description="Every attempt so far, in order")
     async def attempt_list(self, info: Info) -> list[NotificationAttempt]:
         info.context.authorize(Permission.NOTIFICATIONS_READ)
-        view = await in_thread(notification_queries(info).delivery, str(self.id))
-        return [NotificationAttempt.of(a) for a in view.attempt_list] if view else []
+        attempts = self.loaded_attempts
+        if attempts is None:
+            view = await in_thread(notification_queries(info).delivery, str(self.id))
+            attempts = view.attempt_list if view is not None else []
+        return [NotificationAttempt.of(a) for a in attempts]
 
 
 @strawberry.type(description="A notification rule in force (the target masked)")
@@ -174,7 +179,7 @@ class NotificationsQuery:
         info.context.authorize(Permission.NOTIFICATIONS_READ)
         delivery_id = str(checked(_delivery_uuid, str(id)))
         view = await in_thread(notification_queries(info).delivery, delivery_id)
-        return NotificationDelivery.of(view) if view is not None else None
+        return NotificationDelivery.of(view, with_attempts=True) if view is not None else None
 
     @strawberry.field(description="The notification rules in force (targets masked)")
     def notification_rules(self, info: Info) -> list[NotificationRule]:
