@@ -95,3 +95,50 @@ def smtp_server() -> Iterator[Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+@contextmanager
+def refusing_smtp_server(rcpt_answer: str) -> Iterator[Mailbox]:
+    """An SMTP server that answers every RCPT TO with ``rcpt_answer`` (e.g. ``550 ...``)."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox(free_port())
+
+    class Handler:
+        async def handle_RCPT(
+            self, _server: Any, _session: Any, _envelope: Any, _address: str, _options: Any
+        ) -> str:
+            return rcpt_answer
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def slow_server(delay: float) -> Iterator[str]:
+    """An HTTP server that answers only after ``delay`` seconds; yields its URL."""
+    import time
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            time.sleep(delay)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/slow"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

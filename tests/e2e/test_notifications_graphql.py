@@ -3,6 +3,7 @@ whoever holds ``notifications:read``; the role's workers drive evaluation and se
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from api.bootstrap import Container
 from api.notifications_role import notification_workers
 from api.security import Principal
 from api.settings import Settings
+from api.workers import shutdown_all
 from application.notifications import ChannelResult, OutgoingNotification
 from domain.notifications.rules import Channel, EventRef, Rule, rule_set
 from projections.chain_verify import verify_chains
@@ -161,3 +163,28 @@ def test_a_bad_delivery_id_is_the_callers_error(client: TestClient) -> None:
     response = client.post("/graphql", json={"query": '{ notificationDelivery(id: "x") { id } }'})
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+def test_the_workers_deliver_in_the_background(client: TestClient, container: Container) -> None:
+    recorder = Recorder()
+    assert container.notification_sender is not None
+    container.notification_sender.channels[Channel.WEBHOOK] = recorder
+    workers = notification_workers(container, idle_wait=0.05)
+    for worker in workers:
+        worker.start()
+    try:
+        account = open_account(client)
+        fund(client, account, "40000.00")
+        held = pay(client, debtor=account, creditor=iban("FR"), amount="15000.00")
+        deadline = time.monotonic() + 20
+        while not recorder.sent:  # the sender reads due deliveries from the read model
+            assert time.monotonic() < deadline, "no notification was sent"
+            project(container)
+            time.sleep(0.02)
+        assert all(w.readiness()["ready"] for w in workers)
+    finally:
+        shutdown_all(workers, 10)
+    assert not any(w.readiness()["ready"] for w in workers)
+    [(target, sent)] = recorder.sent
+    assert target == TARGET
+    assert sent.payload["data"]["transaction_id"] == held["transactionId"]
