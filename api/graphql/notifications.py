@@ -64,7 +64,7 @@ class NotificationDelivery:
     source_event_id: str
     source_event_type: str
     payload: JSON = strawberry.field(description="What is sent (IBANs masked)")
-    attempts: int
+    attempt_count: int = strawberry.field(description="Attempts made so far")
     last_outcome: str | None
     last_error: str | None
     gave_up_reason: str | None
@@ -87,7 +87,7 @@ class NotificationDelivery:
             source_event_id=view.source_event_id,
             source_event_type=view.source_event_type,
             payload=cast(JSON, view.payload),
-            attempts=view.attempts,
+            attempt_count=view.attempts,
             last_outcome=view.last_outcome,
             last_error=view.last_error,
             gave_up_reason=view.gave_up_reason,
@@ -99,7 +99,7 @@ class NotificationDelivery:
         )
 
     @strawberry.field(description="Every attempt so far, in order")
-    async def attempt_list(self, info: Info) -> list[NotificationAttempt]:
+    async def attempts(self, info: Info) -> list[NotificationAttempt]:
         info.context.authorize(Permission.NOTIFICATIONS_READ)
         attempts = self.loaded_attempts
         if attempts is None:

@@ -59,7 +59,7 @@ DELIVERIES = """
 query($status: NotificationDeliveryStatus, $rule: String, $first: Int, $after: String) {
   notificationDeliveries(status: $status, rule: $rule, first: $first, after: $after) {
     edges { cursor node { id rule channel target status sourceContext sourceEventType
-                          attempts payload deliveredAt attemptList { attempt outcome detail } } }
+                          attemptCount payload deliveredAt attempts { attempt outcome detail } } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
@@ -97,19 +97,17 @@ def test_deliveries_and_rules_are_listed_with_targets_masked(
     for node in nodes:
         assert node["status"] == "DELIVERED"
         assert node["target"] == "https://hooks.example.com/…"
-        assert node["attemptList"] == [
-            {"attempt": 1, "outcome": "DELIVERED", "detail": "HTTP 200 OK"}
-        ]
+        assert node["attempts"] == [{"attempt": 1, "outcome": "DELIVERED", "detail": "HTTP 200 OK"}]
         assert account not in str(node["payload"])
     assert gql(client, DELIVERIES, {"status": "PENDING"})["notificationDeliveries"]["edges"] == []
     assert gql(client, DELIVERIES, {"rule": "nope"})["notificationDeliveries"]["edges"] == []
 
     one = gql(
         client,
-        "query($id: ID!) { notificationDelivery(id: $id) { id attemptList { attempt } } }",
+        "query($id: ID!) { notificationDelivery(id: $id) { id attempts { attempt } } }",
         {"id": nodes[0]["id"]},
     )["notificationDelivery"]
-    assert one["id"] == nodes[0]["id"] and one["attemptList"] == [{"attempt": 1}]
+    assert one["id"] == nodes[0]["id"] and one["attempts"] == [{"attempt": 1}]
 
     # the notifications log is chained (tamper evidence) like every other context's
     reports = {r.context: r for r in verify_chains(container.sources, container.read_engine)}
