@@ -12,6 +12,7 @@ when the function is called, never at import time, and :meth:`Container.close` r
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,10 @@ from adapters.audit.append_only import protect
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.scoring import ArtifactModelLoader
 from adapters.messaging.outbox import create_outbox_tables
+from adapters.notifications.email import EmailChannel
+from adapters.notifications.positions import SqlPositionStore, create_position_tables
+from adapters.notifications.stomp import StompChannel
+from adapters.notifications.webhook import WebhookChannel
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.settings import Settings
 from application.fraud import (
@@ -37,10 +42,23 @@ from application.fraud import (
 from application.identity import IdentityApplication
 from application.ledger import LedgerApplication, utc_now
 from application.ledger_changes import LedgerChanges, ReversalThresholds
+from application.notifications import (
+    ContextFeed,
+    Facts,
+    NotificationChannel,
+    NotificationsApplication,
+    NotificationSender,
+    RuleEvaluator,
+    fraud_facts,
+    ledger_facts,
+    rule_topics,
+)
 from application.ports import Clock
 from application.screening import RulesScreening
+from domain.notifications.rules import Channel
 from projections.fraud import FraudQueries
 from projections.identity import IdentityQueries
+from projections.notifications import NotificationQueries
 from projections.queries import LedgerQueries
 from projections.runner import EventSource, Projector
 
@@ -64,6 +82,11 @@ class Container:
     fraud: FraudApplication | None = None
     fraud_cases: FraudCases | None = None
     fraud_queries: FraudQueries | None = None
+    notifications: NotificationsApplication | None = None
+    """Deliveries of the notification rules (the ``notifications`` context)."""
+    notification_queries: NotificationQueries | None = None
+    notification_evaluator: RuleEvaluator | None = None
+    notification_sender: NotificationSender | None = None
     projector_active: bool = False
     """True while a projector (thread here, or another process for role ``api``) follows the
     log, so a write may wait for its read models (read-your-writes) before answering."""
@@ -77,6 +100,8 @@ class Container:
         if self.fraud is not None:
             apps[self.fraud.name] = self.fraud
         apps[self.identity.name] = self.identity
+        if self.notifications is not None:
+            apps[self.notifications.name] = self.notifications
         return apps
 
     def heads(self) -> dict[str, int]:
@@ -118,6 +143,13 @@ class Container:
         if self.fraud is not None:
             self.fraud.close()
         self.identity.close()
+        if self.notification_sender is not None:
+            for channel in self.notification_sender.channels.values():
+                close = getattr(channel, "close", None)
+                if close is not None:
+                    close()
+        if self.notifications is not None:
+            self.notifications.close()
         self.read_engine.dispose()
 
 
@@ -147,6 +179,84 @@ def build_fraud_screening(
     )
 
 
+def notification_channels(settings: Settings) -> dict[Channel, NotificationChannel]:
+    """The channels the settings configure (a channel no active rule uses is left out)."""
+    used = settings.notification_rules.channels()
+    timeout = settings.notify_timeout_seconds
+    channels: dict[Channel, NotificationChannel] = {}
+    if Channel.WEBHOOK in used and settings.notify_webhook_secret:
+        channels[Channel.WEBHOOK] = WebhookChannel(settings.notify_webhook_secret, timeout=timeout)
+    if Channel.EMAIL in used and settings.smtp is not None:
+        channels[Channel.EMAIL] = EmailChannel(
+            settings.smtp, settings.notify_email_from, timeout=timeout
+        )
+    if Channel.STOMP in used and settings.stomp is not None:
+        channels[Channel.STOMP] = StompChannel(settings.stomp, timeout=timeout)
+    return channels
+
+
+NOTIFICATIONS_POOL_SIZE = 2
+
+
+def notifications_env(database: DatabaseConfig) -> dict[str, str]:
+    """The notifications context's event store: two workers write it, so on PostgreSQL its
+    pool is small (every connection of every pool counts against the server's limit)."""
+    env = event_store_env(database, "notifications")
+    if "POSTGRES_POOL_SIZE" in env:
+        size = str(min(NOTIFICATIONS_POOL_SIZE, database.pool_size))
+        env.update(POSTGRES_POOL_SIZE=size, POSTGRES_MAX_OVERFLOW=size)
+    return env
+
+
+def _head_of(app: Any) -> Callable[[], int]:
+    return lambda: int(app.recorder.max_notification_id() or 0)
+
+
+def build_notifications(
+    settings: Settings,
+    notifications: NotificationsApplication,
+    engine: Engine,
+    queries: NotificationQueries,
+    apps: dict[str, Any],
+    ledger: LedgerApplication,
+    clock: Clock,
+) -> tuple[RuleEvaluator, NotificationSender]:
+    """The rule evaluator over the logs the active rules listen to, and the sender."""
+    rules = settings.notification_rules
+    facts: dict[str, Facts] = {
+        "ledger": ledger_facts(ledger.get_transaction),
+        "fraud": fraud_facts(ledger.get_transaction),
+    }
+    feeds = []
+    for context, topics in rule_topics(rules).items():
+        app = apps[context]
+        feeds.append(
+            ContextFeed(
+                context,
+                ledger_feed(app, topics),
+                _head_of(app),
+                facts.get(context),
+            )
+        )
+    evaluator = RuleEvaluator(
+        notifications,
+        rules,
+        feeds,
+        SqlPositionStore(engine),
+        clock=clock,
+        start_at_head=settings.notify_start == "now",
+    )
+    sender = NotificationSender(
+        notifications,
+        rules,
+        queries,
+        notification_channels(settings),
+        policy=settings.notify_retry_policy(),
+        clock=clock,
+    )
+    return evaluator, sender
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     """Build the container for ``settings``; ``clock`` is injectable for tests and demos."""
     database = settings.database()
@@ -154,6 +264,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     ledger = build_ledger(settings, database, clock or utc_now)
     fraud: FraudApplication | None = None
     identity: IdentityApplication | None = None
+    notifications: NotificationsApplication | None = None
     try:
         fraud = FraudApplication(env=event_store_env(database, "fraud"))
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
@@ -164,8 +275,14 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             approval_ttl=timedelta(hours=settings.approval_ttl_hours),
             executor=changes,
         )
+        notifications = NotificationsApplication(env=notifications_env(database))
         engine = read_model_engine(database)
-        sources = [EventSource(ledger), EventSource(fraud), EventSource(identity)]
+        sources = [
+            EventSource(ledger),
+            EventSource(fraud),
+            EventSource(identity),
+            EventSource(notifications),
+        ]
         projector = Projector(
             engine,
             sources,
@@ -175,13 +292,26 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         )
         projector.create_tables()
         create_outbox_tables(engine)
+        create_position_tables(engine)
         queries = LedgerQueries(engine)
+        notification_queries = NotificationQueries(engine)
+        evaluator, sender = build_notifications(
+            settings,
+            notifications,
+            engine,
+            notification_queries,
+            {"ledger": ledger, "fraud": fraud, "identity": identity},
+            ledger,
+            clock or utc_now,
+        )
     except BaseException:
         ledger.close()
         if fraud is not None:
             fraud.close()
         if identity is not None:
             identity.close()
+        if notifications is not None:
+            notifications.close()
         raise
     container = Container(
         settings=settings,
@@ -197,6 +327,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         fraud=fraud,
         fraud_cases=FraudCases(fraud, ledger, changes),
         fraud_queries=FraudQueries(engine),
+        notifications=notifications,
+        notification_queries=notification_queries,
+        notification_evaluator=evaluator,
+        notification_sender=sender,
     )
     try:
         protect(container.applications.values(), engine)

@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", help="rebuild one projection (or all) from the first event"
     )
     rebuild.add_argument(
-        "name", nargs="?", help="accounts, transactions, audit, fraud or identity (default all)"
+        "name",
+        nargs="?",
+        help="accounts, transactions, audit, fraud, identity or notifications (default all)",
     )
 
     commands.add_parser(

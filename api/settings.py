@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -19,10 +20,14 @@ from urllib.parse import urlsplit
 
 from adapters.auth.config import AuthConfig, auth_config_from_env
 from adapters.messaging.config import StompConfig, stomp_config_from_env
+from adapters.notifications.email import SmtpConfig, parse_smtp_url
+from adapters.notifications.rules_file import RulesFileError, load_rules
 from adapters.persistence import DatabaseConfig
 from application.screening import AmountLimits
 from domain.errors import InvalidMoney
 from domain.money import check_currency
+from domain.notifications.deliveries import RetryPolicy
+from domain.notifications.rules import Channel, RuleSet, default_rules
 
 Environment = Literal["development", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("development", "production")
@@ -44,6 +49,13 @@ DEFAULT_GRAPHQL_MAX_ALIASES = 15
 DEFAULT_RATE_LIMIT_PER_SECOND = 50.0
 DEFAULT_RATE_LIMIT_BURST = 100
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+# Notifications: retry back-off (base doubled per failed attempt, capped), attempts, timeout.
+DEFAULT_NOTIFY_RETRY_BASE_SECONDS = 30.0
+DEFAULT_NOTIFY_RETRY_MAX_SECONDS = 3600.0
+DEFAULT_NOTIFY_MAX_ATTEMPTS = 8
+DEFAULT_NOTIFY_TIMEOUT_SECONDS = 10.0
+MIN_WEBHOOK_SECRET = 16
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -109,6 +121,21 @@ class Settings:
     not listed here every reversal, of any amount, needs one (fail closed)."""
     approval_ttl_hours: int = DEFAULT_APPROVAL_TTL_HOURS
     """How long a maker-checker request waits for its checker before it expires."""
+    notification_rules: RuleSet = field(default_factory=default_rules)
+    """The notification rules (``LEDGER_NOTIFICATION_RULES``; the built-in ones, inactive,
+    when unset)."""
+    notify_webhook_secret: str | None = field(default=None, repr=False)
+    """The HMAC key of ``X-Ledger-Signature`` (``LEDGER_NOTIFY_WEBHOOK_SECRET``)."""
+    notify_retry_base_seconds: float = DEFAULT_NOTIFY_RETRY_BASE_SECONDS
+    notify_retry_max_seconds: float = DEFAULT_NOTIFY_RETRY_MAX_SECONDS
+    notify_max_attempts: int = DEFAULT_NOTIFY_MAX_ATTEMPTS
+    notify_timeout_seconds: float = DEFAULT_NOTIFY_TIMEOUT_SECONDS
+    smtp: SmtpConfig | None = field(default=None, repr=False)
+    """The mail server of the e-mail channel (``LEDGER_SMTP_URL``)."""
+    notify_email_from: str = "ledger@localhost"
+    notify_start: Literal["now", "beginning"] = "now"
+    """Where the rules start reading a log they never read (``LEDGER_NOTIFY_START``): ``now``
+    (only what happens from the first start on notifies) or ``beginning`` (all history)."""
 
     # -- derived -------------------------------------------------------------------------
 
@@ -136,6 +163,13 @@ class Settings:
             daily_limit=dict(self.daily_limit),
         )
 
+    def notify_retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            base=timedelta(seconds=self.notify_retry_base_seconds),
+            max_attempts=self.notify_max_attempts,
+            max_delay=timedelta(seconds=self.notify_retry_max_seconds),
+        )
+
     def with_database(self, database: DatabaseConfig) -> Settings:
         """These settings pointed at ``database`` (tests use this with their fixtures)."""
         return replace(
@@ -156,6 +190,9 @@ class Settings:
             "port": self.port,
             "env": self.env,
             "broker": self.stomp.describe()["broker"] if self.stomp else None,
+            "notification_rules": self.notification_rules.source,
+            "notification_rules_active": len(self.notification_rules.active),
+            "smtp": self.smtp.describe() if self.smtp else None,
         }
 
     # -- parsing -------------------------------------------------------------------------
@@ -313,6 +350,7 @@ class Settings:
             low=1,
             high=24 * 90,
         )
+        notify = _notification_settings(env, problems, stomp, environment == "development")
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -344,7 +382,103 @@ class Settings:
             max_body_bytes=max_body,
             reversal_approval_above=reversal_approval,
             approval_ttl_hours=approval_ttl,
+            **notify,
         )
+
+
+def _notification_settings(
+    env: Mapping[str, str], problems: list[str], stomp: StompConfig | None, development: bool
+) -> dict[str, Any]:
+    """The ``notification_rules`` and ``notify_*`` settings; a rule whose channel is not
+    configured (no secret, no mail server, no broker) is a problem, named after the rule."""
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    rules = default_rules()
+    path = get("LEDGER_NOTIFICATION_RULES")
+    if path:
+        try:
+            rules = load_rules(Path(path), allow_local_http=development)
+        except RulesFileError as error:
+            problems.extend(f"LEDGER_NOTIFICATION_RULES: {p}" for p in error.problems)
+    secret = get("LEDGER_NOTIFY_WEBHOOK_SECRET") or None
+    if secret is not None and len(secret) < MIN_WEBHOOK_SECRET:
+        problems.append(
+            f"LEDGER_NOTIFY_WEBHOOK_SECRET: must be at least {MIN_WEBHOOK_SECRET} characters"
+        )
+    smtp_url = get("LEDGER_SMTP_URL")
+    smtp = parse_smtp_url(smtp_url, problems) if smtp_url else None
+    for rule in rules.active:
+        if rule.channel is Channel.WEBHOOK and secret is None:
+            problems.append(
+                f"LEDGER_NOTIFY_WEBHOOK_SECRET: rule {rule.name!r} delivers to a webhook; "
+                "set the secret its receivers verify X-Ledger-Signature with"
+            )
+        elif rule.channel is Channel.EMAIL and smtp is None:
+            problems.append(
+                f"LEDGER_SMTP_URL: rule {rule.name!r} delivers by e-mail; name the mail server"
+            )
+        elif rule.channel is Channel.STOMP and stomp is None:
+            problems.append(
+                f"LEDGER_STOMP_URL: rule {rule.name!r} publishes to a broker; name the broker"
+            )
+    base = _float(
+        get("LEDGER_NOTIFY_RETRY_BASE_SECONDS"),
+        "LEDGER_NOTIFY_RETRY_BASE_SECONDS",
+        DEFAULT_NOTIFY_RETRY_BASE_SECONDS,
+    )
+    ceiling = _float(
+        get("LEDGER_NOTIFY_RETRY_MAX_SECONDS"),
+        "LEDGER_NOTIFY_RETRY_MAX_SECONDS",
+        DEFAULT_NOTIFY_RETRY_MAX_SECONDS,
+    )
+    timeout = _float(
+        get("LEDGER_NOTIFY_TIMEOUT_SECONDS"),
+        "LEDGER_NOTIFY_TIMEOUT_SECONDS",
+        DEFAULT_NOTIFY_TIMEOUT_SECONDS,
+    )
+    checked: dict[str, float] = {}
+    for name, value, default in (
+        ("LEDGER_NOTIFY_RETRY_BASE_SECONDS", base, DEFAULT_NOTIFY_RETRY_BASE_SECONDS),
+        ("LEDGER_NOTIFY_RETRY_MAX_SECONDS", ceiling, DEFAULT_NOTIFY_RETRY_MAX_SECONDS),
+        ("LEDGER_NOTIFY_TIMEOUT_SECONDS", timeout, DEFAULT_NOTIFY_TIMEOUT_SECONDS),
+    ):
+        if isinstance(value, str):
+            problems.append(value)
+            value = default
+        elif not math.isfinite(value) or value <= 0:
+            problems.append(f"{name}: must be a positive number of seconds")
+            value = default
+        checked[name] = value
+    if checked["LEDGER_NOTIFY_RETRY_MAX_SECONDS"] < checked["LEDGER_NOTIFY_RETRY_BASE_SECONDS"]:
+        problems.append("LEDGER_NOTIFY_RETRY_MAX_SECONDS: must not be below the retry base")
+    attempts = _int(
+        get("LEDGER_NOTIFY_MAX_ATTEMPTS"),
+        "LEDGER_NOTIFY_MAX_ATTEMPTS",
+        DEFAULT_NOTIFY_MAX_ATTEMPTS,
+        problems,
+        low=1,
+        high=100,
+    )
+    start = (get("LEDGER_NOTIFY_START") or "now").lower()
+    if start not in {"now", "beginning"}:
+        problems.append(f"LEDGER_NOTIFY_START: must be now or beginning, got {start!r}")
+        start = "now"
+    sender = get("LEDGER_NOTIFY_EMAIL_FROM") or "ledger@localhost"
+    if "@" not in sender or any(c in sender for c in "\r\n"):
+        problems.append(f"LEDGER_NOTIFY_EMAIL_FROM: must be an e-mail address, got {sender!r}")
+    return {
+        "notification_rules": rules,
+        "notify_webhook_secret": secret,
+        "notify_retry_base_seconds": checked["LEDGER_NOTIFY_RETRY_BASE_SECONDS"],
+        "notify_retry_max_seconds": checked["LEDGER_NOTIFY_RETRY_MAX_SECONDS"],
+        "notify_max_attempts": attempts,
+        "notify_timeout_seconds": checked["LEDGER_NOTIFY_TIMEOUT_SECONDS"],
+        "smtp": smtp,
+        "notify_email_from": sender,
+        "notify_start": start,
+    }
 
 
 def _int(

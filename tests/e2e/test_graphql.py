@@ -558,6 +558,10 @@ OPERATIONS = {
     'reason: "x") { id } }',
     "requestReversal": 'mutation { requestReversal(id: "00000000-0000-0000-0000-000000000000", '
     'reason: "x") { id } }',
+    "notificationDeliveries": "{ notificationDeliveries { edges { cursor } } }",
+    "notificationDelivery": '{ notificationDelivery(id: "00000000-0000-0000-0000-000000000000")'
+    " { id } }",
+    "notificationRules": "{ notificationRules { name } }",
 }
 
 

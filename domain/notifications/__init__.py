@@ -1,0 +1,1 @@
+"""The notifications bounded context: rules over the other contexts' events, and deliveries."""

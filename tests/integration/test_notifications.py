@@ -1,0 +1,324 @@
+"""The notifications context end to end on both backends: rules over the ledger's log,
+deliveries scheduled once, sent to real local receivers, retried with back-off on the
+injected clock, given up, and projected into the delivery audit."""
+
+from __future__ import annotations
+
+import email
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import select
+
+from adapters.notifications.email import SmtpConfig
+from adapters.notifications.positions import SqlPositionStore
+from adapters.notifications.webhook import verify_signature
+from adapters.persistence import DatabaseConfig
+from api.bootstrap import Container, bootstrap
+from api.settings import Settings
+from application.errors import NotFound
+from application.notifications import ChannelResult, OutgoingNotification
+from domain.notifications.deliveries import delivery_id
+from domain.notifications.rules import Channel, Condition, EventRef, Rule, rule_set
+from projections.notifications import rm_notification_attempts, rm_notification_deliveries
+from tests.builders import FakeClock, iban, open_command, payment
+from tests.notify_support import free_port, smtp_server, webhook_server
+
+SECRET = "s3cret-for-the-tests-only"
+BASE = 10  # seconds of the first back-off
+
+
+def held_rule(channel: Channel, target: str, **kwargs: Any) -> Rule:
+    return Rule(
+        name="payment-held",
+        events=(EventRef("ledger", "Transaction.Held"),),
+        channel=channel,
+        target=target,
+        **kwargs,
+    )
+
+
+def settings_for(database: DatabaseConfig, *rules: Rule, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "notification_rules": rule_set(rules, "test", allow_local_http=True),
+        "notify_webhook_secret": SECRET,
+        "notify_retry_base_seconds": BASE,
+        "notify_max_attempts": 4,
+        "notify_timeout_seconds": 2.0,
+        "notify_start": "beginning",
+    }
+    return replace(Settings().with_database(database), **{**values, **changes})
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def start(database: DatabaseConfig, clock: FakeClock) -> Iterator[Any]:
+    built: list[Container] = []
+
+    def make(*rules: Rule, **changes: Any) -> Container:
+        container = bootstrap(settings_for(database, *rules, **changes), clock=clock)
+        built.append(container)
+        return container
+
+    yield make
+    for container in built:
+        container.close()
+
+
+DEBTOR = iban("DE")
+
+
+def hold_a_payment(container: Container, amount: str = "15000.00") -> UUID:
+    """Pay above the review limit (from an account opened and funded the first time): the
+    payment is held for review."""
+    ledger = container.ledger
+    try:
+        ledger.get_account(DEBTOR)
+    except NotFound:
+        ledger.open_account(open_command(DEBTOR))
+        funded = ledger.submit_payment(
+            payment(debtor=iban("NL"), creditor=DEBTOR, amount="50000.00", channel="SEPA")
+        )
+        assert funded.status == "POSTED", funded
+    result = ledger.submit_payment(payment(debtor=DEBTOR, creditor=iban("FR"), amount=amount))
+    assert result.status == "HELD", result
+    return UUID(result.transaction_id)
+
+
+def deliveries(container: Container) -> list[dict[str, Any]]:
+    container.projector.catch_up()
+    with container.read_engine.connect() as conn:
+        rows = conn.execute(
+            select(rm_notification_deliveries).order_by(rm_notification_deliveries.c.id)
+        )
+        return [dict(r) for r in rows.mappings()]
+
+
+def attempts(container: Container) -> list[tuple[int, str]]:
+    container.projector.catch_up()
+    t = rm_notification_attempts
+    with container.read_engine.connect() as conn:
+        rows = conn.execute(select(t.c.attempt, t.c.outcome).order_by(t.c.attempt))
+        return [(r.attempt, r.outcome) for r in rows]
+
+
+def evaluate(container: Container) -> None:
+    assert container.notification_evaluator is not None
+    while container.notification_evaluator.step():
+        pass
+
+
+def send(container: Container) -> int:
+    container.projector.catch_up()
+    assert container.notification_sender is not None
+    return container.notification_sender.step()
+
+
+def test_a_held_payment_schedules_one_delivery_however_often_it_is_read(start: Any) -> None:
+    container = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x/token"))
+    evaluate(container)  # nothing yet
+    held = hold_a_payment(container)
+    evaluate(container)
+    evaluate(container)
+    rows = deliveries(container)
+    assert len(rows) == 1
+    row = rows[0]
+    ledger_position = container.ledger.recorder.max_notification_id()
+    assert row["status"] == "PENDING"
+    assert row["source_event_type"] == "Transaction.Held"
+    assert row["target"] == "https://hooks.example.com/…"  # the token never recorded
+    assert UUID(row["id"]) == delivery_id("payment-held", "ledger", row["source_position"])
+    assert row["payload"]["data"]["transaction_id"] == str(held)
+    assert row["payload"]["data"]["currency"] == "EUR"
+    assert DEBTOR not in json.dumps(row["payload"])
+    assert DEBTOR[:4] in row["payload"]["data"]["debtor_iban"]
+    # a restart from an older position reads the events again: still one delivery
+    SqlPositionStore(container.read_engine).set("ledger", 0)
+    evaluate(container)
+    assert len(deliveries(container)) == 1
+    assert container.notifications is not None
+    assert container.notifications.recorder.max_notification_id() == 1
+    assert SqlPositionStore(container.read_engine).get("ledger") == ledger_position
+
+
+def test_starting_now_skips_the_history(start: Any) -> None:
+    first = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"))
+    hold_a_payment(first)
+    first.close()
+    container = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"), notify_start="now")
+    evaluate(container)  # the first read of the log starts at its head
+    assert deliveries(container) == []
+    later = hold_a_payment(container, "11000.00")
+    evaluate(container)
+    [row] = deliveries(container)
+    assert row["payload"]["data"]["transaction_id"] == str(later)
+
+
+def test_a_condition_that_does_not_hold_schedules_nothing(start: Any) -> None:
+    container = start(
+        held_rule(
+            Channel.WEBHOOK,
+            "https://hooks.example.com/x",
+            condition=Condition(min_amount=Decimal("20000"), currency="EUR"),
+        )
+    )
+    hold_a_payment(container, "15000.00")
+    evaluate(container)
+    assert deliveries(container) == []
+
+
+def test_webhook_failing_twice_then_answering_is_delivered_on_the_third_attempt(
+    start: Any, clock: FakeClock
+) -> None:
+    with webhook_server(500, 500, 200) as hook:
+        container = start(held_rule(Channel.WEBHOOK, hook.url))
+        hold_a_payment(container)
+        evaluate(container)
+        assert send(container) == 1
+        assert send(container) == 0  # not due before the back-off
+        clock.advance(BASE - 1)
+        assert send(container) == 0
+        clock.advance(1)
+        assert send(container) == 1
+        clock.advance(2 * BASE - 1)
+        assert send(container) == 0
+        clock.advance(1)
+        assert send(container) == 1
+        assert attempts(container) == [(1, "FAILED"), (2, "FAILED"), (3, "DELIVERED")]
+        [row] = deliveries(container)
+        assert row["status"] == "DELIVERED"
+        assert row["attempts"] == 3
+        assert row["next_attempt_at"] is None
+        clock.advance(3600)
+        assert send(container) == 0
+        assert len(hook.requests) == 3
+        request = hook.requests[-1]
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        assert verify_signature(SECRET, request.body, headers["x-ledger-signature"])
+        assert not verify_signature(
+            "another-secret-entirely", request.body, headers["x-ledger-signature"]
+        )
+        assert headers["x-ledger-delivery"] == row["id"]
+        body = json.loads(request.body)
+        assert body["deliveryId"] == row["id"]
+        assert body["event"] == "Transaction.Held"
+        assert DEBTOR not in request.body.decode()
+        assert {r.body for r in hook.requests} == {request.body}  # the same body each time
+
+
+def test_webhook_refusing_with_400_gives_up_at_once(start: Any, clock: FakeClock) -> None:
+    with webhook_server(400) as hook:
+        container = start(held_rule(Channel.WEBHOOK, hook.url))
+        hold_a_payment(container)
+        evaluate(container)
+        assert send(container) == 1
+        [row] = deliveries(container)
+        assert row["status"] == "GAVE_UP"
+        assert attempts(container) == [(1, "REJECTED")]
+        assert "HTTP 400" in row["gave_up_reason"]
+        clock.advance(10 * 3600)
+        assert send(container) == 0
+        assert len(hook.requests) == 1
+
+
+def test_an_unreachable_webhook_is_retried_then_given_up(start: Any, clock: FakeClock) -> None:
+    url = f"http://127.0.0.1:{free_port()}/nobody"
+    container = start(held_rule(Channel.WEBHOOK, url), notify_max_attempts=3)
+    hold_a_payment(container)
+    evaluate(container)
+    assert send(container) == 1
+    clock.advance(BASE)
+    assert send(container) == 1
+    clock.advance(2 * BASE)
+    assert send(container) == 1
+    [row] = deliveries(container)
+    assert row["status"] == "GAVE_UP"
+    assert attempts(container) == [(1, "FAILED"), (2, "FAILED"), (3, "FAILED")]
+    assert "3 attempts failed" in row["gave_up_reason"]
+    assert row["last_error"]
+
+
+def test_a_channel_that_raises_is_a_failed_attempt_and_the_delivery_stays(
+    start: Any, clock: FakeClock
+) -> None:
+    class Broken:
+        def send(self, target: str, notification: OutgoingNotification) -> ChannelResult:
+            raise RuntimeError("the channel exploded")
+
+    container = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"))
+    assert container.notification_sender is not None
+    container.notification_sender.channels[Channel.WEBHOOK] = Broken()
+    hold_a_payment(container)
+    evaluate(container)
+    assert send(container) == 1
+    [row] = deliveries(container)
+    assert row["status"] == "PENDING"
+    assert "RuntimeError: the channel exploded" in row["last_error"]
+
+
+def test_email_reaches_a_real_smtp_server(start: Any) -> None:
+    with smtp_server() as mailbox:
+        container = start(
+            held_rule(Channel.EMAIL, "fraud-team@example.com"),
+            smtp=SmtpConfig("127.0.0.1", mailbox.port),
+            notify_email_from="ledger@bank.example",
+        )
+        held = hold_a_payment(container)
+        evaluate(container)
+        assert send(container) == 1
+        [row] = deliveries(container)
+        assert row["status"] == "DELIVERED", row
+        assert row["target"] == "f***@example.com"
+        [envelope] = mailbox.messages
+        assert envelope.mail_from == "ledger@bank.example"
+        assert envelope.rcpt_tos == ["fraud-team@example.com"]
+        message = email.message_from_bytes(envelope.content)
+        assert message["Subject"] == "[ledger] payment-held: Transaction.Held"
+        assert message["X-Ledger-Delivery"] == row["id"]
+        text = message.get_payload(decode=True).decode()
+        assert str(held) in text
+        assert DEBTOR not in text
+
+
+def test_rebuilding_the_delivery_audit_gives_the_same_rows(start: Any, clock: FakeClock) -> None:
+    with webhook_server(503, 200) as hook:
+        container = start(held_rule(Channel.WEBHOOK, hook.url))
+        hold_a_payment(container)
+        hold_a_payment(container, "12000.00")
+        evaluate(container)
+        send(container)
+        clock.advance(BASE)
+        send(container)
+        before = snapshot(container)
+        assert len(before[0]) == 2 and len(before[1]) >= 3
+        container.projector.rebuild("notifications")
+        assert snapshot(container) == before
+
+
+def snapshot(container: Container) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    container.projector.catch_up()
+    with container.read_engine.connect() as conn:
+        deliveries_ = [
+            dict(r)
+            for r in conn.execute(
+                select(rm_notification_deliveries).order_by(rm_notification_deliveries.c.id)
+            ).mappings()
+        ]
+        attempts_ = [
+            dict(r)
+            for r in conn.execute(
+                select(rm_notification_attempts).order_by(
+                    rm_notification_attempts.c.delivery_id, rm_notification_attempts.c.attempt
+                )
+            ).mappings()
+        ]
+    return deliveries_, attempts_
