@@ -35,8 +35,9 @@ class Role:
 
 def _role_table() -> dict[str, Role]:
     from api.fraud_role import fraud_workers
+    from api.notifications_role import notification_workers
 
-    background = (fraud_workers,)
+    background = (fraud_workers, notification_workers)
     return {
         "all": Role(
             "all",
@@ -52,10 +53,15 @@ def _role_table() -> dict[str, Role]:
         "fraud": Role(
             "fraud", "escalates fraud cases past the review deadline", workers=(fraud_workers,)
         ),
+        "notifications": Role(
+            "notifications",
+            "rules over the event stream; deliveries to webhook, e-mail and STOMP",
+            workers=(notification_workers,),
+        ),
     }
 
 
-ROLE_NAMES = ("all", "api", "projector", "ingestion", "fraud")
+ROLE_NAMES = ("all", "api", "projector", "ingestion", "fraud", "notifications")
 """Kept equal to the table by a test (the table imports the workers lazily)."""
 
 

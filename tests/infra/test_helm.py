@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from api.settings import Settings
 from tests.infra.tools import (
     ALL_ROLES_VALUES,
     CHART,
@@ -20,7 +21,7 @@ from tests.infra.tools import (
     failed_checks,
 )
 
-DEFAULT_ROLES = ("api", "projector", "ingestion", "fraud")
+DEFAULT_ROLES = ("api", "projector", "ingestion", "fraud", "notifications")
 
 
 def lint(tools: Tools, *values: Path, sets: tuple[str, ...] = ()) -> tuple[int, str]:
@@ -598,3 +599,57 @@ def test_a_role_can_mount_a_shared_volume(tools: Tools, tmp_path: Path) -> None:
     bad.write_text("roles:\n  fraud:\n    extraVolumeMounts:\n      - {name: inbox}\n")
     refused = tools.helm_template(bad)
     assert refused.returncode != 0 and "mountPath" in refused.stderr
+
+
+def test_notification_rules_reach_every_role_as_a_file_the_ledger_accepts(
+    tools: Tools, tmp_path: Path
+) -> None:
+    values = tmp_path / "rules.yaml"
+    values.write_text(
+        "config:\n"
+        "  notificationRules:\n"
+        "    - name: large-payment-held\n"
+        "      events: ['ledger:Transaction.Held']\n"
+        "      condition: {minAmount: '10000', currency: EUR}\n"
+        "      channel: webhook\n"
+        "      target: https://hooks.example.com/ledger\n"
+    )
+    manifests = tools.render(values)
+    (config_map,) = [
+        m for m in by_kind(manifests, "ConfigMap").values() if "rules.json" in m.get("data", {})
+    ]
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(config_map["data"]["rules.json"])
+    settings = Settings.from_env(
+        {
+            "LEDGER_DATA_DIR": str(tmp_path),
+            "LEDGER_NOTIFICATION_RULES": str(rules_file),
+            "LEDGER_NOTIFY_WEBHOOK_SECRET": "s" * 32,
+        }
+    )
+    assert [rule.name for rule in settings.notification_rules.rules] == ["large-payment-held"]
+    for deployment in by_kind(manifests, "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert env["LEDGER_NOTIFICATION_RULES"] == "/etc/ledger/notification-rules/rules.json"
+        assert "/etc/ledger/notification-rules" in mounts
+        assert (
+            "checksum/notification-rules"
+            in deployment["spec"]["template"]["metadata"]["annotations"]
+        )
+    # Without rules: no ConfigMap, no variable (the built-in rules, which deliver nothing).
+    plain = tools.render()
+    assert not [m for m in by_kind(plain, "ConfigMap").values() if "rules.json" in m["data"]]
+
+
+def test_a_notification_rule_with_an_unknown_channel_fails_the_schema(
+    tools: Tools, tmp_path: Path
+) -> None:
+    values = tmp_path / "bad-rules.yaml"
+    values.write_text(
+        "config:\n  notificationRules:\n"
+        "    - {name: r, events: ['ledger:Transaction.Held'], channel: sms}\n"
+    )
+    refused = tools.helm_template(values)
+    assert refused.returncode != 0 and "channel" in refused.stderr

@@ -247,3 +247,8 @@ characters at most (the controller appends an 11-character suffix to each Job's 
 {{- define "ledger.approvalsExpiryName" -}}
 {{- printf "%s-approvals-expiry" (include "ledger.fullname" . | trunc 35 | trimSuffix "-") -}}
 {{- end -}}
+
+{{/* The notification rules file's content. */}}
+{{- define "ledger.notificationRules" -}}
+{{ dict "rules" .Values.config.notificationRules | toJson }}
+{{- end -}}
