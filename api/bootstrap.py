@@ -38,10 +38,12 @@ from application.identity import IdentityApplication
 from application.ledger import LedgerApplication, utc_now
 from application.ledger_changes import LedgerChanges, ReversalThresholds
 from application.ports import Clock
+from application.reconciliation import ReconciliationApplication
 from application.screening import RulesScreening
 from projections.fraud import FraudQueries
 from projections.identity import IdentityQueries
 from projections.queries import LedgerQueries
+from projections.reconciliation import LedgerPeriodReader, ReconciliationQueries
 from projections.runner import EventSource, Projector
 
 
@@ -64,6 +66,9 @@ class Container:
     fraud: FraudApplication | None = None
     fraud_cases: FraudCases | None = None
     fraud_queries: FraudQueries | None = None
+    reconciliation: ReconciliationApplication | None = None
+    """Statement imports and their breaks (matched against the ledger's read models)."""
+    reconciliation_queries: ReconciliationQueries | None = None
     projector_active: bool = False
     """True while a projector (thread here, or another process for role ``api``) follows the
     log, so a write may wait for its read models (read-your-writes) before answering."""
@@ -77,6 +82,8 @@ class Container:
         if self.fraud is not None:
             apps[self.fraud.name] = self.fraud
         apps[self.identity.name] = self.identity
+        if self.reconciliation is not None:
+            apps[self.reconciliation.name] = self.reconciliation
         return apps
 
     def heads(self) -> dict[str, int]:
@@ -93,6 +100,18 @@ class Container:
         if not self.projector_active:
             return False
         return bool(self.projector.wait_for(self.heads(), timeout))
+
+    def sync_ledger_read_models(self, timeout: float = 10.0) -> None:
+        """Make the ledger's read models include everything the ledger recorded so far:
+        wait for the projector following the log, or (no projector in this process: the CLI,
+        the reconciliation role) catch up up to the ledger's head here. Two projectors
+        serialise on their tracking rows, so catching up beside another process is safe."""
+        head = {self.ledger.name: self.ledger.recorder.max_notification_id() or 0}
+        if self.projector_active:
+            if not self.projector.wait_for(head, timeout):
+                raise TimeoutError("the ledger's read models are behind; try again shortly")
+            return
+        self.projector.catch_up(until=head)
 
     def check_database(self) -> None:
         """Raise if the event store or the read-model database cannot be reached."""
@@ -118,6 +137,8 @@ class Container:
         if self.fraud is not None:
             self.fraud.close()
         self.identity.close()
+        if self.reconciliation is not None:
+            self.reconciliation.close()
         self.read_engine.dispose()
 
 
@@ -154,6 +175,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     ledger = build_ledger(settings, database, clock or utc_now)
     fraud: FraudApplication | None = None
     identity: IdentityApplication | None = None
+    reconciliation: ReconciliationApplication | None = None
     try:
         fraud = FraudApplication(env=event_store_env(database, "fraud"))
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
@@ -165,7 +187,16 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             executor=changes,
         )
         engine = read_model_engine(database)
-        sources = [EventSource(ledger), EventSource(fraud), EventSource(identity)]
+        ledger_side = LedgerPeriodReader(engine)
+        reconciliation = ReconciliationApplication(
+            env=event_store_env(database, "reconciliation"), ledger=ledger_side
+        )
+        sources = [
+            EventSource(ledger),
+            EventSource(fraud),
+            EventSource(identity),
+            EventSource(reconciliation),
+        ]
         projector = Projector(
             engine,
             sources,
@@ -182,6 +213,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             fraud.close()
         if identity is not None:
             identity.close()
+        if reconciliation is not None:
+            reconciliation.close()
         raise
     container = Container(
         settings=settings,
@@ -197,7 +230,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         fraud=fraud,
         fraud_cases=FraudCases(fraud, ledger, changes),
         fraud_queries=FraudQueries(engine),
+        reconciliation=reconciliation,
+        reconciliation_queries=ReconciliationQueries(engine),
     )
+    ledger_side.before_read = container.sync_ledger_read_models
     try:
         protect(container.applications.values(), engine)
     except BaseException:

@@ -46,6 +46,7 @@ from projections.chain import ChainFollower, chain_metadata
 from projections.events import Envelope
 from projections.fraud import FraudProjection
 from projections.identity import IdentityProjection
+from projections.reconciliation import ReconciliationProjection
 from projections.tables import metadata, rm_projection_tracking
 from projections.transactions import TransactionsProjection
 from projections.views import ProjectionStatus
@@ -58,6 +59,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     AuditProjection.name: AuditProjection,
     FraudProjection.name: FraudProjection,  # after transactions: it reads rm_transactions
     IdentityProjection.name: IdentityProjection,
+    ReconciliationProjection.name: ReconciliationProjection,
 }
 """Every projection by name, in the order the projector applies them."""
 

@@ -246,6 +246,7 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("audit", "ledger"),
         ("fraud", "ledger"),
         ("identity", "ledger"),
+        ("reconciliation", "ledger"),
     ]
     assert {(s.position, s.head, s.lag) for s in before} == {(0, head, head)}
     ledger.projector.catch_up()
