@@ -14,6 +14,7 @@
     ledger approvals expire
     ledger fraud simulate|train|evaluate|models|promote|rollback ...   (see api/fraud_cli.py)
     ledger audit verify [--json] [--anchor FILE] | head               (see api/audit_cli.py)
+    ledger reconcile import FILE... | breaks [--open]                 (see api/reconcile_cli.py)
 
 Settings come from the ``LEDGER_*`` environment variables (see ``api/settings.py``); an
 invalid value stops the command with exit code 2 before anything is opened.
@@ -155,11 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(LEDGER_APPROVAL_TTL_HOURS after it was made). Safe to run from cron.",
     )
 
-    from api import audit_cli, fraud_cli, token_cli
+    from api import audit_cli, fraud_cli, reconcile_cli, token_cli
 
     fraud_cli.add_parser(commands)
     token_cli.add_parser(commands)
     audit_cli.add_parser(commands)
+    reconcile_cli.add_parser(commands)
     return parser
 
 
@@ -236,6 +238,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "token": cmd_token,
         "permissions": cmd_permissions,
         "audit": cmd_audit,
+        "reconcile": cmd_reconcile,
         "users": cmd_users,
         "approvals": cmd_approvals,
     }
@@ -270,6 +273,12 @@ def cmd_permissions(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from api.audit_cli import cmd_audit as run
+
+    return run(args, settings)
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from api.reconcile_cli import cmd_reconcile as run
 
     return run(args, settings)
 

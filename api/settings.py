@@ -106,12 +106,22 @@ class Settings:
     not listed here every reversal, of any amount, needs one (fail closed)."""
     approval_ttl_hours: int = DEFAULT_APPROVAL_TTL_HOURS
     """How long a maker-checker request waits for its checker before it expires."""
+    reconciliation_inbox: Path | None = None
+    """Where core banking drops camt.053 statements (``LEDGER_RECONCILIATION_INBOX``); None:
+    ``<data dir>/reconciliation/inbox``. See :attr:`reconciliation_inbox_dir`."""
 
     # -- derived -------------------------------------------------------------------------
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def reconciliation_inbox_dir(self) -> Path:
+        """The statement inbox: ``LEDGER_RECONCILIATION_INBOX`` or under the data directory."""
+        if self.reconciliation_inbox is not None:
+            return self.reconciliation_inbox
+        return self.data_dir / "reconciliation" / "inbox"
 
     @property
     def rate_limited(self) -> bool:
@@ -153,6 +163,7 @@ class Settings:
             "port": self.port,
             "env": self.env,
             "broker": self.stomp.describe()["broker"] if self.stomp else None,
+            "reconciliation_inbox": str(self.reconciliation_inbox_dir),
         }
 
     # -- parsing -------------------------------------------------------------------------
@@ -302,6 +313,8 @@ class Settings:
             low=1,
             high=24 * 90,
         )
+        inbox_raw = get("LEDGER_RECONCILIATION_INBOX")
+        inbox = Path(inbox_raw) if inbox_raw else None
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -332,6 +345,7 @@ class Settings:
             max_body_bytes=max_body,
             reversal_approval_above=reversal_approval,
             approval_ttl_hours=approval_ttl,
+            reconciliation_inbox=inbox,
         )
 
 

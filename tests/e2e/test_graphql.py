@@ -558,6 +558,12 @@ OPERATIONS = {
     'reason: "x") { id } }',
     "requestReversal": 'mutation { requestReversal(id: "00000000-0000-0000-0000-000000000000", '
     'reason: "x") { id } }',
+    "reconciliations": "{ reconciliations { edges { cursor } } }",
+    "reconciliation": '{ reconciliation(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "reconciliationBreaks": "{ reconciliationBreaks { edges { cursor } } }",
+    "importStatement": 'mutation { importStatement(xml: "<Document/>") { id } }',
+    "resolveBreak": 'mutation { resolveBreak(id: "00000000-0000-0000-0000-000000000000:1", '
+    'reason: "x") { id } }',
 }
 
 
