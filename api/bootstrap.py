@@ -24,6 +24,7 @@ from adapters.fraud.scoring import ArtifactModelLoader
 from adapters.messaging.outbox import create_outbox_tables
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.settings import Settings
+from application.errors import ReadModelsBehind
 from application.fraud import (
     FraudApplication,
     FraudCases,
@@ -109,7 +110,7 @@ class Container:
         head = {self.ledger.name: self.ledger.recorder.max_notification_id() or 0}
         if self.projector_active:
             if not self.projector.wait_for(head, timeout):
-                raise TimeoutError("the ledger's read models are behind; try again shortly")
+                raise ReadModelsBehind("the ledger's read models are behind the ledger")
             return
         self.projector.catch_up(until=head)
 

@@ -93,6 +93,9 @@ class StatementInbox:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
+                continue  # taken meanwhile by another replica
+            except OSError as error:  # unreadable (permissions): leave it, take the others
+                log.error("statement cannot be read", file=path.name, error=str(error))
                 continue
             causation = Causation(
                 actor=SERVICE_ACTOR,

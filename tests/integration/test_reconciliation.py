@@ -23,7 +23,7 @@ from adapters.persistence import DatabaseConfig
 from adapters.statements import read_camt053
 from api.bootstrap import Container, bootstrap
 from api.settings import Settings
-from application.errors import Conflict, InvalidCommand, NotFound
+from application.errors import Conflict, InvalidCommand, NotFound, ReadModelsBehind
 from domain.causation import Causation, caused_by
 from domain.reconciliation.matching import BreakKind, MatchRule
 from domain.reconciliation.reconciliation import BreakStatus
@@ -316,3 +316,19 @@ def test_a_statement_of_any_booked_payments_reconciles(
         assert len(outcome.reconciliation.matches) == len(amounts)
     else:
         assert set(kinds(outcome)) <= {BreakKind.MISSING_IN_LEDGER, BreakKind.MISSING_IN_CORE}
+
+
+def test_matching_never_runs_on_lagging_read_models(container: Container) -> None:
+    account = new_account(container)
+    book(container, account, "10.00")
+    # without a projector in the process, the read models are caught up before matching
+    outcome = reconcile(container, account.spec(DAY_BEFORE, "S-LAG-1"))
+    assert kinds(outcome) == []
+    # with one following the log elsewhere, it waits for it, and gives up rather than match
+    book(container, account, "5.00")
+    container.projector_active = True
+    try:
+        with pytest.raises(ReadModelsBehind):
+            container.sync_ledger_read_models(timeout=0.05)
+    finally:
+        container.projector_active = False
