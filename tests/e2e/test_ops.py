@@ -44,6 +44,7 @@ def test_readyz_reports_database_and_projection_lag(
         "fraud",
         "chain",  # the audit hash chain, extended by the projector (tamper evidence)
         "identity",
+        "reconciliation",
     }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 
