@@ -4,9 +4,12 @@
 schema when one is named), the ledger, fraud and identity applications (the ledger screens
 through the fraud model screening: rules, blocklist and the promoted model, if any; identity
 carries out approved ledger changes through :class:`~application.ledger_changes.LedgerChanges`),
-the read-model engine, the queries, the projector with its tables (and the audit chain), and
-the append-only triggers on the event tables and the chain (tamper evidence). Everything is built
-when the function is called, never at import time, and :meth:`Container.close` releases it.
+the read-model engine, the reconciliation application (it matches statements against the
+ledger's read models through :class:`~projections.reconciliation.LedgerPeriodReader`, which
+first brings them up to the ledger's head: :meth:`Container.sync_ledger_read_models`), the
+queries, the projector with its tables (and the audit chain), and the append-only triggers on
+the event tables and the chain (tamper evidence). Everything is built when the function is
+called, never at import time, and :meth:`Container.close` releases it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from xsdata.formats.dataclass.parsers import XmlParser
@@ -243,3 +244,86 @@ def test_billion_laughs_is_refused() -> None:
     )
     with pytest.raises(StatementError):
         read_camt053(bomb)
+
+
+def test_a_statement_written_by_the_iso20022_schema_classes() -> None:
+    """Written by pyiso20022's generated classes alone, not by the test generator."""
+    from pyiso20022.camt.camt_053_001_08 import camt_053_001_08 as iso
+    from xsdata.formats.dataclass.serializers import XmlSerializer
+    from xsdata.models.datatype import XmlDate, XmlDateTime
+
+    def amount(value: str) -> Any:
+        return iso.ActiveOrHistoricCurrencyAndAmount(value=Decimal(value), ccy="EUR")
+
+    def day() -> Any:
+        return iso.DateAndDateTime2Choice(dt=XmlDate(2026, 11, 23))
+
+    def balance(code: str, value: str, sign: Any) -> Any:
+        kind = iso.BalanceType13(cd_or_prtry=iso.BalanceType10Choice(cd=code))
+        return iso.CashBalance8(tp=kind, amt=amount(value), cdt_dbt_ind=sign, dt=day())
+
+    code = iso.BankTransactionCodeStructure4(
+        domn=iso.BankTransactionCodeStructure5(
+            cd="PMNT", fmly=iso.BankTransactionCodeStructure6(cd="ICDT", sub_fmly_cd="ESCT")
+        )
+    )
+    details = iso.EntryDetails9(
+        tx_dtls=[
+            iso.EntryTransaction10(
+                refs=iso.TransactionReferences6(end_to_end_id="E2E-ISO", uetr=None, tx_id="TX-9"),
+                rmt_inf=iso.RemittanceInformation16(ustrd=["Invoice 9"]),
+            )
+        ]
+    )
+    entry = iso.ReportEntry10(
+        amt=amount("19.99"),
+        cdt_dbt_ind=iso.CreditDebitCode.DBIT,
+        rvsl_ind=False,
+        sts=iso.EntryStatus1Choice(cd="BOOK"),
+        bookg_dt=day(),
+        val_dt=day(),
+        acct_svcr_ref="CORE-REF-9",
+        bk_tx_cd=code,
+        ntry_dtls=[details],
+    )
+    created = XmlDateTime(2026, 11, 24, 1, 0, 0, 0, 0)
+    document = iso.Document(
+        bk_to_cstmr_stmt=iso.BankToCustomerStatementV08(
+            grp_hdr=iso.GroupHeader81(msg_id="ISO-MSG", cre_dt_tm=created),
+            stmt=[
+                iso.AccountStatement9(
+                    id="ISO-STMT",
+                    cre_dt_tm=created,
+                    acct=iso.CashAccount39(
+                        id=iso.AccountIdentification4Choice(iban=IBAN), ccy="EUR"
+                    ),
+                    bal=[
+                        balance("OPBD", "20.00", iso.CreditDebitCode.CRDT),
+                        balance("CLBD", "0.01", iso.CreditDebitCode.CRDT),
+                    ],
+                    ntry=[entry],
+                )
+            ],
+        )
+    )
+    body = XmlSerializer().render(document).encode()
+    statement = read_one(body)
+    assert (statement.statement_id, statement.message_id, statement.account) == (
+        "ISO-STMT",
+        "ISO-MSG",
+        IBAN,
+    )
+    assert statement.created_at == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    assert (statement.from_date, statement.to_date) == (DAY, DAY)  # from the balances' dates
+    assert (statement.opening_balance, statement.closing_balance) == (
+        Decimal("20.00"),
+        Decimal("0.01"),
+    )
+    [read] = statement.entries
+    assert (read.signed_amount, read.end_to_end_id, read.account_servicer_ref) == (
+        Decimal("-19.99"),
+        "E2E-ISO",
+        "CORE-REF-9",
+    )
+    assert ("TxId", "TX-9") in read.references
+    assert read.remittance == "Invoice 9"
