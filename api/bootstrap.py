@@ -172,6 +172,15 @@ def build_fraud_screening(
     )
 
 
+def small_pool(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with a PostgreSQL pool of one connection (two more on demand), for a context
+    that writes seldom and one use case at a time (the reconciliation): eventsourcing opens
+    its pool's minimum at once, and every process of every role builds every context."""
+    if "POSTGRES_POOL_SIZE" not in env:
+        return env
+    return {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     """Build the container for ``settings``; ``clock`` is injectable for tests and demos."""
     database = settings.database()
@@ -193,7 +202,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         engine = read_model_engine(database)
         ledger_side = LedgerPeriodReader(engine)
         reconciliation = ReconciliationApplication(
-            env=event_store_env(database, "reconciliation"), ledger=ledger_side
+            env=small_pool(event_store_env(database, "reconciliation")), ledger=ledger_side
         )
         sources = [
             EventSource(ledger),

@@ -332,3 +332,15 @@ def test_matching_never_runs_on_lagging_read_models(container: Container) -> Non
             container.sync_ledger_read_models(timeout=0.05)
     finally:
         container.projector_active = False
+
+
+def test_the_reconciliation_keeps_a_small_connection_pool(
+    container: Container, database: DatabaseConfig
+) -> None:
+    """Every process builds every context, and eventsourcing opens a pool's minimum at once."""
+    if database.url is None:
+        pytest.skip("SQLite has no connection pool")
+    app: Any = container.reconciliation
+    pool = app.factory.datastore.pool
+    assert (pool.min_size, pool.max_size) == (1, 3)
+    assert container.ledger.factory.datastore.pool.min_size == database.pool_size  # type: ignore[attr-defined]
