@@ -4,9 +4,12 @@
 schema when one is named), the ledger, fraud and identity applications (the ledger screens
 through the fraud model screening: rules, blocklist and the promoted model, if any; identity
 carries out approved ledger changes through :class:`~application.ledger_changes.LedgerChanges`),
-the read-model engine, the queries, the projector with its tables (and the audit chain), and
-the append-only triggers on the event tables and the chain (tamper evidence). Everything is built
-when the function is called, never at import time, and :meth:`Container.close` releases it.
+the read-model engine, the reconciliation application (it matches statements against the
+ledger's read models through :class:`~projections.reconciliation.LedgerPeriodReader`, which
+first brings them up to the ledger's head: :meth:`Container.sync_ledger_read_models`), the
+queries, the projector with its tables (and the audit chain), and the append-only triggers on
+the event tables and the chain (tamper evidence). Everything is built when the function is
+called, never at import time, and :meth:`Container.close` releases it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import WebhookChannel
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.settings import Settings
+from application.errors import ReadModelsBehind
 from application.fraud import (
     FraudApplication,
     FraudCases,
@@ -54,12 +58,14 @@ from application.notifications import (
     rule_topics,
 )
 from application.ports import Clock
+from application.reconciliation import ReconciliationApplication
 from application.screening import RulesScreening
 from domain.notifications.rules import Channel
 from projections.fraud import FraudQueries
 from projections.identity import IdentityQueries
 from projections.notifications import NotificationQueries
 from projections.queries import LedgerQueries
+from projections.reconciliation import LedgerPeriodReader, ReconciliationQueries
 from projections.runner import EventSource, Projector
 
 
@@ -87,6 +93,9 @@ class Container:
     notification_queries: NotificationQueries | None = None
     notification_evaluator: RuleEvaluator | None = None
     notification_sender: NotificationSender | None = None
+    reconciliation: ReconciliationApplication | None = None
+    """Statement imports and their breaks (matched against the ledger's read models)."""
+    reconciliation_queries: ReconciliationQueries | None = None
     projector_active: bool = False
     """True while a projector (thread here, or another process for role ``api``) follows the
     log, so a write may wait for its read models (read-your-writes) before answering."""
@@ -102,6 +111,8 @@ class Container:
         apps[self.identity.name] = self.identity
         if self.notifications is not None:
             apps[self.notifications.name] = self.notifications
+        if self.reconciliation is not None:
+            apps[self.reconciliation.name] = self.reconciliation
         return apps
 
     def heads(self) -> dict[str, int]:
@@ -118,6 +129,18 @@ class Container:
         if not self.projector_active:
             return False
         return bool(self.projector.wait_for(self.heads(), timeout))
+
+    def sync_ledger_read_models(self, timeout: float = 10.0) -> None:
+        """Make the ledger's read models include everything the ledger recorded so far:
+        wait for the projector following the log, or (no projector in this process: the CLI,
+        the reconciliation role) catch up up to the ledger's head here. Two projectors
+        serialise on their tracking rows, so catching up beside another process is safe."""
+        head = {self.ledger.name: self.ledger.recorder.max_notification_id() or 0}
+        if self.projector_active:
+            if not self.projector.wait_for(head, timeout):
+                raise ReadModelsBehind("the ledger's read models are behind the ledger")
+            return
+        self.projector.catch_up(until=head)
 
     def check_database(self) -> None:
         """Raise if the event store or the read-model database cannot be reached."""
@@ -150,6 +173,8 @@ class Container:
                     close()
         if self.notifications is not None:
             self.notifications.close()
+        if self.reconciliation is not None:
+            self.reconciliation.close()
         self.read_engine.dispose()
 
 
@@ -193,19 +218,6 @@ def notification_channels(settings: Settings) -> dict[Channel, NotificationChann
     if Channel.STOMP in used and settings.stomp is not None:
         channels[Channel.STOMP] = StompChannel(settings.stomp, timeout=timeout)
     return channels
-
-
-NOTIFICATIONS_POOL_SIZE = 2
-
-
-def notifications_env(database: DatabaseConfig) -> dict[str, str]:
-    """The notifications context's event store: two workers write it, so on PostgreSQL its
-    pool is small (every connection of every pool counts against the server's limit)."""
-    env = event_store_env(database, "notifications")
-    if "POSTGRES_POOL_SIZE" in env:
-        size = str(min(NOTIFICATIONS_POOL_SIZE, database.pool_size))
-        env.update(POSTGRES_POOL_SIZE=size, POSTGRES_MAX_OVERFLOW=size)
-    return env
 
 
 def _head_of(app: Any) -> Callable[[], int]:
@@ -257,6 +269,16 @@ def build_notifications(
     return evaluator, sender
 
 
+def small_pool(env: dict[str, str], size: int, overflow: int) -> dict[str, str]:
+    """``env`` with a small PostgreSQL pool, for a context that writes seldom or from one or
+    two workers (reconciliation, notifications): eventsourcing opens its pool's minimum at
+    once, every process of every role builds every context, and every connection counts
+    against the server's limit."""
+    if "POSTGRES_POOL_SIZE" not in env:
+        return env
+    return {**env, "POSTGRES_POOL_SIZE": str(size), "POSTGRES_MAX_OVERFLOW": str(overflow)}
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     """Build the container for ``settings``; ``clock`` is injectable for tests and demos."""
     database = settings.database()
@@ -265,6 +287,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     fraud: FraudApplication | None = None
     identity: IdentityApplication | None = None
     notifications: NotificationsApplication | None = None
+    reconciliation: ReconciliationApplication | None = None
     try:
         fraud = FraudApplication(env=event_store_env(database, "fraud"))
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
@@ -275,13 +298,21 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             approval_ttl=timedelta(hours=settings.approval_ttl_hours),
             executor=changes,
         )
-        notifications = NotificationsApplication(env=notifications_env(database))
+        notifications = NotificationsApplication(
+            env=small_pool(event_store_env(database, "notifications"), size=2, overflow=2)
+        )
         engine = read_model_engine(database)
+        ledger_side = LedgerPeriodReader(engine)
+        reconciliation = ReconciliationApplication(
+            env=small_pool(event_store_env(database, "reconciliation"), size=1, overflow=2),
+            ledger=ledger_side,
+        )
         sources = [
             EventSource(ledger),
             EventSource(fraud),
             EventSource(identity),
             EventSource(notifications),
+            EventSource(reconciliation),
         ]
         projector = Projector(
             engine,
@@ -312,6 +343,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             identity.close()
         if notifications is not None:
             notifications.close()
+        if reconciliation is not None:
+            reconciliation.close()
         raise
     container = Container(
         settings=settings,
@@ -331,7 +364,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         notification_queries=notification_queries,
         notification_evaluator=evaluator,
         notification_sender=sender,
+        reconciliation=reconciliation,
+        reconciliation_queries=ReconciliationQueries(engine),
     )
+    ledger_side.before_read = container.sync_ledger_read_models
     try:
         protect(container.applications.values(), engine)
     except BaseException:

@@ -2,7 +2,7 @@
 
 ::
 
-    ledger serve [--role all|api|projector|ingestion|fraud|...] [--host H] [--port P]
+    ledger serve [--role all|api|projector|ingestion|fraud|reconciliation|notifications]
     ledger migrate
     ledger demo [--if-empty] [--accounts N] [--transactions N] [--seed S]
     ledger accounts import FILE.csv
@@ -14,6 +14,7 @@
     ledger approvals expire
     ledger fraud simulate|train|evaluate|models|promote|rollback ...   (see api/fraud_cli.py)
     ledger audit verify [--json] [--anchor FILE] | head               (see api/audit_cli.py)
+    ledger reconcile import FILE... | breaks [--open]                 (see api/reconcile_cli.py)
 
 Settings come from the ``LEDGER_*`` environment variables (see ``api/settings.py``); an
 invalid value stops the command with exit code 2 before anything is opened.
@@ -161,11 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(LEDGER_APPROVAL_TTL_HOURS after it was made). Safe to run from cron.",
     )
 
-    from api import audit_cli, fraud_cli, token_cli
+    from api import audit_cli, fraud_cli, reconcile_cli, token_cli
 
     fraud_cli.add_parser(commands)
     token_cli.add_parser(commands)
     audit_cli.add_parser(commands)
+    reconcile_cli.add_parser(commands)
     return parser
 
 
@@ -242,6 +244,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         "token": cmd_token,
         "permissions": cmd_permissions,
         "audit": cmd_audit,
+        "reconcile": cmd_reconcile,
         "users": cmd_users,
         "approvals": cmd_approvals,
     }
@@ -276,6 +279,12 @@ def cmd_permissions(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from api.audit_cli import cmd_audit as run
+
+    return run(args, settings)
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from api.reconcile_cli import cmd_reconcile as run
 
     return run(args, settings)
 
@@ -370,7 +379,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 operations_only=not process.serves_api,
                 workers=build_workers(process, container),
             )
-            if process.serves_api and not process.runs_projector:
+            if process.reads_projected:
                 container.projector_active = True  # a projector process follows the same log
             config = uvicorn.Config(
                 app,

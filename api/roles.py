@@ -31,13 +31,17 @@ class Role:
     """"yes": the STOMP consumer and outbox (a broker is required); "if-configured": only when
     LEDGER_STOMP_URL is set (role all); "no"."""
     workers: tuple[WorkerBuilder, ...] = field(default=())
+    reads_projected: bool = False
+    """Reads the read models while a projector runs in another process: a use case that needs
+    them current (read-your-writes, a statement's matching) waits for that projector."""
 
 
 def _role_table() -> dict[str, Role]:
     from api.fraud_role import fraud_workers
     from api.notifications_role import notification_workers
+    from api.reconciliation_role import reconciliation_workers
 
-    background = (fraud_workers, notification_workers)
+    background = (fraud_workers, notification_workers, reconciliation_workers)
     return {
         "all": Role(
             "all",
@@ -47,21 +51,33 @@ def _role_table() -> dict[str, Role]:
             ingestion="if-configured",
             workers=background,
         ),
-        "api": Role("api", "REST and GraphQL over the read models", serves_api=True),
+        "api": Role(
+            "api", "REST and GraphQL over the read models", serves_api=True, reads_projected=True
+        ),
         "projector": Role("projector", "keeps every read model current", runs_projector=True),
         "ingestion": Role("ingestion", "STOMP consumer and outbox publisher", ingestion="yes"),
         "fraud": Role(
-            "fraud", "escalates fraud cases past the review deadline", workers=(fraud_workers,)
+            "fraud",
+            "escalates fraud cases past the review deadline",
+            workers=(fraud_workers,),
+            reads_projected=True,
+        ),
+        "reconciliation": Role(
+            "reconciliation",
+            "imports core-banking statements from the inbox and reconciles them",
+            workers=(reconciliation_workers,),
+            reads_projected=True,
         ),
         "notifications": Role(
             "notifications",
             "rules over the event stream; deliveries to webhook, e-mail and STOMP",
             workers=(notification_workers,),
+            reads_projected=True,
         ),
     }
 
 
-ROLE_NAMES = ("all", "api", "projector", "ingestion", "fraud", "notifications")
+ROLE_NAMES = ("all", "api", "projector", "ingestion", "fraud", "reconciliation", "notifications")
 """Kept equal to the table by a test (the table imports the workers lazily)."""
 
 

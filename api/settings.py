@@ -136,12 +136,22 @@ class Settings:
     notify_start: Literal["now", "beginning"] = "now"
     """Where the rules start reading a log they never read (``LEDGER_NOTIFY_START``): ``now``
     (only what happens from the first start on notifies) or ``beginning`` (all history)."""
+    reconciliation_inbox: Path | None = None
+    """Where core banking drops camt.053 statements (``LEDGER_RECONCILIATION_INBOX``); None:
+    ``<data dir>/reconciliation/inbox``. See :attr:`reconciliation_inbox_dir`."""
 
     # -- derived -------------------------------------------------------------------------
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def reconciliation_inbox_dir(self) -> Path:
+        """The statement inbox: ``LEDGER_RECONCILIATION_INBOX`` or under the data directory."""
+        if self.reconciliation_inbox is not None:
+            return self.reconciliation_inbox
+        return self.data_dir / "reconciliation" / "inbox"
 
     @property
     def rate_limited(self) -> bool:
@@ -193,6 +203,7 @@ class Settings:
             "notification_rules": self.notification_rules.source,
             "notification_rules_active": len(self.notification_rules.active),
             "smtp": self.smtp.describe() if self.smtp else None,
+            "reconciliation_inbox": str(self.reconciliation_inbox_dir),
         }
 
     # -- parsing -------------------------------------------------------------------------
@@ -351,6 +362,8 @@ class Settings:
             high=24 * 90,
         )
         notify = _notification_settings(env, problems, stomp, environment == "development")
+        inbox_raw = get("LEDGER_RECONCILIATION_INBOX")
+        inbox = Path(inbox_raw) if inbox_raw else None
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -383,6 +396,7 @@ class Settings:
             reversal_approval_above=reversal_approval,
             approval_ttl_hours=approval_ttl,
             **notify,
+            reconciliation_inbox=inbox,
         )
 
 

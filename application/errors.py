@@ -40,6 +40,11 @@ class ConcurrencyExhausted(ApplicationError):
     """Optimistic-concurrency retries ran out; the caller may try again later."""
 
 
+class ReadModelsBehind(ConcurrencyExhausted):
+    """A use case that reads the read models found them behind the event log and did not
+    wait longer (the reconciliation's matching); the caller may try again shortly."""
+
+
 class NotPermitted(ApplicationError):
     """The requester lacks the permission the use case needs (the edge answers 403)."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from domain.ledger.transactions import ScreeningOutcome
+from domain.reconciliation.matching import LedgerSide
 
 Clock = Callable[[], datetime]
 """Returns the current UTC time; injected so tests and replays control it."""
@@ -112,4 +113,17 @@ class ChangeExecutor(Protocol):
         Idempotent per request: when the change of ``request_id`` has already taken effect
         (a second approve of the same request, on another replica or after a crash), it
         returns the outcome without changing anything again."""
+        ...
+
+
+class LedgerStatementSide(Protocol):
+    """The ledger's side of a statement, read from the ledger's read models: the account's
+    postings booked in a period and its balance at the period's end.
+
+    Implementations make sure the read models include everything the ledger recorded before
+    the call (the matching must not run on a lagging read model).
+    """
+
+    def account_period(self, account: str, from_date: date, to_date: date) -> LedgerSide | None:
+        """The account's facts for the period, or None when the ledger holds no such account."""
         ...

@@ -47,6 +47,7 @@ from projections.events import Envelope
 from projections.fraud import FraudProjection
 from projections.identity import IdentityProjection
 from projections.notifications import NotificationsProjection
+from projections.reconciliation import ReconciliationProjection
 from projections.tables import metadata, rm_projection_tracking
 from projections.transactions import TransactionsProjection
 from projections.views import ProjectionStatus
@@ -60,6 +61,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     FraudProjection.name: FraudProjection,  # after transactions: it reads rm_transactions
     IdentityProjection.name: IdentityProjection,
     NotificationsProjection.name: NotificationsProjection,
+    ReconciliationProjection.name: ReconciliationProjection,
 }
 """Every projection by name, in the order the projector applies them."""
 

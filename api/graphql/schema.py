@@ -39,6 +39,7 @@ from api.graphql.errors import (
 from api.graphql.fraud import FraudMutation, FraudQuery
 from api.graphql.identity import IdentityMutation, IdentityQuery
 from api.graphql.notifications import NotificationsQuery
+from api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
 from api.graphql.scalars import DateTime
 from api.graphql.types import (
     Account,
@@ -113,7 +114,7 @@ def filter_view(given: TransactionFilter | None) -> FilterView:
 
 
 @strawberry.type
-class Query(FraudQuery, IdentityQuery, NotificationsQuery):
+class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
     @strawberry.field(description="An account by IBAN or internal code, optionally as of T")
     async def account(self, info: Info, id: str, as_of: datetime | None = None) -> Account | None:
         info.context.authorize(Permission.ACCOUNTS_READ)
@@ -204,7 +205,7 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery):
 
 
 @strawberry.type
-class Mutation(FraudMutation, IdentityMutation):
+class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation):
     @strawberry.mutation(description="Open a customer account")
     async def open_account(
         self,

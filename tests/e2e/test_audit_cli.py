@@ -244,12 +244,13 @@ def test_head_chains_the_tail_and_prints_the_heads_as_json(
     events = record(env, chain=False)
     document = head(env, capsys, tmp_path / "anchor.json")
     heads = {h["context"]: h for h in document["heads"]}
-    assert set(heads) == {"ledger", "fraud", "identity", "notifications"}
+    assert set(heads) == {"ledger", "fraud", "identity", "notifications", "reconciliation"}
     assert heads["ledger"]["position"] == events[-1].id
     assert len(heads["ledger"]["chain_hash"]) == 64
     assert heads["ledger"]["recorded_at"].endswith("+00:00")
     assert (heads["fraud"]["position"], heads["fraud"]["recorded_at"]) == (0, None)
     assert heads["identity"]["position"] == 0
+    assert heads["reconciliation"]["position"] == 0
 
     code, out = verify(env, capsys, "--json")
     assert code == 0

@@ -562,6 +562,12 @@ OPERATIONS = {
     "notificationDelivery": '{ notificationDelivery(id: "00000000-0000-0000-0000-000000000000")'
     " { id } }",
     "notificationRules": "{ notificationRules { name } }",
+    "reconciliations": "{ reconciliations { edges { cursor } } }",
+    "reconciliation": '{ reconciliation(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "reconciliationBreaks": "{ reconciliationBreaks { edges { cursor } } }",
+    "importStatement": 'mutation { importStatement(xml: "<Document/>") { id } }',
+    "resolveBreak": 'mutation { resolveBreak(id: "00000000-0000-0000-0000-000000000000:1", '
+    'reason: "x") { id } }',
 }
 
 

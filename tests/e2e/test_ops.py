@@ -45,6 +45,7 @@ def test_readyz_reports_database_and_projection_lag(
         "chain",  # the audit hash chain, extended by the projector (tamper evidence)
         "identity",
         "notifications",
+        "reconciliation",
     }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 

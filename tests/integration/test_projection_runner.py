@@ -247,6 +247,7 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("fraud", "ledger"),
         ("identity", "ledger"),
         ("notifications", "ledger"),
+        ("reconciliation", "ledger"),
     ]
     assert {(s.position, s.head, s.lag) for s in before} == {(0, head, head)}
     ledger.projector.catch_up()

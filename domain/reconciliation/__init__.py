@@ -1,0 +1,1 @@
+"""The reconciliation bounded context: core-banking statements matched against the ledger."""
