@@ -9,7 +9,6 @@ its lifetime (``ledger serve`` with role ``all``) and stops it on shutdown (SIGT
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -35,7 +34,7 @@ from api.security import (
 )
 from api.settings import Settings
 from api.tracing import configure_tracing, shutdown_tracing
-from api.workers import Worker
+from api.workers import Stoppable, Worker, shutdown_all
 
 log = get_logger("api.app")
 
@@ -125,16 +124,12 @@ def create_app(
         finally:
             # Everything stops taking work at once, then each finishes within one deadline:
             # ingestion acks its batch first, the projector goes last (it projects that batch).
-            background = [
+            background: list[Stoppable] = [
                 *([ingestion] if ingestion is not None else []),
                 *app.state.workers,
                 *([projector] if projector is not None else []),
             ]
-            for part in background:
-                part.request_stop()
-            deadline = time.monotonic() + BACKGROUND_SHUTDOWN_SECONDS
-            for part in background:
-                part.shutdown(max(deadline - time.monotonic(), 0.0))
+            shutdown_all(background, BACKGROUND_SHUTDOWN_SECONDS)
             log.info("api stopped")
 
     app = _build(container, settings, lifespan, principal_resolver, operations_only)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from api.observability import get_logger
@@ -25,12 +25,9 @@ from api.observability import get_logger
 log = get_logger("api.workers")
 
 
-class Worker(Protocol):
-    """What the app needs of a background worker."""
-
-    name: str
-
-    def start(self) -> None: ...
+class Stoppable(Protocol):
+    """Anything running in the background that SIGTERM must stop (workers, the STOMP
+    ingestion, the projector thread)."""
 
     def request_stop(self) -> None:
         """Stop taking new work now (returns at once; :meth:`shutdown` waits)."""
@@ -39,6 +36,14 @@ class Worker(Protocol):
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop taking work, finish the piece in hand, return within ``timeout``."""
         ...
+
+
+class Worker(Stoppable, Protocol):
+    """What the app needs of a background worker."""
+
+    name: str
+
+    def start(self) -> None: ...
 
     def readiness(self) -> dict[str, Any]:
         """``{"ready": bool, ...}``; the other keys are shown under ``/readyz``."""
@@ -132,3 +137,13 @@ class LoopWorker:
             "failures": self.failures,
             "lastError": self.last_error,
         }
+
+
+def shutdown_all(parts: Sequence[Stoppable], timeout: float) -> None:
+    """Tell every part to stop at once, then wait for each in order, all within one
+    deadline (inside the pod's grace period)."""
+    for part in parts:
+        part.request_stop()
+    deadline = time.monotonic() + timeout
+    for part in parts:
+        part.shutdown(max(deadline - time.monotonic(), 0.0))
