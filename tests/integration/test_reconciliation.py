@@ -344,3 +344,42 @@ def test_the_reconciliation_keeps_a_small_connection_pool(
     pool = app.factory.datastore.pool
     assert (pool.min_size, pool.max_size) == (1, 3)
     assert container.ledger.factory.datastore.pool.min_size == database.pool_size  # type: ignore[attr-defined]
+
+
+def test_statement_text_of_any_length_projects(container: Container) -> None:
+    """The reader refuses identifiers beyond their ISO 20022 lengths; the read models hold
+    whatever a recorded statement says anyway (an event is forever, a projector that cannot
+    write it stops for good): an 80-character account and references project on both
+    backends."""
+    app = container.reconciliation
+    assert app is not None
+    [read] = read_camt053(
+        build_camt053(
+            StatementSpec(
+                account="CORE-1",
+                currency="EUR",
+                from_date=DAY,
+                to_date=DAY,
+                closing=Decimal("-1.00"),
+                entries=[Entry(Decimal("-1.00"), DAY, "E2E-1")],
+                other_id=True,
+                statement_id="S-LONG",
+            )
+        )
+    )
+    long = "X" * 80
+    entry = replace(read.entries[0], end_to_end_id=long, references=(("EndToEndId", long),))
+    statement = replace(
+        read, account=long, statement_id="S" * 80, message_id="M" * 80, entries=(entry,)
+    )
+    with caused_by(RECONCILER):
+        outcome = app.import_statement(statement)
+    assert kinds(outcome) == [BreakKind.UNKNOWN_ACCOUNT]
+    container.projector.catch_up()
+    queries = container.reconciliation_queries
+    assert queries is not None
+    [(_cursor, view)] = queries.reconciliations(long, 5, None).edges
+    assert (view.account, view.statement_id, view.message_id) == (long, "S" * 80, "M" * 80)
+    assert view.entries[0].end_to_end_id == long
+    [item] = queries.breaks_of(view.id)
+    assert item.account == long
