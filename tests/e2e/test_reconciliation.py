@@ -157,6 +157,32 @@ def test_a_malformed_statement_is_bad_user_input_and_records_nothing(
     assert events_of(container) == 0
 
 
+def test_a_statement_id_reused_with_other_content_is_a_conflict(
+    container: Container, client: TestClient
+) -> None:
+    xml = booked_statement(client, "S-C")
+    changed = xml.replace(b">250.00</Amt>", b">251.00</Amt>", 1)  # the closing balance
+    assert changed != xml
+    with client_as(container, RITA) as rita:
+        [first] = gql(rita, IMPORT, {"xml": xml.decode()})["importStatement"]
+        assert first["status"] == "RECONCILED"
+        [error] = gql_errors(rita, IMPORT, {"xml": changed.decode()})
+        assert error["extensions"]["code"] == "CONFLICT"
+        assert "statement S-C of " in error["message"]
+        assert "imported before with different content" in error["message"]
+    assert events_of(container) == 2
+    # the inbox rejects it with the reason
+    inbox = container.settings.reconciliation_inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "again.xml").write_bytes(changed)
+    [worker] = reconciliation_workers(container)
+    assert worker.run_once() == 1
+    assert (inbox / "rejected" / "again.xml").read_bytes() == changed
+    reason = (inbox / "rejected" / "again.xml.reason").read_text()
+    assert "imported before with different content" in reason
+    assert events_of(container) == 2
+
+
 def test_the_real_statement_of_an_account_we_do_not_hold(container: Container) -> None:
     with client_as(container, RITA) as rita:
         [result] = gql(rita, IMPORT, {"xml": FIXTURE.read_text()})["importStatement"]

@@ -171,6 +171,29 @@ def test_notprovided_references_are_ignored() -> None:
     assert statement.entries[0].references == ()
 
 
+def test_the_digest_is_of_the_statements_facts_not_of_the_message() -> None:
+    first = read_one(build_camt053(spec(), 2))
+    resent = read_one(
+        build_camt053(
+            spec(message_id="MSG-2", created_at=datetime(2026, 11, 25, 7, 30, tzinfo=UTC)), 8
+        )
+    )
+    assert (first.version, first.message_id) != (resent.version, resent.message_id)
+    assert first.digest() == resent.digest()
+    assert len(first.digest()) == 64
+    entries = spec().entries
+    for changed in (
+        spec(closing=Decimal("115.49")),
+        spec(opening=Decimal("100.01")),
+        spec(entries=[replace(entries[0], end_to_end_id="E2E-9"), entries[1]]),
+        spec(entries=[replace(entries[0], booking_date=date(2026, 11, 22)), entries[1]]),
+        spec(entries=[entries[0], replace(entries[1], amount=Decimal("10.00"))]),
+        spec(entries=[*entries, Entry(Decimal("-0.01"), DAY, "E2E-3")]),
+        spec(statement_id="STMT-2"),
+    ):
+        assert read_one(build_camt053(changed, 8)).digest() != first.digest(), changed
+
+
 # --------------------------------------------------------------------------- refused
 
 
