@@ -5,7 +5,8 @@
 in its own event table. Importing reads the ledger's side through the
 :class:`~application.ports.LedgerStatementSide` port, matches once, and saves the import and
 its result together (``Imported`` + ``Reconciled``); importing the same statement again
-returns that first result without matching again. Breaks are resolved one by one with a
+returns that first result without matching again; the same account and statement id with
+other content is refused (``StatementConflict``). Breaks are resolved one by one with a
 reason, by a person.
 """
 
@@ -69,12 +70,15 @@ class ReconciliationApplication(Application[UUID]):
 
     def import_statement(self, statement: Statement) -> ImportOutcome:
         """Match ``statement`` against the ledger and record both; idempotent per account
-        and statement id (a re-import returns the first result and records nothing)."""
+        and statement id (a re-import returns the first result and records nothing). A
+        statement imported before with other content raises
+        :class:`~domain.reconciliation.statement.StatementConflict`."""
         if self.ledger is None:
             raise RuntimeError("the reconciliation has no ledger port to match against")
         with self._lock:
             existing = self.find(statement.account, statement.statement_id)
             if existing is not None:
+                existing.check_same_content(statement)
                 return ImportOutcome(existing, created=False)
             side = self.ledger.account_period(
                 statement.account, statement.from_date, statement.to_date
@@ -87,6 +91,7 @@ class ReconciliationApplication(Application[UUID]):
                 earlier = self.find(statement.account, statement.statement_id)
                 if earlier is None:
                     raise
+                earlier.check_same_content(statement)
                 return ImportOutcome(earlier, created=False)
             return ImportOutcome(reconciliation, created=True)
 

@@ -7,7 +7,8 @@ reader uses did not change between 02 and 08; where they did, e.g. ``Sts`` becom
 ``Sts/Cd`` in 08, both forms are read). Only booked entries (``Sts`` BOOK) are kept.
 
 Hostile input is refused, not parsed: no DTD, no entity expansion, no network access, no huge
-trees, at most :data:`MAX_BYTES`. lxml errors never leave this module.
+trees, at most :data:`MAX_BYTES`. Identifiers longer than ISO 20022 allows
+(:data:`MAX_LENGTHS`) are refused, naming the field. lxml errors never leave this module.
 """
 
 from __future__ import annotations
@@ -36,6 +37,24 @@ _NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:(camt\.053\.001\.(\d{2
 SUPPORTED_VERSIONS = tuple(f"camt.053.001.{n:02d}" for n in range(2, 9))
 OPENING_CODES = ("OPBD", "PRCD")
 """Opening booked balance; some banks send the previous closing booked balance instead."""
+MAX_LENGTHS = {
+    "MsgId": 35,
+    "Stmt/Id": 35,
+    "Othr/Id": 34,
+    "NtryRef": 35,
+    "AcctSvcrRef": 35,
+    "EndToEndId": 35,
+    "InstrId": 35,
+    "TxId": 35,
+    "PmtInfId": 35,
+    "MndtId": 35,
+    "ChqNb": 35,
+    "ClrSysRef": 35,
+    "UETR": 36,
+    "CdtrRefInf": 35,
+}
+"""ISO 20022 lengths of the identifiers read (Max35Text, Max34Text; a UETR is a UUID). A
+longer one is refused: it is not a valid statement, and the read models keep them as text."""
 _REFERENCE_KINDS = (
     "EndToEndId",
     "AcctSvcrRef",
@@ -58,7 +77,7 @@ def read_camt053(data: bytes | str) -> list[Statement]:
     body = root.find("BkToCstmrStmt")
     if body is None:
         raise StatementError("Document/BkToCstmrStmt: required (not a camt.053 statement)")
-    message_id = _text(body, "GrpHdr/MsgId") or ""
+    message_id = _identifier(body, "GrpHdr/MsgId", "BkToCstmrStmt", "MsgId") or ""
     statements = body.findall("Stmt")
     if not statements:
         raise StatementError("BkToCstmrStmt/Stmt: at least one statement is required")
@@ -133,6 +152,7 @@ def _strip_namespaces(root: etree._Element) -> None:
 
 def _statement(stmt: etree._Element, where: str, message_id: str, version: str) -> Statement:
     statement_id = _required(stmt, "Id", where)
+    _check_length(statement_id, f"{where}/Id", "Stmt/Id")
     created_at = _date_time(_required(stmt, "CreDtTm", where), f"{where}/CreDtTm")
     account, is_iban = _account(stmt, where)
     balances = _balances(stmt, where)
@@ -180,7 +200,7 @@ def _account(stmt: etree._Element, where: str) -> tuple[str, bool]:
             return normalise_iban(raw_iban), True
         except InvalidIban as error:
             raise StatementError(f"{where}/Acct/Id/IBAN: {error}") from None
-    other = _text(stmt, "Acct/Id/Othr/Id")
+    other = _identifier(stmt, "Acct/Id/Othr/Id", where, "Othr/Id")
     if other is not None:
         return other, False
     raise StatementError(f"{where}/Acct/Id: an IBAN or Othr/Id is required")
@@ -252,14 +272,15 @@ def _entry(ntry: etree._Element, where: str, currency: str) -> StatementEntry | 
         if value and value.upper() != NOT_PROVIDED and (kind, value) not in references:
             references.append((kind, value))
 
-    servicer_ref = _text(ntry, "AcctSvcrRef")
+    servicer_ref = _identifier(ntry, "AcctSvcrRef", where, "AcctSvcrRef")
     add("AcctSvcrRef", servicer_ref)
-    add("NtryRef", _text(ntry, "NtryRef"))
+    add("NtryRef", _identifier(ntry, "NtryRef", where, "NtryRef"))
     end_to_end: str | None = None
     remittance: list[str] = []
-    for tx in ntry.findall("NtryDtls/TxDtls"):
+    for number, tx in enumerate(ntry.findall("NtryDtls/TxDtls"), start=1):
+        here = f"{where}/NtryDtls/TxDtls[{number}]"
         for kind in _REFERENCE_KINDS:
-            value = _text(tx, f"Refs/{kind}")
+            value = _identifier(tx, f"Refs/{kind}", here, kind)
             add(kind, value)
             if kind == "EndToEndId" and end_to_end is None and value:
                 end_to_end = value if value.upper() != NOT_PROVIDED else None
@@ -267,7 +288,7 @@ def _entry(ntry: etree._Element, where: str, currency: str) -> StatementEntry | 
             text = "".join(line.itertext()).strip()
             if text:
                 remittance.append(text)
-        add("CdtrRefInf", _text(tx, "RmtInf/Strd/CdtrRefInf/Ref"))
+        add("CdtrRefInf", _identifier(tx, "RmtInf/Strd/CdtrRefInf/Ref", here, "CdtrRefInf"))
     if not remittance:
         extra = _text(ntry, "NtryDtls/TxDtls/AddtlTxInf") or _text(ntry, "AddtlNtryInf")
         if extra:
@@ -295,6 +316,20 @@ def _text(parent: etree._Element, path: str) -> str | None:
         return None
     value = "".join(element.itertext()).strip()
     return value or None
+
+
+def _identifier(parent: etree._Element, path: str, where: str, kind: str) -> str | None:
+    """The text at ``path``, refused when longer than its ISO 20022 length."""
+    value = _text(parent, path)
+    if value is not None:
+        _check_length(value, f"{where}/{path}", kind)
+    return value
+
+
+def _check_length(value: str, where: str, kind: str) -> None:
+    limit = MAX_LENGTHS[kind]
+    if len(value) > limit:
+        raise StatementError(f"{where}: {len(value)} characters, ISO 20022 allows at most {limit}")
 
 
 def _required(parent: etree._Element, path: str, where: str) -> str:

@@ -23,7 +23,7 @@ from api.security import Permission
 from domain.errors import InvalidIban
 from domain.iban import normalise_iban
 from domain.reconciliation.reconciliation import StatementReconciliation
-from domain.reconciliation.statement import StatementError
+from domain.reconciliation.statement import StatementConflict, StatementError
 from projections.events import as_utc
 from projections.reconciliation import (
     BreakView,
@@ -305,6 +305,8 @@ class ReconciliationMutation:
         def run() -> list[tuple[StatementReconciliation, bool]]:
             try:
                 outcomes = import_statements(container, xml)
+            except StatementConflict as error:  # the same statement id, other content
+                raise ApiError(error.reason, "CONFLICT") from None
             except StatementError as error:
                 raise bad_input(f"xml: {error.reason}") from None
             return [(o.reconciliation, o.created) for o in outcomes]

@@ -5,9 +5,13 @@ matches and breaks, in the same order. Rules, in order:
 
 1. **Reference**: an entry whose references (EndToEndId, AcctSvcrRef, InstrId, ...) meet a
    ledger posting's references (the transaction's end-to-end id, external id or id) in the
-   same direction. Equal amounts match; different amounts are an ``AMOUNT_MISMATCH`` break
-   (the posting is accounted for by that break). Among several candidates the one with the
-   equal amount wins, then the earliest (booking date, transaction id).
+   same direction. Two passes: first every such pair with equal amounts matches (across all
+   entries); then, among the entries and postings left, a pair with different amounts is an
+   ``AMOUNT_MISMATCH`` break (the posting is accounted for by that break). So a fee entry
+   quoting its payment's reference never takes the payment's posting. Among several
+   candidates the earliest posting (booking date, transaction id) is taken; entries are
+   taken in a canonical order of their facts, so the order of the statement's entries never
+   changes the result (only the entry numbers).
 2. **Amount and date**: an entry left over matches a left-over posting of the same signed
    amount and booking date only when that key is unique on both sides.
 3. What is left: entries are ``MISSING_IN_LEDGER``, postings ``MISSING_IN_CORE``.
@@ -158,6 +162,23 @@ def _entry_reference(entry: StatementEntry) -> str | None:
     )
 
 
+def _entry_key(entry: StatementEntry) -> tuple[Any, ...]:
+    """Every fact of an entry the matching may look at: entries with equal keys are
+    interchangeable, so processing in key order makes the result independent of the
+    statement's order."""
+    return (
+        entry.booking_date,
+        entry.signed_amount,
+        entry.value_date or entry.booking_date,
+        entry.value_date is None,
+        tuple(sorted(entry.references)),
+        entry.end_to_end_id or "",
+        entry.account_servicer_ref or "",
+        entry.reversal,
+        entry.remittance,
+    )
+
+
 def match_statement(statement: Statement, ledger: LedgerSide | None) -> MatchResult:
     """Match ``statement`` against ``ledger`` (None: the ledger has no such account)."""
     if ledger is None or ledger.currency != statement.currency:
@@ -178,27 +199,37 @@ def match_statement(statement: Statement, ledger: LedgerSide | None) -> MatchRes
     matches: list[Match] = []
     findings: list[Finding] = []
 
-    # 1. references
-    for index, entry in enumerate(statement.entries):
-        refs = entry.reference_values()
-        if not refs:
-            continue
-        candidates = [
-            i
-            for i, posting in enumerate(postings)
-            if i not in taken and posting.direction is entry.direction and refs & posting.references
-        ]
-        if not candidates:
-            continue
-        equal = [i for i in candidates if postings[i].amount == entry.signed_amount]
-        chosen = (equal or candidates)[0]
-        posting = postings[chosen]
-        taken.add(chosen)
-        done.add(index)
-        if equal:
-            matches.append(Match(index, posting.transaction_id, MatchRule.REFERENCE))
-        else:
-            findings.append(
+    # 1. references, in two passes over the entries in a canonical order (so their order on
+    # the statement never changes the result): equal amounts first, across all entries;
+    # then, among what is left, the same reference with another amount
+    order = sorted(range(len(statement.entries)), key=lambda i: _entry_key(statement.entries[i]))
+    mismatches: list[Finding] = []
+    for equal_amounts in (True, False):
+        for index in order:
+            if index in done:
+                continue
+            entry = statement.entries[index]
+            refs = entry.reference_values()
+            if not refs:
+                continue
+            candidates = [
+                i
+                for i, posting in enumerate(postings)
+                if i not in taken
+                and posting.direction is entry.direction
+                and refs & posting.references
+                and (posting.amount == entry.signed_amount) is equal_amounts
+            ]
+            if not candidates:
+                continue
+            chosen = candidates[0]
+            posting = postings[chosen]
+            taken.add(chosen)
+            done.add(index)
+            if equal_amounts:
+                matches.append(Match(index, posting.transaction_id, MatchRule.REFERENCE))
+                continue
+            mismatches.append(
                 Finding(
                     BreakKind.AMOUNT_MISMATCH,
                     f"entry {index + 1}: statement {entry.signed_amount} {entry.currency}, "
@@ -211,6 +242,7 @@ def match_statement(statement: Statement, ledger: LedgerSide | None) -> MatchRes
                     reference=_entry_reference(entry),
                 )
             )
+    findings.extend(sorted(mismatches, key=lambda f: f.entry_index or 0))
 
     # 2. amount + direction + booking date, when unique on both sides
     entries_by_key: dict[tuple[Decimal, date], list[int]] = defaultdict(list)

@@ -6,7 +6,9 @@
 
 The id is ``uuid5(namespace, account + statement id)``: the same statement imported twice
 names the same aggregate, so the second import finds the first result instead of matching
-again. The matching result is recorded as an event (``Reconciled``), so replaying the
+again. ``Imported`` records a digest of the statement's facts, so a statement re-sent under
+the same id with other content is refused (:class:`StatementConflict`), not taken for the
+first. The matching result is recorded as an event (``Reconciled``), so replaying the
 history never re-matches against a ledger that has moved on since.
 """
 
@@ -22,7 +24,7 @@ from eventsourcing.domain import event
 from domain.aggregate import AttributedAggregate
 from domain.errors import DomainError
 from domain.reconciliation.matching import Finding, Match, MatchResult
-from domain.reconciliation.statement import Statement
+from domain.reconciliation.statement import Statement, StatementConflict, masked_account
 
 RECONCILIATION_NAMESPACE = UUID("3b8e2f4c-7d1a-4e9b-8c55-1f0a6d2e9b31")
 
@@ -92,6 +94,7 @@ class StatementReconciliation(AttributedAggregate):
             statement_id=statement.statement_id,
             statement=statement.summary_data(),
             entries=[entry.as_data() for entry in statement.entries],
+            digest=statement.digest(),
         )
 
     @event("Imported")
@@ -101,15 +104,28 @@ class StatementReconciliation(AttributedAggregate):
         statement_id: str,
         statement: dict[str, Any],
         entries: list[dict[str, Any]],
+        digest: str | None = None,
     ) -> None:
         self.account = account
         self.statement_id = statement_id
+        self.digest = digest
+        """sha256 of the statement's facts (:meth:`Statement.digest`); None in an event
+        recorded before digests were (its content is then unknown)."""
         self.summary = dict(statement)
         self.entry_data = [dict(entry) for entry in entries]
         self.matches: list[Match] = []
         self.breaks: list[Break] = []
         self.ledger_closing_balance: str | None = None
         self.reconciled = False
+
+    def check_same_content(self, statement: Statement) -> None:
+        """Raise :class:`StatementConflict` when ``statement`` (same account and id) differs
+        from the one imported; an import recorded without a digest is taken as the same."""
+        if self.digest is not None and self.digest != statement.digest():
+            raise StatementConflict(
+                f"statement {self.statement_id} of {masked_account(self.account)} was imported "
+                "before with different content"
+            )
 
     @property
     def statement(self) -> Statement:

@@ -8,6 +8,8 @@ and its :class:`Direction` says which way the money went.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,6 +31,22 @@ class StatementError(DomainError, ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class StatementConflict(StatementError):
+    """A statement imported before (same account and statement id) sent again with other
+    content: refused, the first import stands."""
+
+
+def masked_account(account: str) -> str:
+    """``account`` with all but its first and last four characters hidden (IBAN style)."""
+    if len(account) <= 8:
+        return "*" * len(account)
+    return f"{account[:4]}{'*' * (len(account) - 8)}{account[-4:]}"
+
+
+def _amount_text(value: Decimal | None) -> str | None:
+    return format(value.normalize(), "f") if value is not None else None
 
 
 class Direction(StrEnum):
@@ -117,6 +135,37 @@ class Statement:
     account_is_iban: bool = True
     skipped_entries: int = 0
     """Entries not booked (PDNG, INFO ...) that the reader left out."""
+
+    def digest(self) -> str:
+        """sha256 of the statement's facts: account, id, currency, period, balances and each
+        entry's amount, direction, dates and references. Not the message id, creation time
+        or version: the same statement re-sent in another camt.053 version has the same
+        digest."""
+        facts = {
+            "account": self.account,
+            "statement_id": self.statement_id,
+            "currency": self.currency,
+            "from_date": self.from_date.isoformat(),
+            "to_date": self.to_date.isoformat(),
+            "opening_balance": _amount_text(self.opening_balance),
+            "closing_balance": _amount_text(self.closing_balance),
+            "entries": [
+                {
+                    "amount": _amount_text(entry.amount),
+                    "currency": entry.currency,
+                    "direction": entry.direction.value,
+                    "booking_date": entry.booking_date.isoformat(),
+                    "value_date": entry.value_date.isoformat() if entry.value_date else None,
+                    "reversal": entry.reversal,
+                    "account_servicer_ref": entry.account_servicer_ref,
+                    "end_to_end_id": entry.end_to_end_id,
+                    "references": sorted([kind, value] for kind, value in entry.references),
+                }
+                for entry in self.entries
+            ],
+        }
+        canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def summary_data(self) -> dict[str, Any]:
         """Everything but the entries, as plain data."""

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.statements import camt053
+from api import reconciliation_role
 from api.bootstrap import Container, bootstrap
 from api.cli import main
-from api.reconciliation_role import reconciliation_workers
+from api.reconciliation_role import StatementInbox, reconciliation_workers
 from api.security import Principal
 from api.settings import Settings
 from tests.builders import FakeClock, iban
@@ -157,6 +159,32 @@ def test_a_malformed_statement_is_bad_user_input_and_records_nothing(
     assert events_of(container) == 0
 
 
+def test_a_statement_id_reused_with_other_content_is_a_conflict(
+    container: Container, client: TestClient
+) -> None:
+    xml = booked_statement(client, "S-C")
+    changed = xml.replace(b">250.00</Amt>", b">251.00</Amt>", 1)  # the closing balance
+    assert changed != xml
+    with client_as(container, RITA) as rita:
+        [first] = gql(rita, IMPORT, {"xml": xml.decode()})["importStatement"]
+        assert first["status"] == "RECONCILED"
+        [error] = gql_errors(rita, IMPORT, {"xml": changed.decode()})
+        assert error["extensions"]["code"] == "CONFLICT"
+        assert "statement S-C of " in error["message"]
+        assert "imported before with different content" in error["message"]
+    assert events_of(container) == 2
+    # the inbox rejects it with the reason
+    inbox = container.settings.reconciliation_inbox_dir
+    inbox.mkdir(parents=True)
+    (inbox / "again.xml").write_bytes(changed)
+    [worker] = reconciliation_workers(container)
+    assert worker.run_once() == 1
+    assert (inbox / "rejected" / "again.xml").read_bytes() == changed
+    reason = (inbox / "rejected" / "again.xml.reason").read_text()
+    assert "imported before with different content" in reason
+    assert events_of(container) == 2
+
+
 def test_the_real_statement_of_an_account_we_do_not_hold(container: Container) -> None:
     with client_as(container, RITA) as rita:
         [result] = gql(rita, IMPORT, {"xml": FIXTURE.read_text()})["importStatement"]
@@ -217,6 +245,167 @@ def test_the_inbox_worker_imports_good_files_and_rejects_bad_ones(
     assert container.reconciliation_queries is not None
     [(_cursor, view)] = container.reconciliation_queries.reconciliations(None, 5, None).edges
     assert (view.status, view.imported_by) == ("RECONCILED", "service:reconciliation")
+
+
+# Several replicas on one inbox, driven step by step: each worker is a StatementInbox on the
+# same directory, its importer records what it was given.
+
+
+def _statement_file(statement_id: str, amount: str = "1.00") -> bytes:
+    spec = StatementSpec(
+        account=iban("DE"),
+        currency="EUR",
+        from_date=DAY,
+        to_date=DAY,
+        closing=Decimal(amount),
+        entries=[Entry(Decimal(amount), DAY, f"E2E-{statement_id}")],
+        statement_id=statement_id,
+    )
+    return build_camt053(spec)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_replica_moves_only_the_file_it_claimed(tmp_path: Path) -> None:
+    """A reads x.xml (v1); meanwhile B looks, and the producer drops the next x.xml (v2). A
+    moves the file it claimed, not whatever is called x.xml now: v2 waits in the inbox."""
+    imported: list[bytes] = []
+    v1, v2 = _statement_file("S-1"), _statement_file("S-2", "2.00")
+    replica_b = StatementInbox(tmp_path, lambda data: imported.append(data))
+
+    def replica_a_importer(data: bytes) -> None:
+        imported.append(data)
+        if len(imported) == 1:  # while A is importing v1 ...
+            assert replica_b.step() == 0  # ... B finds nothing to take (A claimed v1)
+            part = tmp_path / "x.xml.part"
+            part.write_bytes(v2)
+            part.rename(tmp_path / "x.xml")  # the producer's next file, same name
+
+    replica_a = StatementInbox(tmp_path, replica_a_importer)
+    (tmp_path / "x.xml").write_bytes(v1)
+    assert replica_a.step() == 1
+    assert imported == [v1]
+    assert (tmp_path / "x.xml").read_bytes() == v2
+    assert (tmp_path / "processed" / "x.xml").read_bytes() == v1
+    assert replica_b.step() == 1
+    assert imported == [v1, v2]
+    assert (tmp_path / "processed" / "x.xml.1").read_bytes() == v2  # never overwritten
+    assert _names(tmp_path / ".claimed") == []
+
+
+def test_two_replicas_listing_one_file_import_it_once(tmp_path: Path) -> None:
+    imported: list[tuple[str, bytes]] = []
+    a = StatementInbox(tmp_path, lambda data: imported.append(("a", data)))
+    b = StatementInbox(tmp_path, lambda data: imported.append(("b", data)))
+    a.step()  # creates the folders
+    (tmp_path / "x.xml").write_bytes(good := _statement_file("S-1"))
+    [seen_by_a] = a.pending()
+    [seen_by_b] = b.pending()
+    claimed = b.claim(seen_by_b)
+    assert claimed is not None and claimed.parent == tmp_path / ".claimed"
+    assert a.claim(seen_by_a) is None  # B has it
+    b.process(claimed)
+    assert a.step() == 0
+    assert imported == [("b", good)]
+    assert _names(tmp_path / "processed") == ["x.xml"]
+
+
+def test_a_crashed_replicas_claims_return_to_the_inbox(tmp_path: Path) -> None:
+    clock = Clock()
+    imported: list[bytes] = []
+    crashed = StatementInbox(tmp_path, lambda data: imported.append(data), clock=clock)
+    alive = StatementInbox(tmp_path, lambda data: imported.append(data), clock=clock)
+    crashed.step()
+    first, newer = _statement_file("S-1"), _statement_file("S-2", "2.00")
+    (tmp_path / "x.xml").write_bytes(first)
+    [path] = crashed.pending()
+    assert crashed.claim(path) is not None  # ... and the replica dies before processing it
+    (tmp_path / "x.xml").write_bytes(newer)  # the producer's next file of that name
+    os.utime(tmp_path / "x.xml", (clock.now + 60, clock.now + 60))
+
+    clock.now += 599  # a claim younger than 10 minutes is left alone
+    assert alive.release_stale_claims() == 0
+    assert alive.step() == 1
+    assert imported == [newer]
+    clock.now += 2
+    assert alive.step() == 1  # returned (under another name: x.xml was taken) and imported
+    assert imported == [newer, first]
+    assert [(tmp_path / "processed" / n).read_bytes() for n in ("x.xml", "x.xml.1")] == [
+        newer,
+        first,
+    ]
+    assert _names(tmp_path / ".claimed") == []
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == []
+
+
+def test_a_failed_import_returns_the_file_to_the_inbox(tmp_path: Path) -> None:
+    def down(_data: bytes) -> None:
+        raise ConnectionError("database down")
+
+    (tmp_path / "x.xml").write_bytes(good := _statement_file("S-1"))
+    with pytest.raises(ConnectionError):
+        StatementInbox(tmp_path, down).step()
+    assert (tmp_path / "x.xml").read_bytes() == good
+    assert _names(tmp_path / ".claimed") == []
+    assert _names(tmp_path / "processed") == []
+
+
+def test_an_oversized_inbox_file_is_rejected_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(camt053, "MAX_BYTES", 1000)
+    reads: list[Path] = []
+    real_read = reconciliation_role.read_regular_file
+
+    def spy(path: Path, limit: int) -> bytes:
+        reads.append(path)
+        return real_read(path, limit)
+
+    monkeypatch.setattr(reconciliation_role, "read_regular_file", spy)
+    with (tmp_path / "big.xml").open("wb") as f:  # sparse: think 20 GB
+        f.truncate(10_000_000)
+    (tmp_path / "small.xml").write_bytes(b"<x/>")
+    imported: list[bytes] = []
+    assert StatementInbox(tmp_path, lambda data: imported.append(data)).step() == 2
+    assert [p.name for p in reads] == [p.name for p in reads if p.name.startswith("small")]
+    assert len(reads) == 1 and imported == [b"<x/>"]
+    assert (tmp_path / "rejected" / "big.xml").stat().st_size == 10_000_000
+    reason = (tmp_path / "rejected" / "big.xml.reason").read_text()
+    assert "10000000 bytes, the limit is 1000" in reason
+
+
+def test_symlinks_and_directories_in_the_inbox_are_rejected_never_followed(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "outside" / "secret.xml"
+    secret.parent.mkdir()
+    secret.write_bytes(content := _statement_file("S-9"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    os.symlink(secret, inbox / "link.xml")
+    (inbox / "folder.xml").mkdir()
+    seen: list[bytes] = []
+    assert StatementInbox(inbox, lambda data: seen.append(data)).step() == 2
+    assert seen == []
+    link = inbox / "rejected" / "link.xml"
+    assert link.is_symlink() and os.readlink(link) == str(secret)
+    assert "link.xml is a symlink: not read" in (inbox / "rejected/link.xml.reason").read_text()
+    [folder] = [p for p in (inbox / "rejected").iterdir() if p.is_dir()]
+    assert folder.name.startswith("folder.xml")
+    reason = (inbox / "rejected" / f"{folder.name}.reason").read_text()
+    assert "folder.xml is not a regular file: not read" in reason
+    assert secret.read_bytes() == content  # untouched, where it was
+    assert [p.name for p in inbox.iterdir() if not p.is_dir()] == []
 
 
 def test_the_inbox_setting(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from application.errors import Conflict, InvalidCommand, NotFound, ReadModelsBeh
 from domain.causation import Causation, caused_by
 from domain.reconciliation.matching import BreakKind, MatchRule
 from domain.reconciliation.reconciliation import BreakStatus
+from domain.reconciliation.statement import StatementConflict, StatementError
 from projections.chain_verify import verify_chains
 from projections.reconciliation import rm_reconciliation_breaks, rm_reconciliations
 from tests.builders import FakeClock, iban, open_command, payment
@@ -168,6 +169,37 @@ def test_the_statement_of_the_ledger_reconciles_and_a_reimport_is_idempotent(
     reports = verify_chains(container.sources, container.read_engine, None)
     assert {r.context for r in reports} >= {"ledger", "reconciliation"}
     assert all(r.ok for r in reports), [r.describe() for r in reports]
+
+
+def test_the_same_statement_id_with_other_content_is_refused(
+    container: Container, booked: Booked
+) -> None:
+    first = reconcile(container, booked.spec(DAY, "S-1"))
+    assert first.created and kinds(first) == []
+    events_before = container.reconciliation.recorder.max_notification_id()  # type: ignore[union-attr]
+    # core banking corrects the statement but reuses its id: an extra debit, another balance
+    spec = booked.spec(DAY, "S-1")
+    changed = replace(
+        spec,
+        entries=[*spec.entries, Entry(Decimal("-999.99"), DAY, "E2E-NOT-IN-LEDGER")],
+        closing=spec.closing - Decimal("999.99"),
+    )
+    with pytest.raises(StatementConflict) as raised:
+        reconcile(container, changed)
+    assert isinstance(raised.value, StatementError)
+    masked = f"{booked.account[:4]}{'*' * (len(booked.account) - 8)}{booked.account[-4:]}"
+    assert raised.value.reason == (
+        f"statement S-1 of {masked} was imported before with different content"
+    )
+    assert booked.account not in raised.value.reason
+    assert container.reconciliation.recorder.max_notification_id() == events_before  # type: ignore[union-attr]
+    # the same statement re-sent in another version, message id and time: still a duplicate
+    again = reconcile(
+        container,
+        replace(spec, message_id="MSG-RESENT", created_at=spec.created_at.replace(hour=9)),
+        3,
+    )
+    assert not again.created and again.reconciliation.id == first.reconciliation.id
 
 
 def test_each_break_kind(container: Container, booked: Booked) -> None:
@@ -344,3 +376,42 @@ def test_the_reconciliation_keeps_a_small_connection_pool(
     pool = app.factory.datastore.pool
     assert (pool.min_size, pool.max_size) == (1, 3)
     assert container.ledger.factory.datastore.pool.min_size == database.pool_size  # type: ignore[attr-defined]
+
+
+def test_statement_text_of_any_length_projects(container: Container) -> None:
+    """The reader refuses identifiers beyond their ISO 20022 lengths; the read models hold
+    whatever a recorded statement says anyway (an event is forever, a projector that cannot
+    write it stops for good): an 80-character account and references project on both
+    backends."""
+    app = container.reconciliation
+    assert app is not None
+    [read] = read_camt053(
+        build_camt053(
+            StatementSpec(
+                account="CORE-1",
+                currency="EUR",
+                from_date=DAY,
+                to_date=DAY,
+                closing=Decimal("-1.00"),
+                entries=[Entry(Decimal("-1.00"), DAY, "E2E-1")],
+                other_id=True,
+                statement_id="S-LONG",
+            )
+        )
+    )
+    long = "X" * 80
+    entry = replace(read.entries[0], end_to_end_id=long, references=(("EndToEndId", long),))
+    statement = replace(
+        read, account=long, statement_id="S" * 80, message_id="M" * 80, entries=(entry,)
+    )
+    with caused_by(RECONCILER):
+        outcome = app.import_statement(statement)
+    assert kinds(outcome) == [BreakKind.UNKNOWN_ACCOUNT]
+    container.projector.catch_up()
+    queries = container.reconciliation_queries
+    assert queries is not None
+    [(_cursor, view)] = queries.reconciliations(long, 5, None).edges
+    assert (view.account, view.statement_id, view.message_id) == (long, "S" * 80, "M" * 80)
+    assert view.entries[0].end_to_end_id == long
+    [item] = queries.breaks_of(view.id)
+    assert item.account == long

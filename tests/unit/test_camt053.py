@@ -171,6 +171,29 @@ def test_notprovided_references_are_ignored() -> None:
     assert statement.entries[0].references == ()
 
 
+def test_the_digest_is_of_the_statements_facts_not_of_the_message() -> None:
+    first = read_one(build_camt053(spec(), 2))
+    resent = read_one(
+        build_camt053(
+            spec(message_id="MSG-2", created_at=datetime(2026, 11, 25, 7, 30, tzinfo=UTC)), 8
+        )
+    )
+    assert (first.version, first.message_id) != (resent.version, resent.message_id)
+    assert first.digest() == resent.digest()
+    assert len(first.digest()) == 64
+    entries = spec().entries
+    for changed in (
+        spec(closing=Decimal("115.49")),
+        spec(opening=Decimal("100.01")),
+        spec(entries=[replace(entries[0], end_to_end_id="E2E-9"), entries[1]]),
+        spec(entries=[replace(entries[0], booking_date=date(2026, 11, 22)), entries[1]]),
+        spec(entries=[entries[0], replace(entries[1], amount=Decimal("10.00"))]),
+        spec(entries=[*entries, Entry(Decimal("-0.01"), DAY, "E2E-3")]),
+        spec(statement_id="STMT-2"),
+    ):
+        assert read_one(build_camt053(changed, 8)).digest() != first.digest(), changed
+
+
 # --------------------------------------------------------------------------- refused
 
 
@@ -218,6 +241,61 @@ def test_malformed_statements_are_refused_with_a_reason(body: bytes, reason: str
         read_camt053(body)
     assert reason in raised.value.reason
     assert str(raised.value) == raised.value.reason
+
+
+LONG = "X" * 80
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (build_camt053(spec(account=LONG, other_id=True), 8), "Stmt[1]/Acct/Id/Othr/Id"),
+        (build_camt053(spec(account="X" * 35, other_id=True), 8), "Othr/Id"),
+        (build_camt053(spec(statement_id="S" * 36), 8), "Stmt[1]/Id"),
+        (build_camt053(spec(message_id=LONG), 8), "GrpHdr/MsgId"),
+        (
+            build_camt053(spec(entries=[Entry(Decimal("1.00"), DAY, "E" * 36)]), 8),
+            "Stmt[1]/Ntry[1]/NtryDtls/TxDtls[1]/Refs/EndToEndId",
+        ),
+        (
+            build_camt053(spec(entries=[Entry(Decimal("1.00"), DAY, None, LONG)]), 8),
+            "Stmt[1]/Ntry[1]/AcctSvcrRef",
+        ),
+        (
+            _replace(GOOD, "<AcctSvcrRef>ASR-1</AcctSvcrRef>", f"<NtryRef>{LONG}</NtryRef>"),
+            "Stmt[1]/Ntry[1]/NtryRef",
+        ),
+        (
+            _replace(GOOD, "<EndToEndId>E2E-1</EndToEndId>", f"<TxId>{LONG}</TxId>"),
+            "Stmt[1]/Ntry[1]/NtryDtls/TxDtls[1]/Refs/TxId",
+        ),
+        (_replace(GOOD, "<IBAN>DE89370400440532013000</IBAN>", f"<IBAN>{LONG}</IBAN>"), "IBAN"),
+    ],
+)
+def test_identifiers_longer_than_iso20022_allows_are_refused(body: bytes, field: str) -> None:
+    """Othr/Id is Max34Text, the ids and references Max35Text: a longer one is not a valid
+    statement (and must never reach the read models)."""
+    with pytest.raises(StatementError) as raised:
+        read_camt053(body)
+    assert field in raised.value.reason
+
+
+def test_identifiers_at_their_iso20022_lengths_are_read() -> None:
+    entries = [Entry(Decimal("25.50"), DAY, "E" * 35, "A" * 35)]
+    body = build_camt053(
+        spec(
+            account="O" * 34,
+            other_id=True,
+            statement_id="S" * 35,
+            message_id="M" * 35,
+            entries=entries,
+            closing=Decimal("125.50"),
+        ),
+        8,
+    )
+    statement = read_one(body)
+    assert (statement.account, statement.statement_id) == ("O" * 34, "S" * 35)
+    assert statement.entries[0].end_to_end_id == "E" * 35
 
 
 def test_xxe_is_refused_and_no_file_is_read(tmp_path: Path) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.reconciliation.matching import (
     BreakKind,
@@ -23,7 +27,12 @@ from domain.reconciliation.reconciliation import (
     parse_break_id,
     reconciliation_id,
 )
-from domain.reconciliation.statement import Direction, Statement, StatementEntry
+from domain.reconciliation.statement import (
+    Direction,
+    Statement,
+    StatementConflict,
+    StatementEntry,
+)
 
 DAY = date(2026, 11, 23)
 IBAN = "DE89370400440532013000"
@@ -126,6 +135,84 @@ def test_matching_is_deterministic_whatever_the_posting_order() -> None:
     assert first == second
 
 
+def test_a_fee_quoting_its_payments_reference_never_takes_the_payments_posting() -> None:
+    """An outgoing payment and the bank's fee for it quote the same reference; the ledger
+    books both (the fee under its own id). In either order on the statement: both match."""
+    payment = entry("-100.00", "REF-1")
+    fee = entry("-2.50", "REF-1")
+    side = ledger(
+        posting("tx-pay", "-100.00", "REF-1"),
+        posting("tx-fee", "-2.50", "tx-fee"),
+        closing="-102.50",
+    )
+    for entries in ((payment, fee), (fee, payment)):
+        result = match_statement(statement(*entries, closing="-102.50"), side)
+        assert result.findings == ()
+        assert {(entries[m.entry_index].amount, m.transaction_id) for m in result.matches} == {
+            (Decimal("100.00"), "tx-pay"),
+            (Decimal("2.50"), "tx-fee"),
+        }
+        assert {(m.transaction_id, m.rule) for m in result.matches} == {
+            ("tx-pay", MatchRule.REFERENCE),
+            ("tx-fee", MatchRule.AMOUNT_AND_DATE),
+        }
+
+
+def test_a_reference_with_another_amount_is_a_mismatch_only_among_what_is_left() -> None:
+    """Equal amounts first across all entries; then the same reference, another amount."""
+    side = ledger(posting("t1-pay", "-100.00", "REF-1"), posting("t2-fee", "-2.50", "REF-1"))
+    fee_first = statement(entry("-2.40", "REF-1"), entry("-100.00", "REF-1"))
+    result = match_statement(fee_first, side)
+    assert [(m.entry_index, m.transaction_id) for m in result.matches] == [(1, "t1-pay")]
+    [mismatch] = result.findings
+    assert (mismatch.kind, mismatch.entry_index, mismatch.transaction_id) == (
+        BreakKind.AMOUNT_MISMATCH,
+        0,
+        "t2-fee",
+    )
+
+
+def _facts(stmt: Statement, side: LedgerSide) -> Counter[Any]:
+    """The result with entries named by their content, not their position."""
+    result = match_statement(stmt, side)
+    found: Counter[Any] = Counter()
+    for match in result.matches:
+        found[(stmt.entries[match.entry_index], match.rule, match.transaction_id)] += 1
+    for finding in result.findings:
+        subject = stmt.entries[finding.entry_index] if finding.entry_index is not None else None
+        found[(subject, finding.kind, finding.transaction_id, finding.ledger_amount)] += 1
+    return found
+
+
+_AMOUNTS = ("-100.00", "-2.50", "5.00", "-5.00")
+_REFS = st.frozensets(st.sampled_from(("R1", "R2", "R3")), max_size=2)
+
+
+@given(
+    entries=st.lists(st.tuples(st.sampled_from(_AMOUNTS), _REFS), max_size=6),
+    postings=st.lists(st.tuples(st.sampled_from(_AMOUNTS), _REFS), max_size=6),
+    data=st.data(),
+)
+def test_the_order_of_the_statements_entries_never_changes_the_result(
+    entries: list[tuple[str, frozenset[str]]],
+    postings: list[tuple[str, frozenset[str]]],
+    data: st.DataObject,
+) -> None:
+    built = [
+        StatementEntry(
+            amount=abs(Decimal(amount)),
+            currency="EUR",
+            direction=Direction.CREDIT if Decimal(amount) > 0 else Direction.DEBIT,
+            booking_date=DAY,
+            references=tuple(("AcctSvcrRef", r) for r in sorted(refs)),
+        )
+        for amount, refs in entries
+    ]
+    side = ledger(*(posting(f"t{n}", amount, *refs) for n, (amount, refs) in enumerate(postings)))
+    shuffled = data.draw(st.permutations(built))
+    assert _facts(statement(*shuffled), side) == _facts(statement(*built), side)
+
+
 def test_the_aggregate_records_the_result_and_resolves_each_break_once() -> None:
     stmt = statement(entry("10.00", "E1"), closing="3.00")
     reconciliation = StatementReconciliation.start(stmt)
@@ -153,3 +240,23 @@ def test_the_aggregate_records_the_result_and_resolves_each_break_once() -> None
 def test_malformed_break_ids(bad: str) -> None:
     with pytest.raises(UnknownBreak):
         parse_break_id(bad)
+
+
+def test_imported_records_the_digest_and_an_event_without_one_is_taken_as_the_same() -> None:
+    stmt = statement(entry("10.00", "E1"), closing="10.00")
+    other = statement(entry("10.00", "E1"), entry("-1.00", "E2"), closing="9.00")
+    reconciliation = StatementReconciliation.start(stmt)
+    [imported] = reconciliation.collect_events()
+    assert imported.digest == stmt.digest() != other.digest()  # type: ignore[attr-defined]
+    reconciliation.check_same_content(stmt)
+    with pytest.raises(StatementConflict, match=r"S-1 of DE89\*+3000 was imported before"):
+        reconciliation.check_same_content(other)
+    # an Imported event recorded before digests were, rebuilt as the mapper does it
+    legacy = object.__new__(type(imported))
+    object.__setattr__(
+        legacy, "__dict__", {k: v for k, v in imported.__dict__.items() if k != "digest"}
+    )
+    replayed = legacy.mutate(None)
+    assert isinstance(replayed, StatementReconciliation)
+    assert replayed.digest is None
+    replayed.check_same_content(other)
