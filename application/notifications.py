@@ -364,11 +364,16 @@ class NotificationSender:
         self.batch_size = batch_size
         self.report = SendReport()
 
-    def step(self) -> int:
-        """Send at most ``batch_size`` due deliveries; returns how many were attempted."""
+    def step(self, still_leading: Callable[[], bool] | None = None) -> int:
+        """Send at most ``batch_size`` due deliveries; returns how many were attempted.
+
+        ``still_leading`` (the role's leader election) is asked before each send: once it
+        answers False, this step sends nothing more."""
         now = self.clock()
         attempted = 0
         for the_id in self.due.due(now, self.batch_size):
+            if still_leading is not None and not still_leading():
+                break
             if self.send(the_id):
                 attempted += 1
         return attempted

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import email
 import json
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +24,7 @@ from adapters.notifications.positions import SqlPositionStore
 from adapters.notifications.webhook import verify_signature
 from adapters.persistence import DatabaseConfig
 from api.bootstrap import Container, bootstrap
+from api.notifications_role import notification_workers
 from api.settings import Settings
 from application.errors import NotFound
 from application.notifications import ChannelResult, OutgoingNotification
@@ -322,3 +327,84 @@ def snapshot(container: Container) -> tuple[list[dict[str, Any]], list[dict[str,
             ).mappings()
         ]
     return deliveries_, attempts_
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+@contextmanager
+def counting_webhook(delay: float = 0.0) -> Iterator[tuple[str, list[str]]]:
+    """Answers 200 after ``delay`` seconds; records the X-Ledger-Delivery of every request."""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                seen.append(self.headers.get("X-Ledger-Delivery", ""))
+            time.sleep(delay)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_of_three_replicas_one_sends_and_a_standby_takes_over_when_it_stops(
+    start: Any,
+) -> None:
+    """The chart runs 3 replicas of the role: one leader evaluates and sends, the others
+    stand by (ready, doing nothing) until it stops."""
+    with counting_webhook(delay=0.5) as (url, seen):
+        replicas = [start(held_rule(Channel.WEBHOOK, url)) for _ in range(3)]
+        workers = [notification_workers(c) for c in replicas]
+        try:
+            hold_a_payment(replicas[0])
+            evaluated = [pair[0].run_once() for pair in workers]  # type: ignore[attr-defined]
+            assert evaluated[0] > 0 and evaluated[1:] == [0, 0]  # the first one leads
+            replicas[0].projector.catch_up()
+            barrier = threading.Barrier(3)
+            sent: list[int] = []
+
+            def run(pair: list[Any]) -> None:
+                barrier.wait()
+                sent.append(pair[1].run_once())
+
+            threads = [threading.Thread(target=run, args=(pair,)) for pair in workers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            [row] = deliveries(replicas[0])
+            assert (row["status"], row["attempts"]) == ("DELIVERED", 1)
+            assert len(seen) == 1, f"the receiver got the delivery {len(seen)} times: {seen}"
+            assert sorted(sent) == [0, 0, 1]
+            assert all(
+                w.readiness()["leader"] is (i == 0) for i, p in enumerate(workers) for w in p
+            )
+
+            for worker in workers[0]:  # the leader shuts down (SIGTERM)
+                worker.shutdown(1.0)
+            hold_a_payment(replicas[1], "16000.00")
+            assert workers[1][0].run_once() > 0  # a standby takes over
+            assert workers[2][0].run_once() == 0
+            replicas[1].projector.catch_up()
+            assert workers[2][1].run_once() == 0
+            assert workers[1][1].run_once() == 1
+            assert len(seen) == 2 and len(set(seen)) == 2
+        finally:
+            for pair in workers:
+                for worker in pair:
+                    worker.shutdown(1.0)
