@@ -338,6 +338,8 @@ class SendReport:
     failed: int = 0
     gave_up: int = 0
     skipped: int = 0
+    not_mine: int = 0
+    """Due deliveries of a rule (or target) this process's rule set does not have."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -384,6 +386,14 @@ class NotificationSender:
         if delivery is None or not delivery.is_due(self.clock()):
             self.report.skipped += 1
             return False
+        if not self.knows(delivery):
+            # Scheduled under a rule set this process does not have (a rolling update: a
+            # newer or older pod's rule, or the rule's target changed): not this process's
+            # to send nor to give up. Nothing is recorded; a process that knows it sends it.
+            log.info("delivery %s of rule %r is not for this rule set", the_id, delivery.rule)
+            self.report.skipped += 1
+            self.report.not_mine += 1
+            return False
         result = self._attempt(delivery)
         at = self.clock()
         with caused_by(Causation(actor=SERVICE_ACTOR, channel=VIA_CHANNEL)):
@@ -406,16 +416,25 @@ class NotificationSender:
             self.report.failed += 1
         return True
 
+    def knows(self, delivery: Delivery) -> bool:
+        """Whether this rule set has the delivery's rule: by name, and (when active) with the
+        same channel and target. A rule listed without a target (inactive) is known: that is
+        how an operator gives up the pending deliveries of a rule removed for good."""
+        rule = self.rules.get(delivery.rule)
+        if rule is None:
+            return False
+        if rule.target is None:
+            return True
+        return (
+            rule.target_digest == delivery.target_digest and rule.channel.value == delivery.channel
+        )
+
     def _attempt(self, delivery: Delivery) -> ChannelResult:
         rule = self.rules.get(delivery.rule)
         if rule is None or rule.target is None:
             return ChannelResult(
-                False, f"rule {delivery.rule!r} is no longer configured", permanent=True
-            )
-        if rule.target_digest != delivery.target_digest or rule.channel.value != delivery.channel:
-            return ChannelResult(
                 False,
-                f"rule {delivery.rule!r} now targets somewhere else; not sent to the new target",
+                f"rule {delivery.rule!r} is listed without a target (inactive)",
                 permanent=True,
             )
         channel = self.channels.get(rule.channel)

@@ -408,3 +408,54 @@ def test_of_three_replicas_one_sends_and_a_standby_takes_over_when_it_stops(
             for pair in workers:
                 for worker in pair:
                     worker.shutdown(1.0)
+
+
+# --------------------------------------------------------------------------- rolling update
+
+
+def test_a_replica_without_the_rule_leaves_its_delivery_pending(start: Any) -> None:
+    """Rolling update adding 'new-rule': an old pod's sender does not give its delivery up."""
+    with counting_webhook() as (url, seen):
+        old = start(held_rule(Channel.WEBHOOK, url))
+        new = start(
+            held_rule(Channel.WEBHOOK, url),
+            replace(held_rule(Channel.WEBHOOK, url), name="new-rule"),
+        )
+        hold_a_payment(new)
+        evaluate(new)
+        assert send(old) == 1  # its own rule's delivery only
+        by_rule = {r["rule"]: r for r in deliveries(old)}
+        assert by_rule["payment-held"]["status"] == "DELIVERED"
+        assert (by_rule["new-rule"]["status"], by_rule["new-rule"]["attempts"]) == ("PENDING", 0)
+        assert old.notification_sender is not None
+        assert old.notification_sender.report.not_mine == 1
+        assert send(new) == 1  # a pod that has the rule sends it
+        assert {r["status"] for r in deliveries(new)} == {"DELIVERED"}
+        assert len(seen) == 2
+
+
+def test_a_replica_whose_rule_targets_elsewhere_leaves_the_delivery_pending(start: Any) -> None:
+    with counting_webhook() as (url, seen):
+        new = start(held_rule(Channel.WEBHOOK, url))
+        old = start(held_rule(Channel.WEBHOOK, url + "/old"))
+        hold_a_payment(new)
+        evaluate(new)
+        assert send(old) == 0
+        [row] = deliveries(old)
+        assert (row["status"], row["attempts"]) == ("PENDING", 0)
+        assert send(new) == 1
+        assert seen and deliveries(new)[0]["status"] == "DELIVERED"
+
+
+def test_an_inactive_rule_gives_its_pending_deliveries_up(start: Any) -> None:
+    """How an operator clears the deliveries of a rule removed for good: list it without a
+    target until they are given up."""
+    with counting_webhook() as (url, seen):
+        scheduler = start(held_rule(Channel.WEBHOOK, url))
+        hold_a_payment(scheduler)
+        evaluate(scheduler)
+        retired = start(replace(held_rule(Channel.WEBHOOK, url), target=None))
+        assert send(retired) == 1
+        [row] = deliveries(retired)
+        assert row["status"] == "GAVE_UP" and "inactive" in row["gave_up_reason"]
+        assert not seen
