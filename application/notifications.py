@@ -18,6 +18,7 @@ again. Every message carries the delivery id so that receivers can drop repeats.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,13 +75,25 @@ def utc_now() -> datetime:
 
 
 class PositionStore(Protocol):
-    """Where the evaluator keeps how far it has read each context's log."""
+    """Where the evaluator keeps how far each rule (``key``, see :func:`position_key`) has
+    read each context's log."""
 
-    def get(self, context: str) -> int | None:
+    def get(self, key: str, context: str) -> int | None:
         """The last notification id evaluated in ``context`` (None: never read)."""
         ...
 
-    def set(self, context: str, position: int) -> None: ...
+    def set(self, key: str, context: str, position: int) -> None:
+        """Store ``position``, unless the stored one is further already (never backwards:
+        a slower evaluator must not make the next one read the same events again)."""
+        ...
+
+
+def position_key(rule: Rule) -> str:
+    """The name a rule's positions are stored under (at most 64 characters)."""
+    key = f"rule:{rule.name}"
+    if len(key) <= 64:
+        return key
+    return "rule#" + hashlib.sha256(rule.name.encode()).hexdigest()[:32]
 
 
 class DueDeliveries(Protocol):
@@ -251,29 +264,54 @@ class RuleEvaluator:
         return read
 
     def _step(self, feed: ContextFeed) -> int:
-        stored = self.positions.get(feed.context)
-        head = feed.head()
-        if stored is None and self.start_at_head:
-            self.positions.set(feed.context, head)
+        """Each rule keeps its own position in each log (a rule added by a rolling update
+        must not find the events it fires on already read by a pod without it): the batch
+        starts after the furthest-behind rule, and each event goes to the rules that have
+        not read it yet."""
+        rules = [r for r in self.rules.active if any(e.context == feed.context for e in r.events)]
+        if not rules:
             return 0
-        after = stored or 0
+        head = feed.head()
+        positions: dict[str, int] = {}
+        for rule in rules:
+            stored = self.positions.get(position_key(rule), feed.context)
+            if stored is None:
+                # A rule never run before: from the head (only what happens from now on
+                # notifies) or from the beginning of the log.
+                stored = head if self.start_at_head else 0
+                if self.start_at_head:
+                    self.positions.set(position_key(rule), feed.context, stored)
+            positions[rule.name] = stored
+        after = min(positions.values())
+        if after >= head:
+            return 0
         items = list(feed.feed(after, self.batch_size))
         for position, event in items:
-            self.evaluate(feed, position, event)
+            behind = [r for r in rules if positions[r.name] < position]
+            self.evaluate(feed, position, event, behind)
         last = items[-1][0] if items else after
         if len(items) < self.batch_size:
             # Nothing more a rule fires on up to the head read before the batch (every
             # notification id up to it was committed): skip the rest.
             last = max(last, head)
-        if last > after:
-            self.positions.set(feed.context, last)
+        for rule in rules:
+            if last > positions[rule.name]:
+                self.positions.set(position_key(rule), feed.context, last)
         return len(items)
 
-    def evaluate(self, feed: ContextFeed, position: int, event: object) -> list[UUID]:
-        """Schedule the deliveries of ``event`` (at ``position`` of its log); returns the ids
-        of the deliveries scheduled now (not those scheduled before)."""
+    def evaluate(
+        self,
+        feed: ContextFeed,
+        position: int,
+        event: object,
+        rules: Sequence[Rule] | None = None,
+    ) -> list[UUID]:
+        """Schedule the deliveries of ``event`` (at ``position`` of its log) for ``rules``
+        (default: every active rule); returns the ids of the deliveries scheduled now (not
+        those scheduled before)."""
         name = event_name(event)
-        candidates = [r for r in self.rules.active if r.fires_on(feed.context, name)]
+        considered = self.rules.active if rules is None else rules
+        candidates = [r for r in considered if r.fires_on(feed.context, name)]
         if not candidates:
             return []
         data = event_fields(event)

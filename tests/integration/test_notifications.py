@@ -20,9 +20,13 @@ import pytest
 from sqlalchemy import select
 
 from adapters.notifications.email import SmtpConfig
-from adapters.notifications.positions import SqlPositionStore
+from adapters.notifications.positions import (
+    SqlPositionStore,
+    create_position_tables,
+    notification_positions,
+)
 from adapters.notifications.webhook import verify_signature
-from adapters.persistence import DatabaseConfig
+from adapters.persistence import DatabaseConfig, read_model_engine
 from api.bootstrap import Container, bootstrap
 from api.notifications_role import notification_workers
 from api.settings import Settings
@@ -146,13 +150,15 @@ def test_a_held_payment_schedules_one_delivery_however_often_it_is_read(start: A
     assert row["payload"]["data"]["currency"] == "EUR"
     assert DEBTOR not in json.dumps(row["payload"])
     assert DEBTOR[:4] in row["payload"]["data"]["debtor_iban"]
-    # a restart from an older position reads the events again: still one delivery
-    SqlPositionStore(container.read_engine).set("ledger", 0)
+    # reading the events again (positions lost) schedules nothing more
+    with container.read_engine.begin() as conn:
+        conn.execute(notification_positions.delete())
     evaluate(container)
     assert len(deliveries(container)) == 1
     assert container.notifications is not None
     assert container.notifications.recorder.max_notification_id() == 1
-    assert SqlPositionStore(container.read_engine).get("ledger") == ledger_position
+    key = "rule:payment-held"
+    assert SqlPositionStore(container.read_engine).get(key, "ledger") == ledger_position
 
 
 def test_starting_now_skips_the_history(start: Any) -> None:
@@ -459,3 +465,54 @@ def test_an_inactive_rule_gives_its_pending_deliveries_up(start: Any) -> None:
         [row] = deliveries(retired)
         assert row["status"] == "GAVE_UP" and "inactive" in row["gave_up_reason"]
         assert not seen
+
+
+def test_an_old_replica_does_not_read_past_the_events_of_a_rule_it_does_not_have(
+    start: Any,
+) -> None:
+    """Positions are kept per rule: an evaluator without 'new-rule' (a pod of the previous
+    version) cannot move 'new-rule' past the events it fires on."""
+    with counting_webhook() as (url, _seen):
+        rule = held_rule(Channel.WEBHOOK, url)
+        old = start(rule)
+        new = start(rule, replace(rule, name="new-rule"))
+        evaluate(new)  # the new pod is up and has read everything so far
+        hold_a_payment(new)  # after the new rule is deployed
+        evaluate(old)  # but an old pod evaluates it first
+        evaluate(new)
+        assert sorted(r["rule"] for r in deliveries(new)) == ["new-rule", "payment-held"]
+
+
+def test_a_rule_added_later_starts_at_the_head_when_starting_now(start: Any) -> None:
+    with counting_webhook() as (url, _seen):
+        rule = held_rule(Channel.WEBHOOK, url)
+        first = start(rule, notify_start="now")
+        evaluate(first)
+        hold_a_payment(first)
+        evaluate(first)
+        later = start(rule, replace(rule, name="added-later"), notify_start="now")
+        evaluate(later)  # 'added-later' starts at the head: the history is not its
+        assert [r["rule"] for r in deliveries(later)] == ["payment-held"]
+        hold_a_payment(later, "11000.00")
+        evaluate(later)
+        assert sorted(r["rule"] for r in deliveries(later)) == [
+            "added-later",
+            "payment-held",
+            "payment-held",
+        ]
+
+
+def test_a_slower_evaluator_does_not_move_the_position_back(database: DatabaseConfig) -> None:
+    engine = read_model_engine(database)
+    try:
+        create_position_tables(engine)
+        store = SqlPositionStore(engine)
+        assert store.get("rule:r", "ledger") is None
+        store.set("rule:r", "ledger", 100)  # replica A
+        store.set("rule:r", "ledger", 50)  # replica B, which read an older batch
+        assert store.get("rule:r", "ledger") == 100
+        store.set("rule:r", "ledger", 120)
+        assert store.get("rule:r", "ledger") == 120
+        assert store.get("rule:other", "ledger") is None
+    finally:
+        engine.dispose()
