@@ -362,6 +362,13 @@ def test_a_delivery_retries_on_the_schedule_then_gives_up() -> None:
     assert kinds == ["Scheduled", "Attempted", "Attempted", "Attempted", "GaveUp"]
 
 
+def test_the_retry_delay_is_capped_however_many_attempts() -> None:
+    policy = RetryPolicy(timedelta(seconds=120), max_attempts=100, max_delay=timedelta(hours=1))
+    assert [policy.delay(n) for n in (1, 2, 3)] == [timedelta(seconds=s) for s in (120, 240, 480)]
+    assert policy.delay(41) == policy.delay(100) == policy.delay(10_000) == timedelta(hours=1)
+    assert len(policy.schedule()) == 99
+
+
 def test_a_permanent_refusal_gives_up_at_once_and_success_delivers() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     refused = new_delivery(at)
