@@ -4,14 +4,19 @@ Every request carries ``X-Ledger-Signature: sha256=<hex>``, the HMAC-SHA256 of t
 body bytes under ``LEDGER_NOTIFY_WEBHOOK_SECRET``, and ``X-Ledger-Delivery`` (the delivery
 id: the same on every retry, so a receiver can drop repeats). A 2xx answer is delivered; a
 4xx other than 408 and 429 is a permanent refusal (no retry); anything else, a timeout or a
-connection failure is tried again later. Redirects are not followed.
+connection failure is tried again later. Redirects are not followed. The timeout is a deadline
+for the whole exchange (connect, send, answer), not for each read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -56,7 +61,6 @@ class WebhookChannel:
         self._secret = secret
         self.timeout = timeout
         self.user_agent = user_agent
-        self._opener = urllib.request.build_opener(_NoRedirects())
 
     def send(self, target: str, notification: OutgoingNotification) -> ChannelResult:
         body = body_of(notification)
@@ -72,12 +76,66 @@ class WebhookChannel:
                 "X-Ledger-Signature": signature(self._secret, body),
             },
         )
+        # ``timeout`` is the whole exchange's deadline, not each read's: a receiver that
+        # drips its answer has its connection shut when the deadline passes.
+        sockets: list[socket.socket] = []
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            for sock in sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        opener = urllib.request.build_opener(
+            _NoRedirects(), _TrackingHttp(sockets), _TrackingHttps(sockets)
+        )
+        deadline = threading.Timer(self.timeout, expire)
+        deadline.daemon = True
+        deadline.start()
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                return classify(int(response.status), str(response.reason or ""))
+            with opener.open(request, timeout=self.timeout) as response:
+                result = classify(int(response.status), str(response.reason or ""))
         except urllib.error.HTTPError as error:
             with error:
-                return classify(int(error.code), str(error.reason or ""))
-        except (urllib.error.URLError, OSError, ValueError) as error:
+                result = classify(int(error.code), str(error.reason or ""))
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
             reason = getattr(error, "reason", error)
-            return ChannelResult(False, f"{type(error).__name__}: {reason}")
+            result = ChannelResult(False, f"{type(error).__name__}: {reason}")
+        finally:
+            deadline.cancel()
+            for sock in sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()
+        if expired.is_set() and not result.delivered:
+            return ChannelResult(False, f"timed out after {self.timeout:g} s")
+        return result
+
+
+def _tracking(http_class: Any, sockets: list[socket.socket]) -> Any:
+    """``http_class`` keeping each connection's socket in ``sockets``."""
+
+    class Tracking(http_class):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            sockets.append(self.sock)
+
+    return Tracking
+
+
+class _TrackingHttp(urllib.request.HTTPHandler):
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_tracking(http_class, self._sockets), req, **kwargs)
+
+
+class _TrackingHttps(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_tracking(http_class, self._sockets), req, **kwargs)
