@@ -214,10 +214,9 @@ def test_webhook_failing_twice_then_answering_is_delivered_on_the_third_attempt(
         assert len(hook.requests) == 3
         request = hook.requests[-1]
         headers = {k.lower(): v for k, v in request.headers.items()}
-        assert verify_signature(SECRET, request.body, headers["x-ledger-signature"])
-        assert not verify_signature(
-            "another-secret-entirely", request.body, headers["x-ledger-signature"]
-        )
+        signed, at = headers["x-ledger-signature"], headers["x-ledger-timestamp"]
+        assert verify_signature(SECRET, request.body, signed, at)
+        assert not verify_signature("another-secret-entirely", request.body, signed, at)
         assert headers["x-ledger-delivery"] == row["id"]
         body = json.loads(request.body)
         assert body["deliveryId"] == row["id"]

@@ -38,7 +38,18 @@ def test_a_webhook_post_is_signed_json() -> None:
     assert request.path == "/hooks/ledger"
     assert headers["content-type"] == "application/json"
     assert headers["x-ledger-event"] == "Transaction.Held"
-    assert verify_signature(SECRET, request.body, headers["x-ledger-signature"])
+    sent_at = int(headers["x-ledger-timestamp"])
+    assert abs(time.time() - sent_at) < 60
+    assert verify_signature(
+        SECRET, request.body, headers["x-ledger-signature"], headers["x-ledger-timestamp"]
+    )
+    assert not verify_signature(  # the same request replayed ten minutes later
+        SECRET,
+        request.body,
+        headers["x-ledger-signature"],
+        headers["x-ledger-timestamp"],
+        now=sent_at + 600,
+    )
     assert json.loads(request.body) == NOTE.payload
 
 

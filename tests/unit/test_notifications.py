@@ -384,11 +384,17 @@ def test_a_permanent_refusal_gives_up_at_once_and_success_delivers() -> None:
 
 def test_the_webhook_signature_is_the_hmac_of_the_body() -> None:
     body = b'{"deliveryId":"x"}'
-    expected = hmac.new(b"secret-key-123456", body, hashlib.sha256).hexdigest()
-    assert signature("secret-key-123456", body) == f"sha256={expected}"
-    assert verify_signature("secret-key-123456", body, f"sha256={expected}")
-    assert not verify_signature("secret-key-123456", body + b" ", f"sha256={expected}")
-    assert not verify_signature("another-key-123456", body, f"sha256={expected}")
+    at = 1_790_000_000
+    signed = b"1790000000." + body
+    expected = "sha256=" + hmac.new(b"secret-key-123456", signed, hashlib.sha256).hexdigest()
+    assert signature("secret-key-123456", at, body) == expected
+    key = "secret-key-123456"
+    assert verify_signature(key, body, expected, str(at), now=at + 299)
+    assert not verify_signature(key, body + b" ", expected, str(at), now=at)
+    assert not verify_signature("another-key-123456", body, expected, str(at), now=at)
+    assert not verify_signature(key, body, expected, str(at + 1), now=at)  # another time
+    assert not verify_signature(key, body, expected, str(at), now=at + 301)  # a replay
+    assert not verify_signature(key, body, expected, "soon", now=at)
 
 
 @pytest.mark.parametrize(
