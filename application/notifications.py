@@ -40,6 +40,7 @@ from domain.notifications.deliveries import (
     delivery_id,
     render_payload,
 )
+from domain.notifications.payloads import sendable
 from domain.notifications.rules import (
     EVENT_CLASSES,
     Channel,
@@ -181,10 +182,17 @@ def event_name(event: object) -> str:
     return type(event).__qualname__
 
 
-def event_fields(event: object) -> dict[str, Any]:
+def event_data(event: object) -> dict[str, Any]:
     """The event's own fields, without originator, timestamp and causation, and without a
-    payment's free-form ``metadata`` (device ids, IP addresses: not for outside eyes)."""
+    payment's free-form ``metadata``: what a rule's condition may ask about (not all of it
+    is sent)."""
     return {k: v for k, v in vars(event).items() if k not in ENVELOPE_FIELDS and k not in _NOT_SENT}
+
+
+def event_fields(event: object) -> dict[str, Any]:
+    """The event's fields that may be sent out (the allowlist of its type: no names, no free
+    text; see :mod:`domain.notifications.payloads`)."""
+    return sendable(event_name(event), event_data(event))
 
 
 def ledger_facts(get_transaction: Callable[[UUID], Transaction]) -> Facts:
@@ -314,7 +322,7 @@ class RuleEvaluator:
         candidates = [r for r in considered if r.fires_on(feed.context, name)]
         if not candidates:
             return []
-        data = event_fields(event)
+        data = event_data(event)
         if feed.facts is not None:
             data = {**data, **feed.facts(event)}
         scheduled: list[UUID] = []
@@ -339,7 +347,7 @@ class RuleEvaluator:
             event_id=event_id,
             subject=str(event.originator_id),
             occurred_at=event.timestamp,
-            data=data,
+            data=sendable(event_name(event), data),
         )
         causation = Causation(
             actor=SERVICE_ACTOR,
