@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -90,12 +91,24 @@ class Leadership:
     """
 
     def __init__(
-        self, engine: Engine, name: str, lock_dir: Path, *, file_prefix: str = "leader"
+        self,
+        engine: Engine,
+        name: str,
+        lock_dir: Path,
+        *,
+        file_prefix: str = "leader",
+        retry_after: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.name = name
         self.lock_dir = lock_dir
         self.file_prefix = file_prefix
+        self.retry_after = retry_after
+        """A standby tries again at most this often (each try on PostgreSQL is a new
+        connection)."""
+        self._clock = clock
+        self._tried_at: float | None = None
         self._lock = threading.RLock()
         self._held: contextlib.ExitStack | None = None
         self._check: Callable[[], bool] | None = None
@@ -112,6 +125,10 @@ class Leadership:
             if self._released:
                 return False
             if self._check is None:
+                now = self._clock()
+                if self._tried_at is not None and now - self._tried_at < self.retry_after:
+                    return False
+                self._tried_at = now
                 return self._acquire()
             try:
                 still = self._check()
@@ -140,7 +157,8 @@ class Leadership:
     def _give_up(self) -> None:
         held, self._held, self._check = self._held, None, None
         if held is not None:
-            held.close()
+            with contextlib.suppress(Exception):  # a dead connection: the lock went with it
+                held.close()
 
     def release(self) -> None:
         """Give the leadership up (a standby takes over) and never take it again."""

@@ -24,6 +24,8 @@ from api.bootstrap import Container
 from api.workers import LoopWorker, Worker
 
 IDLE_WAIT = 1.0
+RETRY_LEADERSHIP = 2.0
+"""How often a standby tries to take the leadership over (seconds)."""
 
 
 def leadership_name(schema: str | None) -> str:
@@ -31,12 +33,15 @@ def leadership_name(schema: str | None) -> str:
     return f"{schema or ''}:notifications"
 
 
-def notifications_leadership(container: Container) -> Leadership:
+def notifications_leadership(
+    container: Container, *, retry_after: float = RETRY_LEADERSHIP
+) -> Leadership:
     return Leadership(
         container.read_engine,
         leadership_name(container.settings.database_schema),
         container.settings.data_dir,
         file_prefix="notifications",
+        retry_after=retry_after,
     )
 
 
@@ -80,6 +85,7 @@ def notification_workers(
     *,
     idle_wait: float = IDLE_WAIT,
     leadership: Leadership | None = None,
+    retry_leadership: float = RETRY_LEADERSHIP,
 ) -> list[Worker]:
     """The rule evaluator and the sender of ``container`` as workers (none when the container
     has no notifications context), gated on one leadership."""
@@ -87,7 +93,7 @@ def notification_workers(
     sender = container.notification_sender
     if evaluator is None and sender is None:
         return []
-    elected = leadership or notifications_leadership(container)
+    elected = leadership or notifications_leadership(container, retry_after=retry_leadership)
     shared = _Shared(elected, (evaluator is not None) + (sender is not None))
     workers: list[Worker] = []
     if evaluator is not None:

@@ -374,7 +374,7 @@ def test_of_three_replicas_one_sends_and_a_standby_takes_over_when_it_stops(
     stand by (ready, doing nothing) until it stops."""
     with counting_webhook(delay=0.5) as (url, seen):
         replicas = [start(held_rule(Channel.WEBHOOK, url)) for _ in range(3)]
-        workers = [notification_workers(c) for c in replicas]
+        workers = [notification_workers(c, retry_leadership=0) for c in replicas]
         try:
             hold_a_payment(replicas[0])
             evaluated = [pair[0].run_once() for pair in workers]  # type: ignore[attr-defined]

@@ -13,7 +13,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import create_engine
 
+from adapters.leadership import Leadership
 from adapters.messaging.config import StompConfig
 from adapters.notifications.rules_file import RulesFileError, load_rules, parse_rules
 from adapters.notifications.stomp import StompChannel
@@ -504,3 +506,29 @@ def test_every_event_a_rule_may_name_has_an_allowlist_of_its_own_fields() -> Non
             assert name in PAYLOAD_FIELDS, name
             own = {f.name for f in dataclasses.fields(cls)}
             assert PAYLOAD_FIELDS[name] <= own, (name, PAYLOAD_FIELDS[name] - own)
+
+
+# --------------------------------------------------------------------------- leadership
+
+
+def test_one_leadership_at_a_time_a_standby_retries_at_most_every_retry_after(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine("sqlite://")
+    now = [100.0]
+    first = Leadership(engine, "s:notifications", tmp_path, retry_after=2.0, clock=lambda: now[0])
+    second = Leadership(engine, "s:notifications", tmp_path, retry_after=2.0, clock=lambda: now[0])
+    other = Leadership(engine, "t:notifications", tmp_path)  # another schema
+    try:
+        assert first.leading() and first.leading() and first.is_leader
+        assert not second.leading() and not second.is_leader
+        assert other.leading()
+        first.release()
+        assert not first.leading()  # released for good
+        assert not second.leading()  # tried less than 2 s ago: waits
+        now[0] += 2.0
+        assert second.leading()
+    finally:
+        for leadership in (first, second, other):
+            leadership.release()
+        engine.dispose()
