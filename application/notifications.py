@@ -18,6 +18,7 @@ again. Every message carries the delivery id so that receivers can drop repeats.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from domain.notifications.deliveries import (
     delivery_id,
     render_payload,
 )
+from domain.notifications.payloads import sendable
 from domain.notifications.rules import (
     EVENT_CLASSES,
     Channel,
@@ -74,13 +76,25 @@ def utc_now() -> datetime:
 
 
 class PositionStore(Protocol):
-    """Where the evaluator keeps how far it has read each context's log."""
+    """Where the evaluator keeps how far each rule (``key``, see :func:`position_key`) has
+    read each context's log."""
 
-    def get(self, context: str) -> int | None:
+    def get(self, key: str, context: str) -> int | None:
         """The last notification id evaluated in ``context`` (None: never read)."""
         ...
 
-    def set(self, context: str, position: int) -> None: ...
+    def set(self, key: str, context: str, position: int) -> None:
+        """Store ``position``, unless the stored one is further already (never backwards:
+        a slower evaluator must not make the next one read the same events again)."""
+        ...
+
+
+def position_key(rule: Rule) -> str:
+    """The name a rule's positions are stored under (at most 64 characters)."""
+    key = f"rule:{rule.name}"
+    if len(key) <= 64:
+        return key
+    return "rule#" + hashlib.sha256(rule.name.encode()).hexdigest()[:32]
 
 
 class DueDeliveries(Protocol):
@@ -168,10 +182,17 @@ def event_name(event: object) -> str:
     return type(event).__qualname__
 
 
-def event_fields(event: object) -> dict[str, Any]:
+def event_data(event: object) -> dict[str, Any]:
     """The event's own fields, without originator, timestamp and causation, and without a
-    payment's free-form ``metadata`` (device ids, IP addresses: not for outside eyes)."""
+    payment's free-form ``metadata``: what a rule's condition may ask about (not all of it
+    is sent)."""
     return {k: v for k, v in vars(event).items() if k not in ENVELOPE_FIELDS and k not in _NOT_SENT}
+
+
+def event_fields(event: object) -> dict[str, Any]:
+    """The event's fields that may be sent out (the allowlist of its type: no names, no free
+    text; see :mod:`domain.notifications.payloads`)."""
+    return sendable(event_name(event), event_data(event))
 
 
 def ledger_facts(get_transaction: Callable[[UUID], Transaction]) -> Facts:
@@ -251,32 +272,57 @@ class RuleEvaluator:
         return read
 
     def _step(self, feed: ContextFeed) -> int:
-        stored = self.positions.get(feed.context)
-        head = feed.head()
-        if stored is None and self.start_at_head:
-            self.positions.set(feed.context, head)
+        """Each rule keeps its own position in each log (a rule added by a rolling update
+        must not find the events it fires on already read by a pod without it): the batch
+        starts after the furthest-behind rule, and each event goes to the rules that have
+        not read it yet."""
+        rules = [r for r in self.rules.active if any(e.context == feed.context for e in r.events)]
+        if not rules:
             return 0
-        after = stored or 0
+        head = feed.head()
+        positions: dict[str, int] = {}
+        for rule in rules:
+            stored = self.positions.get(position_key(rule), feed.context)
+            if stored is None:
+                # A rule never run before: from the head (only what happens from now on
+                # notifies) or from the beginning of the log.
+                stored = head if self.start_at_head else 0
+                if self.start_at_head:
+                    self.positions.set(position_key(rule), feed.context, stored)
+            positions[rule.name] = stored
+        after = min(positions.values())
+        if after >= head:
+            return 0
         items = list(feed.feed(after, self.batch_size))
         for position, event in items:
-            self.evaluate(feed, position, event)
+            behind = [r for r in rules if positions[r.name] < position]
+            self.evaluate(feed, position, event, behind)
         last = items[-1][0] if items else after
         if len(items) < self.batch_size:
             # Nothing more a rule fires on up to the head read before the batch (every
             # notification id up to it was committed): skip the rest.
             last = max(last, head)
-        if last > after:
-            self.positions.set(feed.context, last)
+        for rule in rules:
+            if last > positions[rule.name]:
+                self.positions.set(position_key(rule), feed.context, last)
         return len(items)
 
-    def evaluate(self, feed: ContextFeed, position: int, event: object) -> list[UUID]:
-        """Schedule the deliveries of ``event`` (at ``position`` of its log); returns the ids
-        of the deliveries scheduled now (not those scheduled before)."""
+    def evaluate(
+        self,
+        feed: ContextFeed,
+        position: int,
+        event: object,
+        rules: Sequence[Rule] | None = None,
+    ) -> list[UUID]:
+        """Schedule the deliveries of ``event`` (at ``position`` of its log) for ``rules``
+        (default: every active rule); returns the ids of the deliveries scheduled now (not
+        those scheduled before)."""
         name = event_name(event)
-        candidates = [r for r in self.rules.active if r.fires_on(feed.context, name)]
+        considered = self.rules.active if rules is None else rules
+        candidates = [r for r in considered if r.fires_on(feed.context, name)]
         if not candidates:
             return []
-        data = event_fields(event)
+        data = event_data(event)
         if feed.facts is not None:
             data = {**data, **feed.facts(event)}
         scheduled: list[UUID] = []
@@ -301,7 +347,7 @@ class RuleEvaluator:
             event_id=event_id,
             subject=str(event.originator_id),
             occurred_at=event.timestamp,
-            data=data,
+            data=sendable(event_name(event), data),
         )
         causation = Causation(
             actor=SERVICE_ACTOR,
@@ -338,6 +384,8 @@ class SendReport:
     failed: int = 0
     gave_up: int = 0
     skipped: int = 0
+    not_mine: int = 0
+    """Due deliveries of a rule (or target) this process's rule set does not have."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -364,11 +412,16 @@ class NotificationSender:
         self.batch_size = batch_size
         self.report = SendReport()
 
-    def step(self) -> int:
-        """Send at most ``batch_size`` due deliveries; returns how many were attempted."""
+    def step(self, still_leading: Callable[[], bool] | None = None) -> int:
+        """Send at most ``batch_size`` due deliveries; returns how many were attempted.
+
+        ``still_leading`` (the role's leader election) is asked before each send: once it
+        answers False, this step sends nothing more."""
         now = self.clock()
         attempted = 0
         for the_id in self.due.due(now, self.batch_size):
+            if still_leading is not None and not still_leading():
+                break
             if self.send(the_id):
                 attempted += 1
         return attempted
@@ -378,6 +431,14 @@ class NotificationSender:
         delivery = self.app.delivery(the_id)
         if delivery is None or not delivery.is_due(self.clock()):
             self.report.skipped += 1
+            return False
+        if not self.knows(delivery):
+            # Scheduled under a rule set this process does not have (a rolling update: a
+            # newer or older pod's rule, or the rule's target changed): not this process's
+            # to send nor to give up. Nothing is recorded; a process that knows it sends it.
+            log.info("delivery %s of rule %r is not for this rule set", the_id, delivery.rule)
+            self.report.skipped += 1
+            self.report.not_mine += 1
             return False
         result = self._attempt(delivery)
         at = self.clock()
@@ -401,16 +462,25 @@ class NotificationSender:
             self.report.failed += 1
         return True
 
+    def knows(self, delivery: Delivery) -> bool:
+        """Whether this rule set has the delivery's rule: by name, and (when active) with the
+        same channel and target. A rule listed without a target (inactive) is known: that is
+        how an operator gives up the pending deliveries of a rule removed for good."""
+        rule = self.rules.get(delivery.rule)
+        if rule is None:
+            return False
+        if rule.target is None:
+            return True
+        return (
+            rule.target_digest == delivery.target_digest and rule.channel.value == delivery.channel
+        )
+
     def _attempt(self, delivery: Delivery) -> ChannelResult:
         rule = self.rules.get(delivery.rule)
         if rule is None or rule.target is None:
             return ChannelResult(
-                False, f"rule {delivery.rule!r} is no longer configured", permanent=True
-            )
-        if rule.target_digest != delivery.target_digest or rule.channel.value != delivery.channel:
-            return ChannelResult(
                 False,
-                f"rule {delivery.rule!r} now targets somewhere else; not sent to the new target",
+                f"rule {delivery.rule!r} is listed without a target (inactive)",
                 permanent=True,
             )
         channel = self.channels.get(rule.channel)

@@ -15,12 +15,10 @@ connection ends), on SQLite an exclusive file lock in the data directory.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,9 +36,9 @@ from sqlalchemy import (
     String,
     Table,
     select,
-    text,
 )
 
+from adapters.leadership import leadership
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, StompSession
 from adapters.messaging.metrics import IngestionMetrics
@@ -273,50 +271,7 @@ class OutboxPublisher:
 
     # -- leader election -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _leadership(self) -> Iterator[Callable[[], bool]]:
+    def _leadership(self) -> contextlib.AbstractContextManager[Callable[[], bool]]:
         """Try to become the publisher; yields a check that says whether this process still
         is (on PostgreSQL, the lock's session may die with its connection)."""
-        if self.engine.dialect.name == "postgresql":
-            digest = hashlib.sha256(self.lock_name.encode()).digest()[:8]
-            key = int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF  # pg_locks: oids
-            # The session lock lives and dies with this connection: it stays checked out
-            # while held, and is invalidated (closed, not returned to the pool) afterwards.
-            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                got = bool(
-                    connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-                )
-
-                def still_leading() -> bool:
-                    if not got:
-                        return False
-                    held = connection.execute(
-                        text(
-                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                            "AND pid = pg_backend_pid() AND granted "
-                            "AND ((classid::bigint << 32) | objid::bigint) = :k"
-                        ),
-                        {"k": key},
-                    ).scalar()
-                    return bool(held)
-
-                yield still_leading
-            finally:
-                # Closing the connection ends the session, and with it the lock, even if
-                # an unlock could not be sent.
-                connection.invalidate()
-                connection.close()
-            return
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        safe = hashlib.sha256(self.lock_name.encode()).hexdigest()[:16]
-        with open(self.lock_dir / f"outbox-{safe}.lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                yield lambda: False
-                return
-            try:
-                yield lambda: True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return leadership(self.engine, self.lock_name, self.lock_dir, file_prefix="outbox")

@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
 from application.notifications import ChannelResult, OutgoingNotification
@@ -61,12 +61,19 @@ def parse_smtp_url(url: str, problems: list[str], name: str = "LEDGER_SMTP_URL")
     )
 
 
+def message_id(sender: str, delivery_id: str) -> str:
+    """``<delivery id@sender's domain>``: the same on every retry of a delivery, so mail
+    clients and archives drop a repeat."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "ledger.invalid"
+    return f"<{delivery_id}@{domain}>"
+
+
 def render_message(sender: str, recipient: str, notification: OutgoingNotification) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = f"[ledger] {notification.rule}: {notification.event_type}"
-    message["Message-ID"] = make_msgid(idstring=notification.delivery_id.replace("-", ""))
+    message["Message-ID"] = message_id(sender, notification.delivery_id)
     message["X-Ledger-Delivery"] = notification.delivery_id
     message["X-Ledger-Event"] = notification.event_type
     message.set_content(_text(notification.payload))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Engine, MetaData, String, Table, select, update
+from sqlalchemy import BigInteger, Column, DateTime, Engine, MetaData, String, Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,33 +29,46 @@ def create_position_tables(engine: Engine) -> None:
 
 
 class SqlPositionStore:
-    """The :class:`~application.notifications.PositionStore` over ``notification_positions``."""
+    """The :class:`~application.notifications.PositionStore` over ``notification_positions``
+    (``name`` is the rule's key; rows named ``rules`` are from before positions were kept per
+    rule, and are no longer read)."""
 
-    def __init__(self, engine: Engine, name: str = "rules") -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.name = name
 
-    def get(self, context: str) -> int | None:
+    def get(self, key: str, context: str) -> int | None:
         t = notification_positions
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(t.c.position).where(t.c.name == self.name, t.c.context == context)
+                select(t.c.position).where(t.c.name == key, t.c.context == context)
             ).scalar()
         return None if found is None else int(found)
 
-    def set(self, context: str, position: int) -> None:
+    def set(self, key: str, context: str, position: int) -> None:
+        """Store ``position`` unless the stored one is further (never backwards)."""
         t = notification_positions
         now = datetime.now(UTC)
+        values = {"name": key, "context": context, "position": position, "updated_at": now}
         with self.engine.begin() as conn:
-            dialect = conn.dialect.name
-            make = pg_insert if dialect == "postgresql" else sqlite_insert
+            if conn.dialect.name == "postgresql":
+                pg = pg_insert(t).values(**values)
+                conn.execute(
+                    pg.on_conflict_do_update(
+                        index_elements=[t.c.name, t.c.context],
+                        set_={
+                            "position": func.greatest(t.c.position, pg.excluded.position),
+                            "updated_at": pg.excluded.updated_at,
+                        },
+                    )
+                )
+                return
+            lite = sqlite_insert(t).values(**values)
             conn.execute(
-                make(t)
-                .values(name=self.name, context=context, position=0, updated_at=now)
-                .on_conflict_do_nothing()
-            )
-            conn.execute(
-                update(t)
-                .where(t.c.name == self.name, t.c.context == context)
-                .values(position=position, updated_at=now)
+                lite.on_conflict_do_update(
+                    index_elements=[t.c.name, t.c.context],
+                    set_={
+                        "position": func.max(t.c.position, lite.excluded.position),
+                        "updated_at": lite.excluded.updated_at,
+                    },
+                )
             )

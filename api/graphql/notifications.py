@@ -7,9 +7,10 @@ scheduled and every attempt to send them (``notifications:read``).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import strawberry
@@ -52,6 +53,12 @@ class NotificationAttempt:
         )
 
 
+def _payload(root: Any, info: Info) -> JSON:
+    """A delivery's payload as this caller may see it (a fraud delivery's event data only
+    with ``fraud:read``: null otherwise)."""
+    return cast(JSON, visible_payload(root.source_context, root.raw_payload, info))
+
+
 @strawberry.type(description="A notification one rule scheduled about one event")
 class NotificationDelivery:
     id: strawberry.ID
@@ -63,7 +70,10 @@ class NotificationDelivery:
     source_position: int = strawberry.field(description="The event's place in its context's log")
     source_event_id: str
     source_event_type: str
-    payload: JSON = strawberry.field(description="What is sent (IBANs masked)")
+    payload: JSON = strawberry.field(
+        resolver=_payload,
+        description="What is sent (IBANs masked)",
+    )
     attempt_count: int = strawberry.field(description="Attempts made so far")
     last_outcome: str | None
     last_error: str | None
@@ -73,6 +83,7 @@ class NotificationDelivery:
     last_attempt_at: datetime | None
     delivered_at: datetime | None
     loaded_attempts: strawberry.Private[list[AttemptView] | None] = None
+    raw_payload: strawberry.Private[dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, view: DeliveryView, *, with_attempts: bool = False) -> NotificationDelivery:
@@ -86,7 +97,7 @@ class NotificationDelivery:
             source_position=view.source_position,
             source_event_id=view.source_event_id,
             source_event_type=view.source_event_type,
-            payload=cast(JSON, view.payload),
+            raw_payload=dict(view.payload),
             attempt_count=view.attempts,
             last_outcome=view.last_outcome,
             last_error=view.last_error,
@@ -136,6 +147,18 @@ class NotificationRule:
             currency=condition.currency,
             where=cast(JSON, dict(condition.where)),
         )
+
+
+RESTRICTED_CONTEXTS: dict[str, str] = {"fraud": Permission.FRAUD_READ}
+"""Contexts whose event data in a payload is shown only with that context's read permission
+(deliveries scheduled before payloads were allowlisted may carry a case's notes)."""
+
+
+def visible_payload(context: str, payload: dict[str, Any], info: Info) -> dict[str, Any]:
+    needed = RESTRICTED_CONTEXTS.get(context)
+    if needed is None or info.context.principal.can(needed):
+        return payload
+    return {**payload, "data": None}
 
 
 def notification_queries(info: Info) -> NotificationQueries:

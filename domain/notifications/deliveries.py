@@ -74,8 +74,11 @@ class RetryPolicy:
         """How long after failed attempt ``attempt`` the next one is due."""
         if attempt < 1:
             raise ValueError("attempts count from 1")
-        factor: int = 2 ** min(attempt - 1, 40)
-        wait: timedelta = self.base * factor
+        wait = self.base
+        for _ in range(attempt - 1):  # doubling stops at the cap: no overflow however late
+            if wait >= self.max_delay:
+                break
+            wait *= 2
         return wait if wait < self.max_delay else self.max_delay
 
     def schedule(self) -> list[timedelta]:

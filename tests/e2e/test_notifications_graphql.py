@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from api.security import Principal
 from api.settings import Settings
 from api.workers import shutdown_all
 from application.notifications import ChannelResult, OutgoingNotification
+from domain.causation import Causation, caused_by
+from domain.notifications.deliveries import Delivery
 from domain.notifications.rules import Channel, EventRef, Rule, rule_set
 from projections.chain_verify import verify_chains
 from tests.builders import iban
@@ -186,3 +189,32 @@ def test_the_workers_deliver_in_the_background(client: TestClient, container: Co
     [(target, sent)] = recorder.sent
     assert target == TARGET
     assert sent.payload["data"]["transaction_id"] == held["transactionId"]
+
+
+def test_a_fraud_deliverys_data_needs_fraud_read(container: Container) -> None:
+    """A delivery scheduled before payloads were allowlisted may carry a case's note: its
+    data is shown only to a role that may read fraud cases."""
+    assert container.notifications is not None
+    with caused_by(Causation(actor="service:notifications")):
+        delivery = Delivery(
+            rule="fraud-confirmed",
+            channel="webhook",
+            target="https://hooks.example.com/…",
+            target_digest="d",
+            payload={"deliveryId": "x", "data": {"verdict": "CONFIRMED_FRAUD", "note": "secret"}},
+            source_context="fraud",
+            source_position=3,
+            source_event_id="fraud:x:v2",
+            source_event_type="FraudCase.Decided",
+            scheduled_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    container.notifications.save(delivery)
+    project(container)
+    query = "{ notificationDeliveries { edges { node { sourceContext payload } } } }"
+    operator = Principal("user:operator", frozenset({"operator"}))
+    auditor = Principal("user:auditor", frozenset({"auditor"}))
+    with client_as(container, operator) as without, client_as(container, auditor) as with_fraud:
+        [hidden] = gql(without, query)["notificationDeliveries"]["edges"]
+        [shown] = gql(with_fraud, query)["notificationDeliveries"]["edges"]
+    assert hidden["node"]["payload"] == {"deliveryId": "x", "data": None}
+    assert shown["node"]["payload"]["data"]["note"] == "secret"

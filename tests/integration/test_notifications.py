@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import email
 import json
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import UUID
 
@@ -16,10 +20,15 @@ import pytest
 from sqlalchemy import select
 
 from adapters.notifications.email import SmtpConfig
-from adapters.notifications.positions import SqlPositionStore
+from adapters.notifications.positions import (
+    SqlPositionStore,
+    create_position_tables,
+    notification_positions,
+)
 from adapters.notifications.webhook import verify_signature
-from adapters.persistence import DatabaseConfig
+from adapters.persistence import DatabaseConfig, read_model_engine
 from api.bootstrap import Container, bootstrap
+from api.notifications_role import notification_workers
 from api.settings import Settings
 from application.errors import NotFound
 from application.notifications import ChannelResult, OutgoingNotification
@@ -141,13 +150,15 @@ def test_a_held_payment_schedules_one_delivery_however_often_it_is_read(start: A
     assert row["payload"]["data"]["currency"] == "EUR"
     assert DEBTOR not in json.dumps(row["payload"])
     assert DEBTOR[:4] in row["payload"]["data"]["debtor_iban"]
-    # a restart from an older position reads the events again: still one delivery
-    SqlPositionStore(container.read_engine).set("ledger", 0)
+    # reading the events again (positions lost) schedules nothing more
+    with container.read_engine.begin() as conn:
+        conn.execute(notification_positions.delete())
     evaluate(container)
     assert len(deliveries(container)) == 1
     assert container.notifications is not None
     assert container.notifications.recorder.max_notification_id() == 1
-    assert SqlPositionStore(container.read_engine).get("ledger") == ledger_position
+    key = "rule:payment-held"
+    assert SqlPositionStore(container.read_engine).get(key, "ledger") == ledger_position
 
 
 def test_starting_now_skips_the_history(start: Any) -> None:
@@ -203,10 +214,9 @@ def test_webhook_failing_twice_then_answering_is_delivered_on_the_third_attempt(
         assert len(hook.requests) == 3
         request = hook.requests[-1]
         headers = {k.lower(): v for k, v in request.headers.items()}
-        assert verify_signature(SECRET, request.body, headers["x-ledger-signature"])
-        assert not verify_signature(
-            "another-secret-entirely", request.body, headers["x-ledger-signature"]
-        )
+        signed, at = headers["x-ledger-signature"], headers["x-ledger-timestamp"]
+        assert verify_signature(SECRET, request.body, signed, at)
+        assert not verify_signature("another-secret-entirely", request.body, signed, at)
         assert headers["x-ledger-delivery"] == row["id"]
         body = json.loads(request.body)
         assert body["deliveryId"] == row["id"]
@@ -322,3 +332,186 @@ def snapshot(container: Container) -> tuple[list[dict[str, Any]], list[dict[str,
             ).mappings()
         ]
     return deliveries_, attempts_
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+@contextmanager
+def counting_webhook(delay: float = 0.0) -> Iterator[tuple[str, list[str]]]:
+    """Answers 200 after ``delay`` seconds; records the X-Ledger-Delivery of every request."""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                seen.append(self.headers.get("X-Ledger-Delivery", ""))
+            time.sleep(delay)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_of_three_replicas_one_sends_and_a_standby_takes_over_when_it_stops(
+    start: Any,
+) -> None:
+    """The chart runs 3 replicas of the role: one leader evaluates and sends, the others
+    stand by (ready, doing nothing) until it stops."""
+    with counting_webhook(delay=0.5) as (url, seen):
+        replicas = [start(held_rule(Channel.WEBHOOK, url)) for _ in range(3)]
+        workers = [notification_workers(c, retry_leadership=0) for c in replicas]
+        try:
+            hold_a_payment(replicas[0])
+            evaluated = [pair[0].run_once() for pair in workers]  # type: ignore[attr-defined]
+            assert evaluated[0] > 0 and evaluated[1:] == [0, 0]  # the first one leads
+            replicas[0].projector.catch_up()
+            barrier = threading.Barrier(3)
+            sent: list[int] = []
+
+            def run(pair: list[Any]) -> None:
+                barrier.wait()
+                sent.append(pair[1].run_once())
+
+            threads = [threading.Thread(target=run, args=(pair,)) for pair in workers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            [row] = deliveries(replicas[0])
+            assert (row["status"], row["attempts"]) == ("DELIVERED", 1)
+            assert len(seen) == 1, f"the receiver got the delivery {len(seen)} times: {seen}"
+            assert sorted(sent) == [0, 0, 1]
+            assert all(
+                w.readiness()["leader"] is (i == 0) for i, p in enumerate(workers) for w in p
+            )
+
+            for worker in workers[0]:  # the leader shuts down (SIGTERM)
+                worker.shutdown(1.0)
+            hold_a_payment(replicas[1], "16000.00")
+            assert workers[1][0].run_once() > 0  # a standby takes over
+            assert workers[2][0].run_once() == 0
+            replicas[1].projector.catch_up()
+            assert workers[2][1].run_once() == 0
+            assert workers[1][1].run_once() == 1
+            assert len(seen) == 2 and len(set(seen)) == 2
+        finally:
+            for pair in workers:
+                for worker in pair:
+                    worker.shutdown(1.0)
+
+
+# --------------------------------------------------------------------------- rolling update
+
+
+def test_a_replica_without_the_rule_leaves_its_delivery_pending(start: Any) -> None:
+    """Rolling update adding 'new-rule': an old pod's sender does not give its delivery up."""
+    with counting_webhook() as (url, seen):
+        old = start(held_rule(Channel.WEBHOOK, url))
+        new = start(
+            held_rule(Channel.WEBHOOK, url),
+            replace(held_rule(Channel.WEBHOOK, url), name="new-rule"),
+        )
+        hold_a_payment(new)
+        evaluate(new)
+        assert send(old) == 1  # its own rule's delivery only
+        by_rule = {r["rule"]: r for r in deliveries(old)}
+        assert by_rule["payment-held"]["status"] == "DELIVERED"
+        assert (by_rule["new-rule"]["status"], by_rule["new-rule"]["attempts"]) == ("PENDING", 0)
+        assert old.notification_sender is not None
+        assert old.notification_sender.report.not_mine == 1
+        assert send(new) == 1  # a pod that has the rule sends it
+        assert {r["status"] for r in deliveries(new)} == {"DELIVERED"}
+        assert len(seen) == 2
+
+
+def test_a_replica_whose_rule_targets_elsewhere_leaves_the_delivery_pending(start: Any) -> None:
+    with counting_webhook() as (url, seen):
+        new = start(held_rule(Channel.WEBHOOK, url))
+        old = start(held_rule(Channel.WEBHOOK, url + "/old"))
+        hold_a_payment(new)
+        evaluate(new)
+        assert send(old) == 0
+        [row] = deliveries(old)
+        assert (row["status"], row["attempts"]) == ("PENDING", 0)
+        assert send(new) == 1
+        assert seen and deliveries(new)[0]["status"] == "DELIVERED"
+
+
+def test_an_inactive_rule_gives_its_pending_deliveries_up(start: Any) -> None:
+    """How an operator clears the deliveries of a rule removed for good: list it without a
+    target until they are given up."""
+    with counting_webhook() as (url, seen):
+        scheduler = start(held_rule(Channel.WEBHOOK, url))
+        hold_a_payment(scheduler)
+        evaluate(scheduler)
+        retired = start(replace(held_rule(Channel.WEBHOOK, url), target=None))
+        assert send(retired) == 1
+        [row] = deliveries(retired)
+        assert row["status"] == "GAVE_UP" and "inactive" in row["gave_up_reason"]
+        assert not seen
+
+
+def test_an_old_replica_does_not_read_past_the_events_of_a_rule_it_does_not_have(
+    start: Any,
+) -> None:
+    """Positions are kept per rule: an evaluator without 'new-rule' (a pod of the previous
+    version) cannot move 'new-rule' past the events it fires on."""
+    with counting_webhook() as (url, _seen):
+        rule = held_rule(Channel.WEBHOOK, url)
+        old = start(rule)
+        new = start(rule, replace(rule, name="new-rule"))
+        evaluate(new)  # the new pod is up and has read everything so far
+        hold_a_payment(new)  # after the new rule is deployed
+        evaluate(old)  # but an old pod evaluates it first
+        evaluate(new)
+        assert sorted(r["rule"] for r in deliveries(new)) == ["new-rule", "payment-held"]
+
+
+def test_a_rule_added_later_starts_at_the_head_when_starting_now(start: Any) -> None:
+    with counting_webhook() as (url, _seen):
+        rule = held_rule(Channel.WEBHOOK, url)
+        first = start(rule, notify_start="now")
+        evaluate(first)
+        hold_a_payment(first)
+        evaluate(first)
+        later = start(rule, replace(rule, name="added-later"), notify_start="now")
+        evaluate(later)  # 'added-later' starts at the head: the history is not its
+        assert [r["rule"] for r in deliveries(later)] == ["payment-held"]
+        hold_a_payment(later, "11000.00")
+        evaluate(later)
+        assert sorted(r["rule"] for r in deliveries(later)) == [
+            "added-later",
+            "payment-held",
+            "payment-held",
+        ]
+
+
+def test_a_slower_evaluator_does_not_move_the_position_back(database: DatabaseConfig) -> None:
+    engine = read_model_engine(database)
+    try:
+        create_position_tables(engine)
+        store = SqlPositionStore(engine)
+        assert store.get("rule:r", "ledger") is None
+        store.set("rule:r", "ledger", 100)  # replica A
+        store.set("rule:r", "ledger", 50)  # replica B, which read an older batch
+        assert store.get("rule:r", "ledger") == 100
+        store.set("rule:r", "ledger", 120)
+        assert store.get("rule:r", "ledger") == 120
+        assert store.get("rule:other", "ledger") is None
+    finally:
+        engine.dispose()

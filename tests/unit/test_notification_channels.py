@@ -3,9 +3,13 @@ answer is classified, so that the sender retries or gives up as it should."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
 
-from adapters.notifications.email import EmailChannel, SmtpConfig, parse_smtp_url
+from adapters.notifications.email import EmailChannel, SmtpConfig, parse_smtp_url, render_message
 from adapters.notifications.webhook import WebhookChannel, verify_signature
 from application.notifications import OutgoingNotification
 from tests.notify_support import (
@@ -34,7 +38,18 @@ def test_a_webhook_post_is_signed_json() -> None:
     assert request.path == "/hooks/ledger"
     assert headers["content-type"] == "application/json"
     assert headers["x-ledger-event"] == "Transaction.Held"
-    assert verify_signature(SECRET, request.body, headers["x-ledger-signature"])
+    sent_at = int(headers["x-ledger-timestamp"])
+    assert abs(time.time() - sent_at) < 60
+    assert verify_signature(
+        SECRET, request.body, headers["x-ledger-signature"], headers["x-ledger-timestamp"]
+    )
+    assert not verify_signature(  # the same request replayed ten minutes later
+        SECRET,
+        request.body,
+        headers["x-ledger-signature"],
+        headers["x-ledger-timestamp"],
+        now=sent_at + 600,
+    )
     assert json.loads(request.body) == NOTE.payload
 
 
@@ -91,3 +106,35 @@ def test_smtp_urls() -> None:
     assert problems == []
     parse_smtp_url("http://mail", problems)
     assert problems and problems[0].startswith("LEDGER_SMTP_URL:")
+
+
+def test_a_resent_email_has_the_same_message_id() -> None:
+    first = render_message("Ledger <ledger@bank.example>", "ops@example.com", NOTE)
+    again = render_message("Ledger <ledger@bank.example>", "ops@example.com", NOTE)
+    assert first["Message-ID"] == again["Message-ID"] == f"<{NOTE.delivery_id}@bank.example>"
+
+
+def test_a_receiver_that_drips_its_answer_cannot_hold_the_sender_past_the_timeout() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        with contextlib.suppress(OSError):
+            for char in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 12:
+                conn.sendall(bytes([char]))
+                time.sleep(0.25)  # always well inside a per-read timeout
+            conn.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    began = time.monotonic()
+    result = WebhookChannel(SECRET, timeout=1.0).send(f"http://127.0.0.1:{port}/", NOTE)
+    took = time.monotonic() - began
+    listener.close()
+    assert took < 2.0, f"a 1 s timeout held the sender for {took:.1f} s"
+    assert (result.delivered, result.permanent) == (False, False)
+    assert "timed out" in result.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -9,15 +10,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from sqlalchemy import create_engine
 
+from adapters.leadership import Leadership
 from adapters.messaging.config import StompConfig
 from adapters.notifications.rules_file import RulesFileError, load_rules, parse_rules
 from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import classify, signature, verify_signature
 from api.settings import Settings, SettingsError
-from application.notifications import OutgoingNotification
+from application.notifications import OutgoingNotification, event_fields
+from domain.fraud.cases import FraudCase
+from domain.ledger.transactions import Transaction
 from domain.notifications.deliveries import (
     Delivery,
     DeliveryStateError,
@@ -27,9 +33,11 @@ from domain.notifications.deliveries import (
     render_payload,
 )
 from domain.notifications.masking import plain_data, truncate
+from domain.notifications.payloads import PAYLOAD_FIELDS
 from domain.notifications.rules import (
     DEFAULT_RULES,
     EVENT_CATALOGUE,
+    EVENT_CLASSES,
     Channel,
     Condition,
     EventRef,
@@ -362,6 +370,13 @@ def test_a_delivery_retries_on_the_schedule_then_gives_up() -> None:
     assert kinds == ["Scheduled", "Attempted", "Attempted", "Attempted", "GaveUp"]
 
 
+def test_the_retry_delay_is_capped_however_many_attempts() -> None:
+    policy = RetryPolicy(timedelta(seconds=120), max_attempts=100, max_delay=timedelta(hours=1))
+    assert [policy.delay(n) for n in (1, 2, 3)] == [timedelta(seconds=s) for s in (120, 240, 480)]
+    assert policy.delay(41) == policy.delay(100) == policy.delay(10_000) == timedelta(hours=1)
+    assert len(policy.schedule()) == 99
+
+
 def test_a_permanent_refusal_gives_up_at_once_and_success_delivers() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     refused = new_delivery(at)
@@ -377,11 +392,17 @@ def test_a_permanent_refusal_gives_up_at_once_and_success_delivers() -> None:
 
 def test_the_webhook_signature_is_the_hmac_of_the_body() -> None:
     body = b'{"deliveryId":"x"}'
-    expected = hmac.new(b"secret-key-123456", body, hashlib.sha256).hexdigest()
-    assert signature("secret-key-123456", body) == f"sha256={expected}"
-    assert verify_signature("secret-key-123456", body, f"sha256={expected}")
-    assert not verify_signature("secret-key-123456", body + b" ", f"sha256={expected}")
-    assert not verify_signature("another-key-123456", body, f"sha256={expected}")
+    at = 1_790_000_000
+    signed = b"1790000000." + body
+    expected = "sha256=" + hmac.new(b"secret-key-123456", signed, hashlib.sha256).hexdigest()
+    assert signature("secret-key-123456", at, body) == expected
+    key = "secret-key-123456"
+    assert verify_signature(key, body, expected, str(at), now=at + 299)
+    assert not verify_signature(key, body + b" ", expected, str(at), now=at)
+    assert not verify_signature("another-key-123456", body, expected, str(at), now=at)
+    assert not verify_signature(key, body, expected, str(at + 1), now=at)  # another time
+    assert not verify_signature(key, body, expected, str(at), now=at + 301)  # a replay
+    assert not verify_signature(key, body, expected, "soon", now=at)
 
 
 @pytest.mark.parametrize(
@@ -421,3 +442,93 @@ def test_an_unreachable_broker_is_a_failed_attempt_to_retry() -> None:
     assert (result.delivered, result.permanent) == (False, False)
     assert result.detail.startswith("broker unavailable")
     channel.close()
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def fake_event(cls: type, **fields: Any) -> Any:
+    event = object.__new__(cls)
+    event.__dict__.update(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=datetime(2026, 11, 23, tzinfo=UTC),
+        **fields,
+    )
+    return event
+
+
+def test_a_payment_notification_sends_no_names_or_free_text() -> None:
+    event = fake_event(
+        Transaction.Received,
+        channel="SEPA",
+        external_id="e-1",
+        amount=Decimal("15000.00"),
+        currency="EUR",
+        debtor_iban="DE89370400440532013000",
+        debtor_name="Erika Mustermann",
+        creditor_iban="FR1420041010050500013M02606",
+        creditor_name="Jean Dupont",
+        reference="rent; my card 4111 1111 1111 1111, acct DE89-3704-0044-0532-0130-00",
+        requested_at=datetime(2026, 11, 23, tzinfo=UTC),
+        metadata={"ip": "203.0.113.7"},
+        reverses=None,
+    )
+    payload = render_payload(
+        delivery=uuid4(),
+        rule="r",
+        context="ledger",
+        event_type="Transaction.Received",
+        event_id="ledger:x:v1",
+        subject="x",
+        occurred_at=event.timestamp,
+        data=event_fields(event),
+    )
+    sent = json.dumps(payload)
+    for secret in ("Mustermann", "Dupont", "4111 1111", "DE89-3704", "203.0.113.7"):
+        assert secret not in sent, f"{secret!r} leaves the bank: {sent}"
+    assert payload["data"]["amount"] == "15000.00"
+    assert payload["data"]["debtor_iban"] == "DE89**************3000"
+
+
+def test_a_fraud_decision_sends_the_verdict_but_not_the_note_or_the_analyst() -> None:
+    event = fake_event(
+        FraudCase.Decided, transaction_id="t-1", verdict="CONFIRMED_FRAUD", note="called Mr X"
+    )
+    assert event_fields(event) == {"transaction_id": "t-1", "verdict": "CONFIRMED_FRAUD"}
+    assigned = fake_event(FraudCase.Assigned, transaction_id="t-1", analyst="alice")
+    assert event_fields(assigned) == {"transaction_id": "t-1"}
+
+
+def test_every_event_a_rule_may_name_has_an_allowlist_of_its_own_fields() -> None:
+    for events in EVENT_CLASSES.values():
+        for name, cls in events.items():
+            assert name in PAYLOAD_FIELDS, name
+            own = {f.name for f in dataclasses.fields(cls)}
+            assert PAYLOAD_FIELDS[name] <= own, (name, PAYLOAD_FIELDS[name] - own)
+
+
+# --------------------------------------------------------------------------- leadership
+
+
+def test_one_leadership_at_a_time_a_standby_retries_at_most_every_retry_after(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine("sqlite://")
+    now = [100.0]
+    first = Leadership(engine, "s:notifications", tmp_path, retry_after=2.0, clock=lambda: now[0])
+    second = Leadership(engine, "s:notifications", tmp_path, retry_after=2.0, clock=lambda: now[0])
+    other = Leadership(engine, "t:notifications", tmp_path)  # another schema
+    try:
+        assert first.leading() and first.leading() and first.is_leader
+        assert not second.leading() and not second.is_leader
+        assert other.leading()
+        first.release()
+        assert not first.leading()  # released for good
+        assert not second.leading()  # tried less than 2 s ago: waits
+        now[0] += 2.0
+        assert second.leading()
+    finally:
+        for leadership in (first, second, other):
+            leadership.release()
+        engine.dispose()
