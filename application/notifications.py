@@ -31,6 +31,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType, get_topic
 
 from application.ports import Clock, EventFeed
+from domain.aggregate import ENVELOPE_FIELDS
 from domain.causation import Causation, caused_by
 from domain.ledger.transactions import Transaction
 from domain.notifications.deliveries import (
@@ -54,17 +55,6 @@ log = logging.getLogger(__name__)
 
 SERVICE_ACTOR = "service:notifications"
 VIA_CHANNEL = "NOTIFICATIONS"
-ENVELOPE_FIELDS = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor",
-        "correlation_id",
-        "via_channel",
-    }
-)
 _NOT_SENT = frozenset({"metadata"})
 
 

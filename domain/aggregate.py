@@ -15,6 +15,20 @@ from eventsourcing.domain import Aggregate, CanInitAggregate, CanMutateAggregate
 
 from domain.causation import current_causation, current_recording_time
 
+ENVELOPE_FIELDS = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "actor",
+        "correlation_id",
+        "via_channel",
+    }
+)
+"""The attributes every stored event carries beside its own facts (identity, version, time
+and causation); readers that want only the facts leave them out."""
+
 
 class AttributedAggregate(Aggregate):
     """An eventsourcing ``Aggregate`` whose events carry actor, correlation id and the channel

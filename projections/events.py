@@ -13,19 +13,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from domain.aggregate import ENVELOPE_FIELDS
 from domain.money import minor_unit
-
-ENVELOPE_FIELDS = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor",
-        "correlation_id",
-        "via_channel",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
