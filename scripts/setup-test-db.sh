@@ -8,6 +8,10 @@
 #   LEDGER_TEST_DB_NAME   default ledger_test
 #   LEDGER_TEST_DB_WAIT   seconds to wait for the server, default 30
 #   LEDGER_TEST_DB_CLUSTER  Debian cluster name to start if the server is down, default main
+#   LEDGER_TEST_DB_MIN_CONNECTIONS  max_connections the suite needs, default 300 (a local
+#                           server below it is reconfigured and restarted once; every test
+#                           container opens about 22 connections across its five event stores
+#                           and the read-model engine, and replica tests run three at once)
 set -euo pipefail
 
 host="${LEDGER_TEST_DB_HOST:-127.0.0.1}"
@@ -16,6 +20,7 @@ user="${LEDGER_TEST_DB_USER:-postgres}"
 dbname="${LEDGER_TEST_DB_NAME:-ledger_test}"
 wait_s="${LEDGER_TEST_DB_WAIT:-30}"
 cluster="${LEDGER_TEST_DB_CLUSTER:-main}"
+min_connections="${LEDGER_TEST_DB_MIN_CONNECTIONS:-300}"
 
 export PGCONNECT_TIMEOUT=5
 
@@ -62,6 +67,29 @@ fi
 psql_admin() {
     psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d postgres "$@"
 }
+
+# Enough connections for the suite: raise max_connections on a local Debian cluster (restart).
+current_max="$(psql_admin -tA -c "SHOW max_connections" 2>/dev/null || echo 0)"
+if [ "${current_max:-0}" -lt "$min_connections" ]; then
+    case "$host" in
+    127.0.0.1 | localhost | ::1)
+        if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+            version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+            say "max_connections is $current_max, the suite needs $min_connections: ALTER SYSTEM and restart $version/$cluster"
+            psql_admin -c "ALTER SYSTEM SET max_connections = $min_connections"
+            pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" restart
+            deadline=$((SECONDS + wait_s))
+            until is_ready; do
+                ((SECONDS < deadline)) || die "PostgreSQL did not come back after the restart"
+                sleep 1
+            done
+        else
+            say "WARNING: max_connections is $current_max (< $min_connections); PostgreSQL tests may run out of connections"
+        fi
+        ;;
+    *) say "WARNING: max_connections on $host is $current_max (< $min_connections); PostgreSQL tests may run out of connections" ;;
+    esac
+fi
 
 db_exists() {
     [ "$(psql_admin -tA -c "SELECT 1 FROM pg_database WHERE datname = '${dbname//\'/\'\'}'")" = "1" ]
