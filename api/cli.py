@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledger",
         description="Event-sourced banking ledger: API server, projector and admin commands.",
-        epilog="Configuration comes from LEDGER_* environment variables (see README.md).",
+        epilog="Configuration: LEDGER_* environment variables (see docs/configuration.md).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

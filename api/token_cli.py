@@ -150,7 +150,7 @@ def _directory_warnings(settings: Settings, name: str, roles: list[str]) -> list
 
 
 def permission_matrix() -> str:
-    """The Markdown table of roles (columns) by permission (rows), as in the README."""
+    """The Markdown table of roles (columns) by permission (rows), as in docs/security.md."""
     roles = {**HUMAN_ROLES, **SERVICE_ROLES}
     header = "| permission | " + " | ".join(f"`{r}`" for r in roles) + " |"
     rule = "|---|" + "|".join(":-:" for _ in roles) + "|"

@@ -12,7 +12,7 @@ from adapters.auth.tokens import JwksFile, TokenVerifier
 from api.cli import main
 from api.token_cli import duration, permission_matrix
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SECURITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
 def run(
@@ -97,8 +97,8 @@ def test_durations(text: str, seconds: int) -> None:
     assert duration(text) == seconds
 
 
-def test_the_readme_shows_the_permission_matrix_of_the_code() -> None:
-    assert permission_matrix() in README.read_text(encoding="utf-8")
+def test_the_security_doc_shows_the_permission_matrix_of_the_code() -> None:
+    assert permission_matrix() in SECURITY_DOC.read_text(encoding="utf-8")
 
 
 def test_token_warns_when_the_identity_context_would_refuse_it(
