@@ -47,7 +47,7 @@ PARAMS: dict[str, Any] = {
 ROUNDS = 300
 EARLY_STOPPING = 40
 
-# The production amount limits (README defaults): review above 10,000.
+# The production amount limits (docs/configuration.md defaults): review above 10,000.
 PRODUCTION_REVIEW_ABOVE = Decimal(10000)
 
 
