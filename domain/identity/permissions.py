@@ -5,8 +5,8 @@ Permissions name operations (``accounts:read``); roles are sets of permissions. 
 leaked channel token can never decide a fraud case and no person can pose as the ingestion
 service. Anything not granted here is denied, including a permission nobody has heard of.
 
-The permission table in docs/security.md is generated from this module (``ledger permissions``) and a
-test keeps the two equal.
+The permission table in docs/security.md is generated from this module
+(``ledger permissions``) and a test keeps the two equal.
 """
 
 from __future__ import annotations
