@@ -18,7 +18,7 @@ export LEDGER_TEST_DATABASE_URL
 LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run testdb broker lint format typecheck contracts test bench clean infra-tools infra-test clean-tools image image-base image-smoke
+.PHONY: help venv run testdb broker lint format typecheck contracts unit check test bench clean infra-tools infra-test clean-tools image image-base image-smoke
 
 help: ## List the targets
 	@echo "backoffice-ledger — make targets:"
@@ -54,6 +54,12 @@ typecheck: venv ## mypy over the five packages
 
 contracts: venv ## import-linter layer and framework contracts
 	$(BIN)/lint-imports
+
+unit: venv ## Only tests/unit: no database, no broker, seconds (your inner loop)
+	$(BIN)/pytest -q -m unit tests/unit
+
+check: venv ## lint, typecheck, contracts and the unit tests: the fast gate before a commit
+	@$(MAKE) --no-print-directory lint typecheck contracts unit
 
 broker: ## Brokers for the ingestion tests: RabbitMQ STOMP on 61613, ActiveMQ on 61614
 	scripts/setup-broker.sh

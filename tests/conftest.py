@@ -49,3 +49,15 @@ def database(request: pytest.FixtureRequest) -> DatabaseConfig:
     fixture = "sqlite_database" if request.param == "sqlite" else "postgres_database"
     config: DatabaseConfig = request.getfixturevalue(fixture)
     return config
+
+
+DIRECTORY_MARKERS = ("unit", "integration", "e2e", "broker", "infra")
+"""Each test carries the marker of its directory, so ``-m unit`` (``make unit``) selects by kind."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.parts
+        for kind in DIRECTORY_MARKERS:
+            if kind in parts:
+                item.add_marker(getattr(pytest.mark, kind))
