@@ -23,11 +23,9 @@ invalid value stops the command with exit code 2 before anything is opened.
 from __future__ import annotations
 
 import argparse
-import getpass
 import signal
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from api.cli_common import cli_causation
 from api.roles import ROLE_NAMES
 from api.settings import Settings, SettingsError
 
@@ -289,16 +288,6 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     return run(args, settings)
 
 
-def _cli_causation() -> Any:
-    from domain.causation import Causation
-
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "cli"
-    return Causation(actor=f"user:{user}", correlation_id=f"cli-{uuid.uuid4()}", channel="CLI")
-
-
 def _console(stream: TextIO | None = None) -> Any:
     from rich.console import Console
 
@@ -498,7 +487,7 @@ def cmd_accounts_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with path.open(newline="", encoding="utf-8-sig") as lines:
             try:
-                report = import_accounts(container.ledger, lines, _cli_causation())
+                report = import_accounts(container.ledger, lines, cli_causation())
             except BadCsvFile as error:
                 print(f"ledger: {path}: {error}", file=sys.stderr)
                 return EXIT_USAGE
@@ -618,7 +607,7 @@ def _users_bootstrap(container: Any, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    causation = _cli_causation()
+    causation = cli_causation()
     for name in names:
         before = container.identity.lookup(name)
         try:
@@ -676,7 +665,7 @@ def cmd_approvals(args: argparse.Namespace, settings: Settings) -> int:
 
     container = bootstrap(settings)
     try:
-        with caused_by(_cli_causation()):
+        with caused_by(cli_causation()):
             expired = container.identity.expire_due()
         container.projector.catch_up()
         pending = len(container.identity.pending())

@@ -170,12 +170,12 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def _fraud(settings: Settings) -> Iterator[Any]:
     """The fraud application, with the CLI user as the actor of every event."""
     from api.bootstrap import bootstrap
-    from api.cli import _cli_causation
+    from api.cli_common import cli_causation
     from domain.causation import caused_by
 
     container = bootstrap(settings)
     try:
-        with caused_by(_cli_causation()):
+        with caused_by(cli_causation()):
             yield container.fraud
     finally:
         container.close()

@@ -56,13 +56,13 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(container: Any, files: list[Path]) -> int:
-    from api.cli import _cli_causation
+    from api.cli_common import cli_causation
     from api.reconciliation_role import import_statements
     from domain.causation import caused_by
     from domain.reconciliation.statement import StatementError
 
     failed = False
-    with caused_by(_cli_causation()):
+    with caused_by(cli_causation()):
         for path in files:
             try:
                 outcomes = import_statements(container, path.read_bytes())
