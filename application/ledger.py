@@ -331,7 +331,8 @@ class LedgerApplication(Application[UUID]):
         """Reverse a posted transaction by a new, linked transaction with mirrored legs.
 
         The reversal's id derives from the original's, so a transaction can be
-        reversed once only. Returns the reversal's result.
+        reversed once only; a reversal itself cannot be reversed (Conflict naming it), since
+        a reversal is exempt from screening. Returns the reversal's result.
         """
         reason = reason.strip()
         if not reason:
@@ -339,6 +340,7 @@ class LedgerApplication(Application[UUID]):
 
         def attempt(uow: _UnitOfWork) -> SubmissionResult:
             original = uow.require_transaction(tx_id, TransactionStatus.POSTED)
+            original.check_reversible()  # NotReversible -> Conflict: no reversal of a reversal
             reversal = Transaction(
                 channel=REVERSAL_CHANNEL,
                 external_id=str(original.id),

@@ -19,7 +19,8 @@ from application.errors import ApplicationError, ApprovalRequired, Conflict, Inv
 from application.ledger import LedgerApplication
 from domain.identity.permissions import ChangeKind
 from domain.ledger.accounts import AccountStatus
-from domain.ledger.transactions import TransactionStatus
+from domain.errors import NotReversible
+from domain.ledger.transactions import Transaction, TransactionStatus
 
 
 class ReversalThresholds:
@@ -59,6 +60,14 @@ def _transaction_id(subject: str) -> UUID:
         raise InvalidCommand(f"transaction id: not a UUID: {subject!r}") from None
 
 
+def _check_reversible(tx: Transaction) -> None:
+    """Conflict (409 / CONFLICT) naming ``tx`` when it is itself a reversal."""
+    try:
+        tx.check_reversible()
+    except NotReversible as error:
+        raise Conflict(str(error)) from None
+
+
 class LedgerChanges:
     """Freeze, unfreeze and reverse on the ledger for approved change requests."""
 
@@ -82,6 +91,7 @@ class LedgerChanges:
             tx = self.ledger.get_transaction(_transaction_id(subject))  # NotFound
             if tx.status != TransactionStatus.POSTED:
                 raise Conflict(f"transaction {subject} is {tx.status}, not POSTED")
+            _check_reversible(tx)
             return {"amount": format(tx.amount, "f"), "currency": tx.currency}
         raise InvalidCommand(f"{kind} is not a ledger change")
 
@@ -174,5 +184,6 @@ class LedgerChanges:
         """Reverse at once when at or below the threshold; above it raise
         :class:`ApprovalRequired` (the reversal must be requested and approved)."""
         tx = self.ledger.get_transaction(tx_id)  # NotFound
+        _check_reversible(tx)  # before the threshold: no request could be approved either
         self.check_direct_reversal(tx.amount, tx.currency)
         return self.ledger.reverse(tx_id, reason)
