@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -68,6 +69,7 @@ from api.settings import (
     DEFAULT_GRAPHQL_MAX_TOKENS,
 )
 from application.errors import ApprovalRequired
+from domain.identity.permissions import readable_contexts
 from domain.money import check_currency
 from projections.views import AccountView, Page, TransactionView
 from projections.views import TransactionFilter as FilterView
@@ -168,7 +170,10 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
         )
         return connection(page, lambda view: Transaction.of(view, None))
 
-    @strawberry.field(description="Every recorded event, of one stream or all, in a time window")
+    @strawberry.field(
+        description="Every recorded event, of one stream or all, in a time window; only "
+        "events of the contexts the reader may read (each context's read permission)"
+    )
     async def audit_trail(
         self,
         info: Info,
@@ -178,12 +183,14 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEvent]:
-        info.context.authorize(Permission.AUDIT_READ)
+        principal = info.context.authorize(Permission.AUDIT_READ)
         if from_ is not None and to is not None and from_ > to:
             raise bad_input("from is after to")
+        # Only the events of contexts the reader may read (compliance sees no reconciliation).
+        readable = readable_contexts(principal.permissions)
         page = await in_thread(
             paginate,
-            info.context.container.queries.audit_trail,
+            partial(info.context.container.queries.audit_trail, contexts=readable),
             str(stream_id) if stream_id is not None else None,
             from_,
             to,

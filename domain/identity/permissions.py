@@ -123,6 +123,25 @@ SERVICE_ROLES: Mapping[str, frozenset[str]] = {
 ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = {**HUMAN_ROLES, **SERVICE_ROLES}
 
 
+CONTEXT_READ_PERMISSIONS: Mapping[str, frozenset[str]] = {
+    "ledger": frozenset(_READ_MONEY),
+    "fraud": frozenset({Permission.FRAUD_READ}),
+    "reconciliation": frozenset({Permission.RECONCILIATION_READ}),
+    "identity": frozenset({Permission.USERS_READ, Permission.REQUESTS_READ}),
+    "notifications": frozenset({Permission.NOTIFICATIONS_READ}),
+}
+"""What reading a bounded context's events takes (all of them), on top of ``audit:read``: the
+audit trail shows a reader only the events of the contexts it may read. A context not listed
+here is shown to nobody (deny by default)."""
+
+
+def readable_contexts(permissions: frozenset[str]) -> frozenset[str]:
+    """The contexts whose events a holder of ``permissions`` may read in the audit trail."""
+    return frozenset(
+        context for context, needed in CONTEXT_READ_PERMISSIONS.items() if needed <= permissions
+    )
+
+
 def permissions_of(roles: frozenset[str] | set[str]) -> frozenset[str]:
     """The union of the permissions of ``roles`` (unknown roles grant nothing)."""
     granted: set[str] = set()
