@@ -17,9 +17,9 @@ from uuid import UUID
 from application.commands import SubmissionResult
 from application.errors import ApplicationError, ApprovalRequired, Conflict, InvalidCommand
 from application.ledger import LedgerApplication
+from domain.errors import NotReversible
 from domain.identity.permissions import ChangeKind
 from domain.ledger.accounts import AccountStatus
-from domain.errors import NotReversible
 from domain.ledger.transactions import Transaction, TransactionStatus
 
 
