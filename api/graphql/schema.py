@@ -213,7 +213,11 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
 
 @strawberry.type
 class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation):
-    @strawberry.mutation(description="Open a customer account")
+    @strawberry.mutation(
+        description="Open a customer account. An overdraft limit above the ceiling "
+        "(LEDGER_OVERDRAFT_APPROVAL_ABOVE), or any in a currency without one, fails with "
+        "APPROVAL_REQUIRED: use requestOverdraftLimit"
+    )
     async def open_account(
         self,
         info: Info,
@@ -224,8 +228,18 @@ class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation):
     ) -> Account:
         info.context.authorize(Permission.ACCOUNTS_WRITE)
         command = checked(open_account_command, iban, holder_name, currency, overdraft_limit)
-        ledger = info.context.container.ledger
-        view = await write_through(info, lambda: account_view(ledger.open_account(command)))
+        changes = info.context.container.ledger_changes
+
+        def open_account() -> AccountView:
+            try:
+                return account_view(changes.open_account_directly(command))
+            except ApprovalRequired as error:
+                raise ApprovalRequired(
+                    f"{error}; open it with a limit at or below that and ask for more with "
+                    "requestOverdraftLimit"
+                ) from None
+
+        view = await write_through(info, open_account)
         return Account.of(view, None)
 
     @strawberry.mutation(description="Close an account for good (only when empty)")

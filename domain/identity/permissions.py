@@ -158,6 +158,7 @@ class ChangeKind(StrEnum):
     FREEZE_ACCOUNT = "FREEZE_ACCOUNT"
     UNFREEZE_ACCOUNT = "UNFREEZE_ACCOUNT"
     REVERSE_TRANSACTION = "REVERSE_TRANSACTION"
+    SET_OVERDRAFT_LIMIT = "SET_OVERDRAFT_LIMIT"
 
 
 REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
@@ -166,6 +167,7 @@ REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.FREEZE_ACCOUNT: Permission.ACCOUNTS_FREEZE,
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_FREEZE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_REVERSE,
+    ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_WRITE,
 }
 """The permission the maker needs to ask for a change of each kind."""
 
@@ -175,5 +177,6 @@ APPROVE_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.FREEZE_ACCOUNT: Permission.ACCOUNTS_APPROVE,
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_APPROVE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_APPROVE,
+    ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_APPROVE,
 }
 """The permission the checker (a different user) needs to approve or reject it."""

@@ -290,3 +290,11 @@ def test_maker_checker_settings() -> None:
         Settings.from_env({"LEDGER_APPROVAL_TTL_HOURS": "0"})
     with pytest.raises(SettingsError, match="LEDGER_REVERSAL_APPROVAL_ABOVE"):
         Settings.from_env({"LEDGER_REVERSAL_APPROVAL_ABOVE": "EUR=5"})
+
+
+def test_overdraft_ceiling_settings() -> None:
+    assert Settings.from_env({}).overdraft_approval_above["EUR"] == Decimal("10000")
+    given = Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "chf:2500"})
+    assert given.overdraft_approval_above == {"CHF": Decimal(2500)}
+    with pytest.raises(SettingsError, match="LEDGER_OVERDRAFT_APPROVAL_ABOVE"):
+        Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "EUR:-1"})
