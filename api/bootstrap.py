@@ -45,7 +45,7 @@ from application.fraud import (
 )
 from application.identity import IdentityApplication
 from application.ledger import LedgerApplication, utc_now
-from application.ledger_changes import LedgerChanges, ReversalThresholds
+from application.ledger_changes import LedgerChanges, OverdraftCeilings, ReversalThresholds
 from application.notifications import (
     ContextFeed,
     Facts,
@@ -291,7 +291,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     try:
         fraud = FraudApplication(env=event_store_env(database, "fraud"))
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
-        changes = LedgerChanges(ledger, ReversalThresholds(settings.reversal_approval_above))
+        changes = LedgerChanges(
+            ledger,
+            ReversalThresholds(settings.reversal_approval_above),
+            OverdraftCeilings(settings.overdraft_approval_above),
+        )
         identity = IdentityApplication(
             env=event_store_env(database, "identity"),
             clock=clock or utc_now,

@@ -18,11 +18,16 @@ from uuid import UUID
 
 from application.commands import OpenAccount
 from application.errors import InvalidCommand
-from domain.errors import DomainError, InvalidMoney
+from domain.errors import AccountStateError, DomainError, InvalidMoney
 from domain.iban import Iban, normalise_iban
-from domain.ledger.accounts import Account, AccountType, parse_internal_code
+from domain.ledger.accounts import (
+    Account,
+    AccountType,
+    check_overdraft_limit,
+    parse_internal_code,
+)
 from domain.ledger.transactions import Transaction
-from domain.money import check_currency, minor_unit, parse_amount
+from domain.money import check_currency, minor_unit
 from projections.views import AccountView, TransactionView
 
 
@@ -160,12 +165,11 @@ def open_account_command(
         raw_limit = (overdraft_limit or "").strip()
         if raw_limit:
             try:
-                limit = parse_amount(raw_limit, code)
+                limit = check_overdraft_limit(raw_limit, code)
+            except AccountStateError:
+                problems.append("overdraftLimit: must not be negative")
             except DomainError as error:
                 problems.append(f"overdraftLimit: {error}")
-            else:
-                if limit < 0:
-                    problems.append("overdraftLimit: must not be negative")
     if problems or account_iban is None:
         raise InvalidCommand("; ".join(problems))
     return OpenAccount(account_iban, name, code, limit)

@@ -400,7 +400,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=AccountOut,
     summary="Open a customer account",
-    responses={**_ERRORS, 409: {"model": ErrorOut, "description": "IBAN already has an account"}},
+    responses={
+        **_ERRORS,
+        409: {
+            "model": ErrorOut,
+            "description": "IBAN already has an account, or the overdraft limit is above "
+            "LEDGER_OVERDRAFT_APPROVAL_ABOVE (open it lower; GraphQL requestOverdraftLimit)",
+        },
+    },
     tags=["accounts"],
 )
 def open_account(
@@ -412,7 +419,8 @@ def open_account(
 ) -> AccountOut:
     command = open_account_command(body.iban, body.holder_name, body.currency, body.overdraft_limit)
     with caused_by(causation(request, principal)):
-        account = container.ledger.open_account(command)
+        # 409 above the overdraft ceiling: a second person approves (requestOverdraftLimit)
+        account = container.ledger_changes.open_account_directly(command)
     response.headers["Location"] = f"/v1/accounts/{account.key}"
     log.info("account opened", account=account.key, currency=account.currency)
     return account_out(account_view(account))

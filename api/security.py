@@ -250,6 +250,11 @@ def token_verifier(config: AuthConfig, data_dir: Path) -> TokenVerifier:
         audience=config.audience,
         algorithms=config.algorithms,
         leeway_seconds=config.leeway_seconds,
+        max_lifetime_seconds=(
+            config.max_token_lifetime_minutes * 60
+            if config.max_token_lifetime_minutes is not None
+            else None
+        ),
     )
 
 

@@ -40,6 +40,7 @@ DEFAULT_DECLINE_ABOVE = "EUR:50000,USD:50000,GBP:50000,CHF:50000,PLN:200000,SEK:
 DEFAULT_DAILY_LIMIT = "EUR:100000,USD:100000,GBP:100000,CHF:100000,PLN:400000,SEK:1000000"
 # Reversals above these amounts take effect only when a second person approves them.
 DEFAULT_REVERSAL_APPROVAL_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
+DEFAULT_OVERDRAFT_APPROVAL_ABOVE = "EUR:10000,USD:10000,GBP:10000,CHF:10000,PLN:40000,SEK:100000"
 DEFAULT_APPROVAL_TTL_HOURS = 24
 
 # API hardening: GraphQL document limits, per-principal rate limit, request body size.
@@ -119,6 +120,11 @@ class Settings:
     )
     """Reversals above these per-currency amounts need a maker-checker request; in a currency
     not listed here every reversal, of any amount, needs one (fail closed)."""
+    overdraft_approval_above: dict[str, Decimal] = field(
+        default_factory=lambda: _parse_limits("", DEFAULT_OVERDRAFT_APPROVAL_ABOVE, [])
+    )
+    """Overdraft limits above these per-currency ceilings need a maker-checker request; in a
+    currency not listed here every limit above zero does (fail closed)."""
     approval_ttl_hours: int = DEFAULT_APPROVAL_TTL_HOURS
     """How long a maker-checker request waits for its checker before it expires."""
     notification_rules: RuleSet = field(default_factory=default_rules)
@@ -353,6 +359,11 @@ class Settings:
             get("LEDGER_REVERSAL_APPROVAL_ABOVE") or DEFAULT_REVERSAL_APPROVAL_ABOVE,
             problems,
         )
+        overdraft_approval = _parse_limits(
+            "LEDGER_OVERDRAFT_APPROVAL_ABOVE",
+            get("LEDGER_OVERDRAFT_APPROVAL_ABOVE") or DEFAULT_OVERDRAFT_APPROVAL_ABOVE,
+            problems,
+        )
         approval_ttl = _int(
             get("LEDGER_APPROVAL_TTL_HOURS"),
             "LEDGER_APPROVAL_TTL_HOURS",
@@ -394,6 +405,7 @@ class Settings:
             rate_limit_burst=burst,
             max_body_bytes=max_body,
             reversal_approval_above=reversal_approval,
+            overdraft_approval_above=overdraft_approval,
             approval_ttl_hours=approval_ttl,
             **notify,
             reconciliation_inbox=inbox,

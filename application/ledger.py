@@ -56,7 +56,13 @@ from domain.causation import (
     current_recording_time,
     recording_at,
 )
-from domain.errors import AccountStateError, InvalidTransition, PostingRefused, RejectionReason
+from domain.errors import (
+    AccountStateError,
+    InvalidMoney,
+    InvalidTransition,
+    PostingRefused,
+    RejectionReason,
+)
 from domain.ledger import booking
 from domain.ledger.accounts import Account, internal_code
 from domain.ledger.ids import account_id, transaction_id
@@ -131,6 +137,12 @@ class LedgerApplication(Application[UUID]):
     def unfreeze_account(self, key: str, reason: str) -> Account:
         return self._change_account(key, lambda account: account.unfreeze(reason))
 
+    def set_overdraft_limit(self, key: str, limit: Decimal, reason: str) -> Account:
+        """Change a customer account's overdraft limit (callers see to maker-checker)."""
+        return self._change_account(
+            key, lambda account: account.change_overdraft_limit(limit, reason)
+        )
+
     def close_account(self, key: str, reason: str) -> Account:
         return self._change_account(key, lambda account: account.close(reason))
 
@@ -143,6 +155,8 @@ class LedgerApplication(Application[UUID]):
                 change(account)
             except AccountStateError as error:
                 raise Conflict(str(error)) from None
+            except InvalidMoney as error:
+                raise InvalidCommand(str(error)) from None
             return account
 
         return self._run(attempt)
@@ -331,7 +345,8 @@ class LedgerApplication(Application[UUID]):
         """Reverse a posted transaction by a new, linked transaction with mirrored legs.
 
         The reversal's id derives from the original's, so a transaction can be
-        reversed once only. Returns the reversal's result.
+        reversed once only; a reversal itself cannot be reversed (Conflict naming it), since
+        a reversal is exempt from screening. Returns the reversal's result.
         """
         reason = reason.strip()
         if not reason:
@@ -339,6 +354,7 @@ class LedgerApplication(Application[UUID]):
 
         def attempt(uow: _UnitOfWork) -> SubmissionResult:
             original = uow.require_transaction(tx_id, TransactionStatus.POSTED)
+            original.check_reversible()  # NotReversible -> Conflict: no reversal of a reversal
             reversal = Transaction(
                 channel=REVERSAL_CHANNEL,
                 external_id=str(original.id),

@@ -2,7 +2,8 @@
 
 :class:`LedgerChanges` implements :class:`~application.ports.ChangeExecutor` for the
 identity context: it checks a freeze, unfreeze or reversal before it is requested, and
-carries it out through :class:`~application.ledger.LedgerApplication` once approved.
+carries it out through :class:`~application.ledger.LedgerApplication` once approved (also
+an overdraft limit above the ceiling, :class:`OverdraftCeilings`).
 :class:`ReversalThresholds` says which reversals need a request at all: those above a
 per-currency amount, and every reversal in a currency without a configured threshold
 (fail closed: a currency nobody set a limit for is not a currency without a limit).
@@ -14,12 +15,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from uuid import UUID
 
-from application.commands import SubmissionResult
+from application.commands import OpenAccount, SubmissionResult
 from application.errors import ApplicationError, ApprovalRequired, Conflict, InvalidCommand
 from application.ledger import LedgerApplication
+from domain.errors import DomainError, NotReversible
 from domain.identity.permissions import ChangeKind
-from domain.ledger.accounts import AccountStatus
-from domain.ledger.transactions import TransactionStatus
+from domain.ledger.accounts import Account, AccountStatus, check_overdraft_limit
+from domain.ledger.transactions import Transaction, TransactionStatus
+from domain.money import parse_amount
 
 
 class ReversalThresholds:
@@ -44,6 +47,26 @@ class ReversalThresholds:
         return f"above {format(limit, 'f')} {currency}"
 
 
+class OverdraftCeilings:
+    """Overdraft limits above ``ceilings[currency]`` take effect only on approval; in a
+    currency without a ceiling every limit above zero does (fail closed)."""
+
+    def __init__(self, ceilings: Mapping[str, Decimal]) -> None:
+        self.ceilings = dict(ceilings)
+
+    def requires_approval(self, limit: Decimal, currency: str) -> bool:
+        return limit > self.ceilings.get(currency, Decimal(0))
+
+    def describe(self, currency: str) -> str:
+        ceiling = self.ceilings.get(currency)
+        if ceiling is None:
+            return (
+                f"no overdraft ceiling is configured for {currency} "
+                "(LEDGER_OVERDRAFT_APPROVAL_ABOVE), so every overdraft in it needs approval"
+            )
+        return f"above {format(ceiling, 'f')} {currency}"
+
+
 _PAGE = 200
 
 
@@ -59,12 +82,38 @@ def _transaction_id(subject: str) -> UUID:
         raise InvalidCommand(f"transaction id: not a UUID: {subject!r}") from None
 
 
+_STATUS_EVENTS = frozenset({"Frozen", "Unfrozen"})
+_OVERDRAFT_EVENTS = frozenset({"OverdraftLimitChanged"})
+
+
+def _overdraft_limit(raw: str, currency: str) -> Decimal:
+    """A requested overdraft limit, or :class:`InvalidCommand` naming ``limit``."""
+    try:
+        return check_overdraft_limit(raw, currency)
+    except DomainError as error:  # bad scale, negative, too many digits
+        raise InvalidCommand(f"limit: {error}") from None
+
+
+def _check_reversible(tx: Transaction) -> None:
+    """Conflict (409 / CONFLICT) naming ``tx`` when it is itself a reversal."""
+    try:
+        tx.check_reversible()
+    except NotReversible as error:
+        raise Conflict(str(error)) from None
+
+
 class LedgerChanges:
     """Freeze, unfreeze and reverse on the ledger for approved change requests."""
 
-    def __init__(self, ledger: LedgerApplication, thresholds: ReversalThresholds) -> None:
+    def __init__(
+        self,
+        ledger: LedgerApplication,
+        thresholds: ReversalThresholds,
+        ceilings: OverdraftCeilings | None = None,
+    ) -> None:
         self.ledger = ledger
         self.thresholds = thresholds
+        self.ceilings = ceilings if ceilings is not None else OverdraftCeilings({})
 
     def check(self, kind: str, subject: str, params: Mapping[str, str]) -> dict[str, str]:
         change = ChangeKind(kind)
@@ -82,7 +131,19 @@ class LedgerChanges:
             tx = self.ledger.get_transaction(_transaction_id(subject))  # NotFound
             if tx.status != TransactionStatus.POSTED:
                 raise Conflict(f"transaction {subject} is {tx.status}, not POSTED")
+            _check_reversible(tx)
             return {"amount": format(tx.amount, "f"), "currency": tx.currency}
+        if change is ChangeKind.SET_OVERDRAFT_LIMIT:
+            account = self.ledger.get_account(subject)  # NotFound
+            if account.is_internal or account.status == AccountStatus.CLOSED:
+                raise Conflict(f"account {subject} cannot have its overdraft limit changed")
+            limit = _overdraft_limit(params.get("limit", ""), account.currency)
+            previous = parse_amount(account.overdraft_limit or 0, account.currency)
+            return {
+                "limit": format(limit, "f"),
+                "currency": account.currency,
+                "previous": format(previous, "f"),
+            }
         raise InvalidCommand(f"{kind} is not a ledger change")
 
     def execute(
@@ -101,15 +162,21 @@ class LedgerChanges:
         if done is not None:
             return done
         try:
-            return self._carry_out(change, subject, reason)
+            return self._carry_out(change, subject, reason, params)
         except ApplicationError:
             # A concurrent execution of the same request may have got there first.
             if self._done_by(change, subject, tag) is not None:
                 return self._outcome(change, subject)
             raise
 
-    def _carry_out(self, change: ChangeKind, subject: str, reason: str) -> str:
-        if change is ChangeKind.FREEZE_ACCOUNT:
+    def _carry_out(
+        self, change: ChangeKind, subject: str, reason: str, params: Mapping[str, str]
+    ) -> str:
+        if change is ChangeKind.SET_OVERDRAFT_LIMIT:
+            currency = self.ledger.get_account(subject).currency
+            limit = _overdraft_limit(params.get("limit", ""), currency)
+            self.ledger.set_overdraft_limit(subject, limit, reason)
+        elif change is ChangeKind.FREEZE_ACCOUNT:
             self.ledger.freeze_account(subject, reason)
         elif change is ChangeKind.UNFREEZE_ACCOUNT:
             self.ledger.unfreeze_account(subject, reason)
@@ -124,6 +191,10 @@ class LedgerChanges:
             return f"account {subject} frozen"
         if change is ChangeKind.UNFREEZE_ACCOUNT:
             return f"account {subject} unfrozen"
+        if change is ChangeKind.SET_OVERDRAFT_LIMIT:
+            account = self.ledger.get_account(subject)
+            limit = format(parse_amount(account.overdraft_limit or 0, account.currency), "f")
+            return f"account {subject} overdraft limit set to {limit} {account.currency}"
         tx = self.ledger.get_transaction(_transaction_id(subject))
         return f"transaction {subject} reversed by {tx.reversed_by}"
 
@@ -136,25 +207,29 @@ class LedgerChanges:
                 return None
             reversal = self.ledger.get_transaction(tx.reversed_by)
             return self._outcome(change, subject) if reversal.reference.endswith(tag) else None
+        if change is ChangeKind.SET_OVERDRAFT_LIMIT:
+            last = self._last_change(self.ledger.get_account(subject).id, _OVERDRAFT_EVENTS)
+            reason = str(getattr(last, "reason", ""))
+            return self._outcome(change, subject) if reason.endswith(tag) else None
         if change not in (ChangeKind.FREEZE_ACCOUNT, ChangeKind.UNFREEZE_ACCOUNT):
             return None
         account = self.ledger.get_account(subject)
         freeze = change is ChangeKind.FREEZE_ACCOUNT
         if account.status != (AccountStatus.FROZEN if freeze else AccountStatus.OPEN):
             return None  # the usual case: nothing to look up
-        last = self._last_status_change(account.id)
+        last = self._last_change(account.id, _STATUS_EVENTS)
         if last is None or type(last).__name__ != ("Frozen" if freeze else "Unfrozen"):
             return None
         reason = str(getattr(last, "reason", ""))
         return self._outcome(change, subject) if reason.endswith(tag) else None
 
-    def _last_status_change(self, account_id: UUID) -> object | None:
-        """The account's latest ``Frozen`` or ``Unfrozen`` event, newest pages first."""
+    def _last_change(self, account_id: UUID, names: frozenset[str]) -> object | None:
+        """The account's latest event named one of ``names``, newest pages first."""
         lte: int | None = None
         while True:
             page = list(self.ledger.events.get(account_id, lte=lte, desc=True, limit=_PAGE))
             for stored in page:
-                if type(stored).__name__ in ("Frozen", "Unfrozen"):
+                if type(stored).__name__ in names:
                     return stored
             if len(page) < _PAGE:
                 return None
@@ -170,9 +245,22 @@ class LedgerChanges:
                 f"approval ({self.thresholds.describe(currency)})"
             )
 
+    def open_account_directly(self, command: OpenAccount) -> Account:
+        """Open an account when its overdraft limit is at or below the ceiling of its
+        currency; above it raise :class:`ApprovalRequired` (open it with a lower limit and
+        ask for the higher one by a SET_OVERDRAFT_LIMIT request)."""
+        limit, currency = command.overdraft_limit, command.currency
+        if self.ceilings.requires_approval(limit, currency):
+            raise ApprovalRequired(
+                f"an overdraft limit of {format(limit, 'f')} {currency} needs a second "
+                f"person's approval ({self.ceilings.describe(currency)})"
+            )
+        return self.ledger.open_account(command)
+
     def reverse_directly(self, tx_id: UUID, reason: str) -> SubmissionResult:
         """Reverse at once when at or below the threshold; above it raise
         :class:`ApprovalRequired` (the reversal must be requested and approved)."""
         tx = self.ledger.get_transaction(tx_id)  # NotFound
+        _check_reversible(tx)  # before the threshold: no request could be approved either
         self.check_direct_reversal(tx.amount, tx.currency)
         return self.ledger.reverse(tx_id, reason)

@@ -43,6 +43,12 @@ class InvalidTransition(DomainError):
     """A lifecycle transition that the current status does not allow."""
 
 
+class NotReversible(InvalidTransition):
+    """A reversal of a transaction that is itself a reversal: a reversal is a correction and
+    is never corrected by another (that would move money again, unscreened, as often as asked);
+    a wrong reversal is put right by a new, screened payment."""
+
+
 class AccountStateError(DomainError):
     """An account operation that its status or balance forbids (closing with funds...)."""
 

@@ -41,6 +41,7 @@ _MUTABLE = (
     "status",
     "balance",
     "held",
+    "overdraft_limit",
     "debits_total",
     "credits_total",
     "updated_at",
@@ -215,6 +216,9 @@ class _Batch:
 
     def _on_Closed(self, envelope: Envelope, state: dict[str, Any]) -> None:
         state["status"] = "CLOSED"
+
+    def _on_OverdraftLimitChanged(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        state["overdraft_limit"] = Decimal(envelope.event.overdraft_limit)
 
     # -- write -----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ cursor raises ``ValueError("invalid cursor")``. ``first`` is clamped to 1..500.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -306,10 +306,14 @@ class LedgerQueries:
         to: datetime | None = None,
         first: int = 50,
         after: str | None = None,
+        contexts: Collection[str] | None = None,
     ) -> Page[AuditEventView]:
-        """Every recorded event, oldest first, ordered by (recorded-at, context, position)."""
+        """Every recorded event, oldest first, ordered by (recorded-at, context, position);
+        only those of ``contexts`` when given (the contexts the reader may read)."""
         limit = clamp(first)
         query = select(_AU)
+        if contexts is not None:
+            query = query.where(_AU.c.context.in_(sorted(contexts)))
         if stream_id is not None:
             query = query.where(_AU.c.stream_id == str(stream_id))
         if from_ is not None:

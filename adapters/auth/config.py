@@ -18,6 +18,8 @@ from adapters.auth.tokens import ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS
 LOCAL_ISSUER = "backoffice-ledger-local"
 DEFAULT_AUDIENCE = "backoffice-ledger"
 LOCAL_KEYS_DIR = "auth"
+PRODUCTION_MAX_TOKEN_LIFETIME_MINUTES = 60
+MAX_TOKEN_LIFETIME_LIMIT_MINUTES = 7 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class AuthConfig:
     leeway_seconds: int = 30
     metrics_public: bool = True
     """False: ``/metrics`` needs a token with ``metrics:read`` (role ``monitoring``)."""
+    max_token_lifetime_minutes: int | None = None
+    """Tokens living longer (exp - iat, or exp - now) are refused; None: no cap. Production
+    defaults to :data:`PRODUCTION_MAX_TOKEN_LIFETIME_MINUTES`, development to no cap."""
 
     @property
     def uses_local_issuer(self) -> bool:
@@ -44,6 +49,7 @@ class AuthConfig:
             "audience": self.audience,
             "keys": self.jwks_url or (str(self.jwks_file) if self.jwks_file else "local issuer"),
             "metrics_public": self.metrics_public,
+            "max_token_lifetime_minutes": self.max_token_lifetime_minutes,
         }
 
 
@@ -100,6 +106,9 @@ def auth_config_from_env(
                 f"LEDGER_AUTH_LEEWAY_SECONDS: must be an integer 0..300, got {raw_leeway!r}"
             )
             leeway = 30
+    lifetime = _max_token_lifetime(get("LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES"), problems)
+    if lifetime is None and production:
+        lifetime = PRODUCTION_MAX_TOKEN_LIFETIME_MINUTES
     raw_public = (get("LEDGER_METRICS_PUBLIC") or "true").lower()
     if raw_public not in {"true", "false", "1", "0", "yes", "no"}:
         problems.append(f"LEDGER_METRICS_PUBLIC: must be true or false, got {raw_public!r}")
@@ -111,4 +120,22 @@ def auth_config_from_env(
         algorithms=algorithms,
         leeway_seconds=leeway,
         metrics_public=raw_public in {"true", "1", "yes"},
+        max_token_lifetime_minutes=lifetime,
     )
+
+
+def _max_token_lifetime(raw: str, problems: list[str]) -> int | None:
+    """``LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES``: whole minutes, 1 up to a week; empty: None."""
+    if not raw:
+        return None
+    try:
+        minutes = int(raw)
+        if not 1 <= minutes <= MAX_TOKEN_LIFETIME_LIMIT_MINUTES:
+            raise ValueError
+    except ValueError:
+        problems.append(
+            "LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES: must be whole minutes "
+            f"1..{MAX_TOKEN_LIFETIME_LIMIT_MINUTES}, got {raw!r}"
+        )
+        return None
+    return minutes

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,7 @@ class TokenVerifier:
         audience: str,
         algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
         leeway_seconds: int = 30,
+        max_lifetime_seconds: int | None = None,
     ) -> None:
         unsupported = set(algorithms) - ASYMMETRIC_ALGORITHMS
         if unsupported:
@@ -130,6 +132,8 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = tuple(algorithms)
         self.leeway = leeway_seconds
+        self.max_lifetime = max_lifetime_seconds
+        """None: any lifetime; else exp - iat and exp - now must not exceed it (seconds)."""
 
     def verify(self, token: str) -> VerifiedToken:
         try:
@@ -167,7 +171,24 @@ class TokenVerifier:
             raise InvalidToken("token signature is invalid") from None
         except jwt.PyJWTError as error:
             raise InvalidToken(f"token is invalid: {error}") from None
+        if self.max_lifetime is not None:
+            check_lifetime(claims, self.max_lifetime, self.leeway)
         return _verified(claims)
+
+
+def check_lifetime(claims: Mapping[str, Any], maximum: int, leeway: int) -> None:
+    """Refuse a token whose lifetime (``exp - iat``) exceeds ``maximum`` seconds, or that
+    stays valid longer than that from now (a backdated ``iat``): a leaked long-lived token
+    would otherwise work for as long as its issuer chose."""
+    expires, issued = int(claims["exp"]), int(claims["iat"])  # both checked numbers
+    lifetime = expires - issued
+    if lifetime > maximum:
+        raise InvalidToken(f"token lifetime of {lifetime} s exceeds the maximum of {maximum} s")
+    remaining = expires - int(time.time())
+    if remaining > maximum + leeway:
+        raise InvalidToken(
+            f"token stays valid for {remaining} s, which exceeds the maximum of {maximum} s"
+        )
 
 
 def _verified(claims: dict[str, Any]) -> VerifiedToken:

@@ -56,6 +56,7 @@ class ChangeRequestKind(Enum):
     FREEZE_ACCOUNT = "FREEZE_ACCOUNT"
     UNFREEZE_ACCOUNT = "UNFREEZE_ACCOUNT"
     REVERSE_TRANSACTION = "REVERSE_TRANSACTION"
+    SET_OVERDRAFT_LIMIT = "SET_OVERDRAFT_LIMIT"
 
 
 @strawberry.type(description="A backoffice user and the roles granted to them")
@@ -274,6 +275,18 @@ class IdentityMutation:
         return await _make_request(
             info, ChangeKind.UNFREEZE_ACCOUNT, key, {"reason": _reason(reason)}
         )
+
+    @strawberry.mutation(
+        description="Ask for an account's overdraft limit to be set on approval (any limit; "
+        "above LEDGER_OVERDRAFT_APPROVAL_ABOVE this is the only way)"
+    )
+    async def request_overdraft_limit(
+        self, info: Info, id: str, limit: str, reason: str
+    ) -> ChangeRequest:
+        info.context.authorize(Permission.ACCOUNTS_WRITE)
+        key = checked(account_key, id)
+        params = {"limit": limit.strip(), "reason": _reason(reason)}
+        return await _make_request(info, ChangeKind.SET_OVERDRAFT_LIMIT, key, params)
 
     @strawberry.mutation(
         description="Ask for a posted transaction to be reversed on approval (any amount; "

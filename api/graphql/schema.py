@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -68,6 +69,7 @@ from api.settings import (
     DEFAULT_GRAPHQL_MAX_TOKENS,
 )
 from application.errors import ApprovalRequired
+from domain.identity.permissions import readable_contexts
 from domain.money import check_currency
 from projections.views import AccountView, Page, TransactionView
 from projections.views import TransactionFilter as FilterView
@@ -168,7 +170,10 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
         )
         return connection(page, lambda view: Transaction.of(view, None))
 
-    @strawberry.field(description="Every recorded event, of one stream or all, in a time window")
+    @strawberry.field(
+        description="Every recorded event, of one stream or all, in a time window; only "
+        "events of the contexts the reader may read (each context's read permission)"
+    )
     async def audit_trail(
         self,
         info: Info,
@@ -178,12 +183,14 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEvent]:
-        info.context.authorize(Permission.AUDIT_READ)
+        principal = info.context.authorize(Permission.AUDIT_READ)
         if from_ is not None and to is not None and from_ > to:
             raise bad_input("from is after to")
+        # Only the events of contexts the reader may read (compliance sees no reconciliation).
+        readable = readable_contexts(principal.permissions)
         page = await in_thread(
             paginate,
-            info.context.container.queries.audit_trail,
+            partial(info.context.container.queries.audit_trail, contexts=readable),
             str(stream_id) if stream_id is not None else None,
             from_,
             to,
@@ -206,7 +213,11 @@ class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
 
 @strawberry.type
 class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation):
-    @strawberry.mutation(description="Open a customer account")
+    @strawberry.mutation(
+        description="Open a customer account. An overdraft limit above the ceiling "
+        "(LEDGER_OVERDRAFT_APPROVAL_ABOVE), or any in a currency without one, fails with "
+        "APPROVAL_REQUIRED: use requestOverdraftLimit"
+    )
     async def open_account(
         self,
         info: Info,
@@ -217,8 +228,18 @@ class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation):
     ) -> Account:
         info.context.authorize(Permission.ACCOUNTS_WRITE)
         command = checked(open_account_command, iban, holder_name, currency, overdraft_limit)
-        ledger = info.context.container.ledger
-        view = await write_through(info, lambda: account_view(ledger.open_account(command)))
+        changes = info.context.container.ledger_changes
+
+        def open_account() -> AccountView:
+            try:
+                return account_view(changes.open_account_directly(command))
+            except ApprovalRequired as error:
+                raise ApprovalRequired(
+                    f"{error}; open it with a limit at or below that and ask for more with "
+                    "requestOverdraftLimit"
+                ) from None
+
+        view = await write_through(info, open_account)
         return Account.of(view, None)
 
     @strawberry.mutation(description="Close an account for good (only when empty)")

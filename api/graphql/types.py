@@ -19,6 +19,7 @@ from api.graphql.context import LedgerContext
 from api.graphql.errors import bad_input, in_thread
 from api.presentation import format_amount, jsonable
 from api.security import Permission
+from domain.errors import RejectionReason
 from projections.views import (
     AccountView,
     AuditEventView,
@@ -247,6 +248,15 @@ class StatusHistoryEntry:
         return cls(status=TransactionStatus(change.status), at=change.at, reason=change.reason)
 
 
+BOOKING_REFUSALS = frozenset(
+    reason.value
+    for reason in RejectionReason
+    if reason not in (RejectionReason.SCREENING_DECLINED, RejectionReason.OPERATOR_REJECTED)
+)
+"""Rejections whose detail anyone who reads the transaction may see (funds, account state);
+the detail of any other (a fraud decision, or a reason added later) needs fraud:read."""
+
+
 @strawberry.type
 class Transaction:
     id: strawberry.ID
@@ -261,9 +271,9 @@ class Transaction:
     received_at: datetime
     updated_at: datetime
     rejection_reason: str | None
-    rejection_detail: str | None
+    detail: strawberry.Private[str | None]
     screening_outcome: str | None
-    rule_hits: list[str]
+    hits: strawberry.Private[list[str]]
     as_of: datetime | None
     reverses_id: strawberry.Private[str | None]
     reversed_by_id: strawberry.Private[str | None]
@@ -283,13 +293,26 @@ class Transaction:
             received_at=view.received_at,
             updated_at=view.updated_at,
             rejection_reason=view.rejection_reason,
-            rejection_detail=view.rejection_detail,
+            detail=view.rejection_detail,
             screening_outcome=view.screening_outcome,
-            rule_hits=list(view.rule_hits),
+            hits=list(view.rule_hits),
             as_of=as_of,
             reverses_id=view.reverses,
             reversed_by_id=view.reversed_by,
         )
+
+    @strawberry.field(description="The screening rules that fired; null without fraud:read")
+    def rule_hits(self, info: Info) -> list[str] | None:
+        return self.hits if info.context.principal.can(Permission.FRAUD_READ) else None
+
+    @strawberry.field(
+        description="Why it was rejected in words; for a fraud decision (screening, analyst) "
+        "this names rules and findings and is null without fraud:read"
+    )
+    def rejection_detail(self, info: Info) -> str | None:
+        if self.rejection_reason in BOOKING_REFUSALS:
+            return self.detail
+        return self.detail if info.context.principal.can(Permission.FRAUD_READ) else None
 
     @strawberry.field(description="Every status the transaction went through, oldest first")
     async def status_history(self, info: Info) -> list[StatusHistoryEntry]:

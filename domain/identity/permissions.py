@@ -123,6 +123,25 @@ SERVICE_ROLES: Mapping[str, frozenset[str]] = {
 ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = {**HUMAN_ROLES, **SERVICE_ROLES}
 
 
+CONTEXT_READ_PERMISSIONS: Mapping[str, frozenset[str]] = {
+    "ledger": frozenset(_READ_MONEY),
+    "fraud": frozenset({Permission.FRAUD_READ}),
+    "reconciliation": frozenset({Permission.RECONCILIATION_READ}),
+    "identity": frozenset({Permission.USERS_READ, Permission.REQUESTS_READ}),
+    "notifications": frozenset({Permission.NOTIFICATIONS_READ}),
+}
+"""What reading a bounded context's events takes (all of them), on top of ``audit:read``: the
+audit trail shows a reader only the events of the contexts it may read. A context not listed
+here is shown to nobody (deny by default)."""
+
+
+def readable_contexts(permissions: frozenset[str]) -> frozenset[str]:
+    """The contexts whose events a holder of ``permissions`` may read in the audit trail."""
+    return frozenset(
+        context for context, needed in CONTEXT_READ_PERMISSIONS.items() if needed <= permissions
+    )
+
+
 def permissions_of(roles: frozenset[str] | set[str]) -> frozenset[str]:
     """The union of the permissions of ``roles`` (unknown roles grant nothing)."""
     granted: set[str] = set()
@@ -139,6 +158,7 @@ class ChangeKind(StrEnum):
     FREEZE_ACCOUNT = "FREEZE_ACCOUNT"
     UNFREEZE_ACCOUNT = "UNFREEZE_ACCOUNT"
     REVERSE_TRANSACTION = "REVERSE_TRANSACTION"
+    SET_OVERDRAFT_LIMIT = "SET_OVERDRAFT_LIMIT"
 
 
 REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
@@ -147,6 +167,7 @@ REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.FREEZE_ACCOUNT: Permission.ACCOUNTS_FREEZE,
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_FREEZE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_REVERSE,
+    ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_WRITE,
 }
 """The permission the maker needs to ask for a change of each kind."""
 
@@ -156,5 +177,6 @@ APPROVE_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.FREEZE_ACCOUNT: Permission.ACCOUNTS_APPROVE,
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_APPROVE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_APPROVE,
+    ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_APPROVE,
 }
 """The permission the checker (a different user) needs to approve or reject it."""

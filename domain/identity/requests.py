@@ -78,6 +78,8 @@ def check_params(
             raise InvalidRequest(f"a {kind.value} request needs a subject")
         if not values.get("reason"):
             raise InvalidRequest(f"a {kind.value} request needs a reason")
+        if kind is ChangeKind.SET_OVERDRAFT_LIMIT and not values.get("limit"):
+            raise InvalidRequest(f"a {kind.value} request needs a limit")
     return subject, values
 
 

@@ -20,6 +20,7 @@ from domain.aggregate import AttributedAggregate
 from domain.errors import (
     AccountStateError,
     InvalidAccountCode,
+    InvalidMoney,
     PostingRefused,
     RejectionReason,
 )
@@ -57,6 +58,25 @@ def parse_internal_code(code: str) -> tuple[str, str]:
     return kind, currency
 
 
+MAX_OVERDRAFT_INTEGER_DIGITS = 12
+"""An overdraft limit has at most this many integer digits (below 10**12 in any currency):
+a limit beyond is a typo or an attack, never a credit line, and is refused outright."""
+
+
+def check_overdraft_limit(value: object, currency: str) -> Decimal:
+    """``value`` as an overdraft limit of ``currency``: at the currency's scale, not
+    negative, fewer than :data:`MAX_OVERDRAFT_INTEGER_DIGITS` integer digits."""
+    limit = parse_amount(value, currency)
+    if limit < 0:
+        raise AccountStateError("overdraft limit must not be negative")
+    if limit.adjusted() >= MAX_OVERDRAFT_INTEGER_DIGITS:
+        raise InvalidMoney(
+            f"overdraft limit {format(limit, 'f')} {currency} exceeds "
+            f"{MAX_OVERDRAFT_INTEGER_DIGITS} integer digits"
+        )
+    return limit
+
+
 class Account(AttributedAggregate):
     """A ledger account. Guards: status, overdraft limit, currency scale."""
 
@@ -92,9 +112,7 @@ class Account(AttributedAggregate):
     ) -> Account:
         """Open a customer account; the overdraft limit is a non-negative amount."""
         check_currency(currency)
-        limit = parse_amount(overdraft_limit, currency)
-        if limit < 0:
-            raise AccountStateError("overdraft limit must not be negative")
+        limit = check_overdraft_limit(overdraft_limit, currency)
         name = holder_name.strip()
         if not name:
             raise AccountStateError("holder name must not be empty")
@@ -239,6 +257,22 @@ class Account(AttributedAggregate):
     @event("Unfrozen")
     def _unfrozen(self, reason: str) -> None:
         self.status = AccountStatus.OPEN
+
+    def change_overdraft_limit(self, limit: Decimal, reason: str) -> None:
+        """Set a new overdraft limit (a customer account that is not closed); how far the
+        balance may go below zero from now on. Existing debits stay as they are."""
+        new_limit = check_overdraft_limit(limit, self.currency)
+        if self.is_internal:
+            raise AccountStateError("internal accounts have no overdraft limit")
+        if self.status == AccountStatus.CLOSED:
+            raise AccountStateError(f"account {self.key} is closed")
+        if not reason.strip():
+            raise AccountStateError("an overdraft limit change needs a reason")
+        self._overdraft_limit_changed(overdraft_limit=new_limit, reason=reason.strip())
+
+    @event("OverdraftLimitChanged")
+    def _overdraft_limit_changed(self, overdraft_limit: Decimal, reason: str) -> None:
+        self.overdraft_limit = overdraft_limit
 
     def close(self, reason: str) -> None:
         """Close for good; only with a zero balance and no holds."""

@@ -24,7 +24,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.aggregate import AttributedAggregate
-from domain.errors import InvalidTransition, RejectionReason, UnbalancedPostings
+from domain.errors import InvalidTransition, NotReversible, RejectionReason, UnbalancedPostings
 from domain.ledger.ids import transaction_id
 
 
@@ -212,8 +212,17 @@ class Transaction(AttributedAggregate):
     def _settled(self, settlement_reference: str) -> None:
         self.status = TransactionStatus.SETTLED
 
+    def check_reversible(self) -> None:
+        """Raise :class:`NotReversible` when this transaction is itself a reversal."""
+        if self.reverses is not None:
+            raise NotReversible(
+                f"transaction {self.id} is a reversal (of {self.reverses}) and cannot be "
+                "reversed; book a new payment instead"
+            )
+
     def mark_reversed(self, reversal_id: UUID, reason: str) -> None:
         """Link the reversal transaction that undid this one."""
+        self.check_reversible()
         self._check_transition(TransactionStatus.REVERSED)
         self._reversed(reversal_id=reversal_id, reason=reason)
 

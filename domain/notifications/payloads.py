@@ -52,6 +52,7 @@ PAYLOAD_FIELDS: Mapping[str, frozenset[str]] = {
     "Account.Frozen": frozenset(),
     "Account.Unfrozen": frozenset(),
     "Account.Closed": frozenset(),
+    "Account.OverdraftLimitChanged": frozenset(),
     # fraud
     "FraudCase.Opened": frozenset({"transaction_id"}),
     "FraudCase.Assigned": frozenset({"transaction_id"}),

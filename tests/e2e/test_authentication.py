@@ -194,6 +194,33 @@ def test_production_serves_no_api_description(container: Container, settings: Se
         assert client.get("/healthz").status_code == 200
 
 
+def test_production_refuses_tokens_that_live_longer_than_the_maximum(
+    container: Container, settings: Settings, issuer: LocalIssuer
+) -> None:
+    """A stolen token must not work for a year: production caps exp - iat (60 min by
+    default, LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES), development does not."""
+    issuer.ensure_keys()
+    production = replace(
+        settings,
+        env="production",
+        auth=replace(settings.auth, jwks_file=issuer.jwks_path, max_token_lifetime_minutes=60),
+    )
+    long_lived = issuer.issue("service:mobile", ["channel"], 24 * 3600, channels=["MOBILE"])
+    short = issuer.issue("service:mobile", ["channel"], 30 * 60, channels=["MOBILE"])
+    with TestClient(create_app(container)) as development:
+        assert (
+            development.post("/v1/transactions", json={}, headers=auth(long_lived)).status_code
+            == 422
+        )
+    container.settings = production
+    with TestClient(create_app(container)) as client:
+        refused = client.post("/v1/transactions", json={}, headers=auth(long_lived))
+        assert refused.status_code == 401, refused.text
+        assert "exceeds the maximum of 3600 s" in refused.json()["detail"]
+        accepted = client.post("/v1/transactions", json={}, headers=auth(short))
+        assert accepted.status_code == 422, accepted.text  # authenticated; the body is empty
+
+
 def setup_reads(container: Container, transaction_id: str) -> int:
     with client_as(container, SUPERUSER) as client:
         return client.get(f"/v1/transactions/{transaction_id}").status_code

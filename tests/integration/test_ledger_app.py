@@ -689,13 +689,18 @@ def test_reversal_refused_when_the_creditor_lacks_the_funds(app):
     assert balance(app, b) == 0
 
 
-def test_a_reversal_can_itself_be_reversed(app):
+def test_a_reversal_cannot_be_reversed(app):
+    """A reversal skips screening: reversing it (again and again) would move money unscreened.
+    It is refused with a Conflict naming the reversal, and nothing is booked."""
     a = open_funded(app, "100.00")
     original = app.submit_payment(payment(debtor=a, amount="30.00"))
     reversal = app.reverse(txid(original), "first")
-    again = app.reverse(txid(reversal), "reversal was wrong")
-    assert again.status == "POSTED"
-    assert balance(app, a) == Decimal("70.00")
+    for attempt in ("reversal was wrong", "and again"):
+        with pytest.raises(Conflict, match=f"transaction {reversal.transaction_id} is a reversal"):
+            app.reverse(txid(reversal), attempt)
+    assert app.get_transaction(txid(reversal)).status == TransactionStatus.POSTED
+    assert app.get_transaction(txid(reversal)).reversed_by is None
+    assert balance(app, a) == Decimal("100.00")
 
 
 def test_a_channel_message_cannot_block_a_reversal(app):

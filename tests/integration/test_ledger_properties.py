@@ -138,6 +138,7 @@ class ModelTx:
     credit_key: str | None = None
     reason: str | None = None
     message: dict | None = None
+    is_reversal: bool = False  # a reversal cannot itself be reversed
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -398,7 +399,7 @@ class LedgerMachine(RuleBasedStateMachine):
         use_posted = posted and data.draw(st.integers(0, 3), label="any") > 0
         pool = posted if use_posted else list(self.txs)
         tx = self.txs[data.draw(st.sampled_from(pool), label="tx")]
-        if tx.status != "POSTED":
+        if tx.status != "POSTED" or tx.is_reversal:
             with pytest.raises(Conflict):
                 self.app.reverse(uuid.UUID(tx.id), "property test")
             return
@@ -422,6 +423,7 @@ class LedgerMachine(RuleBasedStateMachine):
             tx.currency,
             debit_key=back_from.key,
             credit_key=back_to.key,
+            is_reversal=True,
         )
         reversal = self.app.get_transaction(uuid.UUID(result.transaction_id))
         assert str(reversal.reverses) == tx.id

@@ -388,3 +388,48 @@ def test_state_is_rebuilt_from_events():
     assert rebuilt.state() == account.state()
     assert rebuilt.holds == account.holds
     assert rebuilt.version == account.version
+
+
+# -- overdraft limit -------------------------------------------------------------------
+
+
+def test_an_absurd_overdraft_limit_is_refused_at_opening() -> None:
+    with pytest.raises(InvalidMoney, match="exceeds 12 integer digits"):
+        customer(overdraft="999999999999999999.99")
+    assert customer(overdraft="999999999999.99").overdraft_limit == Decimal("999999999999.99")
+
+
+def test_a_changed_overdraft_limit_governs_the_next_debit() -> None:
+    account = customer(balance="10.00")
+    with pytest.raises(PostingRefused):
+        account.check_can_debit(Decimal("50.00"))
+    account.change_overdraft_limit(Decimal("40"), "credit line")
+    account.check_can_debit(Decimal("50.00"))
+    assert account.overdraft_limit == Decimal("40.00")
+    restored = None
+    for stored in account.collect_events():  # replay gives the same limit
+        restored = stored.mutate(restored)
+    assert isinstance(restored, Account) and restored.overdraft_limit == Decimal("40.00")
+
+
+@pytest.mark.parametrize(
+    ("limit", "error"),
+    [("-1", AccountStateError), ("1.001", InvalidMoney), ("1000000000000", InvalidMoney)],
+)
+def test_a_bad_overdraft_limit_change_is_refused(limit: str, error: type[Exception]) -> None:
+    account = customer()
+    with pytest.raises(error):
+        account.change_overdraft_limit(Decimal(limit), "why")
+    assert account.overdraft_limit == Decimal("0.00")
+
+
+def test_only_an_unclosed_customer_account_changes_its_overdraft_limit() -> None:
+    internal = Account.open_internal("clearing:EUR")
+    with pytest.raises(AccountStateError, match="internal"):
+        internal.change_overdraft_limit(Decimal(1), "why")
+    closed = customer()
+    closed.close("done")
+    with pytest.raises(AccountStateError, match="closed"):
+        closed.change_overdraft_limit(Decimal(1), "why")
+    with pytest.raises(AccountStateError, match="reason"):
+        customer().change_overdraft_limit(Decimal(1), "  ")

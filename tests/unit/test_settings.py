@@ -102,6 +102,7 @@ def test_every_variable_is_read() -> None:
         algorithms=("ES256",),
         leeway_seconds=10,
         metrics_public=False,
+        max_token_lifetime_minutes=60,  # the production default
     )
 
 
@@ -230,6 +231,11 @@ def test_production_needs_an_identity_provider() -> None:
         ({"LEDGER_AUTH_ALGORITHMS": "none"}, "LEDGER_AUTH_ALGORITHMS: only asymmetric"),
         ({"LEDGER_AUTH_LEEWAY_SECONDS": "3600"}, "LEDGER_AUTH_LEEWAY_SECONDS"),
         ({"LEDGER_METRICS_PUBLIC": "maybe"}, "LEDGER_METRICS_PUBLIC"),
+        ({"LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES": "0"}, "LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES"),
+        (
+            {"LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES": "1h"},
+            "LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES",
+        ),
         (
             {"LEDGER_AUTH_JWKS_URL": "https://x/certs", "LEDGER_AUTH_JWKS_FILE": "/k.json"},
             "set one, not both",
@@ -255,6 +261,20 @@ def test_development_trusts_the_local_issuer_by_default() -> None:
     assert auth.uses_local_issuer
     assert auth.issuer == "backoffice-ledger-local"
     assert auth.audience == "backoffice-ledger"
+    assert auth.max_token_lifetime_minutes is None  # `ledger token --ttl 8h` stays usable
+
+
+def test_token_lifetime_is_capped_in_production_and_configurable() -> None:
+    idp = {
+        "LEDGER_ENV": "production",
+        "LEDGER_AUTH_ISSUER": "https://idp",
+        "LEDGER_AUTH_JWKS_URL": "https://idp/certs",
+    }
+    assert Settings.from_env(idp).auth.max_token_lifetime_minutes == 60
+    given = {**idp, "LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES": "15"}
+    assert Settings.from_env(given).auth.max_token_lifetime_minutes == 15
+    development = {"LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES": "30"}
+    assert Settings.from_env(development).auth.max_token_lifetime_minutes == 30
 
 
 def test_maker_checker_settings() -> None:
@@ -270,3 +290,11 @@ def test_maker_checker_settings() -> None:
         Settings.from_env({"LEDGER_APPROVAL_TTL_HOURS": "0"})
     with pytest.raises(SettingsError, match="LEDGER_REVERSAL_APPROVAL_ABOVE"):
         Settings.from_env({"LEDGER_REVERSAL_APPROVAL_ABOVE": "EUR=5"})
+
+
+def test_overdraft_ceiling_settings() -> None:
+    assert Settings.from_env({}).overdraft_approval_above["EUR"] == Decimal("10000")
+    given = Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "chf:2500"})
+    assert given.overdraft_approval_above == {"CHF": Decimal(2500)}
+    with pytest.raises(SettingsError, match="LEDGER_OVERDRAFT_APPROVAL_ABOVE"):
+        Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "EUR:-1"})

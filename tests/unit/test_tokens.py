@@ -192,6 +192,46 @@ def test_the_local_issuer_signs_es256_tokens_the_verifier_accepts(tmp_path: Path
     assert verifier.verify(token).subject == "service:mobile"
 
 
+@pytest.fixture
+def capped(idp_key: RsaKey, tmp_path: Path) -> TokenVerifier:
+    """A verifier that accepts tokens living at most an hour (production's default)."""
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [idp_key.jwk()]}))
+    return TokenVerifier(
+        JwksFile(path), issuer=ISSUER, audience=AUDIENCE, max_lifetime_seconds=3600
+    )
+
+
+def test_a_token_living_longer_than_the_maximum_is_refused(
+    capped: TokenVerifier, verifier: TokenVerifier, idp_key: RsaKey
+) -> None:
+    now = int(time.time())
+    year = idp_key.sign(claims(iat=now, nbf=now, exp=now + 365 * 86400))
+    with pytest.raises(InvalidToken, match="lifetime of 31536000 s exceeds the maximum of 3600 s"):
+        capped.verify(year)
+    assert verifier.verify(year).subject == "user:alice"  # without a cap: accepted
+    hour = idp_key.sign(claims(iat=now, nbf=now, exp=now + 3600))
+    assert capped.verify(hour).subject == "user:alice"
+    just_over = idp_key.sign(claims(iat=now, nbf=now, exp=now + 3601))
+    with pytest.raises(InvalidToken, match="exceeds the maximum"):
+        capped.verify(just_over)
+
+
+def test_a_backdated_iat_does_not_stretch_the_lifetime(
+    capped: TokenVerifier, idp_key: RsaKey
+) -> None:
+    """``iat`` an hour ago and ``exp`` in two days: both exp - iat and exp - now are too long."""
+    now = int(time.time())
+    token = idp_key.sign(claims(iat=now - 3600, nbf=now - 3600, exp=now + 2 * 86400))
+    with pytest.raises(InvalidToken, match="exceeds the maximum"):
+        capped.verify(token)
+
+
+def test_a_capped_verifier_still_needs_iat(capped: TokenVerifier, idp_key: RsaKey) -> None:
+    with pytest.raises(InvalidToken, match="lacks the 'iat' claim"):
+        capped.verify(idp_key.sign(claims(iat=None)))
+
+
 # --------------------------------------------------------------------------- principals
 
 
