@@ -6,6 +6,11 @@
   (psycopg 3), one table per context, in ``schema`` when one is given.
 * Read models: SQLAlchemy 2 on ``read-models.sqlite`` or on the same
   PostgreSQL database and schema.
+
+Both take every libpq parameter of ``LEDGER_DATABASE_URL`` (:func:`pg_params`): several
+hosts with ``target_session_attrs``, and TLS (``sslmode=verify-full`` with ``sslrootcert``,
+client certificates with ``sslcert``/``sslkey``). Dropping them once meant a server
+certificate that was never verified.
 """
 
 from __future__ import annotations
@@ -13,10 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+import psycopg
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
+
+from adapters.pg_event_store import LIBPQ_FACTORY_TOPIC, LIBPQ_PARAMS, libpq_extra
 
 
 @dataclass(frozen=True)
@@ -37,17 +46,47 @@ class DatabaseConfig:
         return "postgres" if self.is_postgres else "sqlite"
 
 
-def _pg_parts(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-        raise ValueError(f"LEDGER_DATABASE_URL must be a postgresql:// URL, got {parts.scheme!r}")
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password or ""),
-        "dbname": (parts.path or "/postgres").lstrip("/") or "postgres",
-    }
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+DEFAULT_CONNECT_TIMEOUT = "10"
+"""libpq's wait for one host to answer (seconds) unless the URL says otherwise: with several
+hosts, a host that does not answer costs this much before the next is tried."""
+
+
+class DatabaseUnreachable(RuntimeError):
+    """PostgreSQL could not be reached or refused us (TLS, authentication, no such database):
+    the message says which hosts, with which ``sslmode``, and libpq's reason."""
+
+
+def pg_params(url: str) -> dict[str, str]:
+    """Every libpq connection parameter of a ``postgresql://`` URL, parsed by libpq itself
+    (through psycopg): several hosts (``h1:5432,h2:5433``), and query parameters such as
+    ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``, ``target_session_attrs`` and
+    ``connect_timeout`` are kept, never dropped. Defaults: host 127.0.0.1, port 5432, user and
+    database ``postgres``, ``connect_timeout`` :data:`DEFAULT_CONNECT_TIMEOUT`. Raises
+    ValueError for another scheme or a parameter libpq does not know."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in POSTGRES_SCHEMES:
+        raise ValueError(f"LEDGER_DATABASE_URL must be a postgresql:// URL, got {scheme!r}")
+    try:
+        parsed = conninfo_to_dict(f"postgresql://{rest}")
+    except ProgrammingError as error:
+        raise ValueError(f"LEDGER_DATABASE_URL: {error}") from None
+    params = {key: str(value) for key, value in parsed.items() if value is not None}
+    params.setdefault("host", "127.0.0.1")
+    params.setdefault("port", "5432")
+    params.setdefault("user", "postgres")
+    params.setdefault("dbname", "postgres")
+    params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    return params
+
+
+def describe_target(params: dict[str, str]) -> str:
+    """Hosts, database and TLS mode of ``params``, for messages (no password)."""
+    hosts, ports = params["host"].split(","), params["port"].split(",")
+    if len(ports) == 1:
+        ports = ports * len(hosts)
+    where = ",".join(f"{h}:{p}" for h, p in zip(hosts, ports, strict=False))
+    return f"{where}/{params['dbname']} (sslmode={params.get('sslmode', 'prefer')})"
 
 
 def event_store_env(config: DatabaseConfig, context: str) -> dict[str, str]:
@@ -59,14 +98,17 @@ def event_store_env(config: DatabaseConfig, context: str) -> dict[str, str]:
             "SQLITE_DBNAME": str(config.data_dir / f"{context}-events.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
-    pg = _pg_parts(config.url)
+    pg = pg_params(config.url)
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # eventsourcing's PostgreSQL factory, passing on every libpq parameter it does not
+        # take from POSTGRES_* itself (adapters/pg_event_store.py)
+        "PERSISTENCE_MODULE": LIBPQ_FACTORY_TOPIC,
         "POSTGRES_DBNAME": pg["dbname"],
-        "POSTGRES_HOST": pg["host"],
-        "POSTGRES_PORT": str(pg["port"]),
+        "POSTGRES_HOST": pg["host"],  # "h1,h2" with several hosts: libpq's own list
+        "POSTGRES_PORT": pg["port"],
         "POSTGRES_USER": pg["user"],
-        "POSTGRES_PASSWORD": pg["password"],
+        "POSTGRES_PASSWORD": pg.get("password", ""),
+        LIBPQ_PARAMS: libpq_extra(pg),
         "POSTGRES_POOL_SIZE": str(config.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(config.pool_size),
         # Also the pool's wait for a connection; eventsourcing retries a failed statement
@@ -88,20 +130,11 @@ def read_model_engine(config: DatabaseConfig) -> Engine:
     if config.url is None:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         return sqlite_engine(config.data_dir / "read-models.sqlite")
-    pg = _pg_parts(config.url)
-    url = URL.create(
-        "postgresql+psycopg",
-        username=pg["user"],
-        password=pg["password"] or None,
-        host=pg["host"],
-        port=pg["port"],
-        database=pg["dbname"],
-    )
-    connect_args: dict[str, Any] = {"connect_timeout": 10}
-    if config.schema:
-        connect_args["options"] = f"-csearch_path={config.schema}"
+    # Every libpq parameter as a keyword of psycopg.connect (an empty URL): several hosts,
+    # sslmode, sslrootcert ... reach libpq as they are; SQLAlchemy's URL has no room for them.
+    connect_args: dict[str, Any] = _with_schema(pg_params(config.url), config.schema)
     return create_engine(
-        url,
+        URL.create("postgresql+psycopg"),
         pool_size=config.pool_size,
         max_overflow=config.pool_size,
         pool_pre_ping=True,
@@ -125,18 +158,25 @@ def sqlite_engine(path: Path) -> Engine:
 
 
 def ensure_schema(config: DatabaseConfig) -> None:
-    """Create the PostgreSQL schema named in ``config`` if it does not exist."""
-    if config.url is None or not config.schema:
+    """Connect once (so a wrong URL, certificate or password fails here, with
+    :class:`DatabaseUnreachable` saying why, rather than as a pool timeout later) and create
+    the PostgreSQL schema named in ``config`` if it does not exist."""
+    if config.url is None:
         return
-    import psycopg
+    pg = pg_params(config.url)
+    try:
+        with psycopg.connect(make_conninfo("", **pg), autocommit=True) as conn:
+            if config.schema:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+    except psycopg.OperationalError as error:
+        raise DatabaseUnreachable(
+            f"cannot connect to PostgreSQL at {describe_target(pg)}: {error}"
+        ) from None
 
-    pg = _pg_parts(config.url)
-    with psycopg.connect(
-        host=pg["host"],
-        port=pg["port"],
-        user=pg["user"],
-        password=pg["password"] or None,
-        dbname=pg["dbname"],
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+
+def _with_schema(params: dict[str, str], schema: str | None) -> dict[str, str]:
+    """``params`` with ``search_path`` set to ``schema`` (after any ``options`` of the URL)."""
+    if not schema:
+        return dict(params)
+    options = f"{params.get('options', '')} -csearch_path={schema}".strip()
+    return {**params, "options": options}

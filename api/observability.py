@@ -4,7 +4,11 @@
   eventsourcing) through one JSON renderer. Every line carries the correlation id bound for the
   request, and any IBAN anywhere in the line is masked (``DE89**************3000``).
 * :class:`Metrics` holds the collectors on a registry of its own (one per app, so tests can
-  build many apps), including a collector that reads projection lag at scrape time.
+  build many apps), including a collector that reads projection lag at scrape time. No label
+  value comes from a client as sent: an HTTP method outside :data:`HTTP_METHODS` is
+  ``OTHER``, a route is its template (``unmatched`` when none matched), a GraphQL error code
+  is one of a bounded set (see :mod:`adapters.metric_labels`), so requests cannot create
+  series.
 * :class:`RequestContextMiddleware` is the ASGI edge: correlation id in and out, access log,
   request metrics, a server span per request when tracing is on (``api/tracing.py``), and a
   generic JSON 500 for anything unexpected (the stack trace goes to the log, never to the
@@ -33,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from adapters.metric_labels import BoundedLabel
 from api import tracing
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -178,6 +183,17 @@ def get_logger(name: str) -> Any:
 
 # --------------------------------------------------------------------------- metrics
 
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+"""Methods labelled as sent; any other (``PROPFIND``, an invented one) is ``OTHER``."""
+OTHER_METHOD = "OTHER"
+_METHOD_LABEL = BoundedLabel(HTTP_METHODS, other=OTHER_METHOD)
+
+
+def method_label(method: object) -> str:
+    """The method as a metric label or span name: one of :data:`HTTP_METHODS` or ``OTHER``."""
+    return _METHOD_LABEL(method)
+
+
 StatusProvider = Callable[[], Iterable[tuple[str, str, int, int]]]
 """Returns ``(projection, context, position, head)`` rows; read at scrape time."""
 
@@ -241,6 +257,10 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.graphql_error_code = BoundedLabel(
+            pattern=r"[A-Z][A-Z0-9_]{0,47}", max_values=32, other="OTHER"
+        )
+        """Codes are the server's, but a bound costs nothing: at most 33 series."""
         if projection_status is not None:
             self.registry.register(_ProjectionCollector(projection_status))
 
@@ -314,13 +334,13 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - began
             route = _route_template(scope)
-            method = str(scope.get("method", ""))
+            method = method_label(scope.get("method", ""))
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             if route not in {"/metrics", "/healthz", "/readyz"}:
                 self.log.info(
                     "request",
-                    method=method,
+                    method=str(scope.get("method", ""))[:32],
                     path=scope.get("path"),
                     route=route,
                     status=status,
@@ -346,13 +366,14 @@ def _start_server_span(scope: Scope, correlation_id: str) -> tuple[Any, object |
         if key.lower() in (b"traceparent", b"tracestate")
     }
     parent = propagate.extract(carrier)
-    method = str(scope.get("method", ""))
+    method = method_label(scope.get("method", ""))
     span = otel_trace.get_tracer(tracing.TRACER_NAME).start_span(
         method,
         context=parent,
         kind=otel_trace.SpanKind.SERVER,
         attributes={
-            "http.request.method": method,
+            # OpenTelemetry's convention for a method it does not know is "_OTHER"
+            "http.request.method": method if method != OTHER_METHOD else "_OTHER",
             "url.scheme": str(scope.get("scheme", "http")),
             "network.protocol.version": str(scope.get("http_version", "")),
             "ledger.correlation_id": mask_ibans(correlation_id),
@@ -382,7 +403,8 @@ def internal_error_detail(correlation_id: str) -> str:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's path template, so metrics do not get one series per IBAN."""
+    """The matched route's path template, so metrics do not get one series per IBAN; any
+    path no route matched (404s, probes) is the one label ``unmatched``."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str) and path:

@@ -18,12 +18,14 @@ from then on handles only the claimed file, never a name in the inbox (which the
 already have reused). Before reading, ``lstat``: a symlink or other non-regular entry (never
 followed) and a file larger than the reader's limit go to ``rejected/`` unread. An imported
 file moves to ``processed/``; a malformed one (or one in conflict with an earlier import) to
-``rejected/`` beside a ``<name>.reason`` text file saying why. Moves are a hard link then an
-unlink, so they never overwrite: a name already taken gets a ``.1``, ``.2`` ... suffix. Any
-other failure (database unreachable) returns the file to the inbox; the worker logs it and
-tries again after its restart delay. A claim older than :data:`STALE_CLAIM_AFTER` (a crashed
-replica's) is returned to the inbox by the next step of any replica (under another name when
-a newer file has taken its own).
+``rejected/`` beside a ``<name>.reason`` text file saying why. So does a file whose import
+fails for any other reason (a bug, a value the reader let through): one file can never hold up
+the ones behind it. Only a transient failure (:data:`TRANSIENT_ERRORS`: database unreachable
+or timed out, conflicts exhausted, read models unable to catch up) returns the file to the
+inbox; the worker logs it and tries again after its restart delay. Moves are a hard link then
+an unlink, so they never overwrite: a name already taken gets a ``.1``, ``.2`` ... suffix.
+A claim older than :data:`STALE_CLAIM_AFTER` (a crashed replica's) is returned to the inbox
+by the next step of any replica (under another name when a newer file has taken its own).
 """
 
 from __future__ import annotations
@@ -38,13 +40,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, InternalError, OperationalError
+from sqlalchemy import exc
+
 from adapters.statements import camt053, read_camt053
 from api.bootstrap import Container
 from api.observability import get_logger
 from api.workers import LoopWorker, Worker
+from application.errors import ConcurrencyExhausted
 from application.reconciliation import ImportOutcome, ReconciliationApplication
 from domain.causation import Causation, caused_by
 from domain.reconciliation.statement import StatementError
+from projections.base import ProjectionError
 
 log = get_logger("api.reconciliation")
 
@@ -55,6 +62,18 @@ FILES_PER_STEP = 20
 CLAIMED = ".claimed"
 STALE_CLAIM_AFTER = 600.0
 """Seconds after which a claimed file is taken for a crashed replica's and returned."""
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,  # eventsourcing's: connection lost, pool timeout, database locked
+    InterfaceError,
+    InternalError,
+    exc.OperationalError,  # SQLAlchemy's (read models)
+    exc.InterfaceError,
+    ConcurrencyExhausted,  # conflicts exhausted, read models behind
+    ProjectionError,  # the ledger's read models cannot catch up: no fault of this file
+    OSError,  # ConnectionError, TimeoutError
+)
+"""Failures of an import that are not the file's fault: the file returns to the inbox and is
+tried again. Any other exception rejects the file."""
 
 
 def reconciliation_app(container: Container) -> ReconciliationApplication:
@@ -138,8 +157,9 @@ class StatementInbox:
         return target
 
     def process(self, claimed: Path) -> None:
-        """Read, import and move one claimed file to ``processed/`` or ``rejected/``. Any
-        failure but a refused statement returns it to the inbox and is raised."""
+        """Read, import and move one claimed file to ``processed/`` or ``rejected/``. A
+        transient failure (:data:`TRANSIENT_ERRORS`) returns it to the inbox and is raised;
+        any other rejects it."""
         name = _claimed_name(claimed)
         try:
             info = os.lstat(claimed)
@@ -175,8 +195,15 @@ class StatementInbox:
         except StatementError as error:
             self._reject(claimed, name, error.reason)
             return
-        except BaseException:
+        except TRANSIENT_ERRORS:
             self._return(claimed, name)  # database down ...: tried again later
+            raise
+        except Exception as error:  # not transient: this file would fail again and again
+            log.exception("statement import failed; rejected", file=name)
+            self._reject(claimed, name, f"import failed: {type(error).__name__}: {error}")
+            return
+        except BaseException:  # interrupted (stop, KeyboardInterrupt): not the file's fault
+            self._return(claimed, name)
             raise
         self._move(claimed, self.processed, name)
         for outcome in outcomes or ():

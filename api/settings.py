@@ -22,7 +22,7 @@ from adapters.auth.config import AuthConfig, auth_config_from_env
 from adapters.messaging.config import StompConfig, stomp_config_from_env
 from adapters.notifications.email import SmtpConfig, parse_smtp_url
 from adapters.notifications.rules_file import RulesFileError, load_rules
-from adapters.persistence import DatabaseConfig
+from adapters.persistence import DatabaseConfig, pg_params
 from application.screening import AmountLimits
 from domain.errors import InvalidMoney
 from domain.money import check_currency
@@ -232,6 +232,11 @@ class Settings:
                     "LEDGER_DATABASE_URL: must be a postgresql://user:password@host:port/db URL "
                     f"(unset it for the embedded SQLite store), got scheme {scheme!r}"
                 )
+            else:
+                try:  # libpq's own parser: an unknown parameter (sslmod=...) is refused here
+                    pg_params(url)
+                except ValueError as error:
+                    problems.append(str(error))
         schema = get("LEDGER_DATABASE_SCHEMA") or None
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
@@ -599,7 +604,8 @@ def _parse_limits(name: str, text: str, problems: list[str]) -> dict[str, Decima
 
 def _hide_password(url: str) -> str:
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
+    query = re.sub(r"(?i)((?:^|&)(?:ssl)?password=)[^&]*", r"\1***", parts.query)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc, query=query).geturl()

@@ -384,7 +384,7 @@ class IngestionConsumer:
             if result.duplicate:
                 self.metrics.duplicates.inc()
             else:
-                self.metrics.booked.labels(result.status).inc()
+                self.metrics.count_booked(result.status)
         if self._outcomes is not None:
             duplicates = sum(1 for result in results if result.duplicate)
             self._outcomes["duplicates"] += duplicates
@@ -422,7 +422,7 @@ class IngestionConsumer:
         except BrokerUnavailable as error:
             raise _Abandoned(f"dead letter not confirmed: {error}") from None
         session.ack(delivery)
-        self.metrics.dead_lettered.labels(reason).inc()
+        self.metrics.count_dead_lettered(reason)
         if self._outcomes is not None:
             self._outcomes["dead_lettered"] += 1
         log.warning(

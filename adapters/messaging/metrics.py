@@ -1,14 +1,21 @@
 """Prometheus metrics of the ingestion consumer and the outbox publisher.
 
 Registered on the process's registry (the one ``/metrics`` serves), so the ingestion
-role and the all-in-one process expose them the same way.
+role and the all-in-one process expose them the same way. The two labelled counters take
+their values through :class:`~adapters.metric_labels.BoundedLabel` (:meth:`count_booked`,
+:meth:`count_dead_lettered`): the codes are the adapter's own, but a code built from a
+message must never add series per message.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from adapters.metric_labels import BoundedLabel
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CODE_SHAPE = r"[a-zA-Z][a-zA-Z0-9_.-]{0,47}"
+"""What a status or dead-letter reason looks like (``BOOKED``, ``schema-violation``)."""
 
 
 class IngestionMetrics:
@@ -72,3 +79,11 @@ class IngestionMetrics:
             "Notification id up to which outcomes have been published",
             registry=registry,
         )
+        self._status = BoundedLabel(pattern=CODE_SHAPE, max_values=16)
+        self._reason = BoundedLabel(pattern=CODE_SHAPE, max_values=32)
+
+    def count_booked(self, status: str) -> None:
+        self.booked.labels(self._status(status)).inc()
+
+    def count_dead_lettered(self, reason: str) -> None:
+        self.dead_lettered.labels(self._reason(reason)).inc()

@@ -8,17 +8,19 @@ reader uses did not change between 02 and 08; where they did, e.g. ``Sts`` becom
 
 Hostile input is refused, not parsed: no DTD, no entity expansion, no network access, no huge
 trees, at most :data:`MAX_BYTES`. Identifiers longer than ISO 20022 allows
-(:data:`MAX_LENGTHS`) are refused, naming the field. lxml errors never leave this module.
+(:data:`MAX_LENGTHS`) are refused, naming the field, and so is every date read that is not
+within :mod:`adapters.statements.dates`' years. lxml errors never leave this module.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 from lxml import etree
 
+from adapters.statements.dates import read_date, read_date_time
 from domain.errors import InvalidIban, InvalidMoney
 from domain.iban import normalise_iban
 from domain.money import check_currency, parse_amount
@@ -78,6 +80,9 @@ def read_camt053(data: bytes | str) -> list[Statement]:
     if body is None:
         raise StatementError("Document/BkToCstmrStmt: required (not a camt.053 statement)")
     message_id = _identifier(body, "GrpHdr/MsgId", "BkToCstmrStmt", "MsgId") or ""
+    created = _text(body, "GrpHdr/CreDtTm")
+    if created is not None:  # not kept, but a document with a bad one is not a valid one
+        read_date_time(created, "GrpHdr/CreDtTm")
     statements = body.findall("Stmt")
     if not statements:
         raise StatementError("BkToCstmrStmt/Stmt: at least one statement is required")
@@ -153,7 +158,7 @@ def _strip_namespaces(root: etree._Element) -> None:
 def _statement(stmt: etree._Element, where: str, message_id: str, version: str) -> Statement:
     statement_id = _required(stmt, "Id", where)
     _check_length(statement_id, f"{where}/Id", "Stmt/Id")
-    created_at = _date_time(_required(stmt, "CreDtTm", where), f"{where}/CreDtTm")
+    created_at = read_date_time(_required(stmt, "CreDtTm", where), f"{where}/CreDtTm")
     account, is_iban = _account(stmt, where)
     balances = _balances(stmt, where)
     closing = balances.get("CLBD")
@@ -230,8 +235,8 @@ def _period(
     end = _text(stmt, "FrToDt/ToDtTm")
     if start is not None and end is not None:
         # the bank's local calendar days (an offset is the bank's, not UTC)
-        first = _date_time(start, f"{where}/FrToDt/FrDtTm", keep_offset=True).date()
-        last = _date_time(end, f"{where}/FrToDt/ToDtTm", keep_offset=True).date()
+        first = read_date_time(start, f"{where}/FrToDt/FrDtTm", keep_offset=True).date()
+        last = read_date_time(end, f"{where}/FrToDt/ToDtTm", keep_offset=True).date()
         if first > last:
             raise StatementError(f"{where}/FrToDt: FrDtTm is after ToDtTm")
         return first, last
@@ -373,21 +378,8 @@ def _direction(parent: etree._Element, where: str) -> Direction:
 def _date_of(parent: etree._Element, path: str, where: str) -> date | None:
     day = _text(parent, f"{path}/Dt")
     if day is not None:
-        try:
-            return date.fromisoformat(day)
-        except ValueError:
-            raise StatementError(f"{where}/{path}/Dt: not a date: {day!r}") from None
+        return read_date(day, f"{where}/{path}/Dt")
     moment = _text(parent, f"{path}/DtTm")
     if moment is not None:
-        return _date_time(moment, f"{where}/{path}/DtTm", keep_offset=True).date()
+        return read_date_time(moment, f"{where}/{path}/DtTm", keep_offset=True).date()
     return None
-
-
-def _date_time(raw: str, where: str, *, keep_offset: bool = False) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise StatementError(f"{where}: not an ISO 8601 date-time: {raw!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment if keep_offset else moment.astimezone(UTC)

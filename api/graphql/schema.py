@@ -323,7 +323,7 @@ class LedgerSchema(strawberry.Schema):
                     path=".".join(str(p) for p in error.path or []) or None,
                 )
             if metrics is not None:
-                metrics.graphql_errors.labels(code).inc()
+                metrics.graphql_errors.labels(metrics.graphql_error_code(code)).inc()
 
 
 def build_schema(
