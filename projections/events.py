@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from application.quarantine import Unreadable
 from domain.aggregate import ENVELOPE_FIELDS
 from domain.money import minor_unit
 
@@ -30,6 +31,12 @@ class Envelope:
     position: int
     event: Any
     notification: Notification | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def readable(self) -> bool:
+        """False for a stored event that could not be decoded (``event`` is then an
+        :class:`~application.quarantine.Unreadable`)."""
+        return not isinstance(self.event, Unreadable)
 
     @property
     def event_type(self) -> str:

@@ -76,9 +76,11 @@ json_values = st.recursive(
     | st.floats()
     | st.text(max_size=5)
     | st.decimals(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=3), children, max_size=3)
-    | st.tuples(children, children),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=3), children, max_size=3)
+        | st.tuples(children, children)
+    ),
     max_leaves=20,
 )
 
