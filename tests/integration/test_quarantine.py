@@ -47,21 +47,24 @@ def nested(depth: int) -> Any:
     return value
 
 
-def deep_payment(ledger: Ledger, debtor: str, creditor: str, depth: int = 900) -> str:
+def deep_payment(
+    ledger: Ledger, debtor: str, creditor: str, depth: int = 900, external_id: str = "deep"
+) -> str:
     """A payment whose metadata is ``depth`` levels deep, booked through the application
     layer (no edge validation): it stopped every projection before issue #12."""
     payment = dataclasses.replace(
-        ledger.payment("deep", debtor, creditor, "1.00"), metadata={"deep": nested(depth)}
+        ledger.payment(external_id, debtor, creditor, "1.00"), metadata={"deep": nested(depth)}
     )
     return ledger.app.submit_payment(payment).transaction_id
 
 
-def stray_credit(ledger: Ledger) -> int:
-    """Stores, as it is, an ``Account.Credited`` of an account that was never opened: the
-    accounts projection raises on it. Returns its position."""
+def stray_credit(ledger: Ledger, nth: int = 1) -> int:
+    """Stores, as it is, an ``Account.Credited`` (version ``nth + 1``) of an account that was
+    never opened: the accounts projection raises on it. Returns its position."""
     stray = Account.open_internal("suspense:EUR")
-    stray.credit(stray.id, Decimal("1.00"))
-    credited = stray.collect_events()[1]
+    for _ in range(nth):
+        stray.credit(stray.id, Decimal("1.00"))
+    credited = stray.collect_events()[-1]
     ledger.app.events.put([credited])
     return ledger.source.head()
 
