@@ -174,7 +174,10 @@ def _build(
             "auto_configure": False,
         },
     )
-    metrics = Metrics(projection_status=lambda: _projection_rows(app))
+    metrics = Metrics(
+        projection_status=lambda: _projection_rows(app),
+        quarantine_counts=lambda: _quarantine_counts(app),
+    )
     app.state.container = container
     app.state.metrics = metrics
     app.state.principal_resolver = principal_resolver or _authenticator(app, settings)
@@ -260,6 +263,13 @@ def _projection_rows(app: FastAPI) -> list[tuple[str, str, int, int]]:
     if container is None:
         return []
     return [(s.name, s.context or "-", s.position, s.head) for s in container.projector.status()]
+
+
+def _quarantine_counts(app: FastAPI) -> dict[tuple[str, str], int]:
+    container: Container | None = app.state.container
+    if container is None:
+        return {}
+    return container.projector.quarantined.open_counts()
 
 
 def app_from_env() -> FastAPI:

@@ -64,6 +64,7 @@ from domain.notifications.rules import Channel
 from projections.fraud import FraudQueries
 from projections.identity import IdentityQueries
 from projections.notifications import NotificationQueries
+from projections.quarantine import QuarantineStore
 from projections.queries import LedgerQueries
 from projections.reconciliation import LedgerPeriodReader, ReconciliationQueries
 from projections.runner import EventSource, Projector
@@ -257,6 +258,7 @@ def build_notifications(
         SqlPositionStore(engine),
         clock=clock,
         start_at_head=settings.notify_start == "now",
+        quarantine=QuarantineStore(engine),
     )
     sender = NotificationSender(
         notifications,
@@ -306,6 +308,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             env=small_pool(event_store_env(database, "notifications"), size=2, overflow=2)
         )
         engine = read_model_engine(database)
+        if isinstance(ledger.screening, ModelScreening):  # what its features cannot fold in
+            ledger.screening.online.guard.quarantine = QuarantineStore(engine)
         ledger_side = LedgerPeriodReader(engine)
         reconciliation = ReconciliationApplication(
             env=small_pool(event_store_env(database, "reconciliation"), size=1, overflow=2),

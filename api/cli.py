@@ -8,6 +8,7 @@
     ledger accounts import FILE.csv
     ledger projections status
     ledger projections rebuild [NAME]
+    ledger projections quarantine list [--all] [--json] | retry (--id N | --all)
     ledger replay --as-of T --out FILE [--force]
     ledger users bootstrap --user NAME [--user ...] --roles admin[,...] [--display-name N] [--force]
     ledger users list
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         help="accounts, transactions, audit, fraud, identity or notifications (default all)",
     )
+    from api import quarantine_cli
+
+    quarantine_cli.add_parser(projection_commands)
 
     commands.add_parser(
         "migrate",
@@ -510,6 +514,10 @@ def cmd_projections(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.projections_command == "status":
             return _projection_status(container)
+        if args.projections_command == "quarantine":
+            from api import quarantine_cli
+
+            return quarantine_cli.run(args, settings, container)
         return _projection_rebuild(container, args.name)
     finally:
         container.close()

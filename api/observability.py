@@ -228,10 +228,40 @@ class _ProjectionCollector(Collector):
         return [lag, position, up]
 
 
+QuarantineProvider = Callable[[], Mapping[tuple[str, str], int]]
+"""Returns the open quarantined events per ``(follower, context)``; read at scrape time."""
+
+
+class _QuarantineCollector(Collector):
+    """``ledger_quarantined_events``: alert on ``> 0`` (an event a follower skipped)."""
+
+    def __init__(self, provider: QuarantineProvider) -> None:
+        self.provider = provider
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "ledger_quarantined_events",
+            "Events a follower of the log could not handle and skipped (open entries of "
+            "rm_quarantine), per follower and source context",
+            labels=["follower", "context"],
+        )
+        try:
+            counts = self.provider()
+        except Exception:
+            return []
+        for (follower, context), count in sorted(counts.items()):
+            gauge.add_metric([follower, context], count)
+        return [gauge]
+
+
 class Metrics:
     """The application's collectors, on their own registry."""
 
-    def __init__(self, projection_status: StatusProvider | None = None) -> None:
+    def __init__(
+        self,
+        projection_status: StatusProvider | None = None,
+        quarantine_counts: QuarantineProvider | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "ledger_http_requests_total",
@@ -263,6 +293,8 @@ class Metrics:
         """Codes are the server's, but a bound costs nothing: at most 33 series."""
         if projection_status is not None:
             self.registry.register(_ProjectionCollector(projection_status))
+        if quarantine_counts is not None:
+            self.registry.register(_QuarantineCollector(quarantine_counts))
 
 
 # --------------------------------------------------------------------------- middleware

@@ -599,10 +599,27 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
             ready = False
     checks["projections"] = projections
     checks["maxLag"] = container.settings.ready_max_lag
+    checks["quarantine"] = _quarantine_check(container)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+def _quarantine_check(container: Container) -> dict[str, Any]:
+    """Open quarantined events per follower and context (issue #12). Reported, never a
+    reason to be unready: the event is skipped and everything else goes on, so taking the
+    pod out of service would only stop what still works; the alert is the
+    ``ledger_quarantined_events`` gauge and the ERROR line (docs/operations.md)."""
+    try:
+        counts = container.projector.quarantined.open_counts()
+    except Exception as error:
+        log.warning("readiness: quarantine unavailable", error=str(error))
+        return {"error": "unavailable"}
+    followers: dict[str, dict[str, int]] = {}
+    for (follower, context), count in sorted(counts.items()):
+        followers.setdefault(follower, {})[context] = count
+    return {"open": sum(counts.values()), "followers": followers}
 
 
 @ops_router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)

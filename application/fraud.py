@@ -39,6 +39,7 @@ from application.ports import (
     ScreeningDecision,
     ScreeningRequest,
 )
+from application.quarantine import Guard, Quarantine, read_event
 from application.screening import RulesScreening
 from domain.errors import DomainError
 from domain.fraud.cases import (
@@ -184,13 +185,29 @@ def replay_features(events: Iterable[object]) -> dict[str, dict[str, str]]:
 
 
 class OnlineFeatures:
-    """A :class:`FeatureState` that follows the ledger's event log incrementally."""
+    """A :class:`FeatureState` that follows the ledger's event log incrementally.
 
-    def __init__(self, feed: EventFeed | None = None, batch: int = 1000) -> None:
+    An event it cannot fold in (unreadable, or one that makes the fold raise) is
+    quarantined as ``fraud-features`` and skipped (issue #12): scoring goes on without it,
+    never stops every payment behind it. The state lives in memory and is replayed from the
+    log at every start, so a fixed event is folded in at the next start.
+    """
+
+    FOLLOWER = "fraud-features"
+
+    def __init__(
+        self,
+        feed: EventFeed | None = None,
+        batch: int = 1000,
+        *,
+        quarantine: Quarantine | None = None,
+        context: str = "ledger",
+    ) -> None:
         self.state = FeatureState()
         self.feed = feed
         self.position = 0
         self.batch = batch
+        self.guard = Guard(self.FOLLOWER, context, quarantine)
 
     def catch_up(self) -> int:
         """Apply the events recorded since the last call; returns how many were read."""
@@ -200,11 +217,14 @@ class OnlineFeatures:
         while True:
             items = self.feed(self.position, self.batch)
             for position, event in items:
-                apply_ledger_event(self.state, event)
+                self.guard.handle(position, event, self._fold)
                 self.position = position
             read += len(items)
             if len(items) < self.batch:
                 return read
+
+    def _fold(self, event: object) -> None:
+        apply_ledger_event(self.state, event)
 
 
 # --------------------------------------------------------------------------- screening
@@ -390,13 +410,16 @@ def feature_topics() -> tuple[str, ...]:
 
 
 def ledger_feed(app: Application[Any], topics: Sequence[str] = ()) -> EventFeed:
-    """An :data:`EventFeed` over an application's notification log (only ``topics``, if given)."""
+    """An :data:`EventFeed` over an application's notification log (only ``topics``, if given).
+
+    An event that cannot be decoded comes as an :class:`~application.quarantine.Unreadable`
+    (the follower quarantines it and goes on) instead of failing the whole read."""
 
     def feed(after: int, limit: int) -> list[tuple[int, object]]:
         notifications = app.recorder.select_notifications(
             start=after + 1, limit=limit, topics=topics
         )
-        return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+        return [(n.id, read_event(app.mapper, n)) for n in notifications]
 
     return feed
 

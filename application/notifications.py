@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -31,6 +32,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType, get_topic
 
 from application.ports import Clock, EventFeed
+from application.quarantine import TRANSIENT, Guard, Quarantine, Unreadable
 from domain.aggregate import ENVELOPE_FIELDS
 from domain.causation import Causation, caused_by
 from domain.ledger.transactions import Transaction
@@ -230,7 +232,14 @@ def _transaction_facts(get: Callable[[UUID], Transaction], tx_id: UUID) -> dict[
 
 
 class RuleEvaluator:
-    """Schedules a delivery for every active rule each new event of each context matches."""
+    """Schedules a delivery for every active rule each new event of each context matches.
+
+    No event stops it (issue #12): an event it cannot read or evaluate is quarantined as
+    ``notification-rules`` and skipped, and a context whose log cannot be read at all (the
+    database) does not stop the evaluation of the others.
+    """
+
+    FOLLOWER = "notification-rules"
 
     def __init__(
         self,
@@ -242,7 +251,9 @@ class RuleEvaluator:
         clock: Clock = utc_now,
         batch_size: int = 200,
         start_at_head: bool = False,
+        quarantine: Quarantine | None = None,
     ) -> None:
+        self.quarantine = quarantine
         self.app = app
         self.rules = rules
         self.feeds = list(feeds)
@@ -257,8 +268,15 @@ class RuleEvaluator:
     def step(self) -> int:
         """One batch of each context's log; returns how many events were read."""
         read = 0
+        failed: Exception | None = None
         for feed in self.feeds:
-            read += self._step(feed)
+            try:
+                read += self._step(feed)
+            except Exception as error:  # transient: this context again next step
+                log.warning("notification rules: reading %s failed", feed.context, exc_info=True)
+                failed = failed or error
+        if failed is not None:
+            raise failed  # after the other contexts: the worker shows it (lastError)
         return read
 
     def _step(self, feed: ContextFeed) -> int:
@@ -284,9 +302,10 @@ class RuleEvaluator:
         if after >= head:
             return 0
         items = list(feed.feed(after, self.batch_size))
+        guard = Guard(self.FOLLOWER, feed.context, self.quarantine, transient=TRANSIENT)
         for position, event in items:
             behind = [r for r in rules if positions[r.name] < position]
-            self.evaluate(feed, position, event, behind)
+            guard.handle(position, event, partial(self._evaluate_at, feed, position, behind))
         last = items[-1][0] if items else after
         if len(items) < self.batch_size:
             # Nothing more a rule fires on up to the head read before the batch (every
@@ -296,6 +315,26 @@ class RuleEvaluator:
             if last > positions[rule.name]:
                 self.positions.set(position_key(rule), feed.context, last)
         return len(items)
+
+    def _evaluate_at(
+        self, feed: ContextFeed, position: int, rules: Sequence[Rule], event: object
+    ) -> list[UUID]:
+        return self.evaluate(feed, position, event, rules)
+
+    def retry(self, context: str, position: int) -> list[UUID]:
+        """Evaluate the event at ``position`` of ``context`` again (a quarantined one, after
+        a fix) for every active rule; raises if it still cannot be read or evaluated.
+        Deliveries scheduled before are not scheduled twice."""
+        feed = next((f for f in self.feeds if f.context == context), None)
+        if feed is None:
+            raise LookupError(f"no rule of this process reads {context!r}")
+        items = [(p, e) for p, e in feed.feed(position - 1, 1) if p == position]
+        if not items:
+            raise LookupError(f"{context}#{position} is not an event the rules listen to")
+        event = items[0][1]
+        if isinstance(event, Unreadable):
+            raise event.error
+        return self.evaluate(feed, position, event)
 
     def evaluate(
         self,

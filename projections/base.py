@@ -14,8 +14,8 @@ from projections.events import Envelope
 class ProjectionError(RuntimeError):
     """A projection could not apply an event; the batch was rolled back.
 
-    The projector stops rather than skip the event: skipping would silently
-    lose an effect and break exactly-once.
+    The projector never skips it silently: it parks the event for that projection
+    (``rm_quarantine``, an ERROR line) and goes on; see :mod:`projections.runner`.
     """
 
     def __init__(self, projection: str, envelope: Envelope | None, cause: BaseException) -> None:
@@ -40,6 +40,10 @@ class Projection(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
+    quarantinable: ClassVar[bool] = True
+    """An event this projection fails on is parked and skipped (the audit chain: never)."""
+    reads_raw: ClassVar[bool] = False
+    """Whether it also takes events that could not be decoded (the chain hashes raw rows)."""
 
     @abstractmethod
     def apply(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -137,15 +137,29 @@ def last_link(conn: Connection, context: str) -> tuple[int, str]:
     return int(row.position), str(row.chain_hash)
 
 
+def _last_recorded(conn: Connection, context: str) -> datetime | None:
+    value = conn.execute(
+        select(audit_chain.c.recorded_at)
+        .where(audit_chain.c.context == context)
+        .order_by(audit_chain.c.position.desc())
+        .limit(1)
+    ).scalar()
+    return value if isinstance(value, datetime) else None
+
+
 class ChainFollower(Projection):
     """Extends the stored chain with each batch, inside the projector's transaction.
 
     Not a read model: it is not in the projector's registry, cannot be reset or rebuilt in
-    place (the table refuses DELETE), and sees every event (no replay filter).
+    place (the table refuses DELETE), and sees every event (no replay filter), also one that
+    cannot be decoded: it hashes the stored row, so no content can make it fail, and it is
+    never quarantined.
     """
 
     name = "chain"
     tables = (audit_chain,)
+    quarantinable = False  # it must cover every event: nothing in it depends on content
+    reads_raw = True
 
     def apply(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
         if not envelopes:
@@ -153,6 +167,7 @@ class ChainFollower(Projection):
         context = envelopes[0].context
         position, previous = last_link(conn, context)
         rows: list[dict[str, Any]] = []
+        recorded: datetime | None = None  # of the previous link, for an unreadable event
         for envelope in envelopes:
             notification = envelope.notification
             if notification is None or envelope.context != context:
@@ -166,7 +181,13 @@ class ChainFollower(Projection):
                     ValueError(f"{context} is already chained up to #{position}"),
                 )
             link = make_link(context, notification, previous)
-            rows.append(link_row(link, envelope.recorded_at))
+            if envelope.readable:
+                recorded = envelope.recorded_at
+            else:
+                # Its timestamp is inside the state that could not be decoded: the link
+                # hashes the stored bytes all the same and takes its predecessor's time.
+                recorded = recorded or _last_recorded(conn, context) or datetime.now(UTC)
+            rows.append(link_row(link, recorded))
             position, previous = link.position, link.chain_hash
         insert_rows(conn, audit_chain, rows)
 

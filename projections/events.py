@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from application.quarantine import Unreadable
 from domain.aggregate import ENVELOPE_FIELDS
 from domain.money import minor_unit
 
@@ -29,6 +31,12 @@ class Envelope:
     position: int
     event: Any
     notification: Notification | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def readable(self) -> bool:
+        """False for a stored event that could not be decoded (``event`` is then an
+        :class:`~application.quarantine.Unreadable`)."""
+        return not isinstance(self.event, Unreadable)
 
     @property
     def event_type(self) -> str:
@@ -78,14 +86,64 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+MAX_JSON_DEPTH = 64
+"""How deep :func:`json_safe` follows nested containers; deeper values become :data:`TRUNCATED`."""
+
+TRUNCATED = f"<truncated: nested deeper than {MAX_JSON_DEPTH} levels>"
+
+
 def json_safe(value: Any) -> Any:
-    """Turn event values into JSON: Decimal, UUID and datetimes as strings."""
+    """Turn event values into strict JSON: Decimal, UUID and datetimes as strings.
+
+    Never fails on content (issue #12): it walks containers with an explicit stack (no
+    recursion, so no ``RecursionError`` however deep a client nested its ``metadata``),
+    cuts nesting at :data:`MAX_JSON_DEPTH` (the rest becomes :data:`TRUNCATED`, so the
+    result is shallow enough for any JSON encoder), and renders NaN and infinities as
+    strings (``"NaN"``, ``"Infinity"``, ``"-Infinity"``), which JSON and PostgreSQL's
+    JSONB do not accept as numbers. Sets become lists sorted by ``repr``.
+    """
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
+    unordered: list[list[Any]] = []  # converted sets, sorted once their items are final
+    while stack:
+        item, parent, key, depth = stack.pop()
+        while isinstance(item, Enum):
+            item = item.value
+        if isinstance(item, Mapping | list | tuple | set | frozenset):
+            if depth >= MAX_JSON_DEPTH:
+                parent[key] = TRUNCATED
+                continue
+            if isinstance(item, Mapping):
+                mapping: dict[str, Any] = {}
+                parent[key] = mapping
+                pairs = [(str(k), v) for k, v in item.items()]
+                for name, _ in pairs:
+                    mapping[name] = None  # keeps the keys' order
+                # pushed in reverse, so processed in order: the last of equal keys wins
+                stack.extend((v, mapping, name, depth + 1) for name, v in reversed(pairs))
+            else:
+                items = list(item)
+                converted: list[Any] = [None] * len(items)
+                parent[key] = converted
+                if isinstance(item, set | frozenset):
+                    unordered.append(converted)
+                stack.extend(
+                    (v, converted, i, depth + 1) for i, v in reversed(list(enumerate(items)))
+                )
+            continue
+        parent[key] = _scalar(item)
+    for converted in reversed(unordered):  # inner sets first: an outer one sorts by them
+        converted.sort(key=repr)
+    return root[0]
+
+
+def _scalar(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
-    if isinstance(value, Enum):
-        return json_safe(value.value)
     if isinstance(value, float):
-        return value
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, UUID):
@@ -94,11 +152,6 @@ def json_safe(value: Any) -> Any:
         return as_utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [json_safe(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
     return str(value)
 
 

@@ -11,9 +11,17 @@ rebuild running beside a projector, serialise on them:
   tracked position is at least ``p``; otherwise (a rebuild reset it) the
   projector re-reads from the tracked position.
 
-A projection that cannot apply an event raises :class:`ProjectionError`; the
-batch rolls back and the projector stops with that error rather than skip the
-event.
+No event can stop a projection (issue #12): when a projection raises
+:class:`ProjectionError` (or anything but a transient database error) on a batch,
+the batch rolls back and is applied again event by event; the event a projection
+fails on, or cannot decode, is quarantined for that projection only (a row in
+``rm_quarantine``, committed with the skip and the tracking position; an ERROR
+line; see :mod:`application.quarantine`), and every other projection and event
+goes on. A rebuild meets the same event the same way, so it quarantines it too.
+``ledger projections quarantine retry`` re-applies a parked event
+(:meth:`Projector.retry_quarantined`). The audit chain is never quarantined: it
+hashes the stored bytes and cannot fail on content. ``quarantine=False`` keeps the
+old strict behaviour (the batch rolls back and the error is raised).
 
 Following the log (:meth:`Projector.run`): one feeder thread per source pushes
 notifications into a queue; on PostgreSQL the feeder follows the log through
@@ -39,6 +47,7 @@ from sqlalchemy import Connection, Engine, Insert, exc, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from application.quarantine import Parked, alert, read_event
 from projections.accounts import AccountsProjection
 from projections.audit import AuditProjection
 from projections.base import Projection, ProjectionError, chunked
@@ -47,6 +56,14 @@ from projections.events import Envelope
 from projections.fraud import FraudProjection
 from projections.identity import IdentityProjection
 from projections.notifications import NotificationsProjection
+from projections.quarantine import (
+    TRANSIENT_DB,
+    Entry,
+    QuarantineStore,
+    close_for_rebuild,
+    park_in,
+    resolve_in,
+)
 from projections.reconciliation import ReconciliationProjection
 from projections.tables import metadata, rm_projection_tracking
 from projections.transactions import TransactionsProjection
@@ -72,12 +89,16 @@ _IDLE_WAIT = 0.1  # how often the follow loop looks at its stop event when idle
 class UndecodableEvent(ProjectionError):
     """A stored event could not be turned back into a domain event."""
 
-    def __init__(self, context: str, notification: Notification, cause: BaseException) -> None:
-        RuntimeError.__init__(
-            self,
-            f"cannot decode {context}#{notification.id} ({notification.topic} of "
-            f"{notification.originator_id} v{notification.originator_version}): {cause!r}",
+    def __init__(
+        self, context: str, notification: Notification | None, cause: BaseException
+    ) -> None:
+        where = (
+            f"{context}#{notification.id} ({notification.topic} of "
+            f"{notification.originator_id} v{notification.originator_version})"
+            if notification is not None
+            else context
         )
+        RuntimeError.__init__(self, f"cannot decode {where}: {cause!r}")
         self.projection = "*"
         self.envelope = None
         self.cause = cause
@@ -90,9 +111,14 @@ class EventSource:
         self.app = app
         self.name: str = name or app.name
 
-    def read(self, after: int, limit: int, stop: int | None = None) -> list[Envelope]:
-        """Up to ``limit`` events with notification ids above ``after`` (and <= ``stop``)."""
-        return [self.decode(n) for n in self.notifications(after, limit, stop)]
+    def read(
+        self, after: int, limit: int, stop: int | None = None, *, tolerant: bool = False
+    ) -> list[Envelope]:
+        """Up to ``limit`` events with notification ids above ``after`` (and <= ``stop``);
+        ``tolerant``: an event that cannot be decoded comes as an
+        :class:`~application.quarantine.Unreadable` envelope instead of raising."""
+        decode = self.envelope if tolerant else self.decode
+        return [decode(n) for n in self.notifications(after, limit, stop)]
 
     def notifications(self, after: int, limit: int, stop: int | None = None) -> list[Notification]:
         return list(self.app.recorder.select_notifications(start=after + 1, limit=limit, stop=stop))
@@ -103,6 +129,12 @@ class EventSource:
         except Exception as error:
             raise UndecodableEvent(self.name, notification, error) from error
         return Envelope(self.name, notification.id, event, notification)
+
+    def envelope(self, notification: Notification) -> Envelope:
+        """``notification`` decoded, or (when it cannot be) an unreadable envelope."""
+        return Envelope(
+            self.name, notification.id, read_event(self.app.mapper, notification), notification
+        )
 
     def head(self) -> int:
         """The last notification id in the log (0 when empty)."""
@@ -135,6 +167,7 @@ class Projector:
         max_batch_delay: float = 0.02,
         event_filter: Callable[[Envelope], bool] | None = None,
         chain: bool = False,
+        quarantine: bool = True,
     ) -> None:
         names = list(PROJECTIONS) if projections is None else list(projections)
         unknown = [n for n in names if n not in PROJECTIONS]
@@ -158,6 +191,9 @@ class Projector:
         self.poll_interval = poll_interval
         self.max_batch_delay = max_batch_delay
         self.event_filter = event_filter
+        self.quarantine = quarantine
+        """Park what a projection cannot handle and go on (default), or stop on it."""
+        self.quarantined = QuarantineStore(engine)
         self._lock = threading.RLock()  # one batch (or rebuild reset) at a time
         self._progress = threading.Condition()
         self._tables_ready = False
@@ -231,44 +267,106 @@ class Projector:
         envelopes: Sequence[Envelope],
         selected: Sequence[Projection],
     ) -> bool:
+        """The whole batch in one transaction; if a projection fails on it, the batch again
+        event by event, so that the failing event is parked for that projection only."""
+        try:
+            return self._commit(context, after, envelopes, selected, {})
+        except _Failed as failed:
+            if not self.quarantine or not failed.projection.quarantinable:
+                raise failed.error from failed.error.cause
+            logger.warning(
+                "projector: %s failed in %s#%d..%d; isolating the event",
+                failed.projection.name,
+                context,
+                after + 1,
+                envelopes[-1].position,
+            )
+        previous = after
+        for envelope in envelopes:
+            parked: dict[str, ProjectionError] = {}
+            while True:
+                try:
+                    if not self._commit(context, previous, [envelope], selected, parked):
+                        return False
+                    break
+                except _Failed as failed:
+                    name = failed.projection.name
+                    if not failed.projection.quarantinable or name in parked:
+                        raise failed.error from failed.error.cause
+                    parked[name] = failed.error
+            previous = envelope.position
+        return True
+
+    def _commit(
+        self,
+        context: str,
+        after: int,
+        envelopes: Sequence[Envelope],
+        selected: Sequence[Projection],
+        parked: Mapping[str, ProjectionError],
+    ) -> bool:
+        """One transaction: each projection applies the events past its position, except
+        those it cannot read and (``parked``) those it failed on, which are quarantined for
+        it; every tracking position advances to the batch's last event."""
         last = envelopes[-1].position
         in_sync = True
-        current = "*"
         self._ensure_tables()
-        try:
-            with self._lock, self.engine.begin() as conn:
-                tracked = self._lock_tracking(conn, context, [p.name for p in selected])
-                now = datetime.now(UTC)
-                for projection in selected:
-                    current = projection.name
-                    position = tracked[projection.name]
-                    if position < after:
-                        in_sync = False
+        quarantined: list[Parked] = []
+        with self._lock, self.engine.begin() as conn:
+            tracked = self._lock_tracking(conn, context, [p.name for p in selected])
+            now = datetime.now(UTC)
+            for projection in selected:
+                position = tracked[projection.name]
+                if position < after:
+                    in_sync = False
+                    continue
+                if position >= last:
+                    continue
+                todo: list[Envelope] = []
+                for e in envelopes:
+                    if e.position <= position:
                         continue
-                    if position >= last:
-                        continue
-                    todo = [
-                        e
-                        for e in envelopes
-                        if e.position > position
-                        and (self.event_filter is None or self.event_filter(e))
-                    ]
-                    if todo:
-                        projection.apply(conn, todo)
-                    conn.execute(
-                        update(_T)
-                        .where(_T.c.projection == projection.name, _T.c.context == context)
-                        .values(position=last, updated_at=now)
-                    )
-        except ProjectionError:
-            raise
-        except (exc.OperationalError, exc.InterfaceError):
-            raise  # the database went away or timed out: transient, the caller may retry
-        except Exception as error:
-            raise ProjectionError(current, None, error) from error
+                    if not e.readable and not projection.reads_raw:
+                        error: ProjectionError = UndecodableEvent(
+                            context, e.notification, e.event.error
+                        )
+                        if not self.quarantine:
+                            raise error
+                        quarantined.append(
+                            Parked.of(projection.name, context, e.position, e.event, error)
+                        )
+                    elif projection.name in parked:
+                        error = parked[projection.name]
+                        quarantined.append(
+                            Parked.of(projection.name, context, e.position, e.event, error)
+                        )
+                    elif self.event_filter is None or not e.readable or self.event_filter(e):
+                        todo.append(e)
+                if todo:
+                    self._apply(conn, projection, todo)
+                conn.execute(
+                    update(_T)
+                    .where(_T.c.projection == projection.name, _T.c.context == context)
+                    .values(position=last, updated_at=now)
+                )
+            for entry in quarantined:
+                park_in(conn, entry, now)
+        for entry in quarantined:
+            alert(entry)
         with self._progress:
             self._progress.notify_all()
         return in_sync
+
+    def _apply(self, conn: Connection, projection: Projection, todo: Sequence[Envelope]) -> None:
+        try:
+            projection.apply(conn, todo)
+        except TRANSIENT_DB:
+            raise  # the database went away or timed out: transient, the caller may retry
+        except ProjectionError as error:
+            raise _Failed(projection, error) from error
+        except Exception as error:
+            envelope = todo[0] if len(todo) == 1 else None
+            raise _Failed(projection, ProjectionError(projection.name, envelope, error)) from error
 
     def catch_up(
         self,
@@ -302,7 +400,7 @@ class Projector:
             after = min(self._positions(source.name, names).values())
             if after >= until:
                 return processed
-            batch = source.read(after, self.batch_size, stop=until)
+            batch = source.read(after, self.batch_size, stop=until, tolerant=self.quarantine)
             if not batch:
                 return processed
             self.process_batch(source.name, after, batch, names)
@@ -324,6 +422,7 @@ class Projector:
             for source in self.sources:
                 self._lock_tracking(conn, source.name, [name])
             projection.reset(conn)
+            close_for_rebuild(conn, name)
             conn.execute(
                 update(_T)
                 .where(_T.c.projection == name)
@@ -349,7 +448,9 @@ class Projector:
     def run(self, stop: threading.Event) -> None:
         """Follow every source until ``stop`` is set.
 
-        Transient database errors are logged and retried with back-off; a
+        Errors are logged and retried with back-off (an event a projection cannot
+        handle is quarantined, see the module docstring, so what remains is the database
+        or a failure of the audit chain). With ``quarantine=False`` a
         :class:`ProjectionError` is logged and raised (the projector stops).
         """
         self._ensure_tables()
@@ -364,8 +465,12 @@ class Projector:
                 self._follow(stop)
                 backoff = 0.5
             except ProjectionError:
-                logger.exception("projector stopped on an event it cannot apply")
-                raise
+                if not self.quarantine:
+                    logger.exception("projector stopped on an event it cannot apply")
+                    raise
+                logger.exception("projector: batch failed; retry in %.1fs", backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
             except Exception:
                 logger.exception(
                     "projector: error following the event log; retry in %.1fs", backoff
@@ -407,7 +512,8 @@ class Projector:
         for name, notifications in pending.items():
             source = self._sources[name]
             for chunk in chunked(notifications, self.batch_size):
-                envelopes = [source.decode(n) for n in chunk]
+                decode = source.envelope if self.quarantine else source.decode
+                envelopes = [decode(n) for n in chunk]
                 if not self.process_batch(name, cursors[name], envelopes):
                     return False
                 cursors[name] = chunk[-1].id
@@ -472,6 +578,44 @@ class Projector:
             with self._progress:
                 self._progress.wait(min(remaining, 0.05))
 
+    # -- quarantine ------------------------------------------------------------------
+
+    def retry_quarantined(self, entry: Entry) -> None:
+        """Apply the parked event of ``entry`` (a projection's) to its projection again and
+        resolve the entry in the same transaction; raises if it still fails.
+
+        The event is applied out of order (the projection went on past it): fine for rows
+        keyed by the event's own stream; ``rebuild`` reproduces the exact history.
+        """
+        name = entry.follower
+        if name not in PROJECTIONS and name not in self._by_name:
+            raise ValueError(f"{name!r} is not a projection of this projector")
+        projection = self._by_name.get(name) or PROJECTIONS[name]()
+        source = self._sources.get(entry.context)
+        if source is None:
+            raise ValueError(f"no event source {entry.context!r} in this projector")
+        found = source.notifications(entry.position - 1, 1, stop=entry.position)
+        if not found or found[0].id != entry.position:
+            raise LookupError(f"{entry.context}#{entry.position} is not in the log")
+        envelope = source.decode(found[0])  # UndecodableEvent if it still cannot be read
+        self._ensure_tables()
+        with self._lock, self.engine.begin() as conn:
+            tracked = self._lock_tracking(conn, entry.context, [name])[name]
+            if tracked < entry.position:
+                raise RuntimeError(
+                    f"{name} is at {entry.context}#{tracked}, before the event: "
+                    "it will meet the event itself"
+                )
+            try:
+                projection.apply(conn, [envelope])
+            except ProjectionError:
+                raise
+            except TRANSIENT_DB:
+                raise
+            except Exception as error:
+                raise ProjectionError(name, envelope, error) from error
+            resolve_in(conn, entry.id, "retry")
+
     # -- helpers ---------------------------------------------------------------------
 
     def _select(self, names: Sequence[str] | None) -> list[Projection]:
@@ -516,6 +660,15 @@ class Projector:
             .with_for_update()
         ).all()
         return {p: int(pos) for p, pos in rows}
+
+
+class _Failed(Exception):
+    """Internal: ``projection`` raised on a batch (carries its :class:`ProjectionError`)."""
+
+    def __init__(self, projection: Projection, error: ProjectionError) -> None:
+        super().__init__(str(error))
+        self.projection = projection
+        self.error = error
 
 
 def _reporter(

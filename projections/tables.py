@@ -290,5 +290,8 @@ rm_projection_tracking = Table(
 )
 
 READ_MODEL_TABLES: tuple[Table, ...] = tuple(
-    t for t in metadata.sorted_tables if t.name != "rm_projection_tracking"
+    t
+    for t in metadata.sorted_tables
+    # operational, not derived from events alone (projections/quarantine.py has rm_quarantine)
+    if t.name not in {"rm_projection_tracking", "rm_quarantine"}
 )

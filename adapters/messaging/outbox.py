@@ -7,6 +7,10 @@ and saves the new position only once every receipt of the batch has arrived. A c
 between the two repeats those publications, never loses one; each message carries a
 stable ``x-event-id`` (context, stream, version) so subscribers can drop repeats.
 
+No event stops it (issue #12): an event it cannot decode or turn into a message is
+quarantined as ``outbox`` (``rm_quarantine``, an ERROR line) and skipped; the rest of the
+batch is published. ``ledger projections quarantine retry`` publishes it after a fix.
+
 Only one publisher may follow a log at a time, or subscribers would see everything
 twice: on PostgreSQL a session-level advisory lock elects it (released when its
 connection ends), on SQLite an exclusive file lock in the data directory.
@@ -20,6 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -42,7 +47,9 @@ from adapters.leadership import leadership
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, StompSession
 from adapters.messaging.metrics import IngestionMetrics
+from application.quarantine import Guard, Quarantine
 from projections.events import Envelope
+from projections.quarantine import TRANSIENT_DB, QuarantineStore
 from projections.runner import EventSource
 
 log = structlog.get_logger("adapters.messaging.outbox")
@@ -53,6 +60,9 @@ OUTCOMES = {
     "Transaction.Rejected": "transaction.rejected",
     "Transaction.Reversed": "transaction.reversed",
 }
+
+FOLLOWER = "outbox"
+"""The outbox's name in ``rm_quarantine``."""
 
 metadata = MetaData()
 outbox_tracking = Table(
@@ -87,7 +97,9 @@ class OutboxPublisher:
         scope: str = "",
         batch_size: int = 500,
         poll_interval: float = 0.2,
+        quarantine: Quarantine | None = None,
     ) -> None:
+        self.quarantine = quarantine if quarantine is not None else QuarantineStore(engine)
         self.config = config
         self.source = source
         self.engine = engine
@@ -177,9 +189,15 @@ class OutboxPublisher:
         if not notifications:
             return 0
         messages: list[tuple[bytes, dict[str, str]]] = []
+        guard = Guard(
+            FOLLOWER,
+            self.source.name,
+            self.quarantine,
+            transient=(*TRANSIENT_DB, BrokerUnavailable),
+        )
         for notification in notifications:
-            envelope = self.source.decode(notification)
-            message = self._message(envelope)
+            envelope = self.source.envelope(notification)
+            message = guard.handle(notification.id, envelope.event, partial(self._built, envelope))
             if message is not None:
                 messages.append(message)
         if messages:
@@ -215,6 +233,19 @@ class OutboxPublisher:
                 propagator.inject(headers)
             session.send_all(self.config.events_topic, messages)
         self.metrics.published.inc(len(messages))
+
+    def retry(self, session: StompSession, position: int) -> None:
+        """Publish the event at ``position`` (a quarantined one, after a fix) now; raises if
+        it still cannot be decoded or turned into a message."""
+        found = self.source.notifications(position - 1, 1, stop=position)
+        if not found or found[0].id != position:
+            raise LookupError(f"{self.source.name}#{position} is not in the log")
+        message = self._message(self.source.decode(found[0]))
+        if message is not None:
+            self._send(session, [message], position - 1, position)
+
+    def _built(self, envelope: Envelope, _event: object) -> tuple[bytes, dict[str, str]] | None:
+        return self._message(envelope)
 
     def _message(self, envelope: Envelope) -> tuple[bytes, dict[str, str]] | None:
         if envelope.event_type == "Transaction.Received":

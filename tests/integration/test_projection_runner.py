@@ -97,7 +97,9 @@ def test_a_crash_mid_batch_rolls_back_everything_and_retry_gives_the_same_rows(
 ) -> None:
     accounts = open_accounts(ledger)
     book(ledger, "c", 10, accounts)
-    projector = ledger.projector_for(batch_size=10)
+    # strict mode: the failed batch rolls back and raises (default: isolated, see
+    # tests/integration/test_quarantine.py)
+    projector = ledger.projector_for(batch_size=10, quarantine=False)
     original = TransactionsProjection.apply
     calls = {"n": 0}
 
@@ -121,13 +123,16 @@ def test_a_crash_mid_batch_rolls_back_everything_and_retry_gives_the_same_rows(
     assert ledger.dump() == rows
 
 
-def test_a_bad_event_stops_with_a_clear_error_and_writes_nothing(ledger: Ledger) -> None:
+def test_a_bad_event_stops_a_strict_projector_with_a_clear_error_and_writes_nothing(
+    ledger: Ledger,
+) -> None:
     stray = Account.open_internal("suspense:EUR")
     stray.credit(account_id("x"), Decimal("1.00"))
     credited = stray.collect_events()[1]
     bad = Envelope("ledger", 1, credited)
+    strict = ledger.projector_for(quarantine=False)
     with pytest.raises(ProjectionError) as caught:
-        ledger.projector.process_batch("ledger", 0, [bad])
+        strict.process_batch("ledger", 0, [bad])
     message = str(caught.value)
     assert "accounts" in message and "ledger#1" in message and "never opened" in message
     assert caught.value.envelope == bad
@@ -135,7 +140,7 @@ def test_a_bad_event_stops_with_a_clear_error_and_writes_nothing(ledger: Ledger)
     assert audit_count(ledger) == 0
 
 
-def test_run_stops_on_a_bad_event_and_logs_it(
+def test_a_strict_run_stops_on_a_bad_event_and_logs_it(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     open_accounts(ledger, 2)
@@ -144,7 +149,7 @@ def test_run_stops_on_a_bad_event_and_logs_it(
         raise ValueError("cannot handle this")
 
     monkeypatch.setattr(TransactionsProjection, "apply", broken)
-    projector = ledger.projector_for(poll_interval=0.05)
+    projector = ledger.projector_for(poll_interval=0.05, quarantine=False)
     errors: list[BaseException] = []
     stop = threading.Event()
 
