@@ -98,7 +98,7 @@ def decode_json(raw: bytes | str) -> Any:
 def _path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
-    return f"{parent}.{key}"
+    return f"{parent}.{key}" if parent else key
 
 
 def text_problem(value: str, *, controls: bool = False) -> str | None:
@@ -205,3 +205,36 @@ def sane_instant(moment: datetime, name: str) -> datetime:
     if problem is not None:
         raise ValueError(problem)
     return moment.astimezone(UTC)
+
+
+def unsafe_values(value: Any, name: str) -> list[str]:
+    """Where :func:`decode_json` left an :class:`UnsafeNumber` in ``value``, or a string (value
+    or key) has no UTF-8 form (a lone surrogate, ``"\\ud800"``, which no database or response
+    can encode), as ``"<name>.path: problem"`` (``name`` may be empty). Iterative; for
+    documents that have no validator of their own, such as a GraphQL request body."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, name)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, UnsafeNumber):
+            found.append(f"{where or 'body'}: {item.problem}")
+        elif isinstance(item, str):
+            if not _encodable(item):
+                found.append(f"{where or 'body'}: not valid Unicode (lone surrogate)")
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                if isinstance(key, str) and not _encodable(key):
+                    found.append(f"{where or 'body'}: a key is not valid Unicode (lone surrogate)")
+                    continue
+                stack.append((inner, _path(where, str(key))))
+        elif isinstance(item, list):
+            stack.extend((inner, _path(where, index)) for index, inner in enumerate(item))
+    return sorted(found)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
