@@ -5,7 +5,8 @@ sent through REST, GraphQL and the statement inbox, with the projector following
 background as in ``ledger serve``. Each must be refused with a reason naming the field (REST
 4xx ``detail``, GraphQL ``BAD_USER_INPUT``, ``rejected/<file>.reason``), record nothing in any
 context's event log, and leave the pipeline moving: a normal payment sent afterwards is in
-every read model within 2 s. The STOMP half (JSON and pacs.008) is tests/broker/test_poison_inputs.py.
+every read model within 2 s. The STOMP half (JSON and pacs.008) is in
+tests/broker/test_poison_inputs.py.
 """
 
 from __future__ import annotations
@@ -139,8 +140,16 @@ def cursor(*parts: Any) -> str:
 
 NOW = "2026-11-23T10:00:00+00:00"
 ACCOUNT_AS_OF = 'query($id: String!) { account(id: $id, asOf: "%s") { id } }'
-POSTINGS_AFTER = 'query($id: String!) { account(id: $id) { postings(first: 5, after: "%s") { edges { cursor } } } }'
-OPEN = 'mutation($name: String!, $limit: String) { openAccount(iban: "%s", holderName: $name, currency: "EUR", overdraftLimit: $limit) { id } }'
+POSTINGS_AFTER = (
+    'query($id: String!) { account(id: $id) { postings(first: 5, after: "%s") '
+    "{ edges { cursor } } } }"
+)
+OPEN = (
+    'mutation($name: String!, $limit: String) { openAccount(iban: "%s", holderName: $name, '
+    'currency: "EUR", overdraftLimit: $limit) { id } }'
+)
+AUDIT_AFTER = '{ auditTrail(after: "%s") { edges { cursor } } }'
+ACCOUNTS_AFTER = '{ accounts(after: "%s") { edges { cursor } } }'
 
 # (id, query (%s: the creditor's id where needed), variables, the field the message starts with)
 HOSTILE_GRAPHQL: list[tuple[str, str, dict[str, Any], str]] = [
@@ -183,13 +192,13 @@ HOSTILE_GRAPHQL: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     (
         "cursor-audit-position-2^70",
-        '{ auditTrail(after: "%s") { edges { cursor } } }' % cursor("audit", NOW, "ledger", 2**70),
+        AUDIT_AFTER % cursor("audit", NOW, "ledger", 2**70),
         {},
         "after: invalid cursor",
     ),
     (
         "cursor-nul-key",
-        '{ accounts(after: "%s") { edges { cursor } } }' % cursor("account", "a\u0000b"),
+        ACCOUNTS_AFTER % cursor("account", "a\u0000b"),
         {},
         "after: invalid cursor",
     ),
