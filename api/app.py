@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from starlette.requests import HTTPConnection
-from strawberry.fastapi import GraphQLRouter
 
 from api.body_limit import BodySizeLimitMiddleware
 from api.bootstrap import Container, bootstrap
 from api.graphql.context import LedgerContext
+from api.graphql.http import StrictGraphQLRouter, install_request_refusals
 from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
 from api.ratelimit import RateLimiter
@@ -208,7 +208,7 @@ def _build(
             metrics=request.app.state.metrics,
         )
 
-    graphql = GraphQLRouter(
+    graphql = StrictGraphQLRouter(
         build_schema(
             production=settings.is_production,
             max_depth=settings.graphql_max_depth,
@@ -222,6 +222,7 @@ def _build(
         subscription_protocols=(),  # no subscriptions: no WebSocket endpoint at all
     )
     app.include_router(graphql, include_in_schema=False)
+    install_request_refusals(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -3,7 +3,10 @@
 Columns (header row required, order free, extra columns ignored):
 ``iban,holder_name,currency,overdraft_limit`` (``overdraft_limit`` may be empty: 0).
 Each row is validated and opened on its own; a bad row is reported with its line number and
-the import goes on. The caller exits non-zero when any row failed.
+the import goes on. The caller exits non-zero when any row failed. A row the CSV reader cannot
+read at all (a field above the reader's size limit) is reported the same way; bytes that are
+not UTF-8 end the import (the text is decoded ahead of the reader, so the rows before the bad
+bytes may be reported as not imported too; nothing after them can be read reliably).
 """
 
 from __future__ import annotations
@@ -65,8 +68,21 @@ def import_accounts(
         )
     report = ImportReport()
     line = reader.line_num
-    for cells in reader:
+    rows = iter(reader)
+    while True:
         line_of_row = line + 1  # a quoted field may span lines: report where the row starts
+        try:
+            cells = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # e.g. a field larger than the reader's limit
+            report.errors.append(RowError(line_of_row, f"unreadable row: {error}"))
+            line = reader.line_num
+            continue
+        except UnicodeDecodeError as error:
+            stopped = f"the file is not UTF-8 ({error.reason}); rows from here on not imported"
+            report.errors.append(RowError(line_of_row, stopped))
+            break
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue  # blank line

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from application.commands import OpenAccount
 from application.errors import InvalidCommand
+from application.input_rules import text_problem
 from domain.errors import AccountStateError, DomainError, InvalidMoney
 from domain.iban import Iban, normalise_iban
 from domain.ledger.accounts import (
@@ -155,6 +156,8 @@ def open_account_command(
         problems.append("holderName: at most 140 characters")
     elif any(ord(ch) < 32 for ch in name):
         problems.append("holderName: control characters are not allowed")
+    elif (problem := text_problem(name)) is not None:
+        problems.append(f"holderName: {problem}")
     code = currency.strip().upper()
     limit = Decimal(0)
     try:

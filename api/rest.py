@@ -8,8 +8,8 @@ every error body is ``{"detail": "<readable message>"}``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.requests import HTTPConnection
 
@@ -55,6 +55,7 @@ from application.errors import (
     NotPermitted,
     Refused,
 )
+from application.input_rules import JsonRefused, decode_json, instant_problem
 from domain.causation import Causation, caused_by
 from domain.errors import DomainError
 from projections.views import AccountView, StatusChange, TransactionView
@@ -117,8 +118,19 @@ def causation(request: Request, principal: Principal) -> Causation:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def _sane_as_of(moment: datetime) -> datetime:
+    """An ``asOf`` in UTC within the years a client may ask for (a 422 naming it otherwise;
+    ``0001-01-01T00:00:00+01:00`` would overflow on the way to UTC)."""
+    problem = instant_problem(moment, "asOf")
+    if problem is not None:
+        raise ValueError(problem.removeprefix("asOf: "))
+    return utc(moment)
+
+
 AsOf = Annotated[
-    AwareDatetime | None,
+    Annotated[AwareDatetime, AfterValidator(_sane_as_of)] | None,
     Query(
         alias="asOf",
         description="Answer as recorded at this instant (ISO 8601 with a time zone).",
@@ -315,7 +327,8 @@ def _readable(errors: list[Any]) -> str:
     parts = []
     for error in errors:
         location = ".".join(str(p) for p in error.get("loc", ()) if p not in {"body", "query"})
-        parts.append(f"{location}: {error.get('msg', 'invalid')}" if location else error["msg"])
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"
 
 
@@ -459,8 +472,8 @@ async def submit_transaction(
 ) -> JSONResponse:
     raw = await request.body()
     try:
-        message = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        message = decode_json(raw)  # NaN, 1e999, 10,000 digits: named by the parser below
+    except JsonRefused as error:
         raise MalformedBody(f"request body is not valid JSON: {error}") from None
     instruction = PaymentInstruction.from_message(message)
     authorize_channel(principal, instruction.channel)

@@ -2,7 +2,10 @@
 
 ``PaymentInstruction.from_message`` is the one parser of the ingestion message
 (REST and the message queue both use it), so every channel gets the same
-validation and the same readable errors.
+validation and the same readable errors. Its bounds on free-form input (``metadata`` depth,
+size, keys and values; text encodable as UTF-8; ``requestedAt`` within a sane range of years)
+are the rules of :mod:`application.input_rules`: anything it accepts can be stored, projected
+and served back as valid JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.errors import InvalidCommand
+from application.input_rules import instant_problem, json_problems, text_problem
 from domain.errors import DomainError
 from domain.iban import Iban
 from domain.money import Money
@@ -83,6 +87,8 @@ class PaymentInstruction:
         if not isinstance(metadata, Mapping):
             problems.append("metadata: must be an object")
             metadata = {}
+        else:
+            problems.extend(json_problems(metadata, "metadata"))
         if channel.upper() in RESERVED_CHANNELS:
             problems.append(f"channel: {channel.upper()} is reserved for the ledger's own bookings")
         if problems or debtor is None or creditor is None or amount is None:
@@ -118,6 +124,10 @@ def _text(
     if any(ord(ch) < 32 for ch in value):
         problems.append(f"{name}: control characters are not allowed")
         return ""
+    problem = text_problem(value)
+    if problem is not None:
+        problems.append(f"{name}: {problem}")
+        return ""
     return value
 
 
@@ -152,13 +162,13 @@ def _timestamp(message: Mapping[str, Any], name: str, problems: list[str]) -> da
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if parsed.tzinfo is not None:
-            parsed.astimezone(UTC)  # OverflowError at the edges of the calendar
-    except (ValueError, OverflowError):
-        problems.append(f"{name}: not an ISO 8601 timestamp: {value!r}")
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        problems.append(f"{name}: not an ISO 8601 timestamp: {shown!r}")
         return None
-    if parsed.tzinfo is None:
-        problems.append(f"{name}: must carry a time zone (e.g. 2026-11-23T10:15:00Z)")
+    problem = instant_problem(parsed, name)  # zone, UTC overflow, year range
+    if problem is not None:
+        problems.append(problem)
         return None
     return parsed.astimezone(UTC)
 

@@ -43,6 +43,13 @@ def check_currency(currency: str) -> str:
     return currency
 
 
+def _shown(value: object) -> str:
+    """``value`` for an error message: its repr, cut to 40 characters (a client may send
+    10,000 digits; the message needs only enough to recognise them)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def parse_amount(value: object, currency: str) -> Decimal:
     """Parse a decimal string (or ``Decimal``/``int``) into an amount at ``currency``'s scale.
 
@@ -57,19 +64,19 @@ def parse_amount(value: object, currency: str) -> Decimal:
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation:
-            raise InvalidMoney(f"not a decimal amount: {value!r}") from None
+            raise InvalidMoney(f"not a decimal amount: {_shown(value)}") from None
     else:
-        raise InvalidMoney(f"not a decimal amount: {value!r}")
+        raise InvalidMoney(f"not a decimal amount: {_shown(value)}")
     if not amount.is_finite():
-        raise InvalidMoney(f"not a finite amount: {value!r}")
+        raise InvalidMoney(f"not a finite amount: {_shown(value)}")
     if amount.adjusted() >= MAX_INTEGER_DIGITS:
-        raise InvalidMoney(f"amount {value!r} exceeds {MAX_INTEGER_DIGITS} integer digits")
+        raise InvalidMoney(f"amount {_shown(value)} exceeds {MAX_INTEGER_DIGITS} integer digits")
     places = minor_unit(currency)
     exponent = amount.as_tuple().exponent
     # Trailing zeros beyond the scale are harmless ("1.500" EUR); real digits are not.
     too_precise = isinstance(exponent, int) and -exponent > places
     if too_precise and amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise InvalidMoney(f"{currency} allows {places} decimal places, got {value!r}")
+        raise InvalidMoney(f"{currency} allows {places} decimal places, got {_shown(value)}")
     return amount.quantize(Decimal(1).scaleb(-places))
 
 

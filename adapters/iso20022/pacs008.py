@@ -24,6 +24,8 @@ from typing import Any, Final
 
 from lxml import etree
 
+from application.input_rules import instant_problem
+
 NAMESPACE: Final = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"
 MAX_BODY_BYTES: Final = 5 * 1024 * 1024
 """5 MiB. A pacs.008 of several thousand transactions stays well below it."""
@@ -228,13 +230,16 @@ def _created_at(header: etree._Element, problems: list[str]) -> str:
         return ""
     try:
         created = datetime.fromisoformat(raw)
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)  # no offset: taken as UTC, see parse_pacs008
-        in_utc = created.astimezone(UTC)
-    except (ValueError, OverflowError):  # e.g. month 13, or year 1 shifted out of range
+    except ValueError:  # e.g. month 13
         problems.append(f"GrpHdr/CreDtTm: not a valid date-time: {raw!r}")
         return ""
-    return in_utc.isoformat().replace("+00:00", "Z")
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)  # no offset: taken as UTC, see parse_pacs008
+    problem = instant_problem(created, "GrpHdr/CreDtTm")  # no UTC form, or not 1900..2200
+    if problem is not None:
+        problems.append(problem)
+        return ""
+    return created.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _required(parent: etree._Element, path: str, where: str, problems: list[str]) -> str:

@@ -10,13 +10,13 @@ and resend it as it was.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.iso20022.pacs008 import MessageRejected, parse_pacs008
 from application.commands import PaymentInstruction
 from application.errors import InvalidCommand
+from application.input_rules import JsonRefused, decode_json
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -64,20 +64,12 @@ def decode(body: bytes, content_type: str | None, *, pacs008_channel: str) -> De
 
 
 def _json(body: bytes) -> Any:
+    """The strict decoder: NaN, 1e999 and overlong numbers reach the parser as markers, which
+    dead-letters them naming the field (``metadata.x: NaN is not valid JSON``)."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise Undeliverable("malformed-json", f"not UTF-8: {error}") from None
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except (json.JSONDecodeError, ValueError) as error:
+        return decode_json(body)
+    except JsonRefused as error:
         raise Undeliverable("malformed-json", str(error)) from None
-    except RecursionError:
-        raise Undeliverable("malformed-json", "nested too deeply") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _validated(message: Any, index: int, total: int) -> PaymentInstruction:

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.presentation import utc
+from application.input_rules import instant_problem
 
 NAIVE_MESSAGE = "DateTime must carry a time zone offset, e.g. 2026-11-23T10:15:00Z"
 
@@ -18,7 +19,9 @@ def serialize_datetime(value: datetime) -> str:
 
 
 def parse_datetime(value: object) -> datetime:
-    """An aware UTC datetime from an ISO 8601 string; a naive value is refused."""
+    """An aware UTC datetime from an ISO 8601 string; a naive value, one that has no UTC form
+    (``0001-01-01T00:00:00+01:00``) or one outside the years a client may ask for is refused
+    (``ValueError``, reported as ``BAD_USER_INPUT`` naming the argument)."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -30,6 +33,9 @@ def parse_datetime(value: object) -> datetime:
         raise ValueError("DateTime must be an ISO 8601 string")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(NAIVE_MESSAGE)
+    problem = instant_problem(moment, "DateTime")
+    if problem is not None:
+        raise ValueError(problem)
     return moment.astimezone(UTC)
 
 

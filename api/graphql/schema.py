@@ -39,6 +39,7 @@ from api.graphql.errors import (
 )
 from api.graphql.fraud import FraudMutation, FraudQuery
 from api.graphql.identity import IdentityMutation, IdentityQuery
+from api.graphql.input_errors import mark_input_errors
 from api.graphql.notifications import NotificationsQuery
 from api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
 from api.graphql.scalars import DateTime
@@ -304,6 +305,8 @@ class LedgerSchema(strawberry.Schema):
     ) -> None:
         context = execution_context.context if execution_context is not None else None
         metrics = getattr(context, "metrics", None)
+        document = execution_context.graphql_document if execution_context is not None else None
+        mark_input_errors(errors, document)
         for error in errors:
             original = error.original_error
             extensions = error.extensions or {}

@@ -107,6 +107,33 @@ def test_accounts_import_reports_bad_rows_and_goes_on(
     assert sorted(customer_keys(env)) == sorted([good_1, good_2])
 
 
+def test_accounts_import_reports_hostile_rows_by_line_and_never_crashes(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #12 item 1(a) for the CSV import: a field above the CSV reader's limit, 10,000
+    digits, NaN and bytes that are not UTF-8 are reported by line; the rows before are kept."""
+    good_1, good_2 = iban("DE"), iban("FR")
+    rows = (
+        "iban,holder_name,currency,overdraft_limit\n"
+        f"{good_1},Max Mustermann,EUR,\n"
+        f'{iban("NL")},"{"x" * 200_000}",EUR,\n'
+        f"{iban('NL')},Digits,EUR,{'9' * 10_000}\n"
+        f"{iban('NL')},Not A Number,EUR,NaN\n"
+        f"{good_2},Marie Dupont,EUR,\n"
+    ).encode()
+    csv_file = tmp_path / "hostile.csv"
+    # blank lines (skipped) keep the bad bytes beyond the decoder's read-ahead of the rows
+    csv_file.write_bytes(rows + b"\n" * 20_000 + b"\xff\xfe,broken,EUR,\n")
+    assert main(["accounts", "import", str(csv_file)], env) == 1
+    captured = capsys.readouterr()
+    assert f"{csv_file}:3: unreadable row: field larger than field limit" in captured.err
+    assert f"{csv_file}:4: overdraftLimit: amount '99999" in captured.err
+    assert len(captured.err.splitlines()[1]) < 200  # 10,000 digits are not echoed
+    assert f"{csv_file}:5: overdraftLimit: not a finite amount: 'NaN'" in captured.err
+    assert "the file is not UTF-8 (invalid start byte)" in captured.err
+    assert sorted(customer_keys(env)) == sorted([good_1, good_2])
+
+
 def test_accounts_import_all_good_exits_zero(env: dict[str, str], tmp_path: Path) -> None:
     csv_file = tmp_path / "ok.csv"
     csv_file.write_text(f"holder_name,iban,currency\nAnna,{iban('AT')},EUR\n", encoding="utf-8")

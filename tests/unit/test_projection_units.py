@@ -3,6 +3,8 @@ column types, key normalisation, envelopes, and the accounts projection on its o
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -32,9 +34,11 @@ SQLITE = create_engine("sqlite://").dialect
 
 
 @given(
-    key=st.text(max_size=40),
-    at=st.datetimes(timezones=st.just(UTC)),
-    number=st.integers(min_value=-(2**62), max_value=2**62),
+    key=st.text(st.characters(min_codepoint=32, exclude_categories=("Cs",)), max_size=40),
+    at=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2200, 12, 31), timezones=st.just(UTC)
+    ),
+    number=st.integers(min_value=0, max_value=2**63 - 1),
 )
 def test_cursors_round_trip(key: str, at: datetime, number: int) -> None:
     cursor = cursors.encode("x", at, key, number)
@@ -54,6 +58,34 @@ def test_invalid_cursors_are_refused(cursor: str) -> None:
 def test_a_cursor_with_a_bad_timestamp_is_refused() -> None:
     with pytest.raises(ValueError, match="invalid cursor"):
         cursors.decode(cursors.encode("x", "not a time"), "x", datetime)
+
+
+@pytest.mark.parametrize(
+    ("values", "types"),
+    [
+        ((2**70,), (int,)),  # a version no 64-bit column holds (issue #12 item 6)
+        ((2**63,), (int,)),
+        ((-1,), (int,)),
+        (("0001-01-01T00:00:00+01:00",), (datetime,)),  # no UTC form
+        (("9999-12-31T23:59:59-01:00",), (datetime,)),
+        (("1066-10-14T09:00:00+00:00",), (datetime,)),
+        (("a\x00b",), (str,)),  # PostgreSQL refuses NUL in text
+        (("x" * 300,), (str,)),
+    ],
+)
+def test_a_cursor_whose_values_no_query_can_take_is_refused(
+    values: tuple[object, ...], types: tuple[type, ...]
+) -> None:
+    raw = base64.urlsafe_b64encode(json.dumps(["x", *values]).encode()).decode()
+    with pytest.raises(ValueError, match="invalid cursor"):
+        cursors.decode(raw, "x", *types)
+
+
+def test_an_overlong_or_deeply_nested_cursor_is_refused() -> None:
+    deep = base64.urlsafe_b64encode(b"[" * 700 + b"]" * 700).decode()
+    for raw in ("A" * 5000, deep):
+        with pytest.raises(ValueError, match="invalid cursor"):
+            cursors.decode(raw, "x", str)
 
 
 # ---------------------------------------------------------------------- small helpers
