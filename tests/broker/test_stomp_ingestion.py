@@ -37,6 +37,8 @@ def test_a_json_message_is_booked_and_acknowledged(
     assert wait_until(lambda: status_of(running.app, "MOBILE", "MOB-1"), 20) == "POSTED"
     assert _balance(running.app, creditor) == Decimal("125.40")
     wait_until(lambda: running.metric("ledger_ingestion_booked_payments_total", status="POSTED"))
+    # The latency is observed after the ack, a moment after the booked counter: wait for it too.
+    wait_until(lambda: running.metric("ledger_ingestion_end_to_end_seconds_count"))
     assert running.metric("ledger_ingestion_end_to_end_seconds_count") == 1
 
 
