@@ -211,6 +211,7 @@ def _build(
             max_depth=settings.graphql_max_depth,
             max_tokens=settings.graphql_max_tokens,
             max_aliases=settings.graphql_max_aliases,
+            budget=settings.graphql_budget,
         ),
         path="/graphql",
         context_getter=graphql_context,
