@@ -10,14 +10,16 @@ execution runs in a worker thread of its own with a private event loop
 - the server's loop only waits for the thread, and serves other requests meanwhile;
 - worker threads come from a limiter of their own (``workers``): GraphQL cannot take the
   threads REST routes run on, and more executions than that wait for a free worker;
-- inside the private loop, :func:`offload` calls blocking work directly (that loop serves
-  only this request), so an execution uses one database connection at a time;
-- the deadline cancels the execution at its next ``await`` (between two queries);
+- inside the private loop, :func:`offload` hands blocking work to the execution's one I/O
+  thread: an execution uses one database connection at a time, and its loop stays free to
+  notice the deadline;
+- the deadline cancels the execution: queries not started yet are dropped, the one running
+  finishes (a thread cannot be interrupted) and its result is thrown away;
 - ``max_concurrent`` executions per principal; one more is refused at once with
   :class:`TooManyConcurrent` (HTTP 429, like the rate limit).
 
 Outside an execution (a resolver called on the server's loop, e.g. by a test calling the
-schema directly), :func:`offload` runs the work in a thread instead.
+schema directly), :func:`offload` uses asyncio's default thread pool.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 import anyio
@@ -37,13 +39,10 @@ from api.ratelimit import RateLimited
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_PRIVATE_LOOP: ContextVar[bool] = ContextVar("graphql_private_loop", default=False)
-
 
 async def offload(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run blocking ``fn`` so that it holds up no other request (see the module docstring)."""
-    if _PRIVATE_LOOP.get():
-        return fn(*args, **kwargs)
+    """Run blocking ``fn`` in the running loop's executor: inside an execution that is the
+    execution's one I/O thread (see the module docstring), elsewhere asyncio's default pool."""
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
@@ -119,6 +118,9 @@ class ExecutionGate:
 
     def _in_private_loop(self, execute: Callable[[], Awaitable[R]]) -> R:
         async def bounded() -> R:
+            asyncio.get_running_loop().set_default_executor(
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-io")
+            )
             try:
                 async with asyncio.timeout(self.deadline_seconds) as timeout:
                     return await execute()
@@ -127,8 +129,4 @@ class ExecutionGate:
                     raise DeadlineExceeded(self.deadline_seconds) from None
                 raise
 
-        token = _PRIVATE_LOOP.set(True)
-        try:
-            return asyncio.run(bounded())
-        finally:
-            _PRIVATE_LOOP.reset(token)
+        return asyncio.run(bounded())  # which also waits for the I/O thread to finish
