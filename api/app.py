@@ -23,7 +23,7 @@ from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
 from api.ratelimit import RateLimiter
 from api.rest import install_error_handlers, ops_router, request_principal, router
-from api.runtime import settle_heap
+from api.runtime import tune_for_latency
 from api.security import (
     ANONYMOUS,
     AccessDenied,
@@ -275,7 +275,7 @@ def app_from_env() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings)
         app.state.container = container
-        settle_heap()  # api/runtime.py: no full-heap GC pauses under a large query
+        tune_for_latency()  # api/runtime.py: GC and GIL settings for latency
         projector = ProjectorThread(container)
         projector.start()
         try:

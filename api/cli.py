@@ -357,7 +357,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from api.app import create_app
         from api.bootstrap import bootstrap
         from api.roles import build_workers, role
-        from api.runtime import settle_heap
+        from api.runtime import tune_for_latency
 
         container = bootstrap(settings)
         try:
@@ -393,7 +393,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 server_header=False,
             )
             server = uvicorn.Server(config)
-            settle_heap()  # api/runtime.py: no full-heap GC pauses under a large query
+            tune_for_latency()  # api/runtime.py: GC and GIL settings for latency
             server.run()
             if received:
                 names = [signal.Signals(s).name for s in received]

@@ -1,9 +1,12 @@
 """The GraphQL cost estimate (api/graphql/cost.py), its limits from the environment
-(api/graphql/budget.py), and the execution gate (api/graphql/execution.py) on its own."""
+(api/graphql/budget.py), the execution gate (api/graphql/execution.py) on its own, and the
+garbage-collector settings of a serving process (api/runtime.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import threading
 from typing import Any
 
@@ -14,6 +17,7 @@ from api.graphql.budget import GraphQLBudget
 from api.graphql.cost import TOO_EXPENSIVE, CostAnalysis, cost_errors
 from api.graphql.execution import DeadlineExceeded, ExecutionGate, TooManyConcurrent, offload
 from api.graphql.schema import build_schema
+from api.runtime import FULL_COLLECTION_EVERY, SWITCH_INTERVAL, tune_for_latency
 from api.settings import Settings, SettingsError
 
 SCHEMA = build_schema()._schema
@@ -233,3 +237,17 @@ def test_a_principal_gets_only_so_many_executions_at_once() -> None:
         return results
 
     assert asyncio.run(main()) == ["done"] * 3
+
+
+def test_a_serving_process_is_tuned_for_latency() -> None:
+    before = gc.get_threshold()
+    interval = sys.getswitchinterval()
+    try:
+        tune_for_latency()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (before[0], before[1], FULL_COLLECTION_EVERY)
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        sys.setswitchinterval(interval)
