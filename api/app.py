@@ -23,6 +23,7 @@ from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
 from api.ratelimit import RateLimiter
 from api.rest import install_error_handlers, ops_router, request_principal, router
+from api.runtime import tune_for_latency
 from api.security import (
     ANONYMOUS,
     AccessDenied,
@@ -214,6 +215,7 @@ def _build(
             max_depth=settings.graphql_max_depth,
             max_tokens=settings.graphql_max_tokens,
             max_aliases=settings.graphql_max_aliases,
+            budget=settings.graphql_budget,
         ),
         path="/graphql",
         context_getter=graphql_context,
@@ -284,6 +286,7 @@ def app_from_env() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings)
         app.state.container = container
+        tune_for_latency()  # api/runtime.py: GC and GIL settings for latency
         projector = ProjectorThread(container)
         projector.start()
         try:

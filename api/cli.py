@@ -350,6 +350,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from api.app import create_app
         from api.bootstrap import bootstrap
         from api.roles import build_workers, role
+        from api.runtime import tune_for_latency
 
         container = bootstrap(settings)
         try:
@@ -385,6 +386,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 server_header=False,
             )
             server = uvicorn.Server(config)
+            tune_for_latency()  # api/runtime.py: GC and GIL settings for latency
             server.run()
             if received:
                 names = [signal.Signals(s).name for s in received]

@@ -23,6 +23,7 @@ from adapters.messaging.config import StompConfig, stomp_config_from_env
 from adapters.notifications.email import SmtpConfig, parse_smtp_url
 from adapters.notifications.rules_file import RulesFileError, load_rules
 from adapters.persistence import DatabaseConfig, pg_params
+from api.graphql.budget import GraphQLBudget
 from application.screening import AmountLimits
 from domain.errors import InvalidMoney
 from domain.money import check_currency
@@ -145,6 +146,8 @@ class Settings:
     reconciliation_inbox: Path | None = None
     """Where core banking drops camt.053 statements (``LEDGER_RECONCILIATION_INBOX``); None:
     ``<data dir>/reconciliation/inbox``. See :attr:`reconciliation_inbox_dir`."""
+    graphql_budget: GraphQLBudget = field(default_factory=GraphQLBudget)
+    """Cost, nested page size, deadline and concurrency of GraphQL (``LEDGER_GRAPHQL_*``)."""
 
     # -- derived -------------------------------------------------------------------------
 
@@ -380,6 +383,7 @@ class Settings:
         notify = _notification_settings(env, problems, stomp, environment == "development")
         inbox_raw = get("LEDGER_RECONCILIATION_INBOX")
         inbox = Path(inbox_raw) if inbox_raw else None
+        graphql_budget = GraphQLBudget.from_env(env, problems)
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -414,6 +418,7 @@ class Settings:
             approval_ttl_hours=approval_ttl,
             **notify,
             reconciliation_inbox=inbox,
+            graphql_budget=graphql_budget,
         )
 
 

@@ -7,11 +7,11 @@ Anything not translated here is unexpected and masked by the schema (no stack tr
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from api.graphql.execution import offload
 from api.security import Forbidden
 from application.errors import (
     AlreadyExists,
@@ -74,9 +74,10 @@ def bad_input(message: str) -> ApiError:
 
 
 async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a blocking query or use case off the event loop, translating its errors."""
+    """Run a blocking query or use case off the server's event loop (:func:`offload`),
+    translating its errors."""
     with translated():
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await offload(fn, *args, **kwargs)
 
 
 async def write_through(info: Any, use_case: Callable[[], R]) -> R:

@@ -2,12 +2,12 @@
 
 Keys are ``(id, as_of)`` so that everything under an ``asOf`` query is answered as recorded at
 that instant. Loaders are created per request (in :class:`~api.graphql.context.LedgerContext`),
-so their cache never outlives one response.
+so their cache never outlives one response. Batches run through
+:func:`~api.graphql.execution.offload`, like every other blocking read of a resolver.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from api.graphql.execution import offload
 from projections.queries import LedgerQueries
 from projections.views import AccountView, StatusChange, TransactionView
 
@@ -50,7 +51,7 @@ class Loaders:
         self, name: str, keys: list[AsOfKey], fetch: Callable[[], dict[AsOfKey, V]], missing: V
     ) -> list[V]:
         self.batches[name] += 1
-        found = await asyncio.to_thread(fetch)
+        found = await offload(fetch)
         return [found.get(key, missing) for key in keys]
 
     async def _load_status_history(self, keys: list[AsOfKey]) -> list[list[StatusChange]]:

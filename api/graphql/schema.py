@@ -1,7 +1,8 @@
 """The GraphQL schema: queries over the read models, operator mutations over the ledger.
 
 Every resolver calls ``info.context.authorize(<permission>)`` first (the one authorization
-seam). Blocking work (queries, use cases) runs in a worker thread. Mutations run inside
+seam). Executions run off the server's event loop, in a worker thread each, and blocking work
+goes through ``in_thread`` (see :mod:`api.graphql.execution`). Mutations run inside
 ``caused_by(Causation(actor=<principal>, correlation_id=<request's>, channel="GRAPHQL"))``.
 The schema text is exported to ``api/graphql/schema.graphql`` by ``python -m api.graphql.schema``.
 """
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -26,23 +26,25 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
 
+from api.graphql.budget import GraphQLBudget
 from api.graphql.context import LedgerContext
+from api.graphql.cost import CostLimiter
 from api.graphql.errors import (
-    EXPECTED_ERRORS,
     ApiError,
     bad_input,
     checked,
     in_thread,
     write_through,
 )
+from api.graphql.execution import ExecutionGate
 from api.graphql.fraud import FraudMutation, FraudQuery
 from api.graphql.identity import IdentityMutation, IdentityQuery
-from api.graphql.input_errors import mark_input_errors
 from api.graphql.notifications import NotificationsQuery
+from api.graphql.policy import UNEXPECTED_MESSAGE, LedgerSchema, should_mask
 from api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
 from api.graphql.scalars import DateTime
+from api.graphql.suggestions import HideSuggestions
 from api.graphql.types import (
     Account,
     AccountStatus,
@@ -79,8 +81,6 @@ log = get_logger("api.graphql")
 
 Info = strawberry.Info[LedgerContext, None]
 R = TypeVar("R")
-
-UNEXPECTED_MESSAGE = "Internal error; the server log has the details (see X-Correlation-Id)."
 
 
 def _amount(name: str, raw: str | None) -> Decimal | None:
@@ -291,72 +291,51 @@ async def _change_account(info: Info, raw_id: str, reason: str | None, action: s
 # --------------------------------------------------------------------------- schema
 
 
-def should_mask(error: GraphQLError) -> bool:
-    """Mask resolver failures we did not expect; keep validation and client errors."""
-    original = error.original_error
-    if original is None or error.path is None:
-        return False
-    return not isinstance(original, EXPECTED_ERRORS)
-
-
-class LedgerSchema(strawberry.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        context = execution_context.context if execution_context is not None else None
-        metrics = getattr(context, "metrics", None)
-        document = execution_context.graphql_document if execution_context is not None else None
-        mark_input_errors(errors, document)
-        for error in errors:
-            original = error.original_error
-            extensions = error.extensions or {}
-            if original is not None and error.path is not None and should_mask(error):
-                code = "INTERNAL"
-                log.error(
-                    "graphql resolver failed",
-                    path=".".join(str(p) for p in error.path),
-                    exc_info=original,
-                )
-            else:
-                code = str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED")
-                log.info(
-                    "graphql error",
-                    code=code,
-                    message=error.message,
-                    path=".".join(str(p) for p in error.path or []) or None,
-                )
-            if metrics is not None:
-                metrics.graphql_errors.labels(metrics.graphql_error_code(code)).inc()
-
-
 def build_schema(
     *,
     production: bool = False,
     max_depth: int = DEFAULT_GRAPHQL_MAX_DEPTH,
     max_tokens: int = DEFAULT_GRAPHQL_MAX_TOKENS,
     max_aliases: int = DEFAULT_GRAPHQL_MAX_ALIASES,
+    budget: GraphQLBudget | None = None,
 ) -> LedgerSchema:
-    """The schema; in production without introspection.
+    """The schema; in production without introspection (and without suggestions of names).
 
     A document is refused before anything runs when it has more than ``max_tokens`` tokens
     (the parser stops there, so a huge document costs little), nests fields deeper than
-    ``max_depth`` or aliases more than ``max_aliases`` fields (aliases let one request ask for
-    the same expensive field many times). Page sizes are bounded by ``first`` (see
-    :data:`api.graphql.types.MAX_PAGE`).
+    ``max_depth``, aliases more than ``max_aliases`` fields (aliases let one request ask for
+    the same expensive field many times), or costs more than the ``budget`` allows
+    (:mod:`api.graphql.cost`). Page sizes are bounded by ``first`` (see
+    :data:`api.graphql.types.MAX_PAGE`). With a ``budget`` every execution runs off the
+    server's event loop within its deadline and concurrency limits; without one (schema
+    export, tests calling the schema directly) on the caller's loop without those limits.
     """
+    limits = budget or GraphQLBudget()
     extensions: list[Any] = [
         lambda: MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED_MESSAGE),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: CostLimiter(max_cost=limits.max_cost, max_nested_page=limits.max_nested_page),
     ]
     if production:
-        extensions.append(DisableIntrospection)
+        extensions += [DisableIntrospection, HideSuggestions]
+    gate = (
+        ExecutionGate(
+            deadline_seconds=budget.deadline_seconds,
+            max_concurrent=budget.max_concurrent,
+            workers=budget.workers,
+        )
+        if budget is not None
+        else None
+    )
     return LedgerSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
+        gate=gate,
+        hide_suggestions=production,
     )
 
 
@@ -372,4 +351,4 @@ def export_schema(path: Path = SCHEMA_FILE) -> str:
 if __name__ == "__main__":  # pragma: no cover - documentation helper
     sys.stdout.write(export_schema())
 
-__all__ = ["ApiError", "LedgerSchema", "build_schema", "export_schema"]
+__all__ = ["UNEXPECTED_MESSAGE", "ApiError", "LedgerSchema", "build_schema", "export_schema"]
