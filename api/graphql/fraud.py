@@ -11,13 +11,13 @@ import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import strawberry
-from strawberry.scalars import JSON
 
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, bad_input, checked, in_thread, write_through
+from api.graphql.screening import FeatureContribution, contributions, fraud_queries
 from api.graphql.types import (
     Connection,
     Money,
@@ -30,47 +30,10 @@ from api.presentation import transaction_uuid
 from api.security import Permission
 from application.errors import ApprovalRequired
 from domain.fraud.cases import Verdict
-from projections.fraud import FraudCaseView, FraudQueries, ScreeningView
+from projections.fraud import FraudCaseView
 
 Info = strawberry.Info[LedgerContext, None]
 R = TypeVar("R")
-
-
-@strawberry.type(description="A feature that pushed the fraud score up, with its value")
-class FeatureContribution:
-    feature: str
-    value: str
-    contribution: str = strawberry.field(description="Contribution to the score in log-odds")
-
-
-def _contributions(items: list[dict[str, str]] | None) -> list[FeatureContribution]:
-    return [
-        FeatureContribution(feature=i["feature"], value=i["value"], contribution=i["contribution"])
-        for i in items or []
-    ]
-
-
-@strawberry.type(description="Why the screening decided as it did")
-class ScreeningDecision:
-    outcome: str
-    score: str | None = strawberry.field(description="Fraud probability, as a decimal string")
-    model_version: str | None
-    rule_hits: list[str]
-    top_features: list[FeatureContribution]
-    features: JSON | None = strawberry.field(description="Feature values the model saw")
-    screened_at: datetime
-
-    @classmethod
-    def of(cls, view: ScreeningView) -> ScreeningDecision:
-        return cls(
-            outcome=view.outcome,
-            score=view.score,
-            model_version=view.model_version,
-            rule_hits=list(view.rule_hits),
-            top_features=_contributions(view.top_features),
-            features=cast(JSON, view.features),
-            screened_at=view.screened_at,
-        )
 
 
 @strawberry.enum(description="Where a case is in the analyst's work")
@@ -134,7 +97,7 @@ class FraudCase:
             score=view.score,
             model_version=view.model_version,
             rule_hits=list(view.rule_hits),
-            top_features=_contributions(view.top_features),
+            top_features=contributions(view.top_features),
             opened_at=view.opened_at,
             updated_at=view.updated_at,
             escalated_at=view.escalated_at,
@@ -145,19 +108,6 @@ class FraudCase:
         info.context.authorize(Permission.TRANSACTIONS_READ)
         view = await info.context.loaders.transactions.load((str(self.id), None))
         return Transaction.of(view, None) if view is not None else None
-
-
-def fraud_queries(info: Info) -> FraudQueries:
-    queries = info.context.container.fraud_queries
-    if queries is None:
-        raise ApiError("fraud cases are not available in this process", "UNAVAILABLE")
-    return queries
-
-
-async def screening_of(info: Info, transaction_id: str) -> ScreeningDecision | None:
-    info.context.authorize(Permission.FRAUD_READ)
-    view = await in_thread(fraud_queries(info).screening, transaction_id)
-    return ScreeningDecision.of(view) if view is not None else None
 
 
 @strawberry.type

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import LedgerContext
 from api.graphql.errors import bad_input, in_thread
+from api.graphql.screening import ScreeningDecision, screening_of
 from api.presentation import format_amount, jsonable
 from api.security import Permission
 from domain.errors import RejectionReason
@@ -31,9 +32,6 @@ from projections.views import (
     TrialBalanceView,
 )
 from projections.views import Page as ViewPage
-
-if TYPE_CHECKING:
-    from api.graphql.fraud import ScreeningDecision
 
 Info = strawberry.Info[LedgerContext, None]
 
@@ -332,11 +330,7 @@ class Transaction:
         description="The screening decision with its explanation: score, model version, rule "
         "hits, top contributing features (null when the screening had nothing to explain)"
     )
-    async def screening(
-        self, info: Info
-    ) -> Annotated[ScreeningDecision, strawberry.lazy("api.graphql.fraud")] | None:
-        from api.graphql.fraud import screening_of
-
+    async def screening(self, info: Info) -> ScreeningDecision | None:
         return await screening_of(info, str(self.id))
 
     async def _linked(self, info: Info, tx_id: str | None) -> Transaction | None:
