@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from starlette.requests import HTTPConnection
-from strawberry.fastapi import GraphQLRouter
 
 from api.body_limit import BodySizeLimitMiddleware
 from api.bootstrap import Container, bootstrap
@@ -34,6 +33,7 @@ from api.security import (
 )
 from api.settings import Settings
 from api.tracing import configure_tracing, shutdown_tracing
+from api.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.workers import Stoppable, Worker, shutdown_all
 
 log = get_logger("api.app")
@@ -159,7 +159,7 @@ def _build(
         summary="Event-sourced double-entry ledger: REST for channels, GraphQL for the backoffice",
         lifespan=lifespan,  # type: ignore[arg-type]
         # The API description is for developers; production serves neither it nor its page.
-        docs_url=None if settings.is_production else "/docs",
+        docs_url=None,  # /docs is api/web_pages.py's (local assets, CSP), outside production
         openapi_url=None if settings.is_production else "/openapi.json",
         redoc_url=None,
         # FastAPI's own OpenTelemetry instrumentation stays off: its server span records the
@@ -194,8 +194,11 @@ def _build(
     if operations_only:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
+        app.add_middleware(SecurityHeadersMiddleware)
         return app
     app.include_router(router)
+    if not settings.is_production:
+        install_pages(app, openapi_url="/openapi.json")
 
     def graphql_context(request: HTTPConnection) -> LedgerContext:
         return LedgerContext(
@@ -205,7 +208,7 @@ def _build(
             metrics=request.app.state.metrics,
         )
 
-    graphql = GraphQLRouter(
+    graphql = LedgerGraphQLRouter(
         build_schema(
             production=settings.is_production,
             max_depth=settings.graphql_max_depth,
@@ -221,6 +224,7 @@ def _build(
     app.include_router(graphql, include_in_schema=False)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
