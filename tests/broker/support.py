@@ -68,6 +68,7 @@ class Producer:
         self.session = StompSession(config).open()
         # Every message since the last receipt: (destination, body, headers).
         self.unconfirmed: list[tuple[str, bytes, dict[str, str]]] = []
+        self.reconnects = 0  # sessions opened again after a dropped connection
         self.resends = 0  # messages sent again after a dropped connection
 
     def send(
@@ -89,6 +90,7 @@ class Producer:
             try:
                 if not self.session.alive:
                     self.session = StompSession(self.config).open()
+                    self.reconnects += 1
                     replay = True
                 if replay:
                     self._replay()
