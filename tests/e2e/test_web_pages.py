@@ -104,3 +104,12 @@ def test_production_serves_neither_the_pages_nor_their_assets(
         graphiql = client.get("/graphql", headers={"accept": "text/html"})
         assert "graphiql" not in graphiql.text.lower()
         assert client.get("/healthz").headers["content-security-policy"] == API_CSP
+
+
+def test_static_files_are_one_route_in_the_metrics(anonymous: TestClient) -> None:
+    assert anonymous.get("/static/graphiql.js").status_code == 200
+    assert anonymous.get("/static/no/such/file.js").status_code == 404
+    metrics = anonymous.get("/metrics").text
+    assert 'ledger_http_requests_total{method="GET",route="/static",status="200"} 1.0' in metrics
+    assert 'ledger_http_requests_total{method="GET",route="/static",status="404"} 1.0' in metrics
+    assert "file.js" not in metrics
