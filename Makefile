@@ -18,7 +18,7 @@ export LEDGER_TEST_DATABASE_URL
 LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run testdb broker lint format typecheck contracts unit check test bench clean infra-tools infra-test clean-tools image image-base image-smoke
+.PHONY: help venv run testdb broker browser lint format typecheck contracts unit check test bench clean infra-tools infra-test clean-tools image image-base image-smoke
 
 help: ## List the targets
 	@echo "backoffice-ledger — make targets:"
@@ -65,6 +65,9 @@ broker: ## Brokers for the ingestion tests: RabbitMQ STOMP on 61613, ActiveMQ on
 	scripts/setup-broker.sh
 	scripts/setup-activemq.sh
 
+browser: ## Headless Chromium for the browser tests (apt-get, if missing)
+	scripts/install-browser.sh
+
 infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate into .tools/
 	scripts/install-infra-tools.sh
 
@@ -90,7 +93,7 @@ image-smoke: ## Every role of IMAGE read-only: /healthz, /readyz, SIGTERM exit 0
 clean-tools: ## Remove .tools/ (the next infra-tools reinstalls, ~1-2 min)
 	rm -rf .tools
 
-test: venv testdb broker infra-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
+test: venv testdb broker browser infra-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
 	@$(MAKE) --no-print-directory lint typecheck contracts
 	$(BIN)/pytest
 

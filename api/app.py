@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 from api.body_limit import BodySizeLimitMiddleware
 from api.bootstrap import Container, bootstrap
 from api.graphql.context import LedgerContext
-from api.graphql.http import StrictGraphQLRouter, install_request_refusals
+from api.graphql.http import install_request_refusals
 from api.graphql.schema import build_schema
 from api.observability import Metrics, RequestContextMiddleware, configure_logging, get_logger
 from api.ratelimit import RateLimiter
@@ -35,6 +35,7 @@ from api.security import (
 )
 from api.settings import Settings
 from api.tracing import configure_tracing, shutdown_tracing
+from api.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.workers import Stoppable, Worker, shutdown_all
 
 log = get_logger("api.app")
@@ -160,7 +161,7 @@ def _build(
         summary="Event-sourced double-entry ledger: REST for channels, GraphQL for the backoffice",
         lifespan=lifespan,  # type: ignore[arg-type]
         # The API description is for developers; production serves neither it nor its page.
-        docs_url=None if settings.is_production else "/docs",
+        docs_url=None,  # /docs is api/web_pages.py's (local assets, CSP), outside production
         openapi_url=None if settings.is_production else "/openapi.json",
         redoc_url=None,
         # FastAPI's own OpenTelemetry instrumentation stays off: its server span records the
@@ -198,8 +199,11 @@ def _build(
     if operations_only:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
+        app.add_middleware(SecurityHeadersMiddleware)
         return app
     app.include_router(router)
+    if not settings.is_production:
+        install_pages(app, openapi_url="/openapi.json")
 
     def graphql_context(request: HTTPConnection) -> LedgerContext:
         return LedgerContext(
@@ -209,7 +213,7 @@ def _build(
             metrics=request.app.state.metrics,
         )
 
-    graphql = StrictGraphQLRouter(
+    graphql = LedgerGraphQLRouter(
         build_schema(
             production=settings.is_production,
             max_depth=settings.graphql_max_depth,
@@ -227,6 +231,7 @@ def _build(
     install_request_refusals(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -54,11 +54,22 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = 
 
 
 class Producer:
-    """A channel sending to the broker; resends after a dropped connection."""
+    """A channel sending to the broker; after a dropped connection it resends everything
+    since its last confirmation (receipt).
+
+    A message sent unconfirmed may be lost with the connection even though the write to
+    the socket succeeded, so resending only the send that failed would lose the
+    unconfirmed ones before it. Resending more than was lost is harmless: the consumer
+    books a payment once (deterministic ids) and counts the rest as duplicates.
+    """
 
     def __init__(self, config: StompConfig) -> None:
         self.config = config
         self.session = StompSession(config).open()
+        # Every message since the last receipt: (destination, body, headers).
+        self.unconfirmed: list[tuple[str, bytes, dict[str, str]]] = []
+        self.reconnects = 0  # sessions opened again after a dropped connection
+        self.resends = 0  # messages sent again after a dropped connection
 
     def send(
         self,
@@ -73,17 +84,37 @@ class Producer:
         raw = body.encode() if isinstance(body, str) else body
         all_headers = {"content-type": content_type, "x-sent-at": f"{time.time():.6f}"}
         all_headers.update(headers or {})
+        self.unconfirmed.append((destination or self.config.queue, raw, all_headers))
+        replay = False
         for _ in range(50):
             try:
                 if not self.session.alive:
                     self.session = StompSession(self.config).open()
-                self.session.send(
-                    destination or self.config.queue, raw, all_headers, confirm=confirm
-                )
+                    self.reconnects += 1
+                    replay = True
+                if replay:
+                    self._replay()
+                else:
+                    target, _body, _headers = self.unconfirmed[-1]
+                    self.session.send(target, raw, all_headers, confirm=confirm)
+                    if confirm:
+                        self.unconfirmed.clear()
                 return
-            except Exception:  # the broker dropped us: reconnect and send again
+            except Exception:  # the broker dropped us: reconnect and resend
+                replay = True
                 time.sleep(0.1)
         raise AssertionError("could not send after 50 attempts")
+
+    def _replay(self) -> None:
+        """Send again every message since the last receipt, the last one confirmed (the
+        broker confirms in order: its receipt covers the ones before it)."""
+        *earlier, last = self.unconfirmed
+        for target, raw, all_headers in earlier:
+            self.session.send(target, raw, all_headers, confirm=False)
+        target, raw, all_headers = last
+        self.session.send(target, raw, all_headers, confirm=True)
+        self.resends += len(self.unconfirmed) - 1
+        self.unconfirmed.clear()
 
     def close(self) -> None:
         self.session.close()

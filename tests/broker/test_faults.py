@@ -17,6 +17,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -67,8 +68,22 @@ def _assert_booked_exactly_once(app: LedgerApplication, creditor: str, count: in
     assert app.get_account("clearing:EUR").balance == -total  # sums to zero
 
 
-def _send_load(producer: Producer, creditor: str, count: int, prefix: str) -> None:
+@dataclass
+class Gate:
+    """Where the producer waits in the middle of its load until the test lets it go on."""
+
+    at: int
+    reached: threading.Event = field(default_factory=threading.Event)
+    go: threading.Event = field(default_factory=threading.Event)
+
+
+def _send_load(
+    producer: Producer, creditor: str, count: int, prefix: str, gate: Gate | None = None
+) -> None:
     for n in range(count):
+        if gate is not None and n == gate.at:
+            gate.reached.set()
+            gate.go.wait(120)
         body = message(creditor=creditor, amount=_amount(n), external_id=f"{prefix}-{n:06d}")
         producer.send(body, confirm=n % 100 == 99 or n == count - 1)
 
@@ -175,19 +190,28 @@ def test_all_broker_connections_closed_during_a_load_lose_nothing(pg: DatabaseCo
     app.open_account(open_command(creditor))
     running = start_consumer(config, app)
     producer = Producer(config)
-    sender = threading.Thread(target=_send_load, args=(producer, creditor, count, "CLOSE"))
+    # The producer holds still in the middle of its load, 50 messages after its last receipt,
+    # so that the close hits it as well as the consumer (left alone it can send all 3000
+    # before the consumer has booked 500); it goes on the moment the close is done.
+    gate = Gate(at=1050)
+    sender = threading.Thread(target=_send_load, args=(producer, creditor, count, "CLOSE", gate))
     try:
         with collecting(config, config.dead_letter_queue) as dlq:
             sender.start()
             wait_until(lambda: _booked(app) >= 500, 60, "some of the load booked")
+            wait_until(gate.reached.is_set, 60, "the producer in the middle of its load")
             subprocess.run(
                 ["rabbitmqctl", "-q", "close_all_connections", "ledger fault test"],
                 check=True,
                 capture_output=True,
             )
+            gate.go.set()
             wait_until(lambda: running.metric("ledger_ingestion_broker_reconnects_total") >= 1)
             sender.join(120)
             assert not sender.is_alive()
+            # the close cut the producer off too, and it sent again what had no receipt
+            assert producer.reconnects >= 1
+            assert producer.resends >= 50
             wait_until(lambda: _booked(app) == count, 120, "every payment booked")
             assert dlq.snapshot() == []
         _assert_booked_exactly_once(app, creditor, count)
