@@ -228,8 +228,9 @@ def test_identity_projection_follows_the_log_and_rebuilds_identically(
 
     tally: Counter[str] = Counter()
 
-    @settings(
+    @settings(  # derandomized: the "every operation succeeded" check below must not be luck
         max_examples=15,
+        derandomize=True,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -451,7 +451,9 @@ def _rows(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
-def _run(backend: str, tmp_path: Path, examples: int, steps: int) -> None:
+def _run(backend: str, tmp_path: Path, examples: int, steps: int, *, every_outcome: bool) -> None:
+    """Run the machine; ``every_outcome``: also require each outcome of MUST_SUCCEED once (the
+    longer SQLite run; the shorter PostgreSQL run checks the same invariants on the server)."""
     tally: Counter[str] = Counter()
     machine = type(
         f"LedgerMachine_{backend}",
@@ -460,21 +462,26 @@ def _run(backend: str, tmp_path: Path, examples: int, steps: int) -> None:
     )
     run_state_machine_as_test(
         machine,
+        # Derandomized: the same examples every run, so the check below that every kind of
+        # operation succeeded at least once is deterministic rather than right most of the time.
         settings=settings(
             max_examples=examples,
             stateful_step_count=steps,
+            derandomize=True,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+    if not every_outcome:
+        return
     never = [outcome for outcome in MUST_SUCCEED if not tally[outcome]]
     assert not never, f"never happened in the run: {never}; tally {dict(tally)}"
 
 
 def test_ledger_invariants_on_sqlite(tmp_path: Path) -> None:
-    _run("sqlite", tmp_path, examples=30, steps=25)
+    _run("sqlite", tmp_path, examples=30, steps=25, every_outcome=True)
 
 
 @pytest.mark.postgres
 def test_ledger_invariants_on_postgres(tmp_path: Path) -> None:
-    _run("postgres", tmp_path, examples=12, steps=20)
+    _run("postgres", tmp_path, examples=12, steps=20, every_outcome=False)
