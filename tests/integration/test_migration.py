@@ -8,11 +8,14 @@ The statements are recorded where they leave the process: SQLAlchemy's
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
 
 from adapters.migration import (
@@ -22,6 +25,7 @@ from adapters.migration import (
     record_migration,
 )
 from adapters.persistence import DatabaseConfig, read_model_engine
+from api.app import app_from_env
 from api.bootstrap import bootstrap
 from api.settings import Settings
 
@@ -126,3 +130,17 @@ def test_an_older_schema_version_is_refused_and_migrate_records_the_current_one(
         bootstrap(settings, migrate=False).close()
     finally:
         engine.dispose()
+
+
+def test_app_from_env_refuses_an_unmigrated_store_and_starts_on_a_migrated_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``uvicorn --factory api.app:app_from_env`` starts the same way as ``ledger serve``."""
+    for name in [key for key in os.environ if key.startswith("LEDGER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "var"))
+    with pytest.raises(SchemaNotMigrated), TestClient(app_from_env()):
+        pass
+    _migrate(Settings.from_env())
+    with TestClient(app_from_env()) as client:
+        assert client.get("/healthz").status_code == 200
