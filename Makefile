@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: venv ## Load demo data if the store is empty, then serve on 127.0.0.1, port LEDGER_PORT (default 8000)
+run: venv ## Migrate, load demo data if the store is empty, then serve on 127.0.0.1, port LEDGER_PORT (default 8000)
+	$(BIN)/ledger migrate
 	$(BIN)/ledger demo --if-empty
 	exec $(BIN)/ledger serve
 

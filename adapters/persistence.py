@@ -157,16 +157,17 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-def ensure_schema(config: DatabaseConfig) -> None:
+def ensure_schema(config: DatabaseConfig, *, create: bool = True) -> None:
     """Connect once (so a wrong URL, certificate or password fails here, with
-    :class:`DatabaseUnreachable` saying why, rather than as a pool timeout later) and create
-    the PostgreSQL schema named in ``config`` if it does not exist."""
+    :class:`DatabaseUnreachable` saying why, rather than as a pool timeout later) and, unless
+    ``create`` is False (a process start: no DDL outside ``ledger migrate``), create the
+    PostgreSQL schema named in ``config`` if it does not exist."""
     if config.url is None:
         return
     pg = pg_params(config.url)
     try:
         with psycopg.connect(make_conninfo("", **pg), autocommit=True) as conn:
-            if config.schema:
+            if config.schema and create:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
     except psycopg.OperationalError as error:
         raise DatabaseUnreachable(

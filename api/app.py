@@ -289,7 +289,7 @@ def app_from_env() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings)
+        container = bootstrap(settings, migrate=False)  # no DDL: `ledger migrate` first
         app.state.container = container
         tune_for_latency()  # api/runtime.py: GC and GIL settings for latency
         projector = ProjectorThread(container)

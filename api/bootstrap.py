@@ -22,12 +22,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from adapters.audit.append_only import protect
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.scoring import ArtifactModelLoader
-from adapters.messaging.outbox import create_outbox_tables
+from adapters.migration import install_schema, require_migrated
 from adapters.notifications.email import EmailChannel
-from adapters.notifications.positions import SqlPositionStore, create_position_tables
+from adapters.notifications.positions import SqlPositionStore
 from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import WebhookChannel
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
@@ -100,6 +99,8 @@ class Container:
     projector_active: bool = False
     """True while a projector (thread here, or another process for role ``api``) follows the
     log, so a write may wait for its read models (read-your-writes) before answering."""
+    tables_assumed: bool = False
+    """Built with ``migrate=False``: the schema version was checked, nothing creates tables."""
     _closed: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -179,9 +180,9 @@ class Container:
         self.read_engine.dispose()
 
 
-def build_ledger(settings: Settings, database: DatabaseConfig, clock: Clock) -> LedgerApplication:
+def build_ledger(settings: Settings, env: dict[str, str], clock: Clock) -> LedgerApplication:
     return LedgerApplication(
-        env=event_store_env(database, "ledger"),
+        env=env,
         screening=RulesScreening(settings.amount_limits()),
         clock=clock,
     )
@@ -229,6 +230,7 @@ def build_notifications(
     settings: Settings,
     notifications: NotificationsApplication,
     engine: Engine,
+    quarantine: QuarantineStore,
     queries: NotificationQueries,
     apps: dict[str, Any],
     ledger: LedgerApplication,
@@ -258,7 +260,7 @@ def build_notifications(
         SqlPositionStore(engine),
         clock=clock,
         start_at_head=settings.notify_start == "now",
-        quarantine=QuarantineStore(engine),
+        quarantine=quarantine,
     )
     sender = NotificationSender(
         notifications,
@@ -281,17 +283,27 @@ def small_pool(env: dict[str, str], size: int, overflow: int) -> dict[str, str]:
     return {**env, "POSTGRES_POOL_SIZE": str(size), "POSTGRES_MAX_OVERFLOW": str(overflow)}
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
-    """Build the container for ``settings``; ``clock`` is injectable for tests and demos."""
+def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Container:
+    """Build the container for ``settings``; ``clock`` is injectable for tests and demos.
+    DDL runs only with ``migrate=True`` (``ledger migrate``, one-off admin commands, tests);
+    ``migrate=False`` (``ledger serve``) runs none and raises :class:`SchemaNotMigrated`
+    first unless ``ledger migrate`` recorded this code's schema version."""
     database = settings.database()
-    ensure_schema(database)
-    ledger = build_ledger(settings, database, clock or utc_now)
+    ensure_schema(database, create=migrate)
+    if not migrate:
+        require_migrated(database)
+
+    def store_env(context: str) -> dict[str, str]:
+        env = event_store_env(database, context)
+        return env if migrate else {**env, "CREATE_TABLE": "n"}  # eventsourcing's switch
+
+    ledger = build_ledger(settings, store_env("ledger"), clock or utc_now)
     fraud: FraudApplication | None = None
     identity: IdentityApplication | None = None
     notifications: NotificationsApplication | None = None
     reconciliation: ReconciliationApplication | None = None
     try:
-        fraud = FraudApplication(env=event_store_env(database, "fraud"))
+        fraud = FraudApplication(env=store_env("fraud"))
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
         changes = LedgerChanges(
             ledger,
@@ -299,20 +311,21 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             OverdraftCeilings(settings.overdraft_approval_above),
         )
         identity = IdentityApplication(
-            env=event_store_env(database, "identity"),
+            env=store_env("identity"),
             clock=clock or utc_now,
             approval_ttl=timedelta(hours=settings.approval_ttl_hours),
             executor=changes,
         )
         notifications = NotificationsApplication(
-            env=small_pool(event_store_env(database, "notifications"), size=2, overflow=2)
+            env=small_pool(store_env("notifications"), size=2, overflow=2)
         )
         engine = read_model_engine(database)
+        quarantine = QuarantineStore(engine, table_exists=not migrate)
         if isinstance(ledger.screening, ModelScreening):  # what its features cannot fold in
-            ledger.screening.online.guard.quarantine = QuarantineStore(engine)
+            ledger.screening.online.guard.quarantine = quarantine
         ledger_side = LedgerPeriodReader(engine)
         reconciliation = ReconciliationApplication(
-            env=small_pool(event_store_env(database, "reconciliation"), size=1, overflow=2),
+            env=small_pool(store_env("reconciliation"), size=1, overflow=2),
             ledger=ledger_side,
         )
         sources = [
@@ -329,15 +342,13 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             poll_interval=settings.projector_poll_interval,
             chain=True,
         )
-        projector.create_tables()
-        create_outbox_tables(engine)
-        create_position_tables(engine)
         queries = LedgerQueries(engine)
         notification_queries = NotificationQueries(engine)
         evaluator, sender = build_notifications(
             settings,
             notifications,
             engine,
+            quarantine,
             notification_queries,
             {"ledger": ledger, "fraud": fraud, "identity": identity},
             ledger,
@@ -374,10 +385,14 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         notification_sender=sender,
         reconciliation=reconciliation,
         reconciliation_queries=ReconciliationQueries(engine),
+        tables_assumed=not migrate,
     )
     ledger_side.before_read = container.sync_ledger_read_models
     try:
-        protect(container.applications.values(), engine)
+        if migrate:
+            install_schema(container.applications.values(), projector, engine)
+        else:
+            projector.assume_tables()
     except BaseException:
         container.close()
         raise

@@ -347,12 +347,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with _graceful_signals(stop) as received, _tracing_flushed(shutdown_tracing):
         import uvicorn
 
+        from adapters.migration import SchemaNotMigrated
         from api.app import create_app
         from api.bootstrap import bootstrap
         from api.roles import build_workers, role
         from api.runtime import tune_for_latency
 
-        container = bootstrap(settings)
+        try:  # no DDL at process start: `ledger migrate` made the tables
+            container = bootstrap(settings, migrate=False)
+        except SchemaNotMigrated as refusal:
+            print(f"ledger: {refusal}", file=sys.stderr)
+            return EXIT_USAGE
         try:
             container.warm_up()  # the fraud model's online features, if a model is promoted
             if stop.is_set():
@@ -400,12 +405,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """Bootstrapping creates what is missing: the schema, event tables and read models, and
-    installs the append-only triggers (tamper evidence)."""
+    """The only place DDL runs for the long-running processes: create what is missing (the
+    schema, event tables and read models), install the append-only triggers (tamper
+    evidence), then record the schema version ``ledger serve`` checks before it starts.
+    The other admin commands are one-off and create what they miss themselves
+    (``bootstrap(migrate=True)``) but record no version."""
+    from adapters.migration import SCHEMA_VERSION, record_migration
     from api.bootstrap import bootstrap
 
-    container = bootstrap(settings)
+    container = bootstrap(settings, migrate=True)
     try:
+        record_migration(container.read_engine)
+        print(f"migrate: schema version {SCHEMA_VERSION}")
         heads = container.heads()
         backend = settings.database().label
         print(f"migrate: {backend} store ready; events per context: {heads}")

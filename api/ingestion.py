@@ -46,10 +46,13 @@ class IngestionWorkers:
                 self.metrics,
                 lock_dir=container.settings.data_dir,
                 scope=container.settings.database_schema or "",
+                quarantine=container.projector.quarantined,
             )
             if config.outbox
             else None
         )
+        if self.outbox is not None and container.tables_assumed:
+            self.outbox.table_ready = True  # `ledger migrate` made it: no DDL at start
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
 

@@ -170,12 +170,17 @@ class RetryReport:
 class QuarantineStore:
     """The :class:`~application.quarantine.Quarantine` port on the read-model database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, table_exists: bool = False) -> None:
+        """``table_exists``: ``ledger migrate`` made the table; never create it lazily."""
         self.engine = engine
-        self._ready = False
+        self._ready = table_exists
 
     def create_table(self) -> None:
         metadata.create_all(self.engine, tables=[rm_quarantine], checkfirst=True)
+        self._ready = True
+
+    def assume_table(self) -> None:
+        """The table exists (``ledger migrate`` made it): never create it lazily."""
         self._ready = True
 
     def _ensure(self) -> None:

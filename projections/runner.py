@@ -215,6 +215,12 @@ class Projector:
         if self.chain:
             chain_metadata.create_all(self.engine, checkfirst=True)
 
+    def assume_tables(self) -> None:
+        """The tables exist (``ledger migrate`` made them): never create them lazily, so a
+        process start runs no DDL (two creating at once on an empty schema crash)."""
+        self._tables_ready = True
+        self.quarantined.assume_table()
+
     def _ensure_tables(self) -> None:
         if not self._tables_ready:
             self.create_tables()

@@ -113,11 +113,15 @@ class OutboxPublisher:
         tracking position lives in the schema and the advisory lock in the database."""
         self._parties: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.leader = threading.Event()
+        self.table_ready = False
+        """True when ``outbox_tracking`` is known to exist (``ledger migrate`` made it and the
+        process checked the schema version): :meth:`run` then creates nothing."""
 
     # -- position ------------------------------------------------------------------------
 
     def create_table(self) -> None:
         create_outbox_tables(self.engine)
+        self.table_ready = True
 
     def position(self) -> int:
         with self.engine.connect() as connection:
@@ -160,7 +164,8 @@ class OutboxPublisher:
         delay = 0.2
         while not stop.is_set():
             try:
-                self.create_table()  # normally done by `ledger migrate`; retried if racing
+                if not self.table_ready:  # made by `ledger migrate`; retried if racing
+                    self.create_table()
                 with self._leadership() as still_leading:
                     if not still_leading():
                         stop.wait(2.0)

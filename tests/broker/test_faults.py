@@ -27,6 +27,7 @@ import pytest
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from adapters.persistence import DatabaseConfig, event_store_env
+from api.cli import main
 from application.ledger import LedgerApplication
 from tests.broker.conftest import start_consumer
 from tests.broker.support import Producer, collecting, unique_config, wait_until
@@ -102,7 +103,14 @@ def _booked(app: LedgerApplication) -> int:
 
 @pytest.fixture
 def pg(postgres_database: DatabaseConfig) -> DatabaseConfig:
-    """A fresh schema in the test database (the shared fixture of tests/conftest.py)."""
+    """A fresh schema in the test database (the shared fixture of tests/conftest.py),
+    migrated (``ledger serve`` runs no DDL)."""
+    env = {
+        "LEDGER_DATA_DIR": str(postgres_database.data_dir),
+        "LEDGER_DATABASE_URL": str(postgres_database.url),
+        "LEDGER_DATABASE_SCHEMA": str(postgres_database.schema),
+    }
+    assert main(["migrate"], env) == 0
     return postgres_database
 
 

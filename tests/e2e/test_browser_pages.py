@@ -76,6 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         LEDGER_LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
     )
+    _ledger(env, "migrate")  # `ledger serve` runs no DDL
     _ledger(env, "users", "bootstrap", "--user", "alice", "--roles", "admin")
     token = _ledger(env, "token", "--user", "alice", "--roles", "admin", "--ttl", "1h")
     process = subprocess.Popen(

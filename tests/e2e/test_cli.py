@@ -247,6 +247,8 @@ def _free_port() -> int:
 
 
 def _start(role: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """``ledger migrate`` (``ledger serve`` runs no DDL), then ``ledger serve --role ROLE``."""
+    assert main(["migrate"], {"LEDGER_DATA_DIR": str(tmp_path / "var")}) == 0
     env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
     env.update(
         LEDGER_DATA_DIR=str(tmp_path / "var"),

@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from api.bootstrap import bootstrap
+from api.cli import main
 from api.demo import seed_demo
 from api.security import local_issuer
 from api.settings import Settings
@@ -77,6 +78,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         }
     )
     settings = Settings.from_env(env)
+    assert main(["migrate"], env) == 0  # `ledger serve` runs no DDL
     container = bootstrap(settings)
     try:
         seed_demo(container, accounts=60, transactions=1500)

@@ -124,9 +124,10 @@ def test_compose_stack(tools: Tools) -> None:
     for role in ROLES:
         assert services[role]["command"] == ["--role", role]
     assert services["migrate"]["command"] == ["migrate"]
-    assert services["api"]["depends_on"]["migrate"]["condition"] == (
-        "service_completed_successfully"
-    )
+    for role in ROLES:  # `ledger serve` runs no DDL: every role waits for `ledger migrate`
+        assert services[role]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        ), role
     for service in services.values():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{port} is published beyond loopback"
