@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import os
 import queue
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import stomp
 
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import StompSession
+from adapters.persistence import DatabaseConfig
 
 STOMP_HOST = os.environ.get("LEDGER_TEST_STOMP_HOST", "127.0.0.1")
 STOMP_PORT = int(os.environ.get("LEDGER_TEST_STOMP_PORT", "61613"))
@@ -163,3 +166,31 @@ def collecting(config: StompConfig, destination: str) -> Iterator[Collector]:
         yield collector
     finally:
         collector.close()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ingestion_env(database: DatabaseConfig, queue: str, **settings: str) -> dict[str, str]:
+    """The environment of a ``ledger serve --role ingestion`` process on ``database``, consuming
+    ``queue`` on the local RabbitMQ; ``settings`` add or override ``LEDGER_*`` variables."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
+    env.update(
+        LEDGER_DATA_DIR=str(database.data_dir),
+        LEDGER_DATABASE_URL=str(database.url),
+        LEDGER_DATABASE_SCHEMA=str(database.schema),
+        LEDGER_STOMP_URL="stomp://guest:guest@127.0.0.1:61613",
+        LEDGER_STOMP_QUEUE=queue,
+        LEDGER_STOMP_DLQ=queue.replace(".in", ".dlq"),
+        LEDGER_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(settings)
+    return env

@@ -9,9 +9,7 @@ pg_type_typname_nsp_index``.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,36 +18,16 @@ import httpx
 import pytest
 
 from adapters.persistence import DatabaseConfig
-from tests.broker.support import unique_config, wait_until
+from tests.broker.support import ROOT, free_port, ingestion_env, unique_config, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres]
 
-ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 3
 
 
 def _env(database: DatabaseConfig, port: int | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
-    queue = unique_config().queue
-    env.update(
-        LEDGER_DATA_DIR=str(database.data_dir),
-        LEDGER_DATABASE_URL=str(database.url),
-        LEDGER_DATABASE_SCHEMA=str(database.schema),
-        LEDGER_STOMP_URL="stomp://guest:guest@127.0.0.1:61613",
-        LEDGER_STOMP_QUEUE=queue,
-        LEDGER_STOMP_DLQ=queue.replace(".in", ".dlq"),
-        LEDGER_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    if port is not None:
-        env["LEDGER_PORT"] = str(port)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    extra = {"LEDGER_PORT": str(port)} if port is not None else {}
+    return ingestion_env(database, unique_config().queue, **extra)
 
 
 def _ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -73,7 +51,7 @@ def _ready(port: int) -> bool:
 def test_without_migrate_the_role_refuses_naming_the_command(
     postgres_database: DatabaseConfig,
 ) -> None:
-    result = _ledger(_env(postgres_database, _free_port()), "serve", "--role", "ingestion")
+    result = _ledger(_env(postgres_database, free_port()), "serve", "--role", "ingestion")
     assert result.returncode == 2, result.stderr
     assert "run `ledger migrate` first" in result.stderr
     assert "schema version none" in result.stderr
@@ -85,7 +63,7 @@ def test_three_ingestion_processes_started_at_once_after_migrate_all_become_read
 ) -> None:
     migrated = _ledger(_env(postgres_database), "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    ports = [_free_port() for _ in range(PROCESSES)]
+    ports = [free_port() for _ in range(PROCESSES)]
     logs = [(tmp_path / f"ingestion-{i}.log").open("wb") for i in range(PROCESSES)]
     processes = [
         subprocess.Popen(

@@ -9,9 +9,7 @@ payment, the creditor credited with exactly the sum sent, clearing the mirror of
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,13 +28,19 @@ from adapters.persistence import DatabaseConfig, event_store_env
 from api.cli import main
 from application.ledger import LedgerApplication
 from tests.broker.conftest import start_consumer
-from tests.broker.support import Producer, collecting, unique_config, wait_until
+from tests.broker.support import (
+    ROOT,
+    Producer,
+    collecting,
+    free_port,
+    ingestion_env,
+    unique_config,
+    wait_until,
+)
 from tests.builders import default_screening, iban, make_app, message, open_command
 from tests.conftest import TEST_DATABASE_URL
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _amount(n: int) -> str:
@@ -114,26 +118,8 @@ def pg(postgres_database: DatabaseConfig) -> DatabaseConfig:
     return postgres_database
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_ingestion(database: DatabaseConfig, queue: str, port: int) -> subprocess.Popen[bytes]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
-    env.update(
-        LEDGER_DATA_DIR=str(database.data_dir),
-        LEDGER_DATABASE_URL=str(database.url),
-        LEDGER_DATABASE_SCHEMA=str(database.schema),
-        LEDGER_STOMP_URL="stomp://guest:guest@127.0.0.1:61613",
-        LEDGER_STOMP_QUEUE=queue,
-        LEDGER_STOMP_DLQ=queue.replace(".in", ".dlq"),
-        LEDGER_INGEST_BATCH_SIZE="100",
-        LEDGER_PORT=str(port),
-        LEDGER_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
+    env = ingestion_env(database, queue, LEDGER_INGEST_BATCH_SIZE="100", LEDGER_PORT=str(port))
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--role", "ingestion"],
         cwd=ROOT,
@@ -162,7 +148,7 @@ def test_the_consumer_killed_mid_batch_or_stopped_under_load_books_everything_on
     creditor = iban("DE")
     app.open_account(open_command(creditor))
     producer = Producer(config)
-    port = _free_port()
+    port = free_port()
     process = _start_ingestion(pg, config.queue, port)
     try:
         _send_load(producer, creditor, count, "KILL")
