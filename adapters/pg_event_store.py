@@ -7,17 +7,31 @@ factory plus one setting, :data:`LIBPQ_PARAMS` (a libpq ``key=value`` string), w
 parameters it adds to the pool's connection keywords before the pool opens. Several hosts
 need nothing more: ``POSTGRES_HOST=h1,h2`` and ``POSTGRES_PORT=5432,5433`` are libpq lists.
 Selected by ``PERSISTENCE_MODULE`` = :data:`LIBPQ_FACTORY_TOPIC`.
+
+Its recorders' subscriptions (:class:`ListenFirstSubscription`) also close a race of
+eventsourcing 9.5's: the subscription reads what is recorded before its ``LISTEN`` is in
+effect, so an event committed between that first read and the ``LISTEN`` was not seen until
+the next event woke the subscription (a projector started just before a write waited forever).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from eventsourcing.persistence import InfrastructureFactoryError
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactoryError,
+    Subscription,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresSubscription,
+)
 from eventsourcing.utils import Environment, EnvType
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.sql import SQL, Identifier
 
 LIBPQ_PARAMS = "POSTGRES_LIBPQ_PARAMS"
 LIBPQ_FACTORY_TOPIC = "adapters.pg_event_store:LibpqPostgresFactory"
@@ -32,8 +46,43 @@ def libpq_extra(params: Mapping[str, str]) -> str:
     )
 
 
+class ListenFirstSubscription(PostgresSubscription):
+    """eventsourcing's LISTEN/NOTIFY subscription that reads the log once more as soon as its
+    ``LISTEN`` is in effect.
+
+    eventsourcing starts the first read (its pull thread) before the ``LISTEN`` (its listen
+    thread): a commit in between notified nobody, and the subscription slept until the next
+    one. Reading again after the ``LISTEN`` sees every such commit; every later one notifies.
+    """
+
+    def _listen(self) -> None:
+        try:
+            with self._recorder.datastore.get_connection() as conn:
+                conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
+                self._has_been_notified.set()  # the read again: commits before the LISTEN
+                while not self._has_been_stopped and not self._thread_error:
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        self._has_been_notified.set()
+        except BaseException as error:
+            if self._thread_error is None:
+                self._thread_error = error
+            self.stop()
+
+
+class ListenFirstRecorder(PostgresApplicationRecorder):
+    """PostgreSQL application recorder whose subscriptions are :class:`ListenFirstSubscription`."""
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return ListenFirstSubscription(recorder=self, gt=gt, topics=topics)
+
+
 class LibpqPostgresFactory(PostgresFactory):
-    """``PostgresFactory`` whose pool also gets the parameters in :data:`LIBPQ_PARAMS`."""
+    """``PostgresFactory`` whose pool also gets the parameters in :data:`LIBPQ_PARAMS`, and
+    whose application recorders subscribe without the race above."""
+
+    application_recorder_class = ListenFirstRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
