@@ -3,7 +3,7 @@
 ``ledger migrate`` is the only place DDL runs (schema, event tables, read models, outbox and
 position tables, append-only triggers: :func:`install_schema`). At its end it records
 :data:`SCHEMA_VERSION` in ``ledger_schema_version`` (in the read-model database). Every
-long-running process (``ledger serve``, ``uvicorn --factory api.app:app_from_env``) starts
+long-running process (``ledger serve``, ``uvicorn --factory api.http.app:app_from_env``) starts
 without DDL and first reads that marker: when it is missing or older than this code's
 version it refuses to start with :class:`SchemaNotMigrated`, whose message names the command
 to run. Creating tables at process start is what made two role processes starting together

@@ -16,9 +16,9 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from application.commands import OpenAccount
 from application.errors import InvalidCommand
 from application.input_rules import text_problem
+from application.ledger.commands import OpenAccount
 from domain.errors import AccountStateError, DomainError, InvalidMoney
 from domain.iban import Iban, normalise_iban
 from domain.ledger.accounts import (

@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def app_rows(data_dir: Path, repeat: int) -> list[tuple[str, list[float]]]:
     """The identity lookup and a REST read through the app, with and without a real token."""
-    from api.app import create_app
-    from api.bootstrap import bootstrap
-    from api.settings import Settings
+    from api.http.app import create_app
+    from api.runtime.bootstrap import bootstrap
+    from api.runtime.settings import Settings
     from domain.causation import Causation, caused_by
 
     settings = Settings(data_dir=data_dir)

@@ -35,9 +35,9 @@ from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.scoring import LightGBMModel
 from adapters.fraud.simulator import simulate
 from adapters.fraud.training import payment_of, read_records, train
-from application.fraud import ModelScreening, ModelSelector
+from application.fraud.app import ModelScreening, ModelSelector
+from application.ledger.screening import AmountLimits, RulesScreening
 from application.ports import ScreeningRequest
-from application.screening import AmountLimits, RulesScreening
 from benchmarks.environment import machine_description
 from domain.fraud.features import FEATURES, FeatureState
 
@@ -157,9 +157,9 @@ def measure(
 def book_rate(root: Path, version: str, promote: bool, limit: int) -> float:
     """Payments per second booked through the ledger on SQLite (batches of 200), with the
     model promoted or with the rules only; the same payments either way."""
-    from api.bootstrap import bootstrap
-    from api.fraud_book import book_payments, open_customers, read_payments
-    from api.settings import Settings
+    from api.runtime.bootstrap import bootstrap
+    from api.runtime.settings import Settings
+    from api.seed.fraud_book import book_payments, open_customers, read_payments
     from domain.causation import Causation, caused_by
 
     data_dir = root / ("var-model" if promote else "var-rules")

@@ -34,7 +34,7 @@ from adapters.messaging.connection import Delivery, StompSession
 from adapters.messaging.consumer import IngestionConsumer
 from adapters.messaging.metrics import IngestionMetrics
 from adapters.persistence import event_store_env
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
 from benchmarks.__main__ import render_machine
 from benchmarks.environment import fresh_store
 from benchmarks.pgbench import PgbenchResult, run_pgbench

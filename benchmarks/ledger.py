@@ -12,10 +12,10 @@ from datetime import datetime
 from rich.console import Console
 
 from adapters.persistence import DatabaseConfig, event_store_env, read_model_engine
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
 from benchmarks.environment import fresh_store
 from benchmarks.workload import EXTERNAL, customer_ibans, open_and_fund, payment, transfers
-from projections.queries import LedgerQueries
+from projections.ledger.queries import LedgerQueries
 from projections.runner import EventSource, Projector
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from schwifty import IBAN
 
-from application.commands import OpenAccount, Party, PaymentInstruction
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import OpenAccount, Party, PaymentInstruction
 from domain.iban import Iban
 from domain.money import Money
 

@@ -48,14 +48,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from application.quarantine import Parked, alert, read_event
-from projections.accounts import AccountsProjection
-from projections.audit import AuditProjection
+from projections.audit.chain import ChainFollower, chain_metadata
+from projections.audit.trail import AuditProjection
 from projections.base import Projection, ProjectionError, chunked
-from projections.chain import ChainFollower, chain_metadata
 from projections.events import Envelope
-from projections.fraud import FraudProjection
-from projections.identity import IdentityProjection
-from projections.notifications import NotificationsProjection
+from projections.fraud.read_model import FraudProjection
+from projections.identity.read_model import IdentityProjection
+from projections.ledger.accounts import AccountsProjection
+from projections.ledger.transactions import TransactionsProjection
+from projections.notifications.read_model import NotificationsProjection
 from projections.quarantine import (
     TRANSIENT_DB,
     Entry,
@@ -64,9 +65,8 @@ from projections.quarantine import (
     park_in,
     resolve_in,
 )
-from projections.reconciliation import ReconciliationProjection
+from projections.reconciliation.read_model import ReconciliationProjection
 from projections.tables import metadata, rm_projection_tracking
-from projections.transactions import TransactionsProjection
 from projections.views import ProjectionStatus
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class Projector:
     ``event_filter`` (used by replay) limits which events reach the
     projections; filtered-out events still advance the tracking position.
 
-    ``chain=True`` also runs the :class:`~projections.chain.ChainFollower` (tracked as
+    ``chain=True`` also runs the :class:`~projections.audit.chain.ChainFollower` (tracked as
     ``"chain"``), which extends the tamper-evidence hash chain in the same transactions.
     It sees every event, so it cannot be combined with ``event_filter``.
     """

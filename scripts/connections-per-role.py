@@ -46,7 +46,7 @@ def count(application: str) -> int:
 def measure(role: str, env: dict[str, str], schema: str) -> tuple[int, int]:
     port, application = free_port(), f"conns-{schema}-{role}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--role", role],
+        [sys.executable, "-m", "api.cli.main", "serve", "--role", role],
         cwd=ROOT,
         env={**env, "LEDGER_PORT": str(port), "PGAPPNAME": application},
         stdout=subprocess.DEVNULL,
@@ -86,7 +86,7 @@ def main(roles: list[str]) -> None:
         LEDGER_LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
     )
-    migrate = [sys.executable, "-m", "api.cli", "migrate"]
+    migrate = [sys.executable, "-m", "api.cli.main", "migrate"]
     try:
         subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True)
         for role in roles:

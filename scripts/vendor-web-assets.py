@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Vendor the browser pages' JavaScript and CSS into api/static/vendor/ from the npm registry.
+"""Vendor the browser pages' JavaScript and CSS into api/http/static/vendor/ from the npm registry.
 
 The GraphiQL page (/graphql) and the API description page (/docs) are served with their
 assets from the application itself, never from a CDN: on a bank network without internet a
@@ -9,7 +9,7 @@ For each pinned package this script runs ``npm pack NAME@VERSION`` (the ordinary
 npm itself checks the tarball against the registry's ``dist.integrity``), then checks the
 tarball against the sha512 pinned below (so a re-published or tampered version is refused),
 copies only the files the pages need plus the licence texts, and writes
-``api/static/vendor/manifest.json`` with each file's sha256 and SRI (sha384) and where it came
+``api/http/static/vendor/manifest.json`` with each file's sha256 and SRI (sha384) and where it came
 from. The pages put the manifest's SRI into ``integrity`` attributes; a unit test
 (tests/unit/test_web_assets.py) recomputes every hash offline.
 
@@ -48,7 +48,7 @@ class Pin:
     name: str
     version: str
     integrity: str  # the tarball's sha512, as the registry's dist.integrity
-    files: dict[str, str]  # path in the tarball -> path under api/static/vendor/
+    files: dict[str, str]  # path in the tarball -> path under api/http/static/vendor/
 
 
 PINS: tuple[Pin, ...] = (

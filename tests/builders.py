@@ -11,9 +11,9 @@ from typing import Any
 import schwifty
 
 from adapters.persistence import DatabaseConfig, event_store_env
-from application.commands import OpenAccount, PaymentInstruction
-from application.ledger import LedgerApplication
-from application.screening import AmountLimits, RulesScreening
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import OpenAccount, PaymentInstruction
+from application.ledger.screening import AmountLimits, RulesScreening
 from domain.iban import Iban
 
 # The example message, verbatim.

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from api.app import ProjectorThread
-from api.bootstrap import Container
+from api.http.app import ProjectorThread
+from api.runtime.bootstrap import Container
 from application.input_rules import MAX_METADATA_KEYS
 from tests.builders import iban, message
 

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from api import tracing
+from api.runtime import tracing
 
 IBAN_SHAPED = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 

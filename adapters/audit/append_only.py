@@ -21,7 +21,7 @@ ever taken of recorded events). It cannot refuse a forged snapshot *at* a record
 ``ledger audit verify`` (``adapters.audit.snapshot_verify``) is what detects that.
 
 This stops accidents and application-level tampering; the table owner or a superuser can
-still disable the triggers. The hash chain (``projections.chain``) is what detects that.
+still disable the triggers. The hash chain (``projections.audit.chain``) is what detects that.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.sqlite import SQLiteRecorder
 from sqlalchemy import Engine, text
 
-from projections.chain import audit_chain
+from projections.audit.chain import audit_chain
 
 FUNCTION = "backoffice_append_only"
 ROW_TRIGGER = "append_only_rows"

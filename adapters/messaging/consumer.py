@@ -44,8 +44,8 @@ from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, Delivery, StompSession
 from adapters.messaging.decoding import Decoded, Undeliverable, classify, decode
 from adapters.messaging.metrics import IngestionMetrics
-from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import ConcurrencyExhausted, IdempotencyKeyReused, InvalidCommand
+from application.ledger.commands import PaymentInstruction, SubmissionResult
 from domain.causation import Causation
 
 log = structlog.get_logger("adapters.messaging.consumer")

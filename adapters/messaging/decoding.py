@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.iso20022.pacs008 import MessageRejected, parse_pacs008
-from application.commands import PaymentInstruction
 from application.errors import InvalidCommand
 from application.input_rules import JsonRefused, decode_json
+from application.ledger.commands import PaymentInstruction
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 

@@ -14,7 +14,7 @@ These bound the *work* it asks for and the share of the server one principal can
 - ``workers``: GraphQL executions the process runs at once, each in a worker thread of its
   own (more wait for a free one); every one holds at most one database connection at a time.
 
-Pure Python, no framework: :mod:`api.settings` reads it from the environment.
+Pure Python, no framework: :mod:`api.runtime.settings` reads it from the environment.
 """
 
 from __future__ import annotations

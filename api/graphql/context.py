@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from strawberry.fastapi import BaseContext
 
-from api.bootstrap import Container
 from api.graphql.loaders import Loaders
-from api.observability import Metrics
+from api.runtime.bootstrap import Container
+from api.runtime.observability import Metrics
 from api.security import Principal, authorize
 from domain.causation import Causation
 

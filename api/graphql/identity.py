@@ -24,11 +24,11 @@ from api.graphql.types import Connection, connection, page_size, paginate
 from api.presentation import account_key, transaction_uuid
 from api.security import Permission
 from application.errors import InvalidCommand
-from application.identity import IdentityApplication, Requester, UserEntry
+from application.identity.app import IdentityApplication, Requester, UserEntry
 from domain.identity.permissions import APPROVE_PERMISSION, ChangeKind
 from domain.identity.requests import ChangeRequest as ChangeRequestAggregate
 from domain.identity.users import BackofficeUser
-from projections.identity import ChangeRequestView, UserView
+from projections.identity.read_model import ChangeRequestView, UserView
 
 Info = strawberry.Info[LedgerContext, None]
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from api.graphql.execution import offload
-from projections.queries import LedgerQueries
+from projections.ledger.queries import LedgerQueries
 from projections.views import AccountView, StatusChange, TransactionView
 
 AsOfKey = tuple[str, datetime | None]

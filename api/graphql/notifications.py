@@ -22,7 +22,7 @@ from api.graphql.types import Connection, connection, page_size, paginate
 from api.security import Permission
 from application.errors import InvalidCommand
 from domain.notifications.rules import Rule
-from projections.notifications import AttemptView, DeliveryView, NotificationQueries
+from projections.notifications.read_model import AttemptView, DeliveryView, NotificationQueries
 
 Info = strawberry.Info[LedgerContext, None]
 

@@ -18,14 +18,14 @@ import strawberry
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, bad_input, in_thread, write_through
 from api.graphql.types import Connection, Money, connection, page_size, paginate
-from api.reconciliation_role import import_statements, reconciliation_app
+from api.runtime.reconciliation_role import import_statements, reconciliation_app
 from api.security import Permission
 from domain.errors import InvalidIban
 from domain.iban import normalise_iban
 from domain.reconciliation.reconciliation import StatementReconciliation
 from domain.reconciliation.statement import StatementConflict, StatementError
 from projections.events import as_utc
-from projections.reconciliation import (
+from projections.reconciliation.read_model import (
     BreakView,
     ReconciliationEntryView,
     ReconciliationQueries,

@@ -57,7 +57,6 @@ from api.graphql.types import (
     page_size,
     paginate,
 )
-from api.observability import get_logger
 from api.presentation import (
     account_key,
     account_view,
@@ -65,12 +64,13 @@ from api.presentation import (
     transaction_uuid,
     transaction_view,
 )
-from api.security import Permission
-from api.settings import (
+from api.runtime.observability import get_logger
+from api.runtime.settings import (
     DEFAULT_GRAPHQL_MAX_ALIASES,
     DEFAULT_GRAPHQL_MAX_DEPTH,
     DEFAULT_GRAPHQL_MAX_TOKENS,
 )
+from api.security import Permission
 from application.errors import ApprovalRequired
 from domain.identity.permissions import readable_contexts
 from domain.money import check_currency

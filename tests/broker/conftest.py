@@ -14,7 +14,7 @@ from adapters.messaging.config import StompConfig
 from adapters.messaging.consumer import IngestionConsumer, PaymentBooker
 from adapters.messaging.metrics import IngestionMetrics
 from adapters.persistence import DatabaseConfig
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
 from tests.broker.support import ACTIVEMQ_PORT, Producer, unique_config, wait_until
 from tests.builders import make_app
 

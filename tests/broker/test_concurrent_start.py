@@ -32,7 +32,7 @@ def _env(database: DatabaseConfig, port: int | None = None) -> dict[str, str]:
 
 def _ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.cli.main", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -67,7 +67,7 @@ def test_three_ingestion_processes_started_at_once_after_migrate_all_become_read
     logs = [(tmp_path / f"ingestion-{i}.log").open("wb") for i in range(PROCESSES)]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--role", "ingestion"],
+            [sys.executable, "-m", "api.cli.main", "serve", "--role", "ingestion"],
             cwd=ROOT,
             env=_env(postgres_database, port),
             stdout=log,

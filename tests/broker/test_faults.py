@@ -25,8 +25,8 @@ import pytest
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from adapters.persistence import DatabaseConfig, event_store_env
-from api.cli import main
-from application.ledger import LedgerApplication
+from api.cli.main import main
+from application.ledger.app import LedgerApplication
 from tests.broker.conftest import start_consumer
 from tests.broker.support import (
     ROOT,
@@ -121,7 +121,7 @@ def pg(postgres_database: DatabaseConfig) -> DatabaseConfig:
 def _start_ingestion(database: DatabaseConfig, queue: str, port: int) -> subprocess.Popen[bytes]:
     env = ingestion_env(database, queue, LEDGER_INGEST_BATCH_SIZE="100", LEDGER_PORT=str(port))
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--role", "ingestion"],
+        [sys.executable, "-m", "api.cli.main", "serve", "--role", "ingestion"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

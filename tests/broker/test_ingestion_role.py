@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.messaging.config import StompConfig, stomp_config_from_env
-from api.app import create_app
-from api.bootstrap import bootstrap
-from api.settings import Settings, SettingsError
+from api.http.app import create_app
+from api.runtime.bootstrap import bootstrap
+from api.runtime.settings import Settings, SettingsError
 from tests.broker.support import Producer, unique_config, wait_until
 from tests.builders import iban, message, open_command
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from adapters.notifications.stomp import StompChannel
-from application.notifications import OutgoingNotification
+from application.notifications.app import OutgoingNotification
 from tests.broker.support import collecting, unique_config, wait_until
 
 pytestmark = pytest.mark.broker

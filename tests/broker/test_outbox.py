@@ -16,7 +16,7 @@ from adapters.messaging.config import StompConfig
 from adapters.messaging.metrics import IngestionMetrics
 from adapters.messaging.outbox import OutboxPublisher
 from adapters.persistence import DatabaseConfig, read_model_engine
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
 from projections.runner import EventSource
 from tests.broker.support import collecting, unique_config, wait_until
 from tests.builders import iban, make_app, open_command, payment

@@ -14,8 +14,8 @@ import pytest
 from adapters.iso20022.builder import Pacs008Tx, build_pacs008
 from adapters.messaging.config import StompConfig
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from domain.ledger.transactions import Transaction
 from tests.broker.conftest import RunningConsumer, start_consumer
 from tests.broker.support import Producer, collecting, wait_until

@@ -10,8 +10,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from adapters.iso20022.builder import Pacs008Tx, build_pacs008
-from application.commands import PaymentInstruction, SubmissionResult
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import PaymentInstruction, SubmissionResult
 from domain.causation import Causation
 from tests.broker.conftest import RunningConsumer, start_consumer, status_of
 from tests.broker.support import Producer, collecting, wait_until

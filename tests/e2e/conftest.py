@@ -16,10 +16,10 @@ import structlog
 from fastapi.testclient import TestClient
 
 from adapters.persistence import DatabaseConfig
-from api.app import create_app
-from api.bootstrap import Container, bootstrap
+from api.http.app import create_app
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from api.security import ROLE_PERMISSIONS, Principal, PrincipalResolver
-from api.settings import Settings
 from tests.builders import FakeClock, iban, message
 
 

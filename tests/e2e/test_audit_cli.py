@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import Container, bootstrap
-from api.cli import main
-from api.settings import Settings
-from application.ledger import LedgerApplication
+from api.cli.main import main
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
+from application.ledger.app import LedgerApplication
 from domain.ledger.accounts import Account
 from domain.ledger.ids import account_id
 from tests.builders import iban, open_command, payment

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.auth.local_issuer import LocalIssuer
-from api.app import create_app
-from api.bootstrap import Container
+from api.http.app import create_app
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import local_issuer
-from api.settings import Settings
 from tests.builders import iban, message
 from tests.e2e.conftest import SUPERUSER, client_as, open_account, project
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.bootstrap import Container
+from api.http.app import create_app
+from api.runtime.bootstrap import Container
 from api.security import Principal
 from domain.identity.permissions import HUMAN_ROLES, ROLE_PERMISSIONS, SERVICE_ROLES
 from tests.builders import iban

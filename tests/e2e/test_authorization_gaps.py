@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import Principal
-from api.settings import Settings
 from domain.identity import permissions
 from domain.identity.permissions import HUMAN_ROLES
 from tests.builders import iban

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.runtime.bootstrap import Container
+from api.runtime.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from api.security import ROLE_PERMISSIONS, Principal
-from api.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from tests.builders import iban, message
 from tests.e2e.conftest import client_as
 

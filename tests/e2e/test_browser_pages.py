@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 def _ledger(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.cli.main", *args],
         cwd=ROOT,
         env=env,
         check=True,
@@ -80,7 +80,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _ledger(env, "users", "bootstrap", "--user", "alice", "--roles", "admin")
     token = _ledger(env, "token", "--user", "alice", "--roles", "admin", "--ttl", "1h")
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve"],
+        [sys.executable, "-m", "api.cli.main", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.bootstrap import Container, bootstrap
-from api.cli import main
-from api.roles import ROLE_NAMES
-from api.roles import role as role_table
-from api.settings import Settings
+from api.cli.main import main
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.roles import ROLE_NAMES
+from api.runtime.roles import role as role_table
+from api.runtime.settings import Settings
 from tests.builders import iban
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,7 +256,7 @@ def _start(role: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         PYTHONPATH=str(ROOT),
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--role", role],
+        [sys.executable, "-m", "api.cli.main", "serve", "--role", role],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from tests.builders import iban, message
 from tests.e2e.conftest import SUPERUSER, client_as
 

@@ -17,9 +17,9 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
 from api.graphql.schema import UNEXPECTED_MESSAGE
-from api.observability import configure_logging
+from api.runtime.bootstrap import Container
+from api.runtime.observability import configure_logging
 from tests.builders import iban, message
 
 SECRET = "postgresql://ledger:hunter2@db.internal/ledger"

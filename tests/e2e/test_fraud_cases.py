@@ -12,9 +12,9 @@ import pytest
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.persistence import DatabaseConfig
-from api.cli import main
-from api.settings import Settings
-from application.fraud import ScoreThresholds
+from api.cli.main import main
+from api.runtime.settings import Settings
+from application.fraud.app import ScoreThresholds
 from domain.causation import Causation, caused_by
 from domain.fraud.cases import Verdict
 from tests.builders import iban
@@ -191,7 +191,7 @@ def test_simulated_payments_booked_through_the_ledger_are_screened_by_the_model(
     """The real model, online features and ledger together: most fraud is stopped, most
     legitimate payments go through, and every held payment has an open case."""
     from adapters.fraud.simulator import simulate
-    from api.fraud_book import book
+    from api.seed.fraud_book import book
 
     simulate(6, tmp_path / "sim", customers=90, days=6)
     # Production thresholds, not the test's "review everything".
@@ -216,7 +216,7 @@ def _held_payment(client, amount: str = "70.00") -> tuple[str, str]:
 
 
 def _rejections(container, tx_id: str) -> int:
-    from application.fraud import ledger_feed
+    from application.fraud.app import ledger_feed
 
     return sum(
         1
@@ -298,7 +298,7 @@ def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
 
 
 def _reversals(container, tx_id: str) -> int:
-    from application.fraud import ledger_feed
+    from application.fraud.app import ledger_feed
 
     return sum(
         1
@@ -311,7 +311,7 @@ def test_a_decision_above_the_reversal_threshold_does_not_reverse_without_a_seco
     client, container, promoted
 ):
     from api.security import Principal
-    from application.ledger_changes import ReversalThresholds
+    from application.ledger.changes import ReversalThresholds
     from tests.e2e.conftest import approve_as, client_as
 
     container.ledger_changes.thresholds = ReversalThresholds({"EUR": Decimal("50.00")})
@@ -359,7 +359,7 @@ def test_a_decision_in_a_currency_without_a_threshold_needs_a_second_person(
     client, container, promoted
 ):
     from api.security import Principal
-    from application.ledger_changes import ReversalThresholds
+    from application.ledger.changes import ReversalThresholds
     from tests.e2e.conftest import client_as
 
     container.ledger_changes.thresholds = ReversalThresholds({"USD": Decimal("10000")})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.fraud.artifacts import ArtifactError, ArtifactStore, model_version
-from api.cli import main
+from api.cli.main import main
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 

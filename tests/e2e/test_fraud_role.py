@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.persistence import DatabaseConfig
-from api.app import create_app
-from api.bootstrap import bootstrap
-from api.fraud_role import case_escalation, fraud_workers
-from api.roles import ROLE_NAMES, _role_table, build_workers, role
-from api.settings import Settings
+from api.http.app import create_app
+from api.runtime.bootstrap import bootstrap
+from api.runtime.fraud_role import case_escalation, fraud_workers
+from api.runtime.roles import ROLE_NAMES, _role_table, build_workers, role
+from api.runtime.settings import Settings
 from domain.fraud.cases import Escalation
 from tests.builders import iban
 from tests.e2e.conftest import fund, gql, open_account, pay, project

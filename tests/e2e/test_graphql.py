@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.bootstrap import Container
 from api.graphql.schema import UNEXPECTED_MESSAGE
+from api.http.app import create_app
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import Principal
-from api.settings import Settings
 from tests.builders import FakeClock, iban
 from tests.e2e.conftest import (
     APPROVE,

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.bootstrap import Container
 from api.graphql.budget import GraphQLBudget
+from api.http.app import create_app
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import ROLE_PERMISSIONS, HasHeaders, Principal
-from api.settings import Settings
 from tests.e2e.conftest import client_as, gql, open_account, project
 from tests.unit.test_graphql_cost import ATTACK
 

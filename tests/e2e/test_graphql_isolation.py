@@ -29,11 +29,11 @@ from typing import Any
 import httpx
 import pytest
 
-from api.bootstrap import bootstrap
-from api.cli import main
-from api.demo import seed_demo
+from api.cli.main import main
+from api.runtime.bootstrap import bootstrap
+from api.runtime.settings import Settings
 from api.security import local_issuer
-from api.settings import Settings
+from api.seed.demo import seed_demo
 from tests.unit.test_graphql_cost import ATTACK
 
 SCREEN = """accounts(first: 60) { edges { node { id postings(first: 50) { edges { node {
@@ -89,7 +89,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     log = root / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "api.cli.main", "serve", "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

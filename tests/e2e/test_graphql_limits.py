@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from graphql import get_introspection_query
 
-from api.bootstrap import Container
 from api.graphql.types import MAX_PAGE
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import ROLE_PERMISSIONS, Principal
-from api.settings import Settings
 from tests.e2e.conftest import client_as, gql, gql_errors, open_account, project
 
 # Every role, given directly: these tests are about limits, not about who may call.

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.bootstrap import bootstrap
-from api.cli import main
-from api.settings import Settings
-from application.identity import Requester
+from api.cli.main import main
+from api.runtime.bootstrap import bootstrap
+from api.runtime.settings import Settings
+from application.identity.app import Requester
 from domain.identity.permissions import ChangeKind, permissions_of
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container, bootstrap
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from api.security import Principal
-from api.settings import Settings
 from domain.causation import Causation, caused_by
 from tests.builders import FakeClock
 from tests.e2e.conftest import client_as, fund, gql, open_account, pay, project

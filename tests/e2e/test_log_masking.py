@@ -13,8 +13,8 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
-from api.observability import configure_logging
+from api.runtime.bootstrap import Container
+from api.runtime.observability import configure_logging
 from tests.builders import message
 from tests.e2e.conftest import gql_errors, project
 

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from adapters.persistence import DatabaseConfig
-from api.app import create_app
-from api.bootstrap import Container, bootstrap
-from api.observability import Metrics
-from api.settings import Settings
+from api.http.app import create_app
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.observability import Metrics
+from api.runtime.settings import Settings
 from tests.builders import FakeClock, iban
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

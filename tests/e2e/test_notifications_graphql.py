@@ -13,16 +13,16 @@ from fastapi.testclient import TestClient
 
 from adapters.audit.snapshot_verify import verify_snapshots
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import Container
-from api.notifications_role import notification_workers
+from api.runtime.bootstrap import Container
+from api.runtime.notifications_role import notification_workers
+from api.runtime.settings import Settings
+from api.runtime.workers import shutdown_all
 from api.security import Principal
-from api.settings import Settings
-from api.workers import shutdown_all
-from application.notifications import ChannelResult, OutgoingNotification
+from application.notifications.app import ChannelResult, OutgoingNotification
 from domain.causation import Causation, caused_by
 from domain.notifications.deliveries import Delivery
 from domain.notifications.rules import Channel, EventRef, Rule, rule_set
-from projections.chain_verify import verify_chains
+from projections.audit.chain_verify import verify_chains
 from tests.builders import iban
 from tests.e2e.conftest import client_as, fund, gql, open_account, pay, project
 

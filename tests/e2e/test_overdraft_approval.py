@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bootstrap import Container
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import Principal
-from api.settings import Settings
 from tests.builders import iban
 from tests.e2e.conftest import client_as, fund, gql, gql_errors, project
 

@@ -23,9 +23,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.statements import camt053
-from api.bootstrap import Container
-from api.reconciliation_role import statement_inbox
-from api.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from api.runtime.bootstrap import Container
+from api.runtime.reconciliation_role import statement_inbox
+from api.runtime.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from tests.builders import iban, message
 from tests.camt053_support import StatementSpec, build_camt053
 from tests.e2e.conftest import SUPERUSER, client_as, open_account

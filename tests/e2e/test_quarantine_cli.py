@@ -16,13 +16,13 @@ from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from api.app import create_app
-from api.bootstrap import Container, bootstrap
-from api.cli import main
-from api.settings import Settings
+from api.cli.main import main
+from api.http.app import create_app
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from domain.ledger.accounts import Account
+from projections.ledger.transactions import TransactionsProjection
 from projections.runner import PROJECTIONS
-from projections.transactions import TransactionsProjection
 from tests.builders import iban, open_command, payment
 from tests.e2e.conftest import SUPERUSER
 

@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.app import create_app
-from api.bootstrap import Container
-from api.ratelimit import RateLimiter
+from api.http.app import create_app
+from api.http.ratelimit import RateLimiter
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 from api.security import ROLE_PERMISSIONS, HasHeaders, Principal
-from api.settings import Settings
 from tests.builders import MonotonicClock
 
 BURST = 3

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.statements import camt053
-from api import reconciliation_role
-from api.bootstrap import Container, bootstrap
-from api.cli import main
-from api.reconciliation_role import StatementInbox, reconciliation_workers
+from api.cli.main import main
+from api.runtime import reconciliation_role
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.reconciliation_role import StatementInbox, reconciliation_workers
+from api.runtime.settings import Settings
 from api.security import Principal
-from api.settings import Settings
 from tests.builders import FakeClock, iban
 from tests.camt053_support import Entry, StatementSpec, build_camt053
 from tests.e2e.conftest import SUPERUSER, client_as, gql, gql_errors, open_account, pay

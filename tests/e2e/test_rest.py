@@ -7,9 +7,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.bootstrap import Container
-from api.rest import unauthorized_routes
+from api.http.app import create_app
+from api.http.rest import unauthorized_routes
+from api.runtime.bootstrap import Container
 from api.security import Principal
 from tests.builders import EXAMPLE_MESSAGE, FakeClock, iban, message
 from tests.e2e.conftest import client_as, fund, open_account, pay, project

@@ -16,8 +16,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi.testclient import TestClient
 from sqlalchemy import exc
 
-from api.bootstrap import Container
-from api.reconciliation_role import StatementInbox, reconciliation_workers
+from api.runtime.bootstrap import Container
+from api.runtime.reconciliation_role import StatementInbox, reconciliation_workers
 from application.errors import ConcurrencyExhausted
 from projections.base import ProjectionError
 from tests.e2e.conftest import client_as, gql_errors

@@ -17,9 +17,9 @@ from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from api import tracing
-from api.bootstrap import Container
-from api.observability import configure_logging
+from api.runtime import tracing
+from api.runtime.bootstrap import Container
+from api.runtime.observability import configure_logging
 from tests.builders import iban
 from tests.e2e.conftest import SUPERUSER, client_as, gql, open_account, project
 from tests.tracing_support import (
@@ -97,7 +97,7 @@ def test_a_server_error_span_is_an_error_with_the_status(
         resolver_calls += 1
         raise RuntimeError(f"boom for {iban('DE')}")
 
-    from api.app import create_app
+    from api.http.app import create_app
 
     with TestClient(
         create_app(container, principal_resolver=broken_resolver), raise_server_exceptions=False

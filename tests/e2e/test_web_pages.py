@@ -17,10 +17,10 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.bootstrap import Container
-from api.settings import Settings
-from api.web_pages import API_CSP, PAGE_CSP
+from api.http.app import create_app
+from api.http.web_pages import API_CSP, PAGE_CSP
+from api.runtime.bootstrap import Container
+from api.runtime.settings import Settings
 
 ASSET = re.compile(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"[^>]*?integrity="([^"]+)"')
 

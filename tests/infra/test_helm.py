@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
+from api.runtime.settings import Settings
 from tests.infra.tools import (
     ALL_ROLES_VALUES,
     CHART,

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select, text
 
 from adapters.audit.append_only import protect
 from adapters.persistence import DatabaseConfig
+from projections.audit.chain import audit_chain, genesis, make_link
+from projections.audit.chain_verify import chain_heads, verify_chain
 from projections.base import ProjectionError
-from projections.chain import audit_chain, genesis, make_link
-from projections.chain_verify import chain_heads, verify_chain
 from projections.runner import EventSource, Projector
 from projections.tables import rm_projection_tracking
 from tests.integration.test_projection_support import Ledger, iban, make_ledger

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 
 from adapters.persistence import DatabaseConfig, read_model_engine
 from application.errors import ApplicationError
-from projections.chain import audit_chain
-from projections.chain_verify import verify_chain
+from projections.audit.chain import audit_chain
+from projections.audit.chain_verify import verify_chain
 from projections.runner import Projector
 from tests.integration.test_projection_support import Ledger, fresh_like, iban, make_ledger
 

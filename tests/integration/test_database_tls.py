@@ -32,9 +32,9 @@ from adapters.persistence import (
     event_store_env,
     read_model_engine,
 )
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
-from application.ledger import LedgerApplication
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
+from application.ledger.app import LedgerApplication
 from tests.builders import FakeClock, iban
 from tests.e2e.conftest import SUPERUSER, client_as, open_account, pay, project
 from tests.pg_tls_support import TlsPostgres, postgres_bindir, tls_postgres

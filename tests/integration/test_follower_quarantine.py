@@ -16,10 +16,10 @@ from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from adapters.persistence import DatabaseConfig, read_model_engine
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
-from application.fraud import ModelScreening, OnlineFeatures, feature_topics, ledger_feed
-from application.notifications import ContextFeed, RuleEvaluator
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
+from application.fraud.app import ModelScreening, OnlineFeatures, feature_topics, ledger_feed
+from application.notifications.app import ContextFeed, RuleEvaluator
 from application.quarantine import Unreadable
 from domain.ledger.transactions import Transaction
 from domain.notifications.deliveries import delivery_id

@@ -16,10 +16,10 @@ from decimal import Decimal
 import pytest
 
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from application.errors import Conflict
-from application.fraud import ledger_feed, replay_features
+from application.fraud.app import ledger_feed, replay_features
 from domain.causation import Causation, caused_by
 from domain.fraud.features import FEATURES
 from tests.builders import FakeClock, iban, open_command, payment

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import bootstrap
-from api.settings import Settings
-from application.fraud import ledger_feed, replay_features
+from api.runtime.bootstrap import bootstrap
+from api.runtime.settings import Settings
+from application.fraud.app import ledger_feed, replay_features
 from domain.causation import Causation, caused_by
 from tests.builders import FakeClock, iban, open_command, payment
 from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture

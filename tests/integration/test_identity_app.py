@@ -22,9 +22,9 @@ from application.errors import (
     NotPermitted,
     Refused,
 )
-from application.identity import IdentityApplication, Requester, UserEntry
-from application.ledger import LedgerApplication
-from application.ledger_changes import LedgerChanges, ReversalThresholds
+from application.identity.app import IdentityApplication, Requester, UserEntry
+from application.ledger.app import LedgerApplication
+from application.ledger.changes import LedgerChanges, ReversalThresholds
 from domain.causation import Causation, caused_by
 from domain.identity.permissions import ChangeKind, permissions_of
 from domain.identity.requests import PendingRequests, RequestStatus
@@ -420,7 +420,7 @@ def test_a_reversal_executed_twice_for_one_request_reverses_once(world: World) -
 def test_an_unfreeze_executed_again_finds_its_own_event_behind_later_postings(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from application import ledger_changes
+    from application.ledger import changes as ledger_changes
 
     app, ledger, changes = world.identity, world.ledger, world.changes
     key = iban("DE")

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from adapters.persistence import DatabaseConfig
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from application.errors import AlreadyExists, Conflict, NotFound, Refused
-from application.identity import Requester
+from application.identity.app import Requester
 from domain.identity.permissions import ChangeKind, permissions_of
-from projections.identity import rm_change_requests, rm_users
+from projections.identity.read_model import rm_change_requests, rm_users
 from projections.runner import Projector
 from tests.builders import FakeClock
 

@@ -21,7 +21,6 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from adapters.persistence import DatabaseConfig
-from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import (
     AlreadyExists,
     ConcurrencyExhausted,
@@ -30,7 +29,8 @@ from application.errors import (
     InvalidCommand,
     NotFound,
 )
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import PaymentInstruction, SubmissionResult
 from domain.causation import Causation, caused_by
 from domain.ledger.accounts import AccountStatus
 from domain.ledger.transactions import TransactionStatus

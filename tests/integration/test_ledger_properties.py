@@ -38,9 +38,9 @@ from hypothesis.stateful import (
 )
 
 from adapters.persistence import DatabaseConfig, ensure_schema
-from application.commands import PaymentInstruction, SubmissionResult
 from application.errors import AlreadyExists, Conflict, NotFound
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import PaymentInstruction, SubmissionResult
 from domain.ledger.ids import transaction_id
 from tests.builders import COUNTRIES, FakeClock, iban, make_app, message, open_command
 

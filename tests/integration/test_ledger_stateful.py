@@ -50,13 +50,13 @@ from hypothesis.stateful import (
 from sqlalchemy import create_engine, select
 
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
-from application.commands import OpenAccount, Party, PaymentInstruction
 from application.errors import Conflict, NotFound
-from application.ledger import LedgerApplication
-from application.screening import AmountLimits, RulesScreening
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import OpenAccount, Party, PaymentInstruction
+from application.ledger.screening import AmountLimits, RulesScreening
 from domain.iban import Iban
 from domain.money import Money
-from projections.queries import LedgerQueries
+from projections.ledger.queries import LedgerQueries
 from projections.replay import replay_to_sqlite
 from projections.runner import EventSource, Projector
 from projections.tables import metadata

@@ -25,9 +25,9 @@ from adapters.migration import (
     record_migration,
 )
 from adapters.persistence import DatabaseConfig, read_model_engine
-from api.app import app_from_env
-from api.bootstrap import bootstrap
-from api.settings import Settings
+from api.http.app import app_from_env
+from api.runtime.bootstrap import bootstrap
+from api.runtime.settings import Settings
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "GRANT", "REVOKE")
 
@@ -135,7 +135,7 @@ def test_an_older_schema_version_is_refused_and_migrate_records_the_current_one(
 def test_app_from_env_refuses_an_unmigrated_store_and_starts_on_a_migrated_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``uvicorn --factory api.app:app_from_env`` starts the same way as ``ledger serve``."""
+    """``uvicorn --factory api.http.app:app_from_env`` starts the same way as ``ledger serve``."""
     for name in [key for key in os.environ if key.startswith("LEDGER_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "var"))

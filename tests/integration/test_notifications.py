@@ -27,14 +27,17 @@ from adapters.notifications.positions import (
 )
 from adapters.notifications.webhook import verify_signature
 from adapters.persistence import DatabaseConfig, read_model_engine
-from api.bootstrap import Container, bootstrap
-from api.notifications_role import notification_workers
-from api.settings import Settings
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.notifications_role import notification_workers
+from api.runtime.settings import Settings
 from application.errors import NotFound
-from application.notifications import ChannelResult, OutgoingNotification
+from application.notifications.app import ChannelResult, OutgoingNotification
 from domain.notifications.deliveries import delivery_id
 from domain.notifications.rules import Channel, Condition, EventRef, Rule, rule_set
-from projections.notifications import rm_notification_attempts, rm_notification_deliveries
+from projections.notifications.read_model import (
+    rm_notification_attempts,
+    rm_notification_deliveries,
+)
 from tests.builders import FakeClock, iban, open_command, payment
 from tests.notify_support import free_port, smtp_server, webhook_server
 

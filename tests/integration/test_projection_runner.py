@@ -13,16 +13,16 @@ import pytest
 from sqlalchemy import Connection, func, select
 
 from adapters.persistence import DatabaseConfig, event_store_env
-from application.commands import OpenAccount
-from application.ledger import LedgerApplication
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import OpenAccount
 from domain.iban import Iban
 from domain.ledger.accounts import Account
 from domain.ledger.ids import account_id
 from projections.base import ProjectionError
 from projections.events import Envelope
+from projections.ledger.transactions import TransactionsProjection
 from projections.runner import PROJECTIONS, EventSource, Projector
 from projections.tables import rm_audit_events
-from projections.transactions import TransactionsProjection
 from tests.integration.test_projection_support import Ledger, iban, make_ledger
 
 

@@ -23,12 +23,12 @@ from adapters.persistence import (
     event_store_env,
     read_model_engine,
 )
-from application.commands import OpenAccount, Party, PaymentInstruction, SubmissionResult
-from application.ledger import LedgerApplication
-from application.screening import AmountLimits, RulesScreening
+from application.ledger.app import LedgerApplication
+from application.ledger.commands import OpenAccount, Party, PaymentInstruction, SubmissionResult
+from application.ledger.screening import AmountLimits, RulesScreening
 from domain.iban import Iban
 from domain.money import Money
-from projections.queries import LedgerQueries
+from projections.ledger.queries import LedgerQueries
 from projections.runner import EventSource, Projector
 from projections.tables import READ_MODEL_TABLES
 

@@ -20,11 +20,11 @@ from sqlalchemy import Connection, select
 
 from adapters.persistence import DatabaseConfig
 from domain.ledger.accounts import Account
-from projections.chain_verify import verify_chain
+from projections.audit.chain_verify import verify_chain
 from projections.events import TRUNCATED, Envelope
+from projections.ledger.transactions import TransactionsProjection
 from projections.runner import PROJECTIONS, Projector
 from projections.tables import rm_audit_events, rm_transactions
-from projections.transactions import TransactionsProjection
 from tests.integration.test_projection_support import Ledger, make_ledger
 
 

@@ -21,15 +21,15 @@ from sqlalchemy import select
 
 from adapters.persistence import DatabaseConfig
 from adapters.statements import read_camt053
-from api.bootstrap import Container, bootstrap
-from api.settings import Settings
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.settings import Settings
 from application.errors import Conflict, InvalidCommand, NotFound, ReadModelsBehind
 from domain.causation import Causation, caused_by
 from domain.reconciliation.matching import BreakKind, MatchRule
 from domain.reconciliation.reconciliation import BreakStatus
 from domain.reconciliation.statement import StatementConflict, StatementError
-from projections.chain_verify import verify_chains
-from projections.reconciliation import rm_reconciliation_breaks, rm_reconciliations
+from projections.audit.chain_verify import verify_chains
+from projections.reconciliation.read_model import rm_reconciliation_breaks, rm_reconciliations
 from tests.builders import FakeClock, iban, open_command, payment
 from tests.camt053_support import Entry, StatementSpec, build_camt053
 

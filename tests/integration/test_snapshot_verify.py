@@ -15,8 +15,8 @@ from eventsourcing.domain import Snapshot
 
 from adapters.audit.snapshot_verify import verify_application
 from adapters.persistence import DatabaseConfig, event_store_env
-from application.identity import IdentityApplication, Requester
-from application.ledger import LedgerApplication
+from application.identity.app import IdentityApplication, Requester
+from application.ledger.app import LedgerApplication
 from domain.causation import Causation, caused_by
 from domain.identity.permissions import ChangeKind, permissions_of
 from domain.identity.requests import PENDING_INDEX_ID, PendingRequests

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.body_limit import BodySizeLimitMiddleware
+from api.http.body_limit import BodySizeLimitMiddleware
 
 LIMIT = 100
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import Notification
 
-from projections.chain import chain_hash, event_hash, genesis, make_link
+from projections.audit.chain import chain_hash, event_hash, genesis, make_link
 
 ORIGINATOR = UUID("6c1a4b8e-0d0f-4f5c-9a57-2f8f3f7f1a01")
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from api.cli import build_parser, main, parse_instant
-from api.csv_import import BadCsvFile, import_accounts
-from application.commands import OpenAccount
+from api.cli.csv_import import BadCsvFile, import_accounts
+from api.cli.main import build_parser, main, parse_instant
 from application.errors import AlreadyExists
+from application.ledger.commands import OpenAccount
 from domain.causation import Causation, current_causation
 from domain.ledger.accounts import Account
 

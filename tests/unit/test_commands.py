@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from application.commands import MAX_TEXT, PaymentInstruction
 from application.errors import InvalidCommand
+from application.ledger.commands import MAX_TEXT, PaymentInstruction
 from domain.iban import Iban
 from domain.money import Money
 from tests.builders import EXAMPLE_MESSAGE, iban

@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from adapters.persistence import DatabaseConfig, event_store_env, pg_params, read_model_engine
 from adapters.pg_event_store import LIBPQ_PARAMS, LibpqPostgresFactory
-from api.settings import Settings, SettingsError
+from api.runtime.settings import Settings, SettingsError
 
 URL = (
     "postgresql://ledger_app:s%40cret@db1.internal:5432,db2.internal:5433/ledger"

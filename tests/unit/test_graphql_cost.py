@@ -1,6 +1,6 @@
 """The GraphQL cost estimate (api/graphql/cost.py), its limits from the environment
 (api/graphql/budget.py), the execution gate (api/graphql/execution.py) on its own, and the
-garbage-collector settings of a serving process (api/runtime.py)."""
+garbage-collector settings of a serving process (api/runtime/tuning.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from api.graphql.budget import GraphQLBudget
 from api.graphql.cost import TOO_EXPENSIVE, CostAnalysis, cost_errors
 from api.graphql.execution import DeadlineExceeded, ExecutionGate, TooManyConcurrent, offload
 from api.graphql.schema import build_schema
-from api.runtime import FULL_COLLECTION_EVERY, SWITCH_INTERVAL, tune_for_latency
-from api.settings import Settings, SettingsError
+from api.runtime.settings import Settings, SettingsError
+from api.runtime.tuning import FULL_COLLECTION_EVERY, SWITCH_INTERVAL, tune_for_latency
 
 SCHEMA = build_schema()._schema
 

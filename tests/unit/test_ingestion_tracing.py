@@ -13,7 +13,7 @@ from adapters.messaging import consumer
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import Delivery
 from adapters.messaging.metrics import IngestionMetrics
-from application.commands import SubmissionResult
+from application.ledger.commands import SubmissionResult
 from tests.builders import message
 from tests.tracing_support import IBAN_SHAPED, every_attribute_value, finished, traced
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from application.commands import PaymentInstruction
 from application.errors import InvalidCommand
 from application.input_rules import (
     MAX_METADATA_BYTES,
@@ -23,6 +22,7 @@ from application.input_rules import (
     json_problems,
     sane_instant,
 )
+from application.ledger.commands import PaymentInstruction
 from tests.builders import EXAMPLE_MESSAGE
 
 

@@ -20,8 +20,8 @@ from adapters.messaging.config import StompConfig
 from adapters.notifications.rules_file import RulesFileError, load_rules, parse_rules
 from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import classify, signature, verify_signature
-from api.settings import Settings, SettingsError
-from application.notifications import OutgoingNotification, event_fields
+from api.runtime.settings import Settings, SettingsError
+from application.notifications.app import OutgoingNotification, event_fields
 from domain.fraud.cases import FraudCase
 from domain.ledger.transactions import Transaction
 from domain.notifications.deliveries import (

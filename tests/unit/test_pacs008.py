@@ -29,7 +29,7 @@ from xsdata.models.datatype import XmlDateTime
 
 from adapters.iso20022 import MessageRejected, Pacs008Tx, build_pacs008, parse_pacs008
 from adapters.iso20022.pacs008 import MAX_BODY_BYTES, NAMESPACE, idempotency_id
-from application.commands import PaymentInstruction
+from application.ledger.commands import PaymentInstruction
 from tests.builders import COUNTRIES, iban
 
 CREATED = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)

@@ -20,10 +20,10 @@ from domain.causation import Causation, caused_by, recording_at
 from domain.ledger.accounts import Account
 from domain.ledger.ids import account_id
 from projections import cursors
-from projections.accounts import AccountsProjection
 from projections.base import ProjectionError
 from projections.events import Envelope, json_safe, quantize
-from projections.queries import clamp, normalise_key
+from projections.ledger.accounts import AccountsProjection
+from projections.ledger.queries import clamp, normalise_key
 from projections.tables import Amount, SortableAmount, UtcDateTime, metadata, rm_accounts
 
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from application.ledger.screening import AmountLimits, RulesScreening
 from application.ports import ScreeningRequest
-from application.screening import AmountLimits, RulesScreening
 from domain.ledger.transactions import ScreeningOutcome
 
 APPROVE, REVIEW, DECLINE = (

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.auth.config import AuthConfig
 from adapters.persistence import DatabaseConfig
-from api.settings import Settings, SettingsError
+from api.runtime.settings import Settings, SettingsError
 
 
 def test_defaults_suit_a_laptop() -> None:

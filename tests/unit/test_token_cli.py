@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from adapters.auth.tokens import JwksFile, TokenVerifier
-from api.cli import main
-from api.token_cli import duration, permission_matrix
+from api.cli.main import main
+from api.cli.token import duration, permission_matrix
 
 SECURITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 

@@ -11,7 +11,7 @@ import threading
 import pytest
 from opentelemetry import trace
 
-from api import tracing
+from api.runtime import tracing
 from tests.tracing_support import traced
 
 
@@ -48,8 +48,8 @@ def test_without_an_endpoint_nothing_is_installed() -> None:
 def test_without_an_endpoint_the_sdk_is_not_even_imported() -> None:
     script = (
         "import sys, json\n"
-        "from api.tracing import configure_tracing\n"
-        "import api.app\n"
+        "from api.runtime.tracing import configure_tracing\n"
+        "import api.http.app\n"
         "configure_tracing('api', {})\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk'))))\n"
     )

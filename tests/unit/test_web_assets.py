@@ -1,4 +1,4 @@
-"""The vendored browser assets (api/static/vendor) are the pinned npm packages' bytes, and a
+"""The vendored browser assets (api/http/static/vendor) are the pinned npm packages' bytes, and a
 package build ships every file the pages need.
 
 ``scripts/vendor-web-assets.py`` checked each npm tarball against its pinned sha512 and
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import strawberry
 
-from api.web_pages import GRAPHIQL_ASSETS, STATIC_DIR, SWAGGER_ASSETS, integrity
+from api.http.web_pages import GRAPHIQL_ASSETS, STATIC_DIR, SWAGGER_ASSETS, integrity
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = STATIC_DIR / "vendor"
@@ -99,7 +99,7 @@ def test_a_build_of_the_package_ships_every_static_file(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    built = tmp_path / "lib" / "api" / "static"
+    built = tmp_path / "lib" / "api" / "http" / "static"
     shipped = {p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()}
     wanted = {p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*") if p.is_file()}
     assert wanted - shipped == set()

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from api.workers import LoopWorker
+from api.runtime.workers import LoopWorker
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -1,0 +1,1 @@
+"""api.cli.main: see docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""api.http: see docs/architecture.md for the layout."""

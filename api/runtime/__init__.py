@@ -1,0 +1,1 @@
+"""api.runtime.tuning: see docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""api.seed: see docs/architecture.md for the layout."""

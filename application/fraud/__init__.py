@@ -1,0 +1,1 @@
+"""application.fraud.app: see docs/architecture.md for the layout."""

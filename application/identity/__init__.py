@@ -1,0 +1,1 @@
+"""application.identity.app: see docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""application.ledger.app: see docs/architecture.md for the layout."""

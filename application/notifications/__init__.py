@@ -1,0 +1,1 @@
+"""application.notifications.app: see docs/architecture.md for the layout."""

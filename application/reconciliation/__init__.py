@@ -1,0 +1,1 @@
+"""application.reconciliation.app: see docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""projections.audit.trail: see docs/architecture.md for the layout."""

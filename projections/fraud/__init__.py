@@ -1,0 +1,1 @@
+"""projections.fraud.read_model: see docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""projections.ledger: see docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""projections.notifications.read_model: see docs/architecture.md for the layout."""
