@@ -1,18 +1,25 @@
-"""Ports: what the use cases need from the outside world, as ``typing.Protocol``."""
+"""Ports shared by several contexts, as ``typing.Protocol`` and plain data.
+
+Each context keeps the ports it needs in its own ``ports.py``
+(``application/<context>/ports.py``); only what several contexts speak in is here:
+
+* the screening's data: the ledger builds a :class:`ScreeningRequest` and asks its
+  :class:`~application.ledger.ports.Screening` port; the fraud context's model screening
+  answers with a :class:`ScreeningDecision`;
+* :data:`EventFeed`, how the fraud and notifications contexts read another context's log.
+
+The clock (:data:`~application.unit_of_work.Clock`) is in :mod:`application.unit_of_work`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from domain.ledger.transactions import ScreeningOutcome
-from domain.reconciliation.matching import LedgerSide
-
-Clock = Callable[[], datetime]
-"""Returns the current UTC time; injected so tests and replays control it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,82 +55,5 @@ class ScreeningDecision:
     """The features that pushed the score up most: ``feature``, ``value``, ``contribution``."""
 
 
-class Screening(Protocol):
-    """Decides APPROVE / REVIEW / DECLINE for a payment before it is booked."""
-
-    def screen(self, request: ScreeningRequest) -> ScreeningDecision: ...
-
-
-@runtime_checkable
-class BookingObserver(Protocol):
-    """A screening that keeps state from what is booked (online fraud features).
-
-    ``booked`` gets the events of each payment a unit of work books, before the commit,
-    so later payments of the same batch see earlier ones; ``unit_ended`` is called after
-    every unit of work, committed or not (the committed events come back from the log).
-    """
-
-    def booked(self, events: Sequence[object]) -> None: ...
-
-    def unit_ended(self) -> None: ...
-
-
-class FraudModel(Protocol):
-    """A trained fraud model, loaded and ready to score one payment."""
-
-    @property
-    def version(self) -> str: ...
-
-    @property
-    def features(self) -> tuple[str, ...]: ...
-
-    def explain(self, values: Sequence[float]) -> tuple[float, list[float]]:
-        """The fraud probability and each feature's contribution (log-odds)."""
-        ...
-
-
-class ModelLoader(Protocol):
-    """Loads a registered model version (from wherever artifacts are kept)."""
-
-    def load(self, version: str) -> FraudModel: ...
-
-
 EventFeed = Callable[[int, int], Sequence[tuple[int, object]]]
 """``feed(after, limit)``: up to ``limit`` (position, domain event) of a log after ``after``."""
-
-
-class ChangeExecutor(Protocol):
-    """Carries out approved changes of other contexts (the ledger's freeze, unfreeze and
-    reversal) for the identity context's maker-checker, which never imports them.
-
-    Both methods raise :class:`~application.errors.ApplicationError` (``NotFound``,
-    ``Conflict`` ...) to refuse.
-    """
-
-    def check(self, kind: str, subject: str, params: Mapping[str, str]) -> dict[str, str]:
-        """Before a request is made: that ``subject`` exists and the change applies now;
-        returns facts to record with the request (a reversal's amount and currency)."""
-        ...
-
-    def execute(
-        self, kind: str, subject: str, params: Mapping[str, str], *, request_id: str
-    ) -> str:
-        """Make the approved change of request ``request_id``; returns a one-line outcome.
-
-        Idempotent per request: when the change of ``request_id`` has already taken effect
-        (a second approve of the same request, on another replica or after a crash), it
-        returns the outcome without changing anything again."""
-        ...
-
-
-class LedgerStatementSide(Protocol):
-    """The ledger's side of a statement, read from the ledger's read models: the account's
-    postings booked in a period and its balance at the period's end.
-
-    Implementations make sure the read models include everything the ledger recorded before
-    the call (the matching must not run on a lagging read model).
-    """
-
-    def account_period(self, account: str, from_date: date, to_date: date) -> LedgerSide | None:
-        """The account's facts for the period, or None when the ledger holds no such account."""
-        ...

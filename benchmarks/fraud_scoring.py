@@ -35,7 +35,7 @@ from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.scoring import LightGBMModel
 from adapters.fraud.simulator import simulate
 from adapters.fraud.training import payment_of, read_records, train
-from application.fraud.app import ModelScreening, ModelSelector
+from application.fraud.screening import ModelScreening, ModelSelector
 from application.ledger.screening import AmountLimits, RulesScreening
 from application.ports import ScreeningRequest
 from benchmarks.environment import machine_description

@@ -116,7 +116,7 @@ def dataset_from_log(events: Iterable[object], labels: dict[str, int], source: s
     """The ledger's own history as training data: features recomputed from the event log
     (the code that serves online), labels from the analysts' decided cases (1 confirmed
     fraud, 0 false positive); a payment no analyst looked at counts as legitimate."""
-    from application.fraud.app import replay_features
+    from application.fraud.features import replay_features
 
     history: list[Any] = list(events)
     features = replay_features(history)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from application.ledger.commands import RESERVED_CHANNELS
+from domain.ledger.transactions import RESERVED_CHANNELS
 
 DEFAULT_QUEUE = "/queue/ledger.transactions.in"
 DEFAULT_DLQ = "/queue/ledger.transactions.dlq"

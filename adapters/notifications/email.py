@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
-from application.notifications.app import ChannelResult, OutgoingNotification
+from application.notifications.ports import ChannelResult, OutgoingNotification
 
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 

@@ -13,7 +13,7 @@ import threading
 
 from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, StompSession
-from application.notifications.app import ChannelResult, OutgoingNotification
+from application.notifications.ports import ChannelResult, OutgoingNotification
 
 
 class StompChannel:

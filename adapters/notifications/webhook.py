@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from application.notifications.app import ChannelResult, OutgoingNotification
+from application.notifications.ports import ChannelResult, OutgoingNotification
 
 RETRYABLE_4XX = frozenset({408, 429})
 

@@ -121,7 +121,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 def _store_dataset(settings: Settings) -> Any:
     from adapters.fraud.training import dataset_from_log
     from api.runtime.bootstrap import bootstrap
-    from application.fraud.app import ledger_feed
+    from application.fraud.features import ledger_feed
 
     container = bootstrap(settings)
     try:

@@ -124,8 +124,8 @@ def _handlers(
 ) -> Callable[[Entry], Callable[[Entry], Any] | None]:
     """The retry of each kind of follower, built on first use."""
     from adapters.messaging.outbox import FOLLOWER as OUTBOX
-    from application.fraud.app import OnlineFeatures, apply_ledger_event
-    from application.notifications.app import RuleEvaluator
+    from application.fraud.features import OnlineFeatures, apply_ledger_event
+    from application.notifications.evaluation import RuleEvaluator
     from domain.fraud.features import FeatureState
 
     projector = container.projector

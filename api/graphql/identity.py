@@ -24,7 +24,8 @@ from api.graphql.types import Connection, connection, page_size, paginate
 from api.presentation import account_key, transaction_uuid
 from api.security import Permission
 from application.errors import InvalidCommand
-from application.identity.app import IdentityApplication, Requester, UserEntry
+from application.identity.app import IdentityApplication
+from application.identity.principals import Requester, UserEntry
 from domain.identity.permissions import APPROVE_PERMISSION, ChangeKind
 from domain.identity.requests import ChangeRequest as ChangeRequestAggregate
 from domain.identity.users import BackofficeUser

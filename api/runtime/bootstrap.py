@@ -33,33 +33,25 @@ from adapters.notifications.webhook import WebhookChannel
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.runtime.settings import Settings
 from application.errors import ReadModelsBehind
-from application.fraud.app import (
-    FraudApplication,
-    FraudCases,
-    ModelScreening,
-    ModelSelector,
-    OnlineFeatures,
-    ScoreThresholds,
-    feature_topics,
-    ledger_feed,
-)
+from application.fraud.app import FraudApplication
+from application.fraud.cases import FraudCases
+from application.fraud.features import OnlineFeatures, feature_topics, ledger_feed
+from application.fraud.screening import ModelScreening, ModelSelector, ScoreThresholds
 from application.identity.app import IdentityApplication
-from application.ledger.app import LedgerApplication, utc_now
+from application.ledger.app import LedgerApplication
 from application.ledger.changes import LedgerChanges, OverdraftCeilings, ReversalThresholds
 from application.ledger.screening import RulesScreening
-from application.notifications.app import (
-    ContextFeed,
-    Facts,
-    NotificationChannel,
-    NotificationsApplication,
-    NotificationSender,
+from application.notifications.app import NotificationsApplication
+from application.notifications.evaluation import (
     RuleEvaluator,
     fraud_facts,
     ledger_facts,
     rule_topics,
 )
-from application.ports import Clock
+from application.notifications.ports import ContextFeed, Facts, NotificationChannel
+from application.notifications.sending import NotificationSender
 from application.reconciliation.app import ReconciliationApplication
+from application.unit_of_work import Clock, utc_now
 from domain.notifications.rules import Channel
 from projections.fraud.read_model import FraudQueries
 from projections.identity.read_model import IdentityQueries

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from api.runtime.bootstrap import Container
 from api.runtime.workers import LoopWorker, Worker
-from application.fraud.app import CaseEscalation
+from application.fraud.escalation import CaseEscalation
 from domain.causation import Causation, caused_by
 
 SWEEP_INTERVAL_SECONDS = 60.0

@@ -32,7 +32,7 @@ from schwifty import IBAN as SchwiftyIban
 
 from api.runtime.bootstrap import Container
 from application.errors import AlreadyExists, ApplicationError, Conflict
-from application.identity.app import Requester
+from application.identity.principals import Requester
 from application.ledger.commands import OpenAccount, PaymentInstruction, SubmissionResult
 from domain.causation import Causation, caused_by
 from domain.iban import Iban

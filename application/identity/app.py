@@ -4,46 +4,44 @@
   change only through a :class:`~domain.identity.requests.ChangeRequest` approved by a
   second person (``users:approve``), or by the console bootstrap (:meth:`provision_user`).
 * Sensitive ledger changes (freeze, unfreeze, reversal above the threshold) are requests as
-  well; on approval a :class:`~application.ports.ChangeExecutor`, injected at construction,
-  carries them out, so this module never imports the ledger.
+  well; on approval a :class:`~application.identity.ports.ChangeExecutor`, injected at
+  construction, carries them out, so this module never imports the ledger.
 * :meth:`IdentityApplication.lookup` is what authentication asks on every request: the
   roles a user holds now and whether they are suspended.
 
 Each use case is one ``save`` of everything it touched (a role change's request, the user
-and the pending index together), retried from fresh reads on a concurrency conflict.
+and the pending index together), retried from fresh reads on a concurrency conflict by the
+shared :func:`application.unit_of_work.run`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
+from application import unit_of_work
 from application.errors import (
     AlreadyExists,
     ApplicationError,
-    ConcurrencyExhausted,
     Conflict,
-    Expired,
     InvalidCommand,
     NotFound,
-    NotPermitted,
     Refused,
 )
-from application.ports import ChangeExecutor, Clock
-from domain.causation import caused_by, current_causation, recording_at
+from application.identity.ports import ChangeExecutor
+from application.identity.principals import Requester, UserEntry, bare_name, require
+from application.identity.unit_of_work import IdentityUnitOfWork
+from application.unit_of_work import Clock, utc_now
 from domain.identity.errors import (
     IdentityError,
     InvalidRequest,
     InvalidUserName,
-    RequestExpired,
     SelfApproval,
     UnknownRole,
 )
@@ -61,46 +59,11 @@ from domain.identity.requests import (
     check_params,
     request_key,
 )
-from domain.identity.users import BackofficeUser, normalise_user_name, user_id
+from domain.identity.users import BackofficeUser, user_id
 
-MAX_ATTEMPTS = 8
 DEFAULT_APPROVAL_TTL = timedelta(hours=24)
 
 T = TypeVar("T")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Requester:
-    """Who asks: the principal name (``user:alice``) and the permissions it holds now."""
-
-    name: str
-    permissions: frozenset[str]
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-
-@dataclass(frozen=True, slots=True)
-class UserEntry:
-    """A user as authentication needs it: the roles granted now and whether active."""
-
-    name: str
-    roles: frozenset[str]
-    active: bool
-    display_name: str
-
-    @classmethod
-    def of(cls, user: BackofficeUser) -> UserEntry:
-        return cls(
-            name=user.name,
-            roles=frozenset(user.roles),
-            active=user.active,
-            display_name=user.display_name,
-        )
 
 
 class IdentityApplication(Application[UUID]):
@@ -147,9 +110,9 @@ class IdentityApplication(Application[UUID]):
 
     def register_user(self, name: str, display_name: str | None, by: Requester) -> UserEntry:
         """Register a user without roles (``users:manage``)."""
-        _require(by, Permission.USERS_MANAGE)
+        require(by, Permission.USERS_MANAGE)
 
-        def attempt(work: _Work, _now: datetime) -> UserEntry:
+        def attempt(work: IdentityUnitOfWork, _now: datetime) -> UserEntry:
             user = BackofficeUser.register(name, display_name)
             if work.user(user.name) is not None:
                 raise AlreadyExists(f"user {user.name} is already registered")
@@ -160,14 +123,14 @@ class IdentityApplication(Application[UUID]):
 
     def suspend_user(self, name: str, reason: str, by: Requester) -> UserEntry:
         """Take every permission away from ``name`` until reactivated (``users:manage``)."""
-        _require(by, Permission.USERS_MANAGE)
-        if by.name == f"user:{_bare(name)}":
+        require(by, Permission.USERS_MANAGE)
+        if by.name == f"user:{bare_name(name)}":
             raise Refused(f"{by.name} cannot suspend themselves")
         return self._change_user(name, lambda user: user.suspend(reason))
 
     def reactivate_user(self, name: str, reason: str, by: Requester) -> UserEntry:
         """Give a suspended user their roles' permissions back (``users:manage``)."""
-        _require(by, Permission.USERS_MANAGE)
+        require(by, Permission.USERS_MANAGE)
         return self._change_user(name, lambda user: user.reactivate(reason))
 
     def provision_user(
@@ -177,7 +140,7 @@ class IdentityApplication(Application[UUID]):
         missing ``roles`` without maker-checker. Events carry the caller's causation."""
         wanted = sorted(set(roles))
 
-        def attempt(work: _Work, _now: datetime) -> UserEntry:
+        def attempt(work: IdentityUnitOfWork, _now: datetime) -> UserEntry:
             user = work.user(name)
             if user is None:
                 user = BackofficeUser.register(name, display_name)
@@ -201,7 +164,7 @@ class IdentityApplication(Application[UUID]):
         return user
 
     def _change_user(self, name: str, change: Callable[[BackofficeUser], None]) -> UserEntry:
-        def attempt(work: _Work, _now: datetime) -> UserEntry:
+        def attempt(work: IdentityUnitOfWork, _now: datetime) -> UserEntry:
             user = work.require_user(name)
             change(user)
             return UserEntry.of(user)
@@ -235,7 +198,7 @@ class IdentityApplication(Application[UUID]):
             change = ChangeKind(kind)
         except ValueError:
             raise InvalidCommand(f"unknown change kind {kind!r}") from None
-        _require(by, REQUEST_PERMISSION[change])
+        require(by, REQUEST_PERMISSION[change])
         try:
             subject, values = check_params(change, subject, params)
         except IdentityError as error:
@@ -247,7 +210,7 @@ class IdentityApplication(Application[UUID]):
             values = {**values, **facts}
         key = request_key(change, subject, values)
 
-        def attempt(work: _Work, now: datetime) -> ChangeRequest:
+        def attempt(work: IdentityUnitOfWork, now: datetime) -> ChangeRequest:
             if change in ROLE_KINDS:
                 user = work.require_user(subject)
                 if change is ChangeKind.GRANT_ROLE:
@@ -273,7 +236,7 @@ class IdentityApplication(Application[UUID]):
         ``ExecutionFailed`` afterwards. Returns the request as it ends up."""
         with self._lock:
             current = self.get_request(request_id)
-            _require(by, APPROVE_PERMISSION[current.kind])
+            require(by, APPROVE_PERMISSION[current.kind])
             if current.status is RequestStatus.APPROVED and not current.is_role_change:
                 # Approved, but the process stopped before the outcome was recorded: the
                 # approver approving again carries it out (or records why it cannot be).
@@ -284,7 +247,7 @@ class IdentityApplication(Application[UUID]):
                     )
                 return self._execute(current)
 
-            def decide(work: _Work, now: datetime) -> ChangeRequest:
+            def decide(work: IdentityUnitOfWork, now: datetime) -> ChangeRequest:
                 request = work.require_request(request_id)
                 work.decide(request, lambda: request.approve(by.name, now))
                 if request.is_role_change and request.status is RequestStatus.APPROVED:
@@ -296,7 +259,9 @@ class IdentityApplication(Application[UUID]):
                 return request
             return self._execute(request)
 
-    def _change_roles(self, work: _Work, request: ChangeRequest, now: datetime) -> None:
+    def _change_roles(
+        self, work: IdentityUnitOfWork, request: ChangeRequest, now: datetime
+    ) -> None:
         role = request.params["role"]
         user = work.user(request.subject)
         if user is None:
@@ -329,7 +294,7 @@ class IdentityApplication(Application[UUID]):
         except ApplicationError as error:
             outcome, failure = "", str(error)
 
-        def record(work: _Work, now: datetime) -> ChangeRequest:
+        def record(work: IdentityUnitOfWork, now: datetime) -> ChangeRequest:
             current = work.require_request(request.id)
             if current.status is not RequestStatus.APPROVED:
                 # Another execution of the same request (a second approve on another
@@ -353,10 +318,10 @@ class IdentityApplication(Application[UUID]):
         """Reject (a checker) or withdraw (the requester, who needs no approval right)."""
         kind = self.get_request(request_id).kind
 
-        def decide(work: _Work, now: datetime) -> ChangeRequest:
+        def decide(work: IdentityUnitOfWork, now: datetime) -> ChangeRequest:
             request = work.require_request(request_id)
             if by.name != request.requested_by:
-                _require(by, APPROVE_PERMISSION[kind])
+                require(by, APPROVE_PERMISSION[kind])
             work.decide(request, lambda: request.reject(by.name, reason, now))
             return request
 
@@ -365,7 +330,7 @@ class IdentityApplication(Application[UUID]):
     def expire_due(self, now: datetime | None = None) -> int:
         """Mark every PENDING request whose expiry is at or before ``now`` as EXPIRED."""
 
-        def sweep(work: _Work, clock_now: datetime) -> int:
+        def sweep(work: IdentityUnitOfWork, clock_now: datetime) -> int:
             at = now or clock_now
             index = work.index()
             count = 0
@@ -381,107 +346,24 @@ class IdentityApplication(Application[UUID]):
 
     # -- plumbing --------------------------------------------------------------------
 
-    def _run(self, use_case: Callable[[_Work, datetime], T]) -> T:
+    def _run(self, use_case: Callable[[IdentityUnitOfWork, datetime], T]) -> T:
         """One unit of work: fresh reads, the use case, one save; retried on conflicts.
 
         Domain refusals become application errors; a decision that found its request
-        expired saves the ``Expired`` event and then raises :class:`Expired`.
+        expired saves the ``Expired`` event and then raises
+        :class:`~application.errors.Expired`.
         """
-        causation = current_causation()
-        with self._lock, caused_by(causation):
-            for _ in range(MAX_ATTEMPTS):
-                work = _Work(self)
-                now = self.clock()
-                try:
-                    with recording_at(now):
-                        result = use_case(work, now)
-                except SelfApproval as error:
-                    raise Refused(str(error)) from None
-                except (InvalidUserName, UnknownRole, InvalidRequest) as error:
-                    raise InvalidCommand(str(error)) from None
-                except IdentityError as error:
-                    raise Conflict(str(error)) from None
-                try:
-                    work.commit()
-                except IntegrityError:
-                    continue
-                if work.expired is not None:
-                    raise Expired(work.expired)
-                return result
-        raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-update conflicts")
 
+        def attempt(work: IdentityUnitOfWork, now: datetime) -> T:
+            try:
+                return use_case(work, now)
+            except SelfApproval as error:
+                raise Refused(str(error)) from None
+            except (InvalidUserName, UnknownRole, InvalidRequest) as error:
+                raise InvalidCommand(str(error)) from None
+            except IdentityError as error:
+                raise Conflict(str(error)) from None
 
-def _bare(name: str) -> str:
-    try:
-        return normalise_user_name(name)
-    except InvalidUserName:
-        return name
-
-
-def _require(by: Requester, permission: str) -> None:
-    if not by.can(permission):
-        raise NotPermitted(by.name, permission)
-
-
-class _Work:
-    """The aggregates one use case loaded or created, saved together in one commit."""
-
-    def __init__(self, app: IdentityApplication) -> None:
-        self.app = app
-        self.loaded: dict[UUID, Any] = {}
-        self.expired: str | None = None
-
-    def _get(self, aggregate_id: UUID) -> Any | None:
-        if aggregate_id in self.loaded:
-            return self.loaded[aggregate_id]
-        try:
-            aggregate: Any = self.app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        self.loaded[aggregate_id] = aggregate
-        return aggregate
-
-    def add(self, aggregate: Any) -> None:
-        self.loaded[aggregate.id] = aggregate
-
-    def user(self, name: str) -> BackofficeUser | None:
-        user = self._get(user_id(name))
-        return user if isinstance(user, BackofficeUser) else None
-
-    def require_user(self, name: str) -> BackofficeUser:
-        user = self.user(name)
-        if user is None:
-            raise NotFound(f"no user {_bare(name)}")
-        return user
-
-    def request(self, request_id: UUID) -> ChangeRequest | None:
-        request = self._get(request_id)
-        return request if isinstance(request, ChangeRequest) else None
-
-    def require_request(self, request_id: UUID) -> ChangeRequest:
-        request = self.request(request_id)
-        if request is None:
-            raise NotFound(f"no change request {request_id}")
-        return request
-
-    def index(self) -> PendingRequests:
-        index = self._get(PendingRequests.create_id())
-        if not isinstance(index, PendingRequests):
-            index = PendingRequests()
-            self.add(index)
-        return index
-
-    def decide(self, request: ChangeRequest, decision: Callable[[], None]) -> None:
-        """Run ``decision`` on a PENDING request and take it out of the pending index;
-        a decision that finds it expired keeps the ``Expired`` event for the commit."""
-        try:
-            decision()
-        except RequestExpired as error:
-            self.expired = str(error)
-        if request.status is not RequestStatus.PENDING:
-            self.index().remove(request.id)
-
-    def commit(self) -> None:
-        pending = [agg for agg in self.loaded.values() if agg.pending_events]
-        if pending:
-            self.app.save(*pending)
+        return unit_of_work.run(
+            lambda _attempt: IdentityUnitOfWork(self), attempt, lock=self._lock, clock=self.clock
+        )

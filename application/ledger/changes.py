@@ -1,6 +1,6 @@
 """The ledger's side of maker-checker: what an approved request does to the ledger.
 
-:class:`LedgerChanges` implements :class:`~application.ports.ChangeExecutor` for the
+:class:`LedgerChanges` implements :class:`~application.identity.ports.ChangeExecutor` for the
 identity context: it checks a freeze, unfreeze or reversal before it is requested, and
 carries it out through :class:`~application.ledger.app.LedgerApplication` once approved (also
 an overdraft limit above the ceiling, :class:`OverdraftCeilings`).

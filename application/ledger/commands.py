@@ -20,12 +20,8 @@ from application.errors import InvalidCommand
 from application.input_rules import instant_problem, json_problems, text_problem
 from domain.errors import DomainError
 from domain.iban import Iban
+from domain.ledger.transactions import RESERVED_CHANNELS
 from domain.money import Money
-
-REVERSAL_CHANNEL = "REVERSAL"
-RESERVED_CHANNELS = frozenset({REVERSAL_CHANNEL})
-"""Channels the ledger books under itself; a message may not claim them, or it could
-take the idempotency key of a future reversal."""
 
 MAX_TEXT = 140  # ISO 20022 Max140Text, the longest free text a payment carries
 MAX_ID = 64

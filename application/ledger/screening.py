@@ -1,6 +1,6 @@
 """Rules-only screening: per-transaction and per-day amount limits.
 
-It serves behind the :class:`~application.ports.Screening` port until the fraud
+It serves behind the :class:`~application.ledger.ports.Screening` port until the fraud
 model lands. Limits are per currency; a currency without a configured limit is
 not limited by that rule.
 """

@@ -3,11 +3,11 @@
 :class:`ReconciliationApplication` records one
 :class:`~domain.reconciliation.reconciliation.StatementReconciliation` per imported statement
 in its own event table. Importing reads the ledger's side through the
-:class:`~application.ports.LedgerStatementSide` port, matches once, and saves the import and
-its result together (``Imported`` + ``Reconciled``); importing the same statement again
-returns that first result without matching again; the same account and statement id with
-other content is refused (``StatementConflict``). Breaks are resolved one by one with a
-reason, by a person.
+:class:`~application.reconciliation.ports.LedgerStatementSide` port, matches once, and
+saves the import and its result together (``Imported`` + ``Reconciled``); importing the same
+statement again returns that first result without matching again; the same account and
+statement id with other content is refused (``StatementConflict``). Breaks are resolved one
+by one with a reason, by a person.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
 from application.errors import Conflict, InvalidCommand, NotFound
-from application.ports import LedgerStatementSide
+from application.reconciliation.ports import LedgerStatementSide
 from domain.causation import current_causation
 from domain.reconciliation.matching import match_statement
 from domain.reconciliation.reconciliation import (

@@ -27,6 +27,12 @@ from domain.aggregate import AttributedAggregate
 from domain.errors import InvalidTransition, NotReversible, RejectionReason, UnbalancedPostings
 from domain.ledger.ids import transaction_id
 
+REVERSAL_CHANNEL = "REVERSAL"
+"""The channel of the transactions the ledger books itself to reverse others."""
+RESERVED_CHANNELS = frozenset({REVERSAL_CHANNEL})
+"""Channels the ledger books under itself; a message may not claim them, or it could
+take the idempotency key of a future reversal (and the fraud features leave them out)."""
+
 
 class TransactionStatus(StrEnum):
     RECEIVED = "RECEIVED"

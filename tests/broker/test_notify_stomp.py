@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from adapters.notifications.stomp import StompChannel
-from application.notifications.app import OutgoingNotification
+from application.notifications.ports import OutgoingNotification
 from tests.broker.support import collecting, unique_config, wait_until
 
 pytestmark = pytest.mark.broker

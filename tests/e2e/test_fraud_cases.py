@@ -14,7 +14,7 @@ from adapters.fraud.artifacts import ArtifactStore
 from adapters.persistence import DatabaseConfig
 from api.cli.main import main
 from api.runtime.settings import Settings
-from application.fraud.app import ScoreThresholds
+from application.fraud.screening import ScoreThresholds
 from domain.causation import Causation, caused_by
 from domain.fraud.cases import Verdict
 from tests.builders import iban
@@ -216,7 +216,7 @@ def _held_payment(client, amount: str = "70.00") -> tuple[str, str]:
 
 
 def _rejections(container, tx_id: str) -> int:
-    from application.fraud.app import ledger_feed
+    from application.fraud.features import ledger_feed
 
     return sum(
         1
@@ -298,7 +298,7 @@ def test_reversing_a_posted_payment_by_a_decision_needs_the_reversal_permission(
 
 
 def _reversals(container, tx_id: str) -> int:
-    from application.fraud.app import ledger_feed
+    from application.fraud.features import ledger_feed
 
     return sum(
         1

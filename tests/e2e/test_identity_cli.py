@@ -9,7 +9,7 @@ import pytest
 from api.cli.main import main
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
-from application.identity.app import Requester
+from application.identity.principals import Requester
 from domain.identity.permissions import ChangeKind, permissions_of
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

@@ -18,7 +18,7 @@ from api.runtime.notifications_role import notification_workers
 from api.runtime.settings import Settings
 from api.runtime.workers import shutdown_all
 from api.security import Principal
-from application.notifications.app import ChannelResult, OutgoingNotification
+from application.notifications.ports import ChannelResult, OutgoingNotification
 from domain.causation import Causation, caused_by
 from domain.notifications.deliveries import Delivery
 from domain.notifications.rules import Channel, EventRef, Rule, rule_set

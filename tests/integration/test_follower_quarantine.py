@@ -18,8 +18,10 @@ from eventsourcing.utils import get_topic
 from adapters.persistence import DatabaseConfig, read_model_engine
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
-from application.fraud.app import ModelScreening, OnlineFeatures, feature_topics, ledger_feed
-from application.notifications.app import ContextFeed, RuleEvaluator
+from application.fraud.features import OnlineFeatures, feature_topics, ledger_feed
+from application.fraud.screening import ModelScreening
+from application.notifications.evaluation import RuleEvaluator
+from application.notifications.ports import ContextFeed
 from application.quarantine import Unreadable
 from domain.ledger.transactions import Transaction
 from domain.notifications.deliveries import delivery_id

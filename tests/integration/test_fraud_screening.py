@@ -19,7 +19,7 @@ from adapters.persistence import DatabaseConfig
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
 from application.errors import Conflict
-from application.fraud.app import ledger_feed, replay_features
+from application.fraud.features import ledger_feed, replay_features
 from domain.causation import Causation, caused_by
 from domain.fraud.features import FEATURES
 from tests.builders import FakeClock, iban, open_command, payment

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from adapters.persistence import DatabaseConfig
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
-from application.fraud.app import ledger_feed, replay_features
+from application.fraud.features import ledger_feed, replay_features
 from domain.causation import Causation, caused_by
 from tests.builders import FakeClock, iban, open_command, payment
 from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture

@@ -22,7 +22,8 @@ from application.errors import (
     NotPermitted,
     Refused,
 )
-from application.identity.app import IdentityApplication, Requester, UserEntry
+from application.identity.app import IdentityApplication
+from application.identity.principals import Requester, UserEntry
 from application.ledger.app import LedgerApplication
 from application.ledger.changes import LedgerChanges, ReversalThresholds
 from domain.causation import Causation, caused_by

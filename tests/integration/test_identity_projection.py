@@ -21,7 +21,7 @@ from adapters.persistence import DatabaseConfig
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
 from application.errors import AlreadyExists, Conflict, NotFound, Refused
-from application.identity.app import Requester
+from application.identity.principals import Requester
 from domain.identity.permissions import ChangeKind, permissions_of
 from projections.identity.read_model import rm_change_requests, rm_users
 from projections.runner import Projector

@@ -31,7 +31,7 @@ from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.notifications_role import notification_workers
 from api.runtime.settings import Settings
 from application.errors import NotFound
-from application.notifications.app import ChannelResult, OutgoingNotification
+from application.notifications.ports import ChannelResult, OutgoingNotification
 from domain.notifications.deliveries import delivery_id
 from domain.notifications.rules import Channel, Condition, EventRef, Rule, rule_set
 from projections.notifications.read_model import (

@@ -15,7 +15,8 @@ from eventsourcing.domain import Snapshot
 
 from adapters.audit.snapshot_verify import verify_application
 from adapters.persistence import DatabaseConfig, event_store_env
-from application.identity.app import IdentityApplication, Requester
+from application.identity.app import IdentityApplication
+from application.identity.principals import Requester
 from application.ledger.app import LedgerApplication
 from domain.causation import Causation, caused_by
 from domain.identity.permissions import ChangeKind, permissions_of

@@ -11,7 +11,7 @@ import time
 
 from adapters.notifications.email import EmailChannel, SmtpConfig, parse_smtp_url, render_message
 from adapters.notifications.webhook import WebhookChannel, verify_signature
-from application.notifications.app import OutgoingNotification
+from application.notifications.ports import OutgoingNotification
 from tests.notify_support import (
     free_port,
     refusing_smtp_server,

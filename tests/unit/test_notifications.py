@@ -21,7 +21,8 @@ from adapters.notifications.rules_file import RulesFileError, load_rules, parse_
 from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import classify, signature, verify_signature
 from api.runtime.settings import Settings, SettingsError
-from application.notifications.app import OutgoingNotification, event_fields
+from application.notifications.evaluation import event_fields
+from application.notifications.ports import OutgoingNotification
 from domain.fraud.cases import FraudCase
 from domain.ledger.transactions import Transaction
 from domain.notifications.deliveries import (
