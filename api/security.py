@@ -119,7 +119,7 @@ class PrincipalResolver(Protocol):
 
 
 class DirectoryEntry(Protocol):
-    """What the identity context knows of a user (``application.identity.app.UserEntry``)."""
+    """What the identity context knows of a user (``application.identity.principals.UserEntry``)."""
 
     @property
     def roles(self) -> frozenset[str]: ...

@@ -1,4 +1,4 @@
-"""LightGBM behind the :class:`~application.ports.FraudModel` port.
+"""LightGBM behind the :class:`~application.fraud.ports.FraudModel` port.
 
 One ``Booster.predict(..., pred_contrib=True)`` on a one-row NumPy array gives every
 feature's contribution in log-odds plus the bias; their sum is the raw score, and its

@@ -29,7 +29,7 @@ def create_position_tables(engine: Engine) -> None:
 
 
 class SqlPositionStore:
-    """The :class:`~application.notifications.app.PositionStore` over ``notification_positions``
+    """The :class:`~application.notifications.ports.PositionStore` over ``notification_positions``
     (``name`` is the rule's key; rows named ``rules`` are from before positions were kept per
     rule, and are no longer read)."""
 

@@ -351,7 +351,7 @@ class FraudQueries:
     def overdue(self, cutoff: datetime, limit: int) -> list[tuple[str, datetime]]:
         """Payments still held for review, undecided and opened at or before ``cutoff``,
         not yet escalated: ``(transaction id, opened at)``, oldest first (the fraud role's
-        :class:`~application.fraud.app.CaseEscalation` sweep)."""
+        :class:`~application.fraud.escalation.CaseEscalation` sweep)."""
         cases, escalations = rm_fraud_cases, rm_fraud_escalations
         query = (
             select(cases.c.transaction_id, cases.c.opened_at)

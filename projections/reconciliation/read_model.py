@@ -10,8 +10,9 @@
 Rows come from the reconciliation context's events only, so a rebuild writes exactly what
 incremental processing wrote.
 
-:class:`LedgerPeriodReader` implements :class:`~application.ports.LedgerStatementSide` over
-the ledger's read models (``rm_accounts``, ``rm_postings`` joined with ``rm_transactions``).
+:class:`LedgerPeriodReader` implements
+:class:`~application.reconciliation.ports.LedgerStatementSide` over the ledger's read models
+(``rm_accounts``, ``rm_postings`` joined with ``rm_transactions``).
 """
 
 from __future__ import annotations
