@@ -80,8 +80,19 @@ def test_rendered_manifests_match_the_kubernetes_schemas(
         (("roles.billing.enabled=true",), "billing"),
         (("secrets.existingSecret=",), "/secrets/existingSecret"),
         (("containerSecurityContext.readOnlyRootFilesystem=false",), "readOnlyRootFilesystem"),
+        (("config.auth.maxTokenLifetimeMinutes=0",), "/config/auth/maxTokenLifetimeMinutes"),
+        (("config.auth.maxTokenLifetimeMinutes=10081",), "/config/auth/maxTokenLifetimeMinutes"),
     ],
-    ids=["replicas-not-a-number", "probe-path", "zero-replicas", "unknown-role", "no-secret", "rw"],
+    ids=[
+        "replicas-not-a-number",
+        "probe-path",
+        "zero-replicas",
+        "unknown-role",
+        "no-secret",
+        "rw",
+        "zero-token-lifetime",
+        "token-lifetime-above-a-week",
+    ],
 )
 def test_broken_values_fail_lint(tools: Tools, sets: tuple[str, ...], message: str) -> None:
     code, output = lint(tools, sets=sets)
@@ -419,6 +430,7 @@ def test_default_auth_settings_match_the_envoy_provider(
     assert [data["LEDGER_AUTH_AUDIENCE"]] == provider["audiences"]
     assert data["LEDGER_AUTH_JWKS_URL"] == provider["remote_jwks"]["http_uri"]["uri"]
     assert data["LEDGER_AUTH_ALGORITHMS"] == "RS256,ES256"
+    assert data["LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES"] == "60"  # the ledger's production cap
     assert data["LEDGER_METRICS_PUBLIC"] == "true"
 
 
@@ -432,6 +444,7 @@ def test_config_map_carries_the_auth_settings_from_values(tools: Tools) -> None:
             "config.auth.audience=ledger-prod",
             "config.auth.algorithms={ES256}",
             "config.auth.leewaySeconds=10",
+            "config.auth.maxTokenLifetimeMinutes=15",
             "config.metricsPublic=false",
         ]
     )
@@ -441,6 +454,7 @@ def test_config_map_carries_the_auth_settings_from_values(tools: Tools) -> None:
     assert data["LEDGER_AUTH_AUDIENCE"] == "ledger-prod"
     assert data["LEDGER_AUTH_ALGORITHMS"] == "ES256"
     assert data["LEDGER_AUTH_LEEWAY_SECONDS"] == "10"
+    assert data["LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES"] == "15"
     assert data["LEDGER_METRICS_PUBLIC"] == "false"
     # `ledger migrate` reads the same settings (and refuses production without them).
     job = by_kind(manifests, "Job")[f"{RELEASE}-migrate"]
@@ -448,6 +462,19 @@ def test_config_map_carries_the_auth_settings_from_values(tools: Tools) -> None:
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["LEDGER_AUTH_ISSUER"] == issuer
     assert env["LEDGER_AUTH_JWKS_URL"] == jwks
+    assert env["LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES"] == "15"
+
+
+def test_the_ledger_accepts_the_rendered_token_lifetime(tools: Tools, tmp_path: Path) -> None:
+    """The ConfigMap's LEDGER_AUTH_* as the ledger's own settings read them; null leaves the
+    variable out, so the ledger's default applies (60 minutes in production)."""
+    data = config_map(tools.render(sets=["config.auth.maxTokenLifetimeMinutes=45"]))
+    settings = Settings.from_env({**data, "LEDGER_DATA_DIR": str(tmp_path)})
+    assert settings.auth.max_token_lifetime_minutes == 45
+    unset = config_map(tools.render(sets=["config.auth.maxTokenLifetimeMinutes=null"]))
+    assert "LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES" not in unset
+    settings = Settings.from_env({**unset, "LEDGER_DATA_DIR": str(tmp_path)})
+    assert settings.auth.max_token_lifetime_minutes == 60
 
 
 def test_development_without_an_identity_provider_renders(tools: Tools) -> None:
@@ -592,9 +619,9 @@ def test_a_role_can_mount_a_shared_volume(tools: Tools, tmp_path: Path) -> None:
         volumes = {v["name"] for v in pod["volumes"]}
         if role_of(deployment) == "fraud":
             assert mounts["inbox"] == "/var/lib/ledger/reconciliation/inbox"
-            assert volumes == {"tmp", "data", "inbox"}
+            assert volumes == {"tmp", "data", "db-ca", "inbox"}
         else:
-            assert "inbox" not in mounts and volumes == {"tmp", "data"}, name
+            assert "inbox" not in mounts and volumes == {"tmp", "data", "db-ca"}, name
     bad = tmp_path / "bad.yaml"
     bad.write_text("roles:\n  fraud:\n    extraVolumeMounts:\n      - {name: inbox}\n")
     refused = tools.helm_template(bad)

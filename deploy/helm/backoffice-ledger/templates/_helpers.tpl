@@ -185,6 +185,9 @@ LEDGER_AUTH_JWKS_URL: {{ . | quote }}
 {{- end }}
 LEDGER_AUTH_ALGORITHMS: {{ join "," .algorithms | quote }}
 LEDGER_AUTH_LEEWAY_SECONDS: {{ .leewaySeconds | toString | quote }}
+{{- with .maxTokenLifetimeMinutes }}
+LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES: {{ . | toString | quote }}
+{{- end }}
 {{- end }}
 LEDGER_METRICS_PUBLIC: {{ .Values.config.metricsPublic | toString | quote }}
 {{- range $key, $value := .Values.config.extra }}
@@ -229,6 +232,69 @@ LEDGER_METRICS_PUBLIC: {{ .Values.config.metricsPublic | toString | quote }}
   mountPath: /tmp
 - name: data
   mountPath: {{ .Values.config.dataDir }}
+{{- end -}}
+
+{{/*
+Name of the ConfigMap the chart makes from database.caBundle.pem. Usage:
+include "ledger.dbCaConfigMapName" (list $ false); true names the migration hook's own copy (hooks
+run before the release's ordinary resources exist).
+*/}}
+{{- define "ledger.dbCaConfigMapName" -}}
+{{- $root := index . 0 -}}
+{{- if index . 1 -}}
+{{- printf "%s-db-ca" (include "ledger.roleFullname" (list $root "migrate")) -}}
+{{- else -}}
+{{- printf "%s-db-ca" (include "ledger.fullname" $root) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The database CA bundle as a pod volume (nothing when disabled): the key of the ConfigMap or
+Secret becomes <mountPath>/<fileName>, the sslrootcert of LEDGER_DATABASE_URL. Source precedence:
+pem (a ConfigMap of the chart), existingSecret, existingConfigMap.
+Usage: include "ledger.dbCaVolume" (list $ false); true for the migration hook Job.
+*/}}
+{{- define "ledger.dbCaVolume" -}}
+{{- $root := index . 0 -}}
+{{- $ca := ($root.Values.database | default dict).caBundle | default dict -}}
+{{- if $ca.enabled -}}
+- name: db-ca
+{{- if $ca.pem }}
+  configMap:
+    name: {{ include "ledger.dbCaConfigMapName" . }}
+{{- else if $ca.existingSecret }}
+  secret:
+    secretName: {{ $ca.existingSecret }}
+{{- else }}
+  configMap:
+    name: {{ $ca.existingConfigMap }}
+{{- end }}
+    defaultMode: 0444
+    items:
+      - key: {{ $ca.key | quote }}
+        path: {{ $ca.fileName | quote }}
+{{- end -}}
+{{- end -}}
+
+{{/* The read-only mount of the database CA bundle (nothing when disabled). */}}
+{{- define "ledger.dbCaVolumeMount" -}}
+{{- $ca := (.Values.database | default dict).caBundle | default dict -}}
+{{- if $ca.enabled -}}
+- name: db-ca
+  mountPath: {{ $ca.mountPath }}
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/*
+database.caBundle checks (they also hold under --skip-schema-validation): enabled needs a source,
+else every pod would wait for a volume that can never exist.
+*/}}
+{{- define "ledger.validateDbCa" -}}
+{{- $ca := (.Values.database | default dict).caBundle | default dict -}}
+{{- if and $ca.enabled (not (or $ca.pem $ca.existingSecret $ca.existingConfigMap)) -}}
+{{- fail "database.caBundle is enabled without a source: set database.caBundle.existingConfigMap, .existingSecret or .pem (the CA bundle named by sslrootcert in LEDGER_DATABASE_URL), or set database.caBundle.enabled=false" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
