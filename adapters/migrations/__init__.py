@@ -19,7 +19,7 @@ Revisions are expand-only (docs/operations.md): a database at a revision this co
 know was migrated by a newer release, and this code runs on it (a rollback) without touching
 it; only a database *behind* this code's head is not migrated (:func:`is_behind`).
 
-Adding a migration: docs/operations.md ("Read-model migrations").
+Adding a migration: docs/operations.md, section 12 ("Read-model migrations").
 """
 
 from __future__ import annotations
@@ -110,7 +110,12 @@ def is_ours(name: str | None, type_: str, _parents: Mapping[str, str | None]) ->
     defines is still compared when it is a read model's (``rm_*``) or the baseline's."""
     if type_ != "table" or name is None:
         return True
-    return name in target_metadata().tables or name.startswith("rm_") or name in baseline_tables()
+    return name in _owned() or name.startswith("rm_")
+
+
+@cache
+def _owned() -> frozenset[str]:
+    return frozenset(target_metadata().tables) | baseline_tables()
 
 
 def context_options(connection: Connection) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from adapters.migration import (
 from adapters.persistence import DatabaseConfig, read_model_engine
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
-from projections.tables import rm_projection_tracking
+
+rm_projection_tracking = migrations.target_metadata().tables["rm_projection_tracking"]
 
 
 def _migrate(database: DatabaseConfig) -> None:
