@@ -1,30 +1,46 @@
 """``ledger migrate``'s DDL, and which version of the schema it last installed.
 
-``ledger migrate`` is the only place DDL runs (schema, event tables, read models, outbox and
-position tables, append-only triggers: :func:`install_schema`). At its end it records
-:data:`SCHEMA_VERSION` in ``ledger_schema_version`` (in the read-model database). Every
-long-running process (``ledger serve``, ``uvicorn --factory api.http.app:app_from_env``) starts
-without DDL and first reads that marker: when it is missing or older than this code's
-version it refuses to start with :class:`SchemaNotMigrated`, whose message names the command
-to run. Creating tables at process start is what made two role processes starting together
-on an empty schema crash (``IntegrityError pg_type_typname_nsp_index``).
+``ledger migrate`` is the only place DDL runs (:func:`install_schema`): the schema and the
+event tables (eventsourcing), the read-model tables (Alembic: ``alembic upgrade head`` through
+:func:`adapters.migrations.upgrade`, versioned revisions in ``adapters/migrations/versions``),
+and the append-only triggers. At its end it records :data:`SCHEMA_VERSION` in
+``ledger_schema_version`` (in the read-model database). Every long-running process
+(``ledger serve``, ``uvicorn --factory api.http.app:app_from_env``) starts without DDL and
+first reads that marker and the Alembic revision: when the marker is missing or older than
+this code's version, or the revision is behind this code's Alembic head, it refuses to start
+with :class:`SchemaNotMigrated`, whose message names the command to run. Creating tables at
+process start is what made two role processes starting together on an empty schema crash
+(``IntegrityError pg_type_typname_nsp_index``). :func:`migration_lock` serialises whole
+``ledger migrate`` runs, so several started at once do not race either.
 
-Bump :data:`SCHEMA_VERSION` whenever ``ledger migrate`` creates or changes something new.
+A read-model table change is a new Alembic revision (docs/operations.md); bump
+:data:`SCHEMA_VERSION` when ``ledger migrate`` changes something outside Alembic (event
+tables, triggers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import fcntl
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from eventsourcing.application import Application
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, Table, func, inspect, select
 
+from adapters import migrations
 from adapters.audit.append_only import protect
-from adapters.messaging.outbox import create_outbox_tables
-from adapters.notifications.positions import create_position_tables
-from adapters.persistence import DatabaseConfig, read_model_engine
+from adapters.leadership import lock_key
+from adapters.persistence import (
+    DatabaseConfig,
+    DatabaseUnreachable,
+    describe_target,
+    pg_params,
+    read_model_engine,
+)
 from projections.runner import Projector
 
 SCHEMA_VERSION = 1
@@ -40,17 +56,34 @@ schema_versions = Table(
 )
 
 
-class SchemaNotMigrated(RuntimeError):
-    """The database is not (or not fully) migrated for this code: run ``ledger migrate``."""
+LOCK_NAME = "backoffice-ledger:migrate:"
+"""The advisory lock of a whole ``ledger migrate`` run (PostgreSQL; the schema is appended)."""
 
-    def __init__(self, found: int | None, needed: int = SCHEMA_VERSION) -> None:
+
+class SchemaNotMigrated(RuntimeError):
+    """The database is not (or not fully) migrated for this code: run ``ledger migrate``.
+
+    ``found``/``needed``: the ``ledger_schema_version`` marker; ``revision``/``head``: the
+    read models' Alembic revision, when the marker is current and the revision is not."""
+
+    def __init__(
+        self,
+        found: int | None,
+        needed: int = SCHEMA_VERSION,
+        *,
+        revision: str | None = None,
+        head: str | None = None,
+    ) -> None:
         self.found = found
         self.needed = needed
-        shown = "none" if found is None else str(found)
-        super().__init__(
-            f"the database is not migrated (schema version {shown}, this code needs "
-            f"{needed}): run `ledger migrate` first"
-        )
+        self.revision = revision
+        self.head = head
+        if head is not None and found is not None and found >= needed:
+            detail = f"read-model revision {revision or 'none'}, this code needs {head}"
+        else:
+            shown = "none" if found is None else str(found)
+            detail = f"schema version {shown}, this code needs {needed}"
+        super().__init__(f"the database is not migrated ({detail}): run `ledger migrate` first")
 
 
 def installed_version(engine: Engine) -> int | None:
@@ -64,14 +97,19 @@ def installed_version(engine: Engine) -> int | None:
 
 def require_migrated(database: DatabaseConfig) -> None:
     """Raise :class:`SchemaNotMigrated` unless the read-model database of ``database`` has
-    this code's schema version (one short-lived connection, no DDL)."""
+    this code's schema version and its read models are at this code's Alembic head (or at a
+    newer release's revision: :func:`adapters.migrations.is_behind`; one short-lived
+    connection, no DDL)."""
     engine = read_model_engine(database)
     try:
         found = installed_version(engine)
+        if found is None or found < SCHEMA_VERSION:
+            raise SchemaNotMigrated(found)
+        revision = migrations.installed_revision(engine)
     finally:
         engine.dispose()
-    if found is None or found < SCHEMA_VERSION:
-        raise SchemaNotMigrated(found)
+    if migrations.is_behind(revision):
+        raise SchemaNotMigrated(found, revision=revision, head=migrations.head())
 
 
 def record_migration(engine: Engine) -> None:
@@ -92,10 +130,42 @@ def record_migration(engine: Engine) -> None:
 def install_schema(
     applications: Iterable[Application[Any]], projector: Projector, engine: Engine
 ) -> None:
-    """Create the read-model, outbox and position tables that are missing and install the
-    append-only triggers on the event tables and the audit chain (the applications created
-    their event tables when built with eventsourcing's ``CREATE_TABLE`` on, its default)."""
-    projector.create_tables()
-    create_outbox_tables(engine)
-    create_position_tables(engine)
+    """Bring the read-model, outbox and position tables to the Alembic head (stamping a
+    database ``metadata.create_all`` made before Alembic) and install the append-only
+    triggers on the event tables and the audit chain (the applications created their event
+    tables when built with eventsourcing's ``CREATE_TABLE`` on, its default)."""
+    migrations.upgrade(engine)
+    projector.assume_tables()
     protect(applications, engine)
+
+
+@contextlib.contextmanager
+def migration_lock(database: DatabaseConfig) -> Iterator[None]:
+    """Hold the lock of a ``ledger migrate`` run: the event tables (eventsourcing's
+    ``CREATE TABLE IF NOT EXISTS`` races on PostgreSQL's type names), the Alembic upgrade and
+    the triggers are made by one process at a time; the next one waits, then finds them.
+    PostgreSQL: a session-level advisory lock per schema on a connection of its own; SQLite:
+    an exclusive ``fcntl`` lock on ``.migrate.lock`` in the data directory."""
+    if database.url is None:
+        database.data_dir.mkdir(parents=True, exist_ok=True)
+        with (database.data_dir / ".migrate.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    key = lock_key(LOCK_NAME + (database.schema or ""))
+    params = pg_params(database.url)
+    try:
+        conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
+    except psycopg.OperationalError as error:
+        raise DatabaseUnreachable(
+            f"cannot connect to PostgreSQL at {describe_target(params)}: {error}"
+        ) from None
+    with conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

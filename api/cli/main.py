@@ -413,19 +413,21 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     evidence), then record the schema version ``ledger serve`` checks before it starts.
     The other admin commands are one-off and create what they miss themselves
     (``bootstrap(migrate=True)``) but record no version."""
-    from adapters.migration import SCHEMA_VERSION, record_migration
+    from adapters.migration import SCHEMA_VERSION, migration_lock, record_migration
+    from adapters.migrations import head
     from api.runtime.bootstrap import bootstrap
 
-    container = bootstrap(settings, migrate=True)
-    try:
-        record_migration(container.read_engine)
-        print(f"migrate: schema version {SCHEMA_VERSION}")
-        heads = container.heads()
-        backend = settings.database().label
-        print(f"migrate: {backend} store ready; events per context: {heads}")
-        return EXIT_OK
-    finally:
-        container.close()
+    with migration_lock(settings.database()):  # several at once: one after the other
+        container = bootstrap(settings, migrate=True)
+        try:
+            record_migration(container.read_engine)
+            print(f"migrate: schema version {SCHEMA_VERSION}, read models at revision {head()}")
+            heads = container.heads()
+            backend = settings.database().label
+            print(f"migrate: {backend} store ready; events per context: {heads}")
+            return EXIT_OK
+        finally:
+            container.close()
 
 
 # --------------------------------------------------------------------------- demo
