@@ -25,7 +25,7 @@ from adapters.audit.append_only import protect
 from adapters.messaging.outbox import create_outbox_tables
 from adapters.notifications.positions import create_position_tables
 from adapters.persistence import DatabaseConfig, read_model_engine
-from projections.runner import Projector
+from projections.runner.projector import Projector
 
 SCHEMA_VERSION = 1
 """The schema this code needs; ``ledger migrate`` installs it and records it."""
