@@ -41,7 +41,7 @@ from adapters.persistence import (
     pg_params,
     read_model_engine,
 )
-from projections.runner import Projector
+from projections.runner.projector import Projector
 
 SCHEMA_VERSION = 1
 """The schema this code needs; ``ledger migrate`` installs it and records it."""

@@ -29,7 +29,7 @@ from domain.ledger.accounts import (
 )
 from domain.ledger.transactions import Transaction
 from domain.money import check_currency, minor_unit
-from projections.views import AccountView, TransactionView
+from projections.ledger.views import AccountView, TransactionView
 
 
 def account_view(account: Account) -> AccountView:

@@ -15,8 +15,9 @@ from adapters.persistence import DatabaseConfig, event_store_env, read_model_eng
 from application.ledger.app import LedgerApplication
 from benchmarks.environment import fresh_store
 from benchmarks.workload import EXTERNAL, customer_ibans, open_and_fund, payment, transfers
-from projections.ledger.queries import LedgerQueries
-from projections.runner import EventSource, Projector
+from projections.queries import LedgerQueries
+from projections.runner.projector import Projector
+from projections.runner.sources import EventSource
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ class ProjectionError(RuntimeError):
     """A projection could not apply an event; the batch was rolled back.
 
     The projector never skips it silently: it parks the event for that projection
-    (``rm_quarantine``, an ERROR line) and goes on; see :mod:`projections.runner`.
+    (``rm_quarantine``, an ERROR line) and goes on; see :mod:`projections.runner.batches`.
     """
 
     def __init__(self, projection: str, envelope: Envelope | None, cause: BaseException) -> None:

@@ -12,6 +12,17 @@ from projections.views import Page
 
 V = TypeVar("V")
 
+MAX_PAGE = 500
+"""The largest page a query returns (``first`` is clamped to 1..500)."""
+
+IN_CHUNK = 5000
+"""How many keys one ``IN (...)`` lookup lists at most."""
+
+
+def clamp(first: int) -> int:
+    """``first`` (the page size asked for) within 1..:data:`MAX_PAGE`."""
+    return max(1, min(int(first), MAX_PAGE))
+
 
 def before(
     first_col: ColumnElement[Any], second_col: ColumnElement[Any], first: Any, second: Any

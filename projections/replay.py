@@ -28,9 +28,11 @@ from sqlalchemy import (
     select,
 )
 
+from projections.audit.trail import rm_audit_events
 from projections.events import Envelope, as_utc
-from projections.runner import EventSource, Projector
-from projections.tables import UtcDateTime, rm_audit_events
+from projections.runner.projector import Projector
+from projections.runner.sources import EventSource
+from projections.tables import UtcDateTime
 
 _info_metadata = MetaData()
 

@@ -50,7 +50,7 @@ from adapters.messaging.metrics import IngestionMetrics
 from application.quarantine import Guard, Quarantine
 from projections.events import Envelope
 from projections.quarantine import TRANSIENT_DB, QuarantineStore
-from projections.runner import EventSource
+from projections.runner.sources import EventSource
 
 log = structlog.get_logger("adapters.messaging.outbox")
 

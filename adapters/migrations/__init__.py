@@ -37,7 +37,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-import projections.runner  # noqa: F401  (imports every projection: their tables register)
+import projections.runner.registry  # noqa: F401  (imports every projection: their tables register)
 from adapters.messaging.outbox import metadata as outbox_metadata
 from adapters.notifications.positions import metadata as positions_metadata
 from projections.audit.chain import chain_metadata

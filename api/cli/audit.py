@@ -113,7 +113,7 @@ def _verify(container: Any, anchors: Any, *, as_json: bool) -> int:
 
 def _head(container: Any) -> int:
     from projections.audit.chain_verify import chain_heads, heads_document
-    from projections.runner import Projector
+    from projections.runner.projector import Projector
 
     chainer = Projector(
         container.read_engine,

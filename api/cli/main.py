@@ -566,7 +566,7 @@ def _projection_status(container: Any) -> int:
 def _projection_rebuild(container: Any, name: str | None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from projections.runner import PROJECTIONS
+    from projections.runner.registry import PROJECTIONS
 
     names = [name] if name else list(PROJECTIONS)
     unknown = [n for n in names if n not in PROJECTIONS]

@@ -30,7 +30,7 @@ from api.presentation import transaction_uuid
 from api.security import Permission
 from application.errors import ApprovalRequired
 from domain.fraud.cases import Verdict
-from projections.fraud.read_model import FraudCaseView
+from projections.fraud.queries import FraudCaseView
 
 Info = strawberry.Info[LedgerContext, None]
 R = TypeVar("R")

@@ -16,8 +16,8 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from api.graphql.execution import offload
-from projections.ledger.queries import LedgerQueries
-from projections.views import AccountView, StatusChange, TransactionView
+from projections.ledger.views import AccountView, StatusChange, TransactionView
+from projections.queries import LedgerQueries
 
 AsOfKey = tuple[str, datetime | None]
 V = TypeVar("V")

@@ -25,7 +25,7 @@ from domain.iban import normalise_iban
 from domain.reconciliation.reconciliation import StatementReconciliation
 from domain.reconciliation.statement import StatementConflict, StatementError
 from projections.events import as_utc
-from projections.reconciliation.read_model import (
+from projections.reconciliation.queries import (
     BreakView,
     ReconciliationEntryView,
     ReconciliationQueries,

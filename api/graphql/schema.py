@@ -74,8 +74,9 @@ from api.security import Permission
 from application.errors import ApprovalRequired
 from domain.identity.permissions import readable_contexts
 from domain.money import check_currency
-from projections.views import AccountView, Page, TransactionView
-from projections.views import TransactionFilter as FilterView
+from projections.ledger.views import AccountView, TransactionView
+from projections.ledger.views import TransactionFilter as FilterView
+from projections.views import Page
 
 log = get_logger("api.graphql")
 

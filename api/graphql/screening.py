@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, in_thread
 from api.security import Permission
-from projections.fraud.read_model import FraudQueries, ScreeningView
+from projections.fraud.queries import FraudQueries, ScreeningView
 
 Info = strawberry.Info[LedgerContext, None]
 

@@ -21,9 +21,9 @@ from api.graphql.screening import ScreeningDecision, screening_of
 from api.presentation import format_amount, jsonable
 from api.security import Permission
 from domain.errors import RejectionReason
-from projections.views import (
+from projections.audit.queries import AuditEventView
+from projections.ledger.views import (
     AccountView,
-    AuditEventView,
     CurrencyTotals,
     PostingView,
     StatusChange,

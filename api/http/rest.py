@@ -58,7 +58,7 @@ from application.input_rules import JsonRefused, decode_json, instant_problem
 from application.ledger.commands import PaymentInstruction, SubmissionResult
 from domain.causation import Causation, caused_by
 from domain.errors import DomainError
-from projections.views import AccountView, StatusChange, TransactionView
+from projections.ledger.views import AccountView, StatusChange, TransactionView
 
 log = get_logger("api.http.rest")
 

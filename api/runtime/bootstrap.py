@@ -6,7 +6,7 @@ through the fraud model screening: rules, blocklist and the promoted model, if a
 carries out approved ledger changes through :class:`~application.ledger.changes.LedgerChanges`),
 the read-model engine, the reconciliation application (it matches statements against the
 ledger's read models through
-:class:`~projections.reconciliation.read_model.LedgerPeriodReader`, which first brings them up
+:class:`~projections.ledger.period_reader.LedgerPeriodReader`, which first brings them up
 to the ledger's head: :meth:`Container.sync_ledger_read_models`), the queries, the projector
 with its tables (and the audit chain), and the append-only triggers on the event tables and
 the chain (tamper evidence). Everything is built when the function is called, never at import
@@ -53,13 +53,15 @@ from application.notifications.sending import NotificationSender
 from application.reconciliation.app import ReconciliationApplication
 from application.unit_of_work import Clock, utc_now
 from domain.notifications.rules import Channel
-from projections.fraud.read_model import FraudQueries
+from projections.fraud.queries import FraudQueries
 from projections.identity.read_model import IdentityQueries
-from projections.ledger.queries import LedgerQueries
+from projections.ledger.period_reader import LedgerPeriodReader
 from projections.notifications.read_model import NotificationQueries
 from projections.quarantine import QuarantineStore
-from projections.reconciliation.read_model import LedgerPeriodReader, ReconciliationQueries
-from projections.runner import EventSource, Projector
+from projections.queries import LedgerQueries
+from projections.reconciliation.queries import ReconciliationQueries
+from projections.runner.projector import Projector
+from projections.runner.sources import EventSource
 
 
 @dataclass

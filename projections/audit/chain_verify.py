@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from projections.audit.chain import Link, audit_chain, genesis, make_link
 from projections.events import as_utc
-from projections.runner import EventSource
+from projections.runner.sources import EventSource
 
 PAGE = 1000
 

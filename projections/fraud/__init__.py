@@ -1,1 +1,2 @@
-"""projections.fraud.read_model: see docs/architecture.md for the layout."""
+"""The fraud read models: screenings, the case queue and escalations (read_model.py: tables and
+projection), their queries (queries.py), and what the projection needs of the ledger (ports.py)."""

@@ -4,42 +4,32 @@
   or any rule hit): outcome, score, model version, rule hits, the features used and the
   top contributing features.
 * ``rm_fraud_cases``: the fraud queue. A ``Screened`` event with outcome REVIEW opens a
-  case (the payment's facts come from ``rm_transactions``, projected earlier in the
-  same batch); ``Held``/``Posted``/``Rejected``/``Reversed`` follow the payment; the
+  case (the payment's facts come from the ledger's transactions projection, projected
+  earlier in the same batch); ``Held``/``Posted``/``Rejected``/``Reversed`` follow the payment; the
   fraud context's ``FraudCase`` events record assignment and the analyst's verdict.
 * ``rm_fraud_escalations``: the cases the fraud role escalated (``Escalation`` aggregates:
   undecided past the review deadline), beside the queue, so that adding it needed no change
   to ``rm_fraud_cases``.
+
+The payment's facts of a case come through the :class:`~projections.fraud.ports.TransactionFacts`
+port (the ledger's read model, wired by the registry); the queries are in
+:mod:`projections.fraud.queries`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    Index,
-    String,
-    Table,
-    Text,
-    and_,
-    select,
-)
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Column, Connection, Index, String, Table, Text, select
 
 from domain.fraud.cases import Escalation, FraudCase
 from domain.ledger.transactions import Transaction
-from projections import cursors
 from projections.base import Projection, ProjectionError, chunked, insert_rows, update_by_key
 from projections.events import Envelope, as_utc
-from projections.paging import before, fetch_page
-from projections.tables import ID, JsonDoc, UtcDateTime, metadata, rm_transactions
-from projections.views import Page
+from projections.fraud.ports import TransactionFacts
+from projections.tables import ID, JsonDoc, UtcDateTime, metadata
 
 rm_screenings = Table(
     "rm_screenings",
@@ -94,6 +84,9 @@ _LEDGER_KINDS = {"Screened", "Held", "Posted", "Rejected", "Reversed", "Settled"
 class FraudProjection(Projection):
     name = "fraud"
     tables = (rm_screenings, rm_fraud_cases, rm_fraud_escalations)
+
+    def __init__(self, transaction_facts: TransactionFacts) -> None:
+        self.transaction_facts = transaction_facts
 
     def apply(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
         relevant = [e for e in envelopes if _relevant(e)]
@@ -172,14 +165,7 @@ class FraudProjection(Projection):
                 return
             case = cases.get(tx_id) or _new_case(tx_id, at)
             cases[tx_id] = case
-            facts = conn.execute(
-                select(
-                    rm_transactions.c.amount,
-                    rm_transactions.c.currency,
-                    rm_transactions.c.debtor_iban,
-                    rm_transactions.c.creditor_iban,
-                ).where(rm_transactions.c.id == tx_id)
-            ).first()
+            facts = self.transaction_facts(conn, tx_id)
             if facts is not None:
                 case["amount"] = format(facts.amount, "f")
                 case["currency"] = facts.currency
@@ -251,169 +237,3 @@ def _new_case(tx_id: str, at: datetime) -> dict[str, Any]:
         "opened_at": None,
         "updated_at": at,
     }
-
-
-# --------------------------------------------------------------------------- queries
-
-
-@dataclass(frozen=True)
-class ScreeningView:
-    transaction_id: str
-    outcome: str
-    score: str | None
-    model_version: str | None
-    rule_hits: list[str]
-    features: dict[str, str] | None
-    top_features: list[dict[str, str]] | None
-    screened_at: datetime
-
-
-@dataclass(frozen=True)
-class FraudCaseView:
-    transaction_id: str
-    status: str
-    verdict: str | None = None
-    assignee: str | None = None
-    note: str | None = None
-    decided_by: str | None = None
-    transaction_status: str | None = None
-    amount: str | None = None
-    currency: str | None = None
-    debtor_iban: str | None = None
-    creditor_iban: str | None = None
-    held_amount: str | None = None
-    score: str | None = None
-    model_version: str | None = None
-    rule_hits: list[str] = field(default_factory=list)
-    top_features: list[dict[str, str]] | None = None
-    opened_at: datetime | None = None
-    updated_at: datetime | None = None
-    escalated_at: datetime | None = None
-    """Set once the fraud role escalated the case (undecided past the review deadline)."""
-
-
-CASE_STATUSES = ("OPEN", "ASSIGNED", "DECIDED")
-
-
-class FraudQueries:
-    """Reads of the fraud read models (never the event store)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def screening(self, transaction_id: str) -> ScreeningView | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(rm_screenings).where(rm_screenings.c.transaction_id == transaction_id)
-                )
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        return ScreeningView(
-            transaction_id=row["transaction_id"],
-            outcome=row["outcome"],
-            score=row["score"],
-            model_version=row["model_version"],
-            rule_hits=list(row["rule_hits"] or []),
-            features=row["features"],
-            top_features=row["top_features"],
-            screened_at=as_utc(row["screened_at"]),
-        )
-
-    def case(self, transaction_id: str) -> FraudCaseView | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(_CASES.where(rm_fraud_cases.c.transaction_id == transaction_id))
-                .mappings()
-                .first()
-            )
-        return _case_view(row) if row is not None else None
-
-    def cases(self, status: str | None, limit: int, after: str | None) -> Page[FraudCaseView]:
-        """Cases newest first (by opening time), optionally of one status; keyset pages."""
-        table = rm_fraud_cases
-        conditions: list[ColumnElement[bool]] = [table.c.opened_at.is_not(None)]
-        if status is not None:
-            conditions.append(table.c.status == status)
-        if after is not None:
-            at, last_id = cursors.decode(after, "fraud-case", datetime, str)
-            conditions.append(
-                before(table.c.opened_at, table.c.transaction_id, as_utc(at), last_id)
-            )
-        query = _CASES.where(and_(*conditions)).order_by(
-            table.c.opened_at.desc(), table.c.transaction_id.desc()
-        )
-        return fetch_page(self.engine, query, limit, _case_view, _case_cursor)
-
-    def overdue(self, cutoff: datetime, limit: int) -> list[tuple[str, datetime]]:
-        """Payments still held for review, undecided and opened at or before ``cutoff``,
-        not yet escalated: ``(transaction id, opened at)``, oldest first (the fraud role's
-        :class:`~application.fraud.escalation.CaseEscalation` sweep)."""
-        cases, escalations = rm_fraud_cases, rm_fraud_escalations
-        query = (
-            select(cases.c.transaction_id, cases.c.opened_at)
-            .select_from(
-                cases.outerjoin(escalations, escalations.c.transaction_id == cases.c.transaction_id)
-            )
-            .where(
-                cases.c.status != "DECIDED",
-                cases.c.transaction_status == "HELD",
-                cases.c.opened_at <= cutoff,
-                escalations.c.transaction_id.is_(None),
-            )
-            .order_by(cases.c.opened_at, cases.c.transaction_id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [(row.transaction_id, as_utc(row.opened_at)) for row in conn.execute(query)]
-
-    def labels(self) -> dict[str, int]:
-        """Analysts' verdicts as training labels: transaction id -> 1 fraud, 0 not."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(rm_fraud_cases.c.transaction_id, rm_fraud_cases.c.verdict).where(
-                    rm_fraud_cases.c.verdict.is_not(None)
-                )
-            ).all()
-        return {r.transaction_id: int(r.verdict == "CONFIRMED_FRAUD") for r in rows}
-
-
-_CASES = select(rm_fraud_cases, rm_fraud_escalations.c.escalated_at).select_from(
-    rm_fraud_cases.outerjoin(
-        rm_fraud_escalations,
-        rm_fraud_escalations.c.transaction_id == rm_fraud_cases.c.transaction_id,
-    )
-)
-"""The queue with each case's escalation time (NULL until escalated)."""
-
-
-def _case_cursor(view: FraudCaseView) -> str:
-    assert view.opened_at is not None  # the query lists opened cases only
-    return cursors.encode("fraud-case", view.opened_at, view.transaction_id)
-
-
-def _case_view(row: Mapping[Any, Any]) -> FraudCaseView:
-    return FraudCaseView(
-        transaction_id=row["transaction_id"],
-        status=row["status"],
-        verdict=row["verdict"],
-        assignee=row["assignee"],
-        note=row["note"],
-        decided_by=row["decided_by"],
-        transaction_status=row["transaction_status"],
-        amount=row["amount"],
-        currency=row["currency"],
-        debtor_iban=row["debtor_iban"],
-        creditor_iban=row["creditor_iban"],
-        held_amount=row["held_amount"],
-        score=row["score"],
-        model_version=row["model_version"],
-        rule_hits=list(row["rule_hits"] or []),
-        top_features=row["top_features"],
-        opened_at=as_utc(row["opened_at"]) if row["opened_at"] is not None else None,
-        updated_at=as_utc(row["updated_at"]) if row["updated_at"] is not None else None,
-        escalated_at=as_utc(row["escalated_at"]) if row.get("escalated_at") else None,
-    )

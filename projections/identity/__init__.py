@@ -1,1 +1,2 @@
-"""projections.identity.read_model: see docs/architecture.md for the layout."""
+"""The identity read models: backoffice users and change requests, with their queries
+(read_model.py)."""

@@ -32,7 +32,7 @@ from projections.base import (
     update_by_key,
 )
 from projections.events import Envelope
-from projections.tables import rm_account_history, rm_accounts, rm_holds, rm_postings
+from projections.ledger.tables import rm_account_history, rm_accounts, rm_holds, rm_postings
 
 _STATE_COLUMNS = tuple(c.name for c in rm_accounts.columns)
 _ZERO = Decimal(0)

@@ -5,13 +5,16 @@
   amount, received-at).
 * ``rm_transaction_status``: one row per lifecycle event (``seq`` is the
   event's version), so the status as of T is the latest row with ``at <= T``.
+
+:func:`payment_facts` is what other contexts' projections may read of a transaction (the
+fraud projection, through its :class:`~projections.fraud.ports.TransactionFacts` port).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
@@ -25,7 +28,7 @@ from projections.base import (
     update_by_key,
 )
 from projections.events import Envelope, as_utc, json_safe
-from projections.tables import rm_transaction_status, rm_transactions
+from projections.ledger.tables import rm_transaction_status, rm_transactions
 
 
 class TransactionsProjection(Projection):
@@ -162,3 +165,29 @@ class TransactionsProjection(Projection):
             "reversed_by": None,
             "metadata": json_safe(event.metadata or {}),
         }
+
+
+class PaymentFacts(NamedTuple):
+    """What a payment is about: its amount and currency, and who pays whom."""
+
+    amount: Decimal
+    currency: str
+    debtor_iban: str
+    creditor_iban: str
+
+
+def payment_facts(conn: Connection, transaction_id: str) -> PaymentFacts | None:
+    """The facts of the transaction ``transaction_id`` as projected so far in ``conn``'s
+    transaction (None when unknown). The registry orders ``transactions`` before the
+    projections that ask, so a payment received in the same batch is already there."""
+    row = conn.execute(
+        select(
+            rm_transactions.c.amount,
+            rm_transactions.c.currency,
+            rm_transactions.c.debtor_iban,
+            rm_transactions.c.creditor_iban,
+        ).where(rm_transactions.c.id == transaction_id)
+    ).first()
+    if row is None:
+        return None
+    return PaymentFacts(row.amount, row.currency, row.debtor_iban, row.creditor_iban)

@@ -1,1 +1,2 @@
-"""projections.notifications.read_model: see docs/architecture.md for the layout."""
+"""The notifications read models: deliveries and their attempts, with their queries
+(read_model.py)."""

@@ -1,1 +1,2 @@
-"""projections.reconciliation.read_model: see docs/architecture.md for the layout."""
+"""The reconciliation read models: imported statements and their breaks (read_model.py: tables
+and projection) and their views and queries (queries.py)."""

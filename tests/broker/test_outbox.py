@@ -17,7 +17,7 @@ from adapters.messaging.metrics import IngestionMetrics
 from adapters.messaging.outbox import OutboxPublisher
 from adapters.persistence import DatabaseConfig, read_model_engine
 from application.ledger.app import LedgerApplication
-from projections.runner import EventSource
+from projections.runner.sources import EventSource
 from tests.broker.support import collecting, unique_config, wait_until
 from tests.builders import iban, make_app, open_command, payment
 from tests.tracing_support import finished, traced

@@ -21,7 +21,7 @@ from adapters.persistence import DatabaseConfig, read_model_engine
 from domain.ledger.transactions import Transaction
 from projections.events import Envelope
 from projections.quarantine import QuarantineStore
-from projections.runner import EventSource
+from projections.runner.sources import EventSource
 from tests.broker.support import collecting, unique_config, wait_until
 from tests.builders import iban, make_app, open_command, payment
 

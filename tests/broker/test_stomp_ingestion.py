@@ -225,7 +225,7 @@ def test_booked_outcomes_are_published_to_the_events_topic(
 
     from adapters.messaging.outbox import OutboxPublisher
     from adapters.persistence import read_model_engine
-    from projections.runner import EventSource
+    from projections.runner.sources import EventSource
 
     creditor = _open(running.app, iban("DE"))
     engine = read_model_engine(database)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
 from domain.ledger.accounts import Account
 from projections.ledger.transactions import TransactionsProjection
-from projections.runner import PROJECTIONS
+from projections.runner.registry import PROJECTIONS
 from tests.builders import iban, open_command, payment
 from tests.e2e.conftest import SUPERUSER
 

@@ -17,7 +17,8 @@ from adapters.persistence import DatabaseConfig
 from projections.audit.chain import audit_chain, genesis, make_link
 from projections.audit.chain_verify import chain_heads, verify_chain
 from projections.base import ProjectionError
-from projections.runner import EventSource, Projector
+from projections.runner.projector import Projector
+from projections.runner.sources import EventSource
 from projections.tables import rm_projection_tracking
 from tests.integration.test_projection_support import Ledger, iban, make_ledger
 

@@ -18,7 +18,7 @@ from adapters.persistence import DatabaseConfig, read_model_engine
 from application.errors import ApplicationError
 from projections.audit.chain import audit_chain
 from projections.audit.chain_verify import verify_chain
-from projections.runner import Projector
+from projections.runner.projector import Projector
 from tests.integration.test_projection_support import Ledger, fresh_like, iban, make_ledger
 
 operations = st.lists(

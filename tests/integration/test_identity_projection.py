@@ -24,7 +24,7 @@ from application.errors import AlreadyExists, Conflict, NotFound, Refused
 from application.identity.principals import Requester
 from domain.identity.permissions import ChangeKind, permissions_of
 from projections.identity.read_model import rm_change_requests, rm_users
-from projections.runner import Projector
+from projections.runner.projector import Projector
 from tests.builders import FakeClock
 
 ALICE = Requester("user:alice", permissions_of({"admin"}))

@@ -56,9 +56,10 @@ from application.ledger.commands import OpenAccount, Party, PaymentInstruction
 from application.ledger.screening import AmountLimits, RulesScreening
 from domain.iban import Iban
 from domain.money import Money
-from projections.ledger.queries import LedgerQueries
+from projections.queries import LedgerQueries
 from projections.replay import replay_to_sqlite
-from projections.runner import EventSource, Projector
+from projections.runner.projector import Projector
+from projections.runner.sources import EventSource
 from projections.tables import metadata
 from tests.builders import FakeClock, iban
 from tests.conftest import TEST_DATABASE_URL

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from adapters.persistence import DatabaseConfig
 from application.errors import ApplicationError
-from projections.runner import PROJECTIONS
+from projections.runner.registry import PROJECTIONS
 from tests.integration.test_projection_support import fresh_like, iban, make_ledger
 
 OURS = 4

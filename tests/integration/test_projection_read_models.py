@@ -16,8 +16,9 @@ from adapters.persistence import DatabaseConfig
 from application.errors import NotFound
 from domain.causation import Causation, caused_by
 from domain.ledger.ids import account_id
-from projections.tables import rm_postings
-from projections.views import Page, TransactionFilter
+from projections.ledger.tables import rm_postings
+from projections.ledger.views import TransactionFilter
+from projections.views import Page
 from tests.integration.test_projection_support import START, Ledger, iban, make_ledger
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from adapters.persistence import DatabaseConfig
-from projections.ledger.queries import LedgerQueries
+from projections.queries import LedgerQueries
 from projections.replay import replay_info, replay_to_sqlite
 from projections.views import Page
 from tests.integration.test_projection_support import START, Ledger, iban, make_ledger

@@ -18,11 +18,13 @@ from application.ledger.commands import OpenAccount
 from domain.iban import Iban
 from domain.ledger.accounts import Account
 from domain.ledger.ids import account_id
+from projections.audit.trail import rm_audit_events
 from projections.base import ProjectionError
 from projections.events import Envelope
 from projections.ledger.transactions import TransactionsProjection
-from projections.runner import PROJECTIONS, EventSource, Projector
-from projections.tables import rm_audit_events
+from projections.runner.projector import Projector
+from projections.runner.registry import PROJECTIONS
+from projections.runner.sources import EventSource
 from tests.integration.test_projection_support import Ledger, iban, make_ledger
 
 

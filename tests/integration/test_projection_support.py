@@ -28,9 +28,10 @@ from application.ledger.commands import OpenAccount, Party, PaymentInstruction, 
 from application.ledger.screening import AmountLimits, RulesScreening
 from domain.iban import Iban
 from domain.money import Money
-from projections.ledger.queries import LedgerQueries
-from projections.runner import EventSource, Projector
-from projections.tables import READ_MODEL_TABLES
+from projections.queries import LedgerQueries
+from projections.runner.projector import Projector
+from projections.runner.registry import READ_MODEL_TABLES
+from projections.runner.sources import EventSource
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

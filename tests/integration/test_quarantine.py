@@ -21,10 +21,12 @@ from sqlalchemy import Connection, select
 from adapters.persistence import DatabaseConfig
 from domain.ledger.accounts import Account
 from projections.audit.chain_verify import verify_chain
+from projections.audit.trail import rm_audit_events
 from projections.events import TRUNCATED, Envelope
+from projections.ledger.tables import rm_transactions
 from projections.ledger.transactions import TransactionsProjection
-from projections.runner import PROJECTIONS, Projector
-from projections.tables import rm_audit_events, rm_transactions
+from projections.runner.projector import Projector
+from projections.runner.registry import PROJECTIONS
 from tests.integration.test_projection_support import Ledger, make_ledger
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.persistence import DatabaseConfig
-from projections.runner import PROJECTIONS
+from projections.runner.registry import PROJECTIONS
 from tests.integration.test_projection_support import fresh_like, make_ledger
 from tests.integration.test_quarantine import deep_payment, open_entries, stray_credit, undecodable
 

@@ -22,9 +22,11 @@ from domain.ledger.ids import account_id
 from projections import cursors
 from projections.base import ProjectionError
 from projections.events import Envelope, json_safe, quantize
+from projections.ledger.account_queries import normalise_key
 from projections.ledger.accounts import AccountsProjection
-from projections.ledger.queries import clamp, normalise_key
-from projections.tables import Amount, SortableAmount, UtcDateTime, metadata, rm_accounts
+from projections.ledger.tables import rm_accounts
+from projections.paging import clamp
+from projections.tables import Amount, SortableAmount, UtcDateTime, metadata
 
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 SQLITE = create_engine("sqlite://").dialect
