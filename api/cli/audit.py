@@ -23,11 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.audit.snapshot_verify import verify_snapshots
+from api.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from projections.audit.chain_verify import (
+    Anchor,
+    chain_heads,
+    heads_document,
+    parse_anchors,
+    verify_chains,
+)
+from projections.runner.projector import Projector
 
 
 def add_parser(commands: Any) -> None:
@@ -62,8 +69,6 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from projections.audit.chain_verify import parse_anchors
-
     anchors = None
     if args.audit_command == "verify" and args.anchor is not None:
         try:
@@ -71,8 +76,6 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ValueError) as error:
             print(f"ledger: {args.anchor}: {error}", file=sys.stderr)
             return EXIT_USAGE
-    from api.runtime.bootstrap import bootstrap
-
     container = bootstrap(settings)
     try:
         if args.audit_command == "head":
@@ -82,16 +85,12 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         container.close()
 
 
-def _verify(container: Any, anchors: Any, *, as_json: bool) -> int:
-    from projections.audit.chain_verify import verify_chains
-
+def _verify(container: Container, anchors: dict[str, Anchor] | None, *, as_json: bool) -> int:
     contexts = {s.name for s in container.sources}
     unknown = sorted(set(anchors or ()) - contexts)
     if unknown:
         print(f"ledger: the anchor names unknown contexts {unknown}", file=sys.stderr)
         return EXIT_USAGE
-    from adapters.audit.snapshot_verify import verify_snapshots
-
     reports = verify_chains(container.sources, container.read_engine, anchors)
     snapshots = verify_snapshots(container.applications)
     ok = all(report.ok for report in reports) and all(report.ok for report in snapshots)
@@ -111,10 +110,7 @@ def _verify(container: Any, anchors: Any, *, as_json: bool) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def _head(container: Any) -> int:
-    from projections.audit.chain_verify import chain_heads, heads_document
-    from projections.runner.projector import Projector
-
+def _head(container: Container) -> int:
     chainer = Projector(
         container.read_engine,
         container.sources,

@@ -24,10 +24,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from adapters.fraud.artifacts import ArtifactStore
+from adapters.fraud.simulator import simulate
+from adapters.fraud.training import dataset_from_log, evaluate, table, train
+from api.cli.common import EXIT_FAILED, EXIT_OK, cli_causation
+from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
-
-EXIT_OK = 0
-EXIT_FAILED = 1
+from api.seed.fraud_book import book
+from application.fraud.features import ledger_feed
+from domain.causation import caused_by
 
 
 def add_parser(commands: Any) -> None:
@@ -93,17 +98,12 @@ def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.fraud.simulator import simulate
-
     summary = simulate(args.seed, args.out, customers=args.customers, days=args.days)
     print(json.dumps(summary, indent=2))
     return EXIT_OK
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.fraud.artifacts import ArtifactStore
-    from adapters.fraud.training import train
-
     data: Any = args.data
     if args.from_store:
         data = _store_dataset(settings)
@@ -119,10 +119,6 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _store_dataset(settings: Settings) -> Any:
-    from adapters.fraud.training import dataset_from_log
-    from api.runtime.bootstrap import bootstrap
-    from application.fraud.features import ledger_feed
-
     container = bootstrap(settings)
     try:
         container.projector.catch_up()  # the case read model holds the analysts' labels
@@ -143,9 +139,6 @@ def _store_dataset(settings: Settings) -> Any:
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.fraud.artifacts import ArtifactStore
-    from adapters.fraud.training import evaluate, table
-
     store = ArtifactStore(model_dir(settings))
     if args.model:
         version = store.resolve(args.model)
@@ -169,10 +162,6 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 @contextmanager
 def _fraud(settings: Settings) -> Iterator[Any]:
     """The fraud application, with the CLI user as the actor of every event."""
-    from api.cli.common import cli_causation
-    from api.runtime.bootstrap import bootstrap
-    from domain.causation import caused_by
-
     container = bootstrap(settings)
     try:
         with caused_by(cli_causation()):
@@ -182,9 +171,6 @@ def _fraud(settings: Settings) -> Iterator[Any]:
 
 
 def _book(args: argparse.Namespace, settings: Settings) -> int:
-    from api.runtime.bootstrap import bootstrap
-    from api.seed.fraud_book import book
-
     container = bootstrap(settings)
     try:
         container.warm_up()
@@ -200,8 +186,6 @@ def _book(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.fraud.artifacts import ArtifactStore
-
     metas = ArtifactStore(model_dir(settings)).metas()
     with _fraud(settings) as fraud:
         registry = fraud.registry()
@@ -229,8 +213,6 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _promote(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.fraud.artifacts import ArtifactStore
-
     version = ArtifactStore(model_dir(settings)).resolve(args.version)
     with _fraud(settings) as fraud:
         fraud.promote(version, args.reason)

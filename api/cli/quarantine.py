@@ -23,13 +23,21 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+from rich.console import Console
+from rich.table import Table
+
+from adapters.messaging.connection import StompSession
+from adapters.messaging.metrics import IngestionMetrics
+from adapters.messaging.outbox import FOLLOWER as OUTBOX
+from adapters.messaging.outbox import OutboxPublisher
+from api.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from api.runtime.bootstrap import Container
 from api.runtime.settings import Settings
+from application.fraud.features import OnlineFeatures, apply_ledger_event
+from application.notifications.evaluation import RuleEvaluator
+from domain.fraud.features import FeatureState
 from projections.quarantine import Entry
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def add_parser(projection_commands: Any) -> None:
@@ -79,9 +87,6 @@ def _list(container: Container, *, everything: bool, as_json: bool) -> int:
         for entry in entries:
             print(json.dumps(_row(entry)))
         return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title="quarantined events")
     for column in ("id", "follower", "event", "originator", "error", "status", "attempts"):
         table.add_column(column, justify="right" if column in {"id", "attempts"} else "left")
@@ -123,11 +128,6 @@ def _handlers(
     container: Container, settings: Settings, stack: ExitStack
 ) -> Callable[[Entry], Callable[[Entry], Any] | None]:
     """The retry of each kind of follower, built on first use."""
-    from adapters.messaging.outbox import FOLLOWER as OUTBOX
-    from application.fraud.features import OnlineFeatures, apply_ledger_event
-    from application.notifications.evaluation import RuleEvaluator
-    from domain.fraud.features import FeatureState
-
     projector = container.projector
     evaluator = container.notification_evaluator
     outbox: list[Callable[[Entry], None]] = []
@@ -158,12 +158,6 @@ def _handlers(
 @contextmanager
 def _outbox(container: Container, settings: Settings) -> Iterator[Callable[[Entry], None]]:
     """Publishes entries through an outbox publisher of its own (one broker session)."""
-    from prometheus_client import CollectorRegistry
-
-    from adapters.messaging.connection import StompSession
-    from adapters.messaging.metrics import IngestionMetrics
-    from adapters.messaging.outbox import OutboxPublisher
-
     assert settings.stomp is not None
     source = next(s for s in container.sources if s.name == "ledger")
     publisher = OutboxPublisher(

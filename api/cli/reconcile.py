@@ -18,10 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from api.cli.common import EXIT_FAILED, EXIT_OK, cli_causation
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.reconciliation_role import import_statements
 from api.runtime.settings import Settings
+from domain.causation import caused_by
+from domain.reconciliation.statement import StatementError
 
-EXIT_OK = 0
-EXIT_BREAKS = 1
+EXIT_BREAKS = EXIT_FAILED
 PAGE = 200
 
 
@@ -44,8 +48,6 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from api.runtime.bootstrap import bootstrap
-
     container = bootstrap(settings)
     try:
         if args.reconcile_command == "import":
@@ -55,12 +57,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         container.close()
 
 
-def _import(container: Any, files: list[Path]) -> int:
-    from api.cli.common import cli_causation
-    from api.runtime.reconciliation_role import import_statements
-    from domain.causation import caused_by
-    from domain.reconciliation.statement import StatementError
-
+def _import(container: Container, files: list[Path]) -> int:
     failed = False
     with caused_by(cli_causation()):
         for path in files:

@@ -20,14 +20,13 @@ import re
 import sys
 from typing import Any
 
+from adapters.persistence import event_store_env
+from api.cli.common import EXIT_OK, EXIT_USAGE
 from api.runtime.settings import Settings
 from api.security import local_issuer
+from application.identity.app import IdentityApplication
 from domain.identity.permissions import HUMAN_ROLES, SERVICE_ROLES, Permission
 from domain.identity.users import PRINCIPAL_NAME
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 MAX_USER_TTL = 24 * 3600
 MAX_SERVICE_TTL = 30 * 24 * 3600
@@ -120,9 +119,6 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 def _directory_warnings(settings: Settings, name: str, roles: list[str]) -> list[str]:
     """What the API will make of this person's token, from the identity context: the token
     is printed anyway (the store may be elsewhere), but the user hears why it would fail."""
-    from adapters.persistence import event_store_env
-    from application.identity.app import IdentityApplication
-
     try:
         identity = IdentityApplication(env=event_store_env(settings.database(), "identity"))
         try:

@@ -13,10 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.statements import camt053
+from adapters.statements import inbox as inbox_module
+from adapters.statements.inbox import StatementInbox
 from api.cli.main import main
-from api.runtime import reconciliation_role
 from api.runtime.bootstrap import Container, bootstrap
-from api.runtime.reconciliation_role import StatementInbox, reconciliation_workers
+from api.runtime.reconciliation_role import reconciliation_workers
 from api.runtime.settings import Settings
 from api.security import Principal
 from tests.builders import FakeClock, iban
@@ -365,13 +366,13 @@ def test_an_oversized_inbox_file_is_rejected_without_being_read(
 ) -> None:
     monkeypatch.setattr(camt053, "MAX_BYTES", 1000)
     reads: list[Path] = []
-    real_read = reconciliation_role.read_regular_file
+    real_read = inbox_module.read_regular_file
 
     def spy(path: Path, limit: int) -> bytes:
         reads.append(path)
         return real_read(path, limit)
 
-    monkeypatch.setattr(reconciliation_role, "read_regular_file", spy)
+    monkeypatch.setattr(inbox_module, "read_regular_file", spy)
     with (tmp_path / "big.xml").open("wb") as f:  # sparse: think 20 GB
         f.truncate(10_000_000)
     (tmp_path / "small.xml").write_bytes(b"<x/>")

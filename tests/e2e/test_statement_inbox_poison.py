@@ -16,8 +16,9 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi.testclient import TestClient
 from sqlalchemy import exc
 
+from adapters.statements.inbox import StatementInbox
 from api.runtime.bootstrap import Container
-from api.runtime.reconciliation_role import StatementInbox, reconciliation_workers
+from api.runtime.reconciliation_role import reconciliation_workers
 from application.errors import ConcurrencyExhausted
 from projections.base import ProjectionError
 from tests.e2e.conftest import client_as, gql_errors

@@ -102,7 +102,7 @@ def test_build_context_leaves_out_local_state() -> None:
 
 
 def test_every_deployed_role_exists_in_the_cli() -> None:
-    from api.cli.main import ROLES as CLI_ROLES
+    from api.cli.serve import ROLES as CLI_ROLES
 
     assert set(ROLES) == set(CLI_ROLES) - {"all"}
 

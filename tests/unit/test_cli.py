@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from api.cli.csv_import import BadCsvFile, import_accounts
-from api.cli.main import build_parser, main, parse_instant
+from api.cli.main import build_parser, main
+from api.cli.replay import parse_instant
 from application.errors import AlreadyExists
 from application.ledger.commands import OpenAccount
 from domain.causation import Causation, current_causation
