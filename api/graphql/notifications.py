@@ -162,8 +162,7 @@ def visible_payload(context: str, payload: dict[str, Any], info: Info) -> dict[s
 
 
 def notification_queries(info: Info) -> NotificationQueries:
-    queries = info.context.container.notification_queries
-    return queries
+    return info.context.container.notification_queries
 
 
 def _delivery_uuid(raw: str) -> UUID:

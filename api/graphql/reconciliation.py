@@ -210,8 +210,7 @@ class Reconciliation:
 
 
 def queries_of(info: Info) -> ReconciliationQueries:
-    queries = info.context.container.reconciliation_queries
-    return queries
+    return info.context.container.reconciliation_queries
 
 
 def _account_filter(raw: str | None) -> str | None:

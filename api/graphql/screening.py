@@ -58,8 +58,7 @@ class ScreeningDecision:
 
 
 def fraud_queries(info: Info) -> FraudQueries:
-    queries = info.context.container.fraud_queries
-    return queries
+    return info.context.container.fraud_queries
 
 
 async def screening_of(info: Info, transaction_id: str) -> ScreeningDecision | None:
