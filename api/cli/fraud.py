@@ -122,7 +122,6 @@ def _store_dataset(settings: Settings) -> Any:
     container = bootstrap(settings)
     try:
         container.projector.catch_up()  # the case read model holds the analysts' labels
-        assert container.fraud_queries is not None
         labels = container.fraud_queries.labels()
         feed = ledger_feed(container.ledger)
         events: list[object] = []

@@ -98,7 +98,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from api.http.app import create_app
 
         try:  # no DDL at process start: `ledger migrate` made the tables
-            container = bootstrap(settings, migrate=False)
+            container = bootstrap(settings, role=args.role, migrate=False)
         except SchemaNotMigrated as refusal:
             print(f"ledger: {refusal}", file=sys.stderr)
             return EXIT_USAGE

@@ -17,7 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import LedgerContext
-from api.graphql.errors import ApiError, checked, in_thread
+from api.graphql.errors import checked, in_thread
 from api.graphql.types import Connection, connection, page_size, paginate
 from api.security import Permission
 from application.errors import InvalidCommand
@@ -162,10 +162,7 @@ def visible_payload(context: str, payload: dict[str, Any], info: Info) -> dict[s
 
 
 def notification_queries(info: Info) -> NotificationQueries:
-    queries = info.context.container.notification_queries
-    if queries is None:
-        raise ApiError("notifications are not available in this process", "UNAVAILABLE")
-    return queries
+    return info.context.container.notification_queries
 
 
 def _delivery_uuid(raw: str) -> UUID:

@@ -210,10 +210,7 @@ class Reconciliation:
 
 
 def queries_of(info: Info) -> ReconciliationQueries:
-    queries = info.context.container.reconciliation_queries
-    if queries is None:
-        raise ApiError("the reconciliation is not available in this process", "UNAVAILABLE")
-    return queries
+    return info.context.container.reconciliation_queries
 
 
 def _account_filter(raw: str | None) -> str | None:

@@ -247,7 +247,8 @@ def _authenticator(app: FastAPI, settings: Settings) -> TokenAuthenticator:
 
     def directory() -> object:
         container = app.state.container
-        return getattr(container, "identity", None) if container is not None else None
+        has_identity = container is not None and container.has("identity")
+        return container.identity if has_identity else None  # roles without it: no people
 
     return TokenAuthenticator(
         token_verifier(settings.auth, settings.data_dir),

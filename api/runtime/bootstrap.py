@@ -1,61 +1,70 @@
 """The composition root: the one place that wires ports to adapters.
 
-``bootstrap(settings)`` builds, in order: the database configuration (creating the PostgreSQL
-schema when one is named), the ledger, fraud and identity applications (the ledger screens
-through the fraud model screening: rules, blocklist and the promoted model, if any; identity
-carries out approved ledger changes through :class:`~application.ledger.changes.LedgerChanges`),
-the read-model engine, the reconciliation application (it matches statements against the
-ledger's read models through
+``bootstrap(settings, role=ROLE)`` builds what the process role uses and nothing else
+(:data:`~api.runtime.contexts.ROLE_CONTEXTS` says which bounded contexts each role of
+:mod:`api.runtime.roles` uses;
+:func:`~api.runtime.contexts.contexts_needed` adds what those are built on). In order: the
+database configuration (creating the PostgreSQL schema when one is named, with
+``migrate=True``), the read-model engine, then each context the role uses
+(:mod:`api.runtime.contexts`): the ledger; fraud (the ledger then screens through its model:
+rules, blocklist and the promoted model, if any); identity (it carries out approved ledger
+changes through :class:`~application.ledger.changes.LedgerChanges`); notifications (the rule
+evaluator over the logs its rules listen to, and the sender); reconciliation (it matches
+statements against the ledger's read models through
 :class:`~projections.ledger.period_reader.LedgerPeriodReader`, which first brings them up
-to the ledger's head: :meth:`Container.sync_ledger_read_models`), the queries, the projector
-with its tables (and the audit chain), and the append-only triggers on the event tables and
-the chain (tamper evidence). Everything is built when the function is called, never at import
-time, and :meth:`Container.close` releases it.
+to the ledger's head: :meth:`Container.sync_ledger_read_models`). Then the projector over the
+logs of the contexts built (with the audit chain) and, with ``migrate=True``, the tables and
+the append-only triggers (tamper evidence).
+
+A context opens its event store's connection pool when built, so a role opens pools only for
+the contexts it uses (docs/operations.md, "Connections per role"); asking the container for a
+context its role did not build raises :class:`~api.runtime.contexts.ContextNotBuilt`. Role
+``all`` (the default, and every CLI command) builds all five. Everything is built when the
+function is called, never at import time; :meth:`Container.close` releases it in reverse
+order (one :class:`~contextlib.ExitStack`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from adapters.fraud.artifacts import ArtifactStore
-from adapters.fraud.scoring import ArtifactModelLoader
 from adapters.migration import install_schema, require_migrated
-from adapters.notifications.email import EmailChannel
-from adapters.notifications.positions import SqlPositionStore
-from adapters.notifications.stomp import StompChannel
-from adapters.notifications.webhook import WebhookChannel
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
+from api.runtime.contexts import (
+    ROLE_CONTEXTS,
+    ContextNotBuilt,
+    FraudParts,
+    IdentityParts,
+    LedgerParts,
+    NotificationParts,
+    ReconciliationParts,
+    build_fraud,
+    build_identity,
+    build_ledger,
+    build_notifications,
+    build_reconciliation,
+    contexts_needed,
+)
 from api.runtime.settings import Settings
 from application.errors import ReadModelsBehind
 from application.fraud.app import FraudApplication
 from application.fraud.cases import FraudCases
-from application.fraud.features import OnlineFeatures, feature_topics, ledger_feed
-from application.fraud.screening import ModelScreening, ModelSelector, ScoreThresholds
+from application.fraud.screening import ModelScreening
 from application.identity.app import IdentityApplication
 from application.ledger.app import LedgerApplication
-from application.ledger.changes import LedgerChanges, OverdraftCeilings, ReversalThresholds
-from application.ledger.screening import RulesScreening
+from application.ledger.changes import LedgerChanges
 from application.notifications.app import NotificationsApplication
-from application.notifications.evaluation import (
-    RuleEvaluator,
-    fraud_facts,
-    ledger_facts,
-    rule_topics,
-)
-from application.notifications.ports import ContextFeed, Facts, NotificationChannel
+from application.notifications.evaluation import RuleEvaluator
 from application.notifications.sending import NotificationSender
 from application.reconciliation.app import ReconciliationApplication
 from application.unit_of_work import Clock, utc_now
-from domain.notifications.rules import Channel
 from projections.fraud.queries import FraudQueries
 from projections.identity.read_model import IdentityQueries
-from projections.ledger.period_reader import LedgerPeriodReader
 from projections.notifications.read_model import NotificationQueries
 from projections.quarantine import QuarantineStore
 from projections.queries import LedgerQueries
@@ -63,57 +72,138 @@ from projections.reconciliation.queries import ReconciliationQueries
 from projections.runner.projector import Projector
 from projections.runner.sources import EventSource
 
+Parts = LedgerParts | FraudParts | IdentityParts | NotificationParts | ReconciliationParts
+
 
 @dataclass
 class Container:
-    """Everything a process role needs, built once per process (or per test)."""
+    """What one process role uses, built once per process (or per test).
+
+    The contexts are reached by their attributes (``container.ledger``, ``container.fraud``,
+    ``container.fraud_queries`` ...); one the role did not build raises
+    :class:`~api.runtime.contexts.ContextNotBuilt` naming the role and the context.
+    """
 
     settings: Settings
     database: DatabaseConfig
-    ledger: LedgerApplication
+    role: str
+    """The role this container was built for (``all``: every context)."""
     read_engine: Engine
-    queries: LedgerQueries
     projector: Projector
+    """Over the logs of the contexts built (``sources``); runs in role ``all``/``projector``,
+    elsewhere it answers status, lag and read-your-writes waits."""
     sources: list[EventSource]
-    identity: IdentityApplication
-    """Users, roles and maker-checker requests; authentication calls ``identity.lookup``."""
-    identity_queries: IdentityQueries
-    ledger_changes: LedgerChanges
-    """The ledger's side of maker-checker: checks, executes, and the reversal threshold."""
-    fraud: FraudApplication | None = None
-    fraud_cases: FraudCases | None = None
-    fraud_queries: FraudQueries | None = None
-    notifications: NotificationsApplication | None = None
-    """Deliveries of the notification rules (the ``notifications`` context)."""
-    notification_queries: NotificationQueries | None = None
-    notification_evaluator: RuleEvaluator | None = None
-    notification_sender: NotificationSender | None = None
-    reconciliation: ReconciliationApplication | None = None
-    """Statement imports and their breaks (matched against the ledger's read models)."""
-    reconciliation_queries: ReconciliationQueries | None = None
+    parts: dict[str, Parts] = field(default_factory=dict, repr=False)
+    """The built contexts by name, in build order (:data:`~api.runtime.contexts.CONTEXTS`)."""
     projector_active: bool = False
     """True while a projector (thread here, or another process for role ``api``) follows the
     log, so a write may wait for its read models (read-your-writes) before answering."""
     tables_assumed: bool = False
     """Built with ``migrate=False``: the schema version was checked, nothing creates tables."""
+    _stack: ExitStack = field(default_factory=ExitStack, repr=False)
     _closed: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    # -- the contexts ----------------------------------------------------------------
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        """The names of the contexts built, in build order."""
+        return tuple(self.parts)
+
+    def has(self, context: str) -> bool:
+        return context in self.parts
+
+    def _part(self, context: str, attribute: str) -> Any:
+        try:
+            return self.parts[context]
+        except KeyError:
+            raise ContextNotBuilt(self.role, context, attribute, self.parts) from None
+
+    @property
+    def ledger(self) -> LedgerApplication:
+        parts: LedgerParts = self._part("ledger", "ledger")
+        return parts.app
+
+    @property
+    def ledger_changes(self) -> LedgerChanges:
+        """The ledger's side of maker-checker: checks, executes, and the reversal threshold."""
+        parts: LedgerParts = self._part("ledger", "ledger_changes")
+        return parts.changes
+
+    @property
+    def queries(self) -> LedgerQueries:
+        """The ledger's read models."""
+        parts: LedgerParts = self._part("ledger", "queries")
+        return parts.queries
+
+    @property
+    def fraud(self) -> FraudApplication:
+        parts: FraudParts = self._part("fraud", "fraud")
+        return parts.app
+
+    @property
+    def fraud_cases(self) -> FraudCases:
+        parts: FraudParts = self._part("fraud", "fraud_cases")
+        return parts.cases
+
+    @property
+    def fraud_queries(self) -> FraudQueries:
+        parts: FraudParts = self._part("fraud", "fraud_queries")
+        return parts.queries
+
+    @property
+    def identity(self) -> IdentityApplication:
+        """Users, roles and maker-checker requests; authentication calls ``identity.lookup``."""
+        parts: IdentityParts = self._part("identity", "identity")
+        return parts.app
+
+    @property
+    def identity_queries(self) -> IdentityQueries:
+        parts: IdentityParts = self._part("identity", "identity_queries")
+        return parts.queries
+
+    @property
+    def notifications(self) -> NotificationsApplication:
+        """Deliveries of the notification rules (the ``notifications`` context)."""
+        parts: NotificationParts = self._part("notifications", "notifications")
+        return parts.app
+
+    @property
+    def notification_queries(self) -> NotificationQueries:
+        parts: NotificationParts = self._part("notifications", "notification_queries")
+        return parts.queries
+
+    @property
+    def notification_evaluator(self) -> RuleEvaluator:
+        parts: NotificationParts = self._part("notifications", "notification_evaluator")
+        return parts.evaluator
+
+    @property
+    def notification_sender(self) -> NotificationSender:
+        parts: NotificationParts = self._part("notifications", "notification_sender")
+        return parts.sender
+
+    @property
+    def reconciliation(self) -> ReconciliationApplication:
+        """Statement imports and their breaks (matched against the ledger's read models)."""
+        parts: ReconciliationParts = self._part("reconciliation", "reconciliation")
+        return parts.app
+
+    @property
+    def reconciliation_queries(self) -> ReconciliationQueries:
+        parts: ReconciliationParts = self._part("reconciliation", "reconciliation_queries")
+        return parts.queries
+
     @property
     def applications(self) -> dict[str, Any]:
-        """The event-sourced applications by context name (one per bounded context)."""
-        apps: dict[str, Any] = {self.ledger.name: self.ledger}
-        if self.fraud is not None:
-            apps[self.fraud.name] = self.fraud
-        apps[self.identity.name] = self.identity
-        if self.notifications is not None:
-            apps[self.notifications.name] = self.notifications
-        if self.reconciliation is not None:
-            apps[self.reconciliation.name] = self.reconciliation
-        return apps
+        """The event-sourced applications built, by context name."""
+        return {name: parts.app for name, parts in self.parts.items()}
+
+    # -- operations ------------------------------------------------------------------
 
     def heads(self) -> dict[str, int]:
-        """The last notification id of every context's event log (0 when empty)."""
+        """The last notification id of every built context's event log (0 when empty)."""
         return {
             name: app.recorder.max_notification_id() or 0 for name, app in self.applications.items()
         }
@@ -148,6 +238,8 @@ class Container:
     def warm_up(self) -> int:
         """Catch the fraud model's online features up with the ledger's log (when a model is
         promoted), before serving; returns the number of events read."""
+        if not self.has("fraud"):
+            return 0
         screening = self.ledger.screening
         if not isinstance(screening, ModelScreening):
             return 0
@@ -155,181 +247,68 @@ class Container:
             return screening.warm_up()
 
     def close(self) -> None:
+        """Release everything built, in reverse order (idempotent, thread-safe)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        self.ledger.close()
-        if self.fraud is not None:
-            self.fraud.close()
-        self.identity.close()
-        if self.notification_sender is not None:
-            for channel in self.notification_sender.channels.values():
-                close = getattr(channel, "close", None)
-                if close is not None:
-                    close()
-        if self.notifications is not None:
-            self.notifications.close()
-        if self.reconciliation is not None:
-            self.reconciliation.close()
-        self.read_engine.dispose()
+        self._stack.close()
 
 
-def build_ledger(settings: Settings, env: dict[str, str], clock: Clock) -> LedgerApplication:
-    return LedgerApplication(
-        env=env,
-        screening=RulesScreening(settings.amount_limits()),
-        clock=clock,
-    )
-
-
-def build_fraud_screening(
-    settings: Settings, fraud: FraudApplication, ledger: LedgerApplication
-) -> ModelScreening:
-    """The promoted model (artifacts under the data dir) beside the rules and blocklist;
-    online features follow the ledger's event log."""
-    selector = ModelSelector(
-        fraud.promoted_version, ArtifactModelLoader(ArtifactStore(settings.data_dir / "models"))
-    )
-    fraud.registry_listeners.append(selector.invalidate)
-    return ModelScreening(
-        RulesScreening(settings.amount_limits()),
-        selector,
-        thresholds=ScoreThresholds(settings.fraud_review_score, settings.fraud_decline_score),
-        blocklist=settings.fraud_blocklist,
-        features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
-    )
-
-
-def notification_channels(settings: Settings) -> dict[Channel, NotificationChannel]:
-    """The channels the settings configure (a channel no active rule uses is left out)."""
-    used = settings.notification_rules.channels()
-    timeout = settings.notify_timeout_seconds
-    channels: dict[Channel, NotificationChannel] = {}
-    if Channel.WEBHOOK in used and settings.notify_webhook_secret:
-        channels[Channel.WEBHOOK] = WebhookChannel(settings.notify_webhook_secret, timeout=timeout)
-    if Channel.EMAIL in used and settings.smtp is not None:
-        channels[Channel.EMAIL] = EmailChannel(
-            settings.smtp, settings.notify_email_from, timeout=timeout
-        )
-    if Channel.STOMP in used and settings.stomp is not None:
-        channels[Channel.STOMP] = StompChannel(settings.stomp, timeout=timeout)
-    return channels
-
-
-def _head_of(app: Any) -> Callable[[], int]:
-    return lambda: int(app.recorder.max_notification_id() or 0)
-
-
-def build_notifications(
+def bootstrap(
     settings: Settings,
-    notifications: NotificationsApplication,
-    engine: Engine,
-    quarantine: QuarantineStore,
-    queries: NotificationQueries,
-    apps: dict[str, Any],
-    ledger: LedgerApplication,
-    clock: Clock,
-) -> tuple[RuleEvaluator, NotificationSender]:
-    """The rule evaluator over the logs the active rules listen to, and the sender."""
-    rules = settings.notification_rules
-    facts: dict[str, Facts] = {
-        "ledger": ledger_facts(ledger.get_transaction),
-        "fraud": fraud_facts(ledger.get_transaction),
-    }
-    feeds = []
-    for context, topics in rule_topics(rules).items():
-        app = apps[context]
-        feeds.append(
-            ContextFeed(
-                context,
-                ledger_feed(app, topics),
-                _head_of(app),
-                facts.get(context),
-            )
-        )
-    evaluator = RuleEvaluator(
-        notifications,
-        rules,
-        feeds,
-        SqlPositionStore(engine),
-        clock=clock,
-        start_at_head=settings.notify_start == "now",
-        quarantine=quarantine,
-    )
-    sender = NotificationSender(
-        notifications,
-        rules,
-        queries,
-        notification_channels(settings),
-        policy=settings.notify_retry_policy(),
-        clock=clock,
-    )
-    return evaluator, sender
-
-
-def small_pool(env: dict[str, str], size: int, overflow: int) -> dict[str, str]:
-    """``env`` with a small PostgreSQL pool, for a context that writes seldom or from one or
-    two workers (reconciliation, notifications): eventsourcing opens its pool's minimum at
-    once, every process of every role builds every context, and every connection counts
-    against the server's limit."""
-    if "POSTGRES_POOL_SIZE" not in env:
-        return env
-    return {**env, "POSTGRES_POOL_SIZE": str(size), "POSTGRES_MAX_OVERFLOW": str(overflow)}
-
-
-def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Container:
-    """Build the container for ``settings``; ``clock`` is injectable for tests and demos.
-    DDL runs only with ``migrate=True`` (``ledger migrate``, one-off admin commands, tests);
-    ``migrate=False`` (``ledger serve``) runs none and raises :class:`SchemaNotMigrated`
-    first unless ``ledger migrate`` recorded this code's schema version."""
+    *,
+    role: str = "all",
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Container:
+    """Build the container of process role ``role`` for ``settings``: only the contexts the
+    role uses. ``clock`` is injectable for tests and demos. DDL runs only with
+    ``migrate=True`` (``ledger migrate``, one-off admin commands, tests); ``migrate=False``
+    (``ledger serve``) runs none and raises :class:`SchemaNotMigrated` first unless
+    ``ledger migrate`` recorded this code's schema version."""
+    if role not in ROLE_CONTEXTS:
+        raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLE_CONTEXTS)}")
+    contexts = contexts_needed(ROLE_CONTEXTS[role], settings)
     database = settings.database()
     ensure_schema(database, create=migrate)
     if not migrate:
         require_migrated(database)
+    now = clock or utc_now
 
     def store_env(context: str) -> dict[str, str]:
         env = event_store_env(database, context)
         return env if migrate else {**env, "CREATE_TABLE": "n"}  # eventsourcing's switch
 
-    ledger = build_ledger(settings, store_env("ledger"), clock or utc_now)
-    fraud: FraudApplication | None = None
-    identity: IdentityApplication | None = None
-    notifications: NotificationsApplication | None = None
-    reconciliation: ReconciliationApplication | None = None
-    try:
-        fraud = FraudApplication(env=store_env("fraud"))
-        ledger.screening = build_fraud_screening(settings, fraud, ledger)
-        changes = LedgerChanges(
-            ledger,
-            ReversalThresholds(settings.reversal_approval_above),
-            OverdraftCeilings(settings.overdraft_approval_above),
-        )
-        identity = IdentityApplication(
-            env=store_env("identity"),
-            clock=clock or utc_now,
-            approval_ttl=timedelta(hours=settings.approval_ttl_hours),
-            executor=changes,
-        )
-        notifications = NotificationsApplication(
-            env=small_pool(store_env("notifications"), size=2, overflow=2)
-        )
+    with ExitStack() as stack:
         engine = read_model_engine(database)
+        stack.callback(engine.dispose)  # released last
         quarantine = QuarantineStore(engine, table_exists=not migrate)
-        if isinstance(ledger.screening, ModelScreening):  # what its features cannot fold in
-            ledger.screening.online.guard.quarantine = quarantine
-        ledger_side = LedgerPeriodReader(engine)
-        reconciliation = ReconciliationApplication(
-            env=small_pool(store_env("reconciliation"), size=1, overflow=2),
-            ledger=ledger_side,
-        )
-        sources = [
-            EventSource(ledger),
-            EventSource(fraud),
-            EventSource(identity),
-            EventSource(notifications),
-            EventSource(reconciliation),
-        ]
+        parts: dict[str, Parts] = {}
+        ledger: LedgerParts | None = None
+        if "ledger" in contexts:
+            ledger = build_ledger(settings, store_env("ledger"), now, engine, stack)
+            parts["ledger"] = ledger
+        if "fraud" in contexts:
+            assert ledger is not None  # contexts_needed adds it
+            parts["fraud"] = build_fraud(
+                settings, store_env("fraud"), ledger, engine, quarantine, stack
+            )
+        if "identity" in contexts:
+            assert ledger is not None
+            parts["identity"] = build_identity(
+                settings, store_env("identity"), ledger, now, engine, stack
+            )
+        if "notifications" in contexts:
+            apps = {name: built.app for name, built in parts.items()}
+            parts["notifications"] = build_notifications(
+                settings, store_env("notifications"), apps, now, engine, quarantine, stack
+            )
+        if "reconciliation" in contexts:
+            parts["reconciliation"] = build_reconciliation(
+                store_env("reconciliation"), engine, stack
+            )
+        sources = [EventSource(built.app) for built in parts.values()]
         projector = Projector(
             engine,
             sources,
@@ -337,58 +316,23 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool =
             poll_interval=settings.projector_poll_interval,
             chain=True,
         )
-        queries = LedgerQueries(engine)
-        notification_queries = NotificationQueries(engine)
-        evaluator, sender = build_notifications(
-            settings,
-            notifications,
-            engine,
-            quarantine,
-            notification_queries,
-            {"ledger": ledger, "fraud": fraud, "identity": identity},
-            ledger,
-            clock or utc_now,
+        container = Container(
+            settings=settings,
+            database=database,
+            role=role,
+            read_engine=engine,
+            projector=projector,
+            sources=sources,
+            parts=parts,
+            tables_assumed=not migrate,
         )
-    except BaseException:
-        ledger.close()
-        if fraud is not None:
-            fraud.close()
-        if identity is not None:
-            identity.close()
-        if notifications is not None:
-            notifications.close()
-        if reconciliation is not None:
-            reconciliation.close()
-        raise
-    container = Container(
-        settings=settings,
-        database=database,
-        ledger=ledger,
-        read_engine=engine,
-        queries=queries,
-        projector=projector,
-        sources=sources,
-        identity=identity,
-        identity_queries=IdentityQueries(engine),
-        ledger_changes=changes,
-        fraud=fraud,
-        fraud_cases=FraudCases(fraud, ledger, changes),
-        fraud_queries=FraudQueries(engine),
-        notifications=notifications,
-        notification_queries=notification_queries,
-        notification_evaluator=evaluator,
-        notification_sender=sender,
-        reconciliation=reconciliation,
-        reconciliation_queries=ReconciliationQueries(engine),
-        tables_assumed=not migrate,
-    )
-    ledger_side.before_read = container.sync_ledger_read_models
-    try:
+        if "reconciliation" in parts:
+            reconciliation = parts["reconciliation"]
+            assert isinstance(reconciliation, ReconciliationParts)
+            reconciliation.ledger_side.before_read = container.sync_ledger_read_models
         if migrate:
             install_schema(container.applications.values(), projector, engine)
         else:
             projector.assume_tables()
-    except BaseException:
-        container.close()
-        raise
+        container._stack = stack.pop_all()
     return container

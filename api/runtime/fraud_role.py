@@ -22,8 +22,6 @@ SWEEP_INTERVAL_SECONDS = 60.0
 
 
 def case_escalation(container: Container) -> CaseEscalation:
-    if container.fraud is None or container.fraud_queries is None:
-        raise RuntimeError("the fraud role needs the fraud context")
     return CaseEscalation(
         container.fraud,
         container.ledger,

@@ -87,27 +87,20 @@ def notification_workers(
     leadership: Leadership | None = None,
     retry_leadership: float = RETRY_LEADERSHIP,
 ) -> list[Worker]:
-    """The rule evaluator and the sender of ``container`` as workers (none when the container
-    has no notifications context), gated on one leadership."""
+    """The rule evaluator and the sender of ``container`` as workers, gated on one
+    leadership."""
     evaluator = container.notification_evaluator
     sender = container.notification_sender
-    if evaluator is None and sender is None:
-        return []
     elected = leadership or notifications_leadership(container, retry_after=retry_leadership)
-    shared = _Shared(elected, (evaluator is not None) + (sender is not None))
-    workers: list[Worker] = []
-    if evaluator is not None:
+    shared = _Shared(elected, 2)
 
-        def evaluate() -> int:
-            return evaluator.step() if elected.leading() else 0
+    def evaluate() -> int:
+        return evaluator.step() if elected.leading() else 0
 
-        workers.append(
-            LeaderLoopWorker("notification-rules", shared, evaluate, idle_wait=idle_wait)
-        )
-    if sender is not None:
+    def send() -> int:
+        return sender.step(still_leading=elected.leading) if elected.leading() else 0
 
-        def send() -> int:
-            return sender.step(still_leading=elected.leading) if elected.leading() else 0
-
-        workers.append(LeaderLoopWorker("notification-sender", shared, send, idle_wait=idle_wait))
-    return workers
+    return [
+        LeaderLoopWorker("notification-rules", shared, evaluate, idle_wait=idle_wait),
+        LeaderLoopWorker("notification-sender", shared, send, idle_wait=idle_wait),
+    ]

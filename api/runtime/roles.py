@@ -2,9 +2,11 @@
 
 In production every role is its own Deployment (the Helm chart's ``roles.*``), scaled on its
 own; ``all`` (the default) runs everything in one process on the embedded default. A role is
-the HTTP part it serves, whether it runs the projector and the STOMP ingestion, and the
-background workers (:mod:`api.runtime.workers`) it starts. Roles that take no HTTP traffic
-still serve ``/healthz``, ``/readyz`` and ``/metrics`` for their probes and scraper.
+the bounded contexts it uses (:data:`api.runtime.contexts.ROLE_CONTEXTS`: the only ones
+:func:`api.runtime.bootstrap.bootstrap` builds, so the only event-store pools it opens), the
+HTTP part it serves, whether it runs the projector and the STOMP ingestion, and the background
+workers (:mod:`api.runtime.workers`) it starts. Roles that take no HTTP traffic still serve
+``/healthz``, ``/readyz`` and ``/metrics`` for their probes and scraper.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ WorkerBuilder = Callable[["Container"], list["Worker"]]
 class Role:
     name: str
     summary: str
+    contexts: tuple[str, ...]
+    """The bounded contexts the role calls (:data:`api.runtime.contexts.ROLE_CONTEXTS`);
+    bootstrap builds these and what they are built on, and no other."""
     serves_api: bool = False
     """REST under /v1 and GraphQL (otherwise only the operations endpoints)."""
     runs_projector: bool = False
@@ -37,6 +42,7 @@ class Role:
 
 
 def _role_table() -> dict[str, Role]:
+    from api.runtime.contexts import ROLE_CONTEXTS as uses
     from api.runtime.fraud_role import fraud_workers
     from api.runtime.notifications_role import notification_workers
     from api.runtime.reconciliation_role import reconciliation_workers
@@ -46,31 +52,49 @@ def _role_table() -> dict[str, Role]:
         "all": Role(
             "all",
             "everything in one process (the embedded default)",
+            uses["all"],
             serves_api=True,
             runs_projector=True,
             ingestion="if-configured",
             workers=background,
         ),
         "api": Role(
-            "api", "REST and GraphQL over the read models", serves_api=True, reads_projected=True
+            "api",
+            "REST and GraphQL over the read models",
+            uses["api"],
+            serves_api=True,
+            reads_projected=True,
         ),
-        "projector": Role("projector", "keeps every read model current", runs_projector=True),
-        "ingestion": Role("ingestion", "STOMP consumer and outbox publisher", ingestion="yes"),
+        "projector": Role(
+            "projector",
+            "keeps every read model current",
+            uses["projector"],
+            runs_projector=True,
+        ),
+        "ingestion": Role(
+            "ingestion",
+            "STOMP consumer and outbox publisher",
+            uses["ingestion"],
+            ingestion="yes",
+        ),
         "fraud": Role(
             "fraud",
             "escalates fraud cases past the review deadline",
+            uses["fraud"],
             workers=(fraud_workers,),
             reads_projected=True,
         ),
         "reconciliation": Role(
             "reconciliation",
             "imports core-banking statements from the inbox and reconciles them",
+            uses["reconciliation"],
             workers=(reconciliation_workers,),
             reads_projected=True,
         ),
         "notifications": Role(
             "notifications",
             "rules over the event stream; deliveries to webhook, e-mail and STOMP",
+            uses["notifications"],
             workers=(notification_workers,),
             reads_projected=True,
         ),

@@ -1,0 +1,166 @@
+"""The composition root builds, per process role, only the contexts the role uses.
+
+``bootstrap(settings, role=ROLE)``: the container holds the contexts of
+:data:`api.runtime.contexts.ROLE_CONTEXTS` (and what they are built on), asking it for any
+other raises :class:`ContextNotBuilt` naming the role and the context, and the role's workers
+and operations endpoints run on it. On PostgreSQL a role opens no pool for a context it does
+not use (every connection of the process is counted through ``application_name``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.migration import record_migration
+from adapters.persistence import DatabaseConfig
+from api.http.app import create_app
+from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.contexts import CONTEXTS, ROLE_CONTEXTS, ContextNotBuilt
+from api.runtime.roles import ROLE_NAMES, build_workers, role
+from api.runtime.settings import Settings
+from domain.notifications.rules import Channel, EventRef, Rule, RuleSet
+from tests.conftest import TEST_DATABASE_URL
+
+BUILT = {
+    "all": CONTEXTS,
+    "api": CONTEXTS,
+    "projector": CONTEXTS,
+    "ingestion": ("ledger", "fraud"),
+    "fraud": ("ledger", "fraud"),
+    "reconciliation": ("ledger", "reconciliation"),
+    "notifications": ("notifications",),  # the default rules listen to no log
+}
+
+ATTRIBUTES = {
+    "ledger": ("ledger", "ledger_changes", "queries"),
+    "fraud": ("fraud", "fraud_cases", "fraud_queries"),
+    "identity": ("identity", "identity_queries"),
+    "notifications": (
+        "notifications",
+        "notification_queries",
+        "notification_evaluator",
+        "notification_sender",
+    ),
+    "reconciliation": ("reconciliation", "reconciliation_queries"),
+}
+
+
+def test_every_role_has_its_contexts_in_the_table() -> None:
+    assert set(ROLE_CONTEXTS) == set(ROLE_NAMES) == set(BUILT)
+    for name in ROLE_NAMES:
+        assert role(name).contexts == ROLE_CONTEXTS[name]
+
+
+@pytest.mark.parametrize("name", ROLE_NAMES)
+def test_a_role_container_holds_only_its_contexts(sqlite_database: DatabaseConfig, name: str):
+    container = bootstrap(Settings().with_database(sqlite_database), role=name)
+    try:
+        assert container.role == name
+        assert container.contexts == BUILT[name]
+        assert list(container.applications) == list(BUILT[name])
+        assert [s.name for s in container.sources] == list(BUILT[name])
+        for context, attributes in ATTRIBUTES.items():
+            for attribute in attributes:
+                if context in BUILT[name]:
+                    assert getattr(container, attribute) is not None
+                    continue
+                with pytest.raises(ContextNotBuilt) as refused:
+                    getattr(container, attribute)
+                message = str(refused.value)
+                assert f"role {name!r}" in message and f"the {context} context" in message
+                assert f"container.{attribute}" in message
+        # What the role runs works on what it built.
+        process = role(name)
+        workers = build_workers(process, container)
+        app = create_app(container, operations_only=not process.serves_api, workers=workers)
+        with TestClient(app) as client:
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/readyz").json()["checks"]["database"] == "ok"
+    finally:
+        container.close()
+    container.close()  # idempotent
+
+
+def test_the_notifications_role_follows_the_logs_its_rules_listen_to(
+    sqlite_database: DatabaseConfig,
+) -> None:
+    rules = RuleSet(
+        (
+            Rule(
+                "opened",
+                (EventRef("fraud", "FraudCase.Opened"),),
+                Channel.WEBHOOK,
+                "https://hooks.example.com/fraud",
+            ),
+        ),
+        "test",
+    )
+    settings = dataclasses.replace(
+        Settings().with_database(sqlite_database), notification_rules=rules
+    )
+    container = bootstrap(settings, role="notifications")
+    try:  # the fraud log, and the ledger for the facts of its events
+        assert container.contexts == ("ledger", "fraud", "notifications")
+        assert [feed.context for feed in container.notification_evaluator.feeds] == ["fraud"]
+    finally:
+        container.close()
+
+
+def test_an_unknown_role_is_refused(sqlite_database: DatabaseConfig) -> None:
+    with pytest.raises(ValueError, match="unknown role 'worker'"):
+        bootstrap(Settings().with_database(sqlite_database), role="worker")
+
+
+def _connections(application: str) -> int:
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (application,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _gone(application: str, timeout: float = 10.0) -> bool:
+    """Whether every connection tagged ``application`` ended (a server process leaves
+    ``pg_stat_activity`` a moment after its client closed the socket)."""
+    deadline = time.monotonic() + timeout
+    while _connections(application):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _tagged(database: DatabaseConfig, application: str) -> Settings:
+    assert database.url is not None
+    separator = "&" if "?" in database.url else "?"
+    url = f"{database.url}{separator}application_name={application}"
+    return Settings().with_database(dataclasses.replace(database, url=url))
+
+
+@pytest.mark.postgres
+def test_a_role_opens_pools_only_for_its_contexts(postgres_database: DatabaseConfig) -> None:
+    migrated = bootstrap(Settings().with_database(postgres_database))  # `ledger migrate`
+    try:
+        record_migration(migrated.read_engine)
+    finally:
+        migrated.close()
+    opened: dict[str, int] = {}
+    for name in ("all", "ingestion", "reconciliation", "notifications"):
+        application = f"roles-{uuid.uuid4().hex[:8]}"
+        container: Container = bootstrap(
+            _tagged(postgres_database, application), role=name, migrate=False
+        )
+        try:
+            opened[name] = _connections(application)
+        finally:
+            container.close()
+        assert _gone(application)  # close released every pool
+    # eventsourcing opens each pool's minimum at once (5; notifications 2, reconciliation 1)
+    assert opened["all"] - opened["ingestion"] >= 5 + 2 + 1  # no identity, notifications, recon.
+    assert opened["ingestion"] > opened["reconciliation"] > opened["notifications"]
