@@ -17,7 +17,7 @@
     ledger audit verify [--json] [--anchor FILE] | head               (see api/cli/audit.py)
     ledger reconcile import FILE... | breaks [--open]                 (see api/cli/reconcile.py)
 
-Settings come from the ``LEDGER_*`` environment variables (see ``api/runtime/settings.py``); an
+Settings come from the ``LEDGER_*`` environment variables (see ``api/runtime/settings/``); an
 invalid value stops the command with exit code 2 before anything is opened.
 """
 
@@ -385,8 +385,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 container.projector_active = True  # a projector process follows the same log
             config = uvicorn.Config(
                 app,
-                host=args.host or settings.host,
-                port=args.port or settings.port,
+                host=args.host or settings.http.host,
+                port=args.port or settings.http.port,
                 log_config=None,
                 access_log=False,
                 lifespan="on",
@@ -421,7 +421,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         record_migration(container.read_engine)
         print(f"migrate: schema version {SCHEMA_VERSION}")
         heads = container.heads()
-        backend = settings.database().label
+        backend = settings.database_config().label
         print(f"migrate: {backend} store ready; events per context: {heads}")
         return EXIT_OK
     finally:

@@ -124,7 +124,7 @@ def _directory_warnings(settings: Settings, name: str, roles: list[str]) -> list
     from application.identity.app import IdentityApplication
 
     try:
-        identity = IdentityApplication(env=event_store_env(settings.database(), "identity"))
+        identity = IdentityApplication(env=event_store_env(settings.database_config(), "identity"))
         try:
             entry = identity.lookup(name)
         finally:

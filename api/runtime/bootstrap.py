@@ -184,7 +184,7 @@ class Container:
 def build_ledger(settings: Settings, env: dict[str, str], clock: Clock) -> LedgerApplication:
     return LedgerApplication(
         env=env,
-        screening=RulesScreening(settings.amount_limits()),
+        screening=RulesScreening(settings.ledger.amount_limits()),
         clock=clock,
     )
 
@@ -199,24 +199,26 @@ def build_fraud_screening(
     )
     fraud.registry_listeners.append(selector.invalidate)
     return ModelScreening(
-        RulesScreening(settings.amount_limits()),
+        RulesScreening(settings.ledger.amount_limits()),
         selector,
-        thresholds=ScoreThresholds(settings.fraud_review_score, settings.fraud_decline_score),
-        blocklist=settings.fraud_blocklist,
+        thresholds=ScoreThresholds(settings.fraud.review_score, settings.fraud.decline_score),
+        blocklist=settings.fraud.blocklist,
         features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
     )
 
 
 def notification_channels(settings: Settings) -> dict[Channel, NotificationChannel]:
     """The channels the settings configure (a channel no active rule uses is left out)."""
-    used = settings.notification_rules.channels()
-    timeout = settings.notify_timeout_seconds
+    used = settings.notifications.rules.channels()
+    timeout = settings.notifications.timeout_seconds
     channels: dict[Channel, NotificationChannel] = {}
-    if Channel.WEBHOOK in used and settings.notify_webhook_secret:
-        channels[Channel.WEBHOOK] = WebhookChannel(settings.notify_webhook_secret, timeout=timeout)
-    if Channel.EMAIL in used and settings.smtp is not None:
+    if Channel.WEBHOOK in used and settings.notifications.webhook_secret:
+        channels[Channel.WEBHOOK] = WebhookChannel(
+            settings.notifications.webhook_secret, timeout=timeout
+        )
+    if Channel.EMAIL in used and settings.notifications.smtp is not None:
         channels[Channel.EMAIL] = EmailChannel(
-            settings.smtp, settings.notify_email_from, timeout=timeout
+            settings.notifications.smtp, settings.notifications.email_from, timeout=timeout
         )
     if Channel.STOMP in used and settings.stomp is not None:
         channels[Channel.STOMP] = StompChannel(settings.stomp, timeout=timeout)
@@ -238,7 +240,7 @@ def build_notifications(
     clock: Clock,
 ) -> tuple[RuleEvaluator, NotificationSender]:
     """The rule evaluator over the logs the active rules listen to, and the sender."""
-    rules = settings.notification_rules
+    rules = settings.notifications.rules
     facts: dict[str, Facts] = {
         "ledger": ledger_facts(ledger.get_transaction),
         "fraud": fraud_facts(ledger.get_transaction),
@@ -260,7 +262,7 @@ def build_notifications(
         feeds,
         SqlPositionStore(engine),
         clock=clock,
-        start_at_head=settings.notify_start == "now",
+        start_at_head=settings.notifications.start == "now",
         quarantine=quarantine,
     )
     sender = NotificationSender(
@@ -268,7 +270,7 @@ def build_notifications(
         rules,
         queries,
         notification_channels(settings),
-        policy=settings.notify_retry_policy(),
+        policy=settings.notifications.retry_policy(),
         clock=clock,
     )
     return evaluator, sender
@@ -289,7 +291,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool =
     DDL runs only with ``migrate=True`` (``ledger migrate``, one-off admin commands, tests);
     ``migrate=False`` (``ledger serve``) runs none and raises :class:`SchemaNotMigrated`
     first unless ``ledger migrate`` recorded this code's schema version."""
-    database = settings.database()
+    database = settings.database_config()
     ensure_schema(database, create=migrate)
     if not migrate:
         require_migrated(database)
@@ -308,13 +310,13 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool =
         ledger.screening = build_fraud_screening(settings, fraud, ledger)
         changes = LedgerChanges(
             ledger,
-            ReversalThresholds(settings.reversal_approval_above),
-            OverdraftCeilings(settings.overdraft_approval_above),
+            ReversalThresholds(settings.ledger.reversal_approval_above),
+            OverdraftCeilings(settings.ledger.overdraft_approval_above),
         )
         identity = IdentityApplication(
             env=store_env("identity"),
             clock=clock or utc_now,
-            approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+            approval_ttl=timedelta(hours=settings.ledger.approval_ttl_hours),
             executor=changes,
         )
         notifications = NotificationsApplication(
@@ -339,8 +341,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool =
         projector = Projector(
             engine,
             sources,
-            batch_size=settings.projector_batch_size,
-            poll_interval=settings.projector_poll_interval,
+            batch_size=settings.projections.batch_size,
+            poll_interval=settings.projections.poll_interval,
             chain=True,
         )
         queries = LedgerQueries(engine)
