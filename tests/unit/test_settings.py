@@ -301,3 +301,34 @@ def test_overdraft_ceiling_settings() -> None:
     assert given.ledger.overdraft_approval_above == {"CHF": Decimal(2500)}
     with pytest.raises(SettingsError, match="LEDGER_OVERDRAFT_APPROVAL_ABOVE"):
         Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "EUR:-1"})
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "LEDGER_DATABASE_URL": "postgresql://u:dbpass@h/d",
+            "LEDGER_STOMP_URL": "stomp://u:mqpass@h:61613",
+            "LEDGER_SMTP_URL": "smtp://u:mailpass@h",
+            "LEDGER_NOTIFY_WEBHOOK_SECRET": "hook-secret-0123456789",
+        }
+    )
+    for secret in ("dbpass", "mqpass", "mailpass", "hook-secret"):
+        assert secret not in repr(settings)
+        assert secret not in str(settings)
+
+
+def test_defaults_never_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_PORT", "9001")
+    assert Settings().http.port == 8000
+    assert Settings.from_env().http.port == 9001
+
+
+def test_updated_changes_fields_of_a_section_or_the_settings() -> None:
+    base = Settings()
+    changed = base.updated(http={"max_body_bytes": 2048}, env="production")
+    assert (changed.http.max_body_bytes, changed.http.port, changed.env) == (
+        2048,
+        8000,
+        "production",
+    )
+    assert base.http.max_body_bytes == 1024 * 1024

@@ -120,7 +120,7 @@ class Settings(Section):
         Path("var"),
         "SQLite files (`ledger-events.sqlite`, `read-models.sqlite`), the local issuer's keys, "
         "fraud models",
-        shown="./var",
+        shown="`./var`",
     )
     env: Annotated[
         Environment,

@@ -74,7 +74,7 @@ class AuthSettings(Section):
         "LEDGER_AUTH_ISSUER",
         None,
         "the `iss` every token must carry; required in production",
-        shown=LOCAL_ISSUER,
+        shown=f"`{LOCAL_ISSUER}`",
     )
     audience: str = env(
         "LEDGER_AUTH_AUDIENCE", DEFAULT_AUDIENCE, "the `aud` every token must carry"
@@ -95,7 +95,6 @@ class AuthSettings(Section):
         "LEDGER_AUTH_ALGORITHMS",
         DEFAULT_ALGORITHMS,
         "accepted algorithms; asymmetric ones only",
-        shown=",".join(DEFAULT_ALGORITHMS),
     )
     leeway_seconds: Annotated[int, when_text(_leeway)] = env(
         "LEDGER_AUTH_LEEWAY_SECONDS", 30, "clock skew allowed on `exp`/`nbf`/`iat` (0..300)"
@@ -112,7 +111,6 @@ class AuthSettings(Section):
         "LEDGER_METRICS_PUBLIC",
         True,
         "`false`: `/metrics` needs `metrics:read` (service role `monitoring`)",
-        shown="true",
     )
 
     @field_validator("jwks_url")

@@ -91,13 +91,11 @@ class NotificationSettings(Section):
         "LEDGER_NOTIFY_RETRY_BASE_SECONDS",
         DEFAULT_NOTIFY_RETRY_BASE_SECONDS,
         "wait after the first failed attempt; doubled after each further one",
-        shown="30",
     )
     retry_max_seconds: Annotated[float, parsing.positive_seconds()] = env(
         "LEDGER_NOTIFY_RETRY_MAX_SECONDS",
         DEFAULT_NOTIFY_RETRY_MAX_SECONDS,
         "longest wait between two attempts",
-        shown="3600",
         cross_check=True,
     )
     max_attempts: Annotated[int, parsing.integer(1, 100)] = env(
@@ -109,7 +107,6 @@ class NotificationSettings(Section):
         "LEDGER_NOTIFY_TIMEOUT_SECONDS",
         DEFAULT_NOTIFY_TIMEOUT_SECONDS,
         "timeout of one webhook, SMTP or broker send",
-        shown="10",
     )
     start: Annotated[
         Literal["now", "beginning"],

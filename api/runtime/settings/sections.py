@@ -164,7 +164,6 @@ class GraphQLSettings(Section):
         "LEDGER_GRAPHQL_DEADLINE_SECONDS",
         DEFAULT_DEADLINE_SECONDS,
         "an execution still running after this is cancelled (`DEADLINE_EXCEEDED`)",
-        shown="10",
     )
     max_concurrent: Annotated[int, parsing.bounded(1, 1000, whole=True)] = env(
         "LEDGER_GRAPHQL_MAX_CONCURRENT",
@@ -201,7 +200,6 @@ class HttpSettings(Section):
         DEFAULT_RATE_LIMIT_PER_SECOND,
         "sustained requests per second per principal (REST and GraphQL together; fractions "
         "allowed); above it **429** with `Retry-After`; `0` turns the limit off",
-        shown="50",
     )
     rate_limit_burst: Annotated[int, parsing.integer(0)] = env(
         "LEDGER_RATE_LIMIT_BURST",
@@ -229,20 +227,20 @@ class LedgerSettings(Section):
         "LEDGER_SCREENING_REVIEW_ABOVE",
         _limits(DEFAULT_REVIEW_ABOVE),
         "an outgoing payment above this is HELD for review",
-        shown=DEFAULT_REVIEW_ABOVE,
+        shown=f"`{DEFAULT_REVIEW_ABOVE}`",
     )
     decline_above: Limits = env(
         "LEDGER_SCREENING_DECLINE_ABOVE",
         _limits(DEFAULT_DECLINE_ABOVE),
         "an outgoing payment above this is REJECTED (`SCREENING_DECLINED`)",
-        shown=DEFAULT_DECLINE_ABOVE,
+        shown=f"`{DEFAULT_DECLINE_ABOVE}`",
         cross_check=True,
     )
     daily_limit: Limits = env(
         "LEDGER_SCREENING_DAILY_LIMIT",
         _limits(DEFAULT_DAILY_LIMIT),
         "a payment that takes the debtor's outflow of the day above this is declined",
-        shown=DEFAULT_DAILY_LIMIT,
+        shown=f"`{DEFAULT_DAILY_LIMIT}`",
     )
     reversal_approval_above: Limits = env(
         "LEDGER_REVERSAL_APPROVAL_ABOVE",
@@ -251,7 +249,7 @@ class LedgerSettings(Section):
         "(`requestReversal`); at or below it `reverseTransaction` reverses at once. A currency "
         "not listed has no direct reversals: every reversal in it, of any amount, needs "
         "approval (fail closed)",
-        shown=DEFAULT_REVERSAL_APPROVAL_ABOVE,
+        shown=f"`{DEFAULT_REVERSAL_APPROVAL_ABOVE}`",
     )
     overdraft_approval_above: Limits = env(
         "LEDGER_OVERDRAFT_APPROVAL_ABOVE",
@@ -260,7 +258,7 @@ class LedgerSettings(Section):
         "`APPROVAL_REQUIRED`): open it lower and ask with `requestOverdraftLimit`, which a "
         "second person approves. A currency not listed allows no overdraft without approval "
         "(fail closed); a limit of 12 or more integer digits is refused outright (422)",
-        shown=DEFAULT_OVERDRAFT_APPROVAL_ABOVE,
+        shown=f"`{DEFAULT_OVERDRAFT_APPROVAL_ABOVE}`",
     )
     approval_ttl_hours: Annotated[int, parsing.integer(1, 24 * 90)] = env(
         "LEDGER_APPROVAL_TTL_HOURS",
@@ -317,7 +315,6 @@ class FraudSettings(Section):
         "LEDGER_FRAUD_BLOCKLIST",
         (),
         "comma-separated IBANs; a payment from or to one is declined",
-        shown="empty",
     )
     review_deadline_minutes: Annotated[int, parsing.integer(1, 7 * 24 * 60)] = env(
         "LEDGER_FRAUD_REVIEW_DEADLINE_MINUTES",
@@ -343,5 +340,5 @@ class ReconciliationSettings(Section):
         None,
         "where core banking drops camt.053 statements for the reconciliation role (see "
         "[reconciliation.md](reconciliation.md))",
-        shown="<data dir>/reconciliation/inbox",
+        shown="`<data dir>/reconciliation/inbox`",
     )

@@ -98,7 +98,7 @@ class StompSettings(Section):
         "LEDGER_OUTBOX",
         True,
         "`off`: this process does not publish outcomes (another one does)",
-        shown="on",
+        shown="`on`",
     )
 
     @field_validator("url")
