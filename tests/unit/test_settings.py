@@ -332,3 +332,9 @@ def test_updated_changes_fields_of_a_section_or_the_settings() -> None:
         "production",
     )
     assert base.http.max_body_bytes == 1024 * 1024
+
+
+def test_broker_variables_are_read_only_with_a_broker() -> None:
+    assert Settings.from_env({"LEDGER_INGEST_BATCH_SIZE": "x"}).stomp is None
+    with pytest.raises(SettingsError, match="LEDGER_INGEST_BATCH_SIZE: must be an integer"):
+        Settings.from_env({"LEDGER_STOMP_URL": "stomp://h", "LEDGER_INGEST_BATCH_SIZE": "x"})
