@@ -1,16 +1,13 @@
 """STOMP settings: where the broker is, which destinations, how large a batch.
 
-Parsed from ``LEDGER_STOMP_*`` by :func:`stomp_config_from_env`, which reports every
-problem at once (the caller adds them to its own list), naming the variable.
+Read from ``LEDGER_STOMP_*`` by :mod:`api.runtime.settings.stomp`; :func:`parse_stomp_url`
+turns the broker URL into a config, adding each problem to the caller's list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
-
-from domain.ledger.transactions import RESERVED_CHANNELS
 
 DEFAULT_QUEUE = "/queue/ledger.transactions.in"
 DEFAULT_DLQ = "/queue/ledger.transactions.dlq"
@@ -79,78 +76,3 @@ def parse_stomp_url(url: str, problems: list[str], name: str = "LEDGER_STOMP_URL
         vhost=vhost,
         use_ssl=parts.scheme == "stomp+ssl",
     )
-
-
-def stomp_config_from_env(env: Mapping[str, str], problems: list[str]) -> StompConfig | None:
-    """The STOMP config, or None when ``LEDGER_STOMP_URL`` is unset (no broker)."""
-
-    def get(key: str) -> str:
-        return env.get(key, "").strip()
-
-    url = get("LEDGER_STOMP_URL")
-    if not url:
-        return None
-    base = parse_stomp_url(url, problems)
-    batch = _positive(get("LEDGER_INGEST_BATCH_SIZE"), "LEDGER_INGEST_BATCH_SIZE", 200, problems)
-    wait = _positive(
-        get("LEDGER_INGEST_BATCH_WAIT_MS"), "LEDGER_INGEST_BATCH_WAIT_MS", 2, problems, low=0
-    )
-    prefetch = _positive(get("LEDGER_STOMP_PREFETCH"), "LEDGER_STOMP_PREFETCH", 2 * batch, problems)
-    if prefetch < batch:
-        problems.append(
-            f"LEDGER_STOMP_PREFETCH: {prefetch} is below the batch size {batch}; "
-            "batches could never fill"
-        )
-    heartbeat = _positive(
-        get("LEDGER_STOMP_HEARTBEAT_MS"), "LEDGER_STOMP_HEARTBEAT_MS", 10_000, problems
-    )
-    destinations = {}
-    for key, default, prefix in (
-        ("LEDGER_STOMP_QUEUE", DEFAULT_QUEUE, "/queue/"),
-        ("LEDGER_STOMP_DLQ", DEFAULT_DLQ, "/queue/"),
-        ("LEDGER_STOMP_EVENTS_TOPIC", DEFAULT_EVENTS_TOPIC, "/topic/"),
-    ):
-        value = get(key) or default
-        if not value.startswith(prefix) or len(value) == len(prefix):
-            problems.append(f"{key}: must start with {prefix}, got {value!r}")
-            value = default
-        destinations[key] = value
-    pacs008_channel = (get("LEDGER_PACS008_CHANNEL") or "PACS008").upper()
-    if pacs008_channel in RESERVED_CHANNELS:
-        problems.append(
-            f"LEDGER_PACS008_CHANNEL: {pacs008_channel} is reserved for the ledger's own bookings"
-        )
-    outbox = (get("LEDGER_OUTBOX") or "on").lower()
-    if outbox not in {"on", "off"}:
-        problems.append(f"LEDGER_OUTBOX: must be on or off, got {outbox!r}")
-    return StompConfig(
-        host=base.host,
-        port=base.port,
-        username=base.username,
-        password=base.password,
-        vhost=base.vhost,
-        use_ssl=base.use_ssl,
-        queue=destinations["LEDGER_STOMP_QUEUE"],
-        dead_letter_queue=destinations["LEDGER_STOMP_DLQ"],
-        events_topic=destinations["LEDGER_STOMP_EVENTS_TOPIC"],
-        batch_size=batch,
-        batch_wait_ms=wait,
-        prefetch=prefetch,
-        heartbeat_ms=heartbeat,
-        pacs008_channel=pacs008_channel,
-        outbox=outbox != "off",
-    )
-
-
-def _positive(raw: str, name: str, default: int, problems: list[str], low: int = 1) -> int:
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.append(f"{name}: must be an integer, got {raw!r}")
-        return default
-    if value < low:
-        problems.append(f"{name}: must be at least {low}, got {value}")
-        return default
-    return value

@@ -115,7 +115,7 @@ def _head(container: Container) -> int:
         container.read_engine,
         container.sources,
         projections=[],
-        batch_size=container.settings.projector_batch_size,
+        batch_size=container.settings.projections.batch_size,
         chain=True,
     )
     chainer.catch_up()

@@ -149,8 +149,8 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         version = str(metas[-1]["version"])
     out = args.out or args.data / "evaluation"
     # The configured thresholds (LEDGER_FRAUD_REVIEW_SCORE / _DECLINE_SCORE) unless given.
-    review = args.review if args.review is not None else float(settings.fraud_review_score)
-    decline = args.decline if args.decline is not None else float(settings.fraud_decline_score)
+    review = args.review if args.review is not None else float(settings.fraud.review_score)
+    decline = args.decline if args.decline is not None else float(settings.fraud.decline_score)
     report = evaluate(args.data, store.load(version), out, review=review, decline=decline)
     print(table(report))
     print(f"report: {out / 'evaluation.json'}")

@@ -20,7 +20,7 @@
 
 One module per command group in this package (``api/cli/<group>.py``: its ``add_parser`` and
 its ``cmd_*`` handler), shared helpers in :mod:`api.cli.common`. Settings come from the
-``LEDGER_*`` environment variables (see ``api/runtime/settings.py``); an invalid value stops the
+``LEDGER_*`` environment variables (see ``api/runtime/settings/``); an invalid value stops the
 command with exit code 2 before anything is opened.
 """
 

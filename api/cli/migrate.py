@@ -29,7 +29,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     evidence), then record the schema version ``ledger serve`` checks before it starts.
     The other admin commands are one-off and create what they miss themselves
     (``bootstrap(migrate=True)``) but record no version."""
-    with migration_lock(settings.database()):  # several at once: one after the other
+    with migration_lock(settings.database_config()):  # several at once: one after the other
         try:
             container = bootstrap(settings, migrate=True)
         except IncompleteLegacySchema as error:
@@ -39,7 +39,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
             record_migration(container.read_engine)
             print(f"migrate: schema version {SCHEMA_VERSION}, read models at revision {head()}")
             heads = container.heads()
-            backend = settings.database().label
+            backend = settings.database_config().label
             print(f"migrate: {backend} store ready; events per context: {heads}")
             return EXIT_OK
         finally:

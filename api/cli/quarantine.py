@@ -166,7 +166,7 @@ def _outbox(container: Container, settings: Settings) -> Iterator[Callable[[Entr
         container.read_engine,
         IngestionMetrics(CollectorRegistry()),
         lock_dir=settings.data_dir,
-        scope=settings.database_schema or "",
+        scope=settings.database.schema_name or "",
     )
     session = StompSession(settings.stomp).open()
     try:

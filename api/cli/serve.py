@@ -126,8 +126,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 container.projector_active = True  # a projector process follows the same log
             config = uvicorn.Config(
                 app,
-                host=args.host or settings.host,
-                port=args.port or settings.port,
+                host=args.host or settings.http.host,
+                port=args.port or settings.http.port,
                 log_config=None,
                 access_log=False,
                 lifespan="on",

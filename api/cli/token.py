@@ -120,7 +120,7 @@ def _directory_warnings(settings: Settings, name: str, roles: list[str]) -> list
     """What the API will make of this person's token, from the identity context: the token
     is printed anyway (the store may be elsewhere), but the user hears why it would fail."""
     try:
-        identity = IdentityApplication(env=event_store_env(settings.database(), "identity"))
+        identity = IdentityApplication(env=event_store_env(settings.database_config(), "identity"))
         try:
             entry = identity.lookup(name)
         finally:

@@ -204,5 +204,5 @@ class NotificationsQuery:
     @strawberry.field(description="The notification rules in force (targets masked)")
     def notification_rules(self, info: Info) -> list[NotificationRule]:
         info.context.authorize(Permission.NOTIFICATIONS_READ)
-        rules = info.context.container.settings.notification_rules
+        rules = info.context.container.settings.notifications.rules
         return [NotificationRule.of(rule) for rule in rules.rules]

@@ -190,8 +190,8 @@ def _build(
     app.state.metrics = metrics
     app.state.principal_resolver = principal_resolver or _authenticator(app, settings)
     app.state.rate_limiter = (
-        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-        if settings.rate_limited
+        RateLimiter(settings.http.rate_limit_per_second, settings.http.rate_limit_burst)
+        if settings.http.rate_limited
         else None
     )
     app.state.ingestion = None
@@ -203,7 +203,7 @@ def _build(
     # Added last runs first: the request context wraps the body limit, so a 413 carries
     # the correlation id and shows in the access log and the metrics.
     if operations_only:
-        app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+        app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         app.add_middleware(SecurityHeadersMiddleware)
         return app
@@ -222,10 +222,10 @@ def _build(
     graphql = LedgerGraphQLRouter(
         build_schema(
             production=settings.is_production,
-            max_depth=settings.graphql_max_depth,
-            max_tokens=settings.graphql_max_tokens,
-            max_aliases=settings.graphql_max_aliases,
-            budget=settings.graphql_budget,
+            max_depth=settings.graphql.max_depth,
+            max_tokens=settings.graphql.max_tokens,
+            max_aliases=settings.graphql.max_aliases,
+            budget=settings.graphql.budget,
         ),
         path="/graphql",
         context_getter=graphql_context,
@@ -235,7 +235,7 @@ def _build(
     )
     app.include_router(graphql, include_in_schema=False)
     install_request_refusals(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -604,14 +604,17 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
                     "head": status.head,
                     "lag": status.lag,
                 }
-            if any(p["lag"] > container.settings.ready_max_lag for p in projections.values()):
+            if any(
+                p["lag"] > container.settings.projections.ready_max_lag
+                for p in projections.values()
+            ):
                 ready = False
         except Exception as error:
             log.warning("readiness: projection status unavailable", error=str(error))
             projections["error"] = "status unavailable"
             ready = False
     checks["projections"] = projections
-    checks["maxLag"] = container.settings.ready_max_lag
+    checks["maxLag"] = container.settings.projections.ready_max_lag
     checks["quarantine"] = _quarantine_check(container)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},

@@ -270,7 +270,7 @@ def bootstrap(
     if role not in ROLE_CONTEXTS:
         raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLE_CONTEXTS)}")
     contexts = contexts_needed(ROLE_CONTEXTS[role], settings)
-    database = settings.database()
+    database = settings.database_config()
     ensure_schema(database, create=migrate)
     if not migrate:
         require_migrated(database)
@@ -312,8 +312,8 @@ def bootstrap(
         projector = Projector(
             engine,
             sources,
-            batch_size=settings.projector_batch_size,
-            poll_interval=settings.projector_poll_interval,
+            batch_size=settings.projections.batch_size,
+            poll_interval=settings.projections.poll_interval,
             chain=True,
         )
         container = Container(

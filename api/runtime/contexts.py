@@ -97,7 +97,7 @@ def contexts_needed(uses: Iterable[str], settings: Settings) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown contexts {sorted(unknown)}; known: {list(CONTEXTS)}")
     if "notifications" in wanted:
-        followed = set(rule_topics(settings.notification_rules))
+        followed = set(rule_topics(settings.notifications.rules))
         wanted |= followed
         if followed & {"ledger", "fraud"}:
             wanted.add("ledger")  # ledger_facts and fraud_facts read the transaction
@@ -132,13 +132,13 @@ def build_ledger(
     """The ledger, screening with the amount rules (the fraud context, when built, puts its
     model screening in their place)."""
     app = LedgerApplication(
-        env=env, screening=RulesScreening(settings.amount_limits()), clock=clock
+        env=env, screening=RulesScreening(settings.ledger.amount_limits()), clock=clock
     )
     stack.callback(app.close)
     changes = LedgerChanges(
         app,
-        ReversalThresholds(settings.reversal_approval_above),
-        OverdraftCeilings(settings.overdraft_approval_above),
+        ReversalThresholds(settings.ledger.reversal_approval_above),
+        OverdraftCeilings(settings.ledger.overdraft_approval_above),
     )
     return LedgerParts(app, changes, LedgerQueries(engine))
 
@@ -163,10 +163,10 @@ def build_fraud_screening(
     )
     fraud.registry_listeners.append(selector.invalidate)
     return ModelScreening(
-        RulesScreening(settings.amount_limits()),
+        RulesScreening(settings.ledger.amount_limits()),
         selector,
-        thresholds=ScoreThresholds(settings.fraud_review_score, settings.fraud_decline_score),
-        blocklist=settings.fraud_blocklist,
+        thresholds=ScoreThresholds(settings.fraud.review_score, settings.fraud.decline_score),
+        blocklist=settings.fraud.blocklist,
         features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
     )
 
@@ -210,7 +210,7 @@ def build_identity(
     app = IdentityApplication(
         env=env,
         clock=clock,
-        approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+        approval_ttl=timedelta(hours=settings.ledger.approval_ttl_hours),
         executor=ledger.changes,
     )
     stack.callback(app.close)
@@ -231,14 +231,16 @@ class NotificationParts:
 
 def notification_channels(settings: Settings) -> dict[Channel, NotificationChannel]:
     """The channels the settings configure (a channel no active rule uses is left out)."""
-    used = settings.notification_rules.channels()
-    timeout = settings.notify_timeout_seconds
+    used = settings.notifications.rules.channels()
+    timeout = settings.notifications.timeout_seconds
     channels: dict[Channel, NotificationChannel] = {}
-    if Channel.WEBHOOK in used and settings.notify_webhook_secret:
-        channels[Channel.WEBHOOK] = WebhookChannel(settings.notify_webhook_secret, timeout=timeout)
-    if Channel.EMAIL in used and settings.smtp is not None:
+    if Channel.WEBHOOK in used and settings.notifications.webhook_secret:
+        channels[Channel.WEBHOOK] = WebhookChannel(
+            settings.notifications.webhook_secret, timeout=timeout
+        )
+    if Channel.EMAIL in used and settings.notifications.smtp is not None:
         channels[Channel.EMAIL] = EmailChannel(
-            settings.smtp, settings.notify_email_from, timeout=timeout
+            settings.notifications.smtp, settings.notifications.email_from, timeout=timeout
         )
     if Channel.STOMP in used and settings.stomp is not None:
         channels[Channel.STOMP] = StompChannel(settings.stomp, timeout=timeout)
@@ -262,7 +264,7 @@ def build_notifications(
     holds them: :func:`contexts_needed` built them) and the sender over the channels."""
     app = NotificationsApplication(env=small_pool(env, size=2, overflow=2))
     stack.callback(app.close)
-    rules = settings.notification_rules
+    rules = settings.notifications.rules
     queries = NotificationQueries(engine)
     facts: dict[str, Facts] = {}
     if "ledger" in apps:
@@ -280,7 +282,7 @@ def build_notifications(
         feeds,
         SqlPositionStore(engine),
         clock=clock,
-        start_at_head=settings.notify_start == "now",
+        start_at_head=settings.notifications.start == "now",
         quarantine=quarantine,
     )
     channels = notification_channels(settings)
@@ -289,7 +291,7 @@ def build_notifications(
         if close is not None:
             stack.callback(close)
     sender = NotificationSender(
-        app, rules, queries, channels, policy=settings.notify_retry_policy(), clock=clock
+        app, rules, queries, channels, policy=settings.notifications.retry_policy(), clock=clock
     )
     return NotificationParts(app, queries, evaluator, sender)
 

@@ -27,7 +27,7 @@ def case_escalation(container: Container) -> CaseEscalation:
         container.ledger,
         container.fraud_queries.overdue,
         clock=container.ledger.clock,
-        deadline=timedelta(minutes=container.settings.fraud_review_deadline_minutes),
+        deadline=timedelta(minutes=container.settings.fraud.review_deadline_minutes),
     )
 
 

@@ -45,7 +45,7 @@ class IngestionWorkers:
                 container.read_engine,
                 self.metrics,
                 lock_dir=container.settings.data_dir,
-                scope=container.settings.database_schema or "",
+                scope=container.settings.database.schema_name or "",
                 quarantine=container.projector.quarantined,
             )
             if config.outbox

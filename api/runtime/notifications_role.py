@@ -38,7 +38,7 @@ def notifications_leadership(
 ) -> Leadership:
     return Leadership(
         container.read_engine,
-        leadership_name(container.settings.database_schema),
+        leadership_name(container.settings.database.schema_name),
         container.settings.data_dir,
         file_prefix="notifications",
         retry_after=retry_after,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from adapters.messaging.config import StompConfig, stomp_config_from_env
+from adapters.messaging.config import StompConfig
 from api.http.app import create_app
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings, SettingsError
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.broker
 
 
 def _client(tmp_path: Path, stomp: StompConfig) -> tuple[TestClient, object]:
-    settings = replace(Settings(data_dir=tmp_path / "var"), stomp=stomp)
+    settings = Settings(data_dir=tmp_path / "var").updated(stomp=stomp)
     container = bootstrap(settings)
     app = create_app(container, run_ingestion=True, operations_only=True)
     return TestClient(app), container
@@ -71,17 +70,14 @@ def test_an_unreachable_broker_makes_the_role_unready_not_dead(tmp_path: Path) -
 
 
 def test_stomp_settings_are_parsed_and_every_problem_named() -> None:
-    problems: list[str] = []
-    config = stomp_config_from_env(
+    config = Settings.from_env(
         {
             "LEDGER_STOMP_URL": "stomp+ssl://user:p%40ss@mq.internal:61614/prod",
             "LEDGER_INGEST_BATCH_SIZE": "300",
             "LEDGER_INGEST_BATCH_WAIT_MS": "0",
             "LEDGER_STOMP_QUEUE": "/queue/payments.in",
-        },
-        problems,
-    )
-    assert problems == []
+        }
+    ).stomp
     assert config is not None
     assert (config.host, config.port, config.username, config.password) == (
         "mq.internal",
@@ -92,7 +88,7 @@ def test_stomp_settings_are_parsed_and_every_problem_named() -> None:
     assert config.use_ssl and config.vhost == "prod"
     assert (config.batch_size, config.batch_wait_ms, config.prefetch) == (300, 0, 600)
     assert config.queue == "/queue/payments.in"
-    assert stomp_config_from_env({}, problems) is None
+    assert Settings.from_env({}).stomp is None
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(
             {

@@ -158,7 +158,7 @@ def test_health_and_metrics_are_public_by_default(app_client: TestClient) -> Non
 def test_metrics_can_be_restricted_to_the_monitoring_role(
     container: Container, settings: Settings, issuer: LocalIssuer
 ) -> None:
-    container.settings = replace(settings, auth=replace(settings.auth, metrics_public=False))
+    container.settings = settings.updated(auth=replace(settings.auth, metrics_public=False))
     with TestClient(create_app(container)) as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/metrics").status_code == 401
@@ -183,8 +183,7 @@ def test_a_browser_get_with_a_query_needs_a_token(app_client: TestClient) -> Non
 
 
 def test_production_serves_no_api_description(container: Container, settings: Settings) -> None:
-    container.settings = replace(
-        settings,
+    container.settings = settings.updated(
         env="production",
         auth=replace(settings.auth, jwks_file=settings.data_dir / "none.json"),
     )
@@ -200,8 +199,7 @@ def test_production_refuses_tokens_that_live_longer_than_the_maximum(
     """A stolen token must not work for a year: production caps exp - iat (60 min by
     default, LEDGER_AUTH_MAX_TOKEN_LIFETIME_MINUTES), development does not."""
     issuer.ensure_keys()
-    production = replace(
-        settings,
+    production = settings.updated(
         env="production",
         auth=replace(settings.auth, jwks_file=issuer.jwks_path, max_token_lifetime_minutes=60),
     )

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -169,7 +168,7 @@ mutation($id: ID!, $reason: String!) { requestReversal(id: $id, reason: $reason)
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return replace(settings, reversal_approval_above={"EUR": Decimal("100.00")})
+    return settings.updated(ledger={"reversal_approval_above": {"EUR": Decimal("100.00")}})
 
 
 def test_a_reversal_cannot_be_reversed_directly_or_by_request(

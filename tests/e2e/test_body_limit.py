@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ EVERY_ROLE = Principal(name="user:hardening", roles=frozenset(ROLE_PERMISSIONS))
 
 @pytest.fixture
 def limited(container: Container, settings: Settings) -> Iterator[TestClient]:
-    container.settings = replace(settings, max_body_bytes=LIMIT)
+    container.settings = settings.updated(http={"max_body_bytes": LIMIT})
     with client_as(container, EVERY_ROLE) as client:
         yield client
 

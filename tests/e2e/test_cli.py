@@ -343,7 +343,7 @@ def test_migrate_creates_the_tables_and_can_run_again(
     settings = Settings.from_env(env)
     assert main(["migrate"], env) == 0
     assert "store ready" in capsys.readouterr().out
-    engine = read_model_engine(settings.database())
+    engine = read_model_engine(settings.database_config())
     try:
         tables = set(inspect(engine).get_table_names())
     finally:

@@ -13,7 +13,6 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +34,9 @@ OVERDRAFT = Decimal("100.00")
 @pytest.fixture
 def containers(postgres_database: DatabaseConfig) -> Iterator[list[Container]]:
     # Contention is the subject here, not throttling: every request is one principal.
-    settings = replace(Settings(), rate_limit_per_second=0).with_database(postgres_database)
+    settings = (
+        Settings().updated(http={"rate_limit_per_second": 0}).with_database(postgres_database)
+    )
     built = [bootstrap(settings), bootstrap(settings)]
     try:
         yield built

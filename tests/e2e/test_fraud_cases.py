@@ -3,7 +3,6 @@ GraphQL, the analyst's decision posts or rejects it, and every step is in the au
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from decimal import Decimal
 from uuid import UUID
@@ -34,10 +33,10 @@ CASE_FIELDS = """
 def settings(database: DatabaseConfig, trained_models) -> Settings:  # noqa: F811
     install_models(trained_models, database.data_dir)
     # Every outgoing payment the model scores is held for review; nothing is declined.
-    return dataclasses.replace(
-        Settings().with_database(database),
-        fraud_review_score=Decimal("0"),
-        fraud_decline_score=Decimal("1"),
+    return (
+        Settings()
+        .with_database(database)
+        .updated(fraud={"review_score": Decimal("0"), "decline_score": Decimal("1")})
     )
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from decimal import Decimal
 from uuid import UUID
@@ -30,11 +29,16 @@ CASES = "{ fraudCases(first: 10) { edges { node { id status escalatedAt } } } }"
 def settings(database: DatabaseConfig, trained_models) -> Settings:  # noqa: F811
     install_models(trained_models, database.data_dir)
     # Every outgoing payment the model scores is held for review; nothing is declined.
-    return dataclasses.replace(
-        Settings().with_database(database),
-        fraud_review_score=Decimal("0"),
-        fraud_decline_score=Decimal("1"),
-        fraud_review_deadline_minutes=DEADLINE_MINUTES,
+    return (
+        Settings()
+        .with_database(database)
+        .updated(
+            fraud={
+                "review_score": Decimal("0"),
+                "decline_score": Decimal("1"),
+                "review_deadline_minutes": DEADLINE_MINUTES,
+            }
+        )
     )
 
 

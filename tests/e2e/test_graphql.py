@@ -623,9 +623,8 @@ def test_graphiql_in_development_only(container: Container) -> None:
 def test_production_turns_graphiql_and_introspection_off(
     container: Container, settings: Settings
 ) -> None:
-    from dataclasses import replace
 
-    container.settings = replace(settings, env="production")
+    container.settings = settings.updated(env="production")
     with client_as(container, SUPERUSER) as client:
         page = client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code != 200 or "graphiql" not in page.text.lower()

@@ -11,13 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.graphql.budget import GraphQLBudget
 from api.http.app import create_app
 from api.runtime.bootstrap import Container
 from api.runtime.settings import Settings
@@ -86,7 +84,7 @@ def configured(container: Container, settings: Settings) -> Iterator[Callable[..
     opened: list[TestClient] = []
 
     def build(principal: Principal | None = None, **changes: Any) -> TestClient:
-        container.settings = replace(settings, **changes)
+        container.settings = settings.updated(**changes)
         if principal is None:
             client = TestClient(create_app(container, principal_resolver=by_header))
         else:
@@ -144,7 +142,7 @@ def test_within_the_limits_a_nested_query_is_served(
 def test_the_cost_limit_comes_from_the_settings(
     configured: Callable[..., TestClient], calls: Calls
 ) -> None:
-    client = configured(graphql_budget=GraphQLBudget(max_cost=100, max_nested_page=5))
+    client = configured(graphql={"max_cost": 100, "max_nested_page": 5})
     query = (
         "{ accounts(first: %d) { edges { node { id postings(first: %d) { edges { cursor } } } } } }"
     )
@@ -169,7 +167,7 @@ def test_the_cost_limit_comes_from_the_settings(
 def test_a_query_past_its_deadline_is_cancelled(
     configured: Callable[..., TestClient], container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = configured(graphql_budget=GraphQLBudget(deadline_seconds=0.5))
+    client = configured(graphql={"deadline_seconds": 0.5})
     for _ in range(9):
         open_account(client)
     project(container)
@@ -198,7 +196,7 @@ def test_a_query_past_its_deadline_is_cancelled(
 def test_a_principal_may_run_only_so_many_queries_at_once(
     configured: Callable[..., TestClient], container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = configured(graphql_budget=GraphQLBudget(max_concurrent=2))
+    client = configured(graphql={"max_concurrent": 2})
     busy = Calls()  # a busy database: the accounts query waits until released
     monkeypatch.setattr(
         container.queries, "accounts", busy.wrap(container.queries.accounts, hold=True)

@@ -4,7 +4,6 @@ turns off (introspection, GraphiQL, queries over GET)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -47,7 +46,7 @@ def configured(container: Container, settings: Settings) -> Iterator[Any]:
     opened: list[TestClient] = []
 
     def build(**changes: Any) -> TestClient:
-        container.settings = replace(settings, **changes)
+        container.settings = settings.updated(**changes)
         client = client_as(container, EVERY_ROLE)
         client.__enter__()
         opened.append(client)
@@ -68,7 +67,7 @@ def test_default_depth_limit_is_12(client: TestClient) -> None:
 
 
 def test_depth_limit_comes_from_the_settings(configured: Any) -> None:
-    client = configured(graphql_max_depth=3)
+    client = configured(graphql={"max_depth": 3})
     assert gql(client, nested(2)) == {"transaction": None}
     errors = gql_errors(client, nested(3))
     assert "exceeds maximum operation depth of 3" in messages(errors)
@@ -87,7 +86,7 @@ def test_default_token_limit_is_2000(client: TestClient) -> None:
 
 
 def test_token_limit_comes_from_the_settings(configured: Any) -> None:
-    client = configured(graphql_max_tokens=100)
+    client = configured(graphql={"max_tokens": 100})
     assert gql(client, "{ " + "trialBalance { asOf } " * 20 + "}")  # 82 tokens
     errors = gql_errors(client, "{ " + "trialBalance { asOf } " * 30 + "}")
     assert "more than 100 tokens" in messages(errors)
@@ -103,7 +102,7 @@ def test_default_alias_limit_is_15(client: TestClient) -> None:
 
 
 def test_alias_limit_comes_from_the_settings(configured: Any) -> None:
-    client = configured(graphql_max_aliases=2)
+    client = configured(graphql={"max_aliases": 2})
     assert len(gql(client, aliased(2))) == 2
     errors = gql_errors(client, aliased(3))
     assert "3 aliases found. Allowed: 2" in messages(errors)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +55,7 @@ REQUEST_REVERSAL = mutation(
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return replace(settings, reversal_approval_above={"EUR": Decimal("100.00")})
+    return settings.updated(ledger={"reversal_approval_above": {"EUR": Decimal("100.00")}})
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ whoever holds ``notifications:read``; the role's workers drive evaluation and se
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,11 +40,16 @@ def settings(database: DatabaseConfig) -> Settings:
         "rules.json",
         allow_local_http=False,
     )
-    return replace(
-        Settings().with_database(database),
-        notification_rules=rules,
-        notify_webhook_secret="a-secret-for-the-e2e-tests",
-        notify_start="beginning",
+    return (
+        Settings()
+        .with_database(database)
+        .updated(
+            notifications={
+                "rules": rules,
+                "webhook_secret": "a-secret-for-the-e2e-tests",
+                "start": "beginning",
+            }
+        )
     )
 
 

@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import time
-from dataclasses import replace
 
 import pytest
 import structlog
@@ -53,7 +52,7 @@ def test_readyz_reports_database_and_projection_lag(
 def test_readyz_is_503_when_projections_lag_too_far(
     container: Container, settings: Settings
 ) -> None:
-    container.settings = replace(settings, ready_max_lag=0)
+    container.settings = settings.updated(projections={"ready_max_lag": 0})
     with client_as(container, SUPERUSER) as client:
         open_account(client)  # one event the projector has not seen
         response = client.get("/readyz")

@@ -10,7 +10,6 @@ else approves; a currency without a ceiling allows no overdraft without approval
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +44,7 @@ SERIAL = itertools.count(1)
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return replace(settings, overdraft_approval_above={"EUR": Decimal("1000.00")})
+    return settings.updated(ledger={"overdraft_approval_above": {"EUR": Decimal("1000.00")}})
 
 
 def rest_open(client: TestClient, limit: str, currency: str = "EUR") -> Any:

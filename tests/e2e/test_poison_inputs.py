@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +41,7 @@ MAX_BODY = DEFAULT_MAX_BODY_BYTES
 @pytest.fixture
 def app(container: Container, settings: Settings) -> Iterator[TestClient]:
     """The app (every role) with a 64 KiB body limit and the projector running."""
-    container.settings = replace(settings, max_body_bytes=MAX_BODY)
+    container.settings = settings.updated(http={"max_body_bytes": MAX_BODY})
     with projector_running(container), client_as(container, SUPERUSER) as client:
         # raise_server_exceptions off: a 500 must show as the status a client would see
         client_no_raise = TestClient(client.app, raise_server_exceptions=False)

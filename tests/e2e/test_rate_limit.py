@@ -7,7 +7,6 @@ The limiter on ``app.state`` is replaced by one on a hand-moved clock, so nothin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from fastapi import FastAPI
@@ -137,7 +136,9 @@ def test_writes_refused_by_the_limit_record_nothing(
 
 
 def test_the_limiter_comes_from_the_settings(container: Container, settings: Settings) -> None:
-    container.settings = replace(settings, rate_limit_per_second=7.5, rate_limit_burst=11)
+    container.settings = settings.updated(
+        http={"rate_limit_per_second": 7.5, "rate_limit_burst": 11}
+    )
     limiter = create_app(container, principal_resolver=by_header).state.rate_limiter
     assert isinstance(limiter, RateLimiter)
     assert (limiter.rate, limiter.burst) == (7.5, 11)
@@ -147,7 +148,9 @@ def test_the_limiter_comes_from_the_settings(container: Container, settings: Set
 def test_zero_turns_the_limit_off(
     container: Container, settings: Settings, rate: float, burst: int
 ) -> None:
-    container.settings = replace(settings, rate_limit_per_second=rate, rate_limit_burst=burst)
+    container.settings = settings.updated(
+        http={"rate_limit_per_second": rate, "rate_limit_burst": burst}
+    )
     app = create_app(container, principal_resolver=by_header)
     assert app.state.rate_limiter is None
     with TestClient(app) as client:

@@ -92,8 +92,7 @@ def test_every_other_response_carries_the_strict_policy(anonymous: TestClient) -
 def test_production_serves_neither_the_pages_nor_their_assets(
     container: Container, settings: Settings
 ) -> None:
-    container.settings = replace(
-        settings,
+    container.settings = settings.updated(
         env="production",
         auth=replace(settings.auth, jwks_file=settings.data_dir / "none.json"),
     )

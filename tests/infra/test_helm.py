@@ -654,7 +654,7 @@ def test_notification_rules_reach_every_role_as_a_file_the_ledger_accepts(
             "LEDGER_NOTIFY_WEBHOOK_SECRET": "s" * 32,
         }
     )
-    assert [rule.name for rule in settings.notification_rules.rules] == ["large-payment-held"]
+    assert [rule.name for rule in settings.notifications.rules.rules] == ["large-payment-held"]
     for deployment in by_kind(manifests, "Deployment").values():
         pod = deployment["spec"]["template"]["spec"]
         env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -117,11 +116,16 @@ DECIDED = Rule(
 
 @pytest.fixture
 def container(database: DatabaseConfig) -> Iterator[Container]:
-    settings = replace(
-        Settings().with_database(database),
-        notification_rules=rule_set((HELD,), "test", allow_local_http=True),
-        notify_webhook_secret="s3cret-for-the-tests-only",
-        notify_start="beginning",
+    settings = (
+        Settings()
+        .with_database(database)
+        .updated(
+            notifications={
+                "rules": rule_set((HELD,), "test", allow_local_http=True),
+                "webhook_secret": "s3cret-for-the-tests-only",
+                "start": "beginning",
+            }
+        )
     )
     built = bootstrap(settings, clock=FakeClock())
     yield built

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -39,7 +38,7 @@ def make_container(database: DatabaseConfig, clock: FakeClock, trained_models) -
 
     def make(**overrides) -> tuple[Container, list[str]]:
         versions = install_models(trained_models, database.data_dir)
-        settings = dataclasses.replace(Settings().with_database(database), **overrides)
+        settings = Settings().with_database(database).updated(fraud=overrides)
         container = bootstrap(settings, clock=clock)
         built.append(container)
         return container, versions
@@ -99,22 +98,20 @@ def test_scoring_uses_the_promoted_model_and_records_its_explanation(make_contai
 
 
 def test_thresholds_turn_scores_into_review_and_decline(make_container):
-    container, (version,) = make_container(
-        fraud_review_score=Decimal("0"), fraud_decline_score=Decimal("1")
-    )
+    container, (version,) = make_container(review_score=Decimal("0"), decline_score=Decimal("1"))
     debtor = funded(container)
     register_and_promote(container, version)
     held = container.ledger.submit_payment(payment(debtor=debtor, amount="25.00"))
     assert held.status == "HELD"
     assert "model-score-review" in screened_events(container)[held.transaction_id].rule_hits
-    strict, _ = make_container(fraud_review_score=Decimal("0"), fraud_decline_score=Decimal("0"))
+    strict, _ = make_container(review_score=Decimal("0"), decline_score=Decimal("0"))
     declined = strict.ledger.submit_payment(payment(debtor=debtor, amount="26.00"))
     assert (declined.status, declined.reason) == ("REJECTED", "SCREENING_DECLINED")
 
 
 def test_a_blocklisted_creditor_is_declined_with_or_without_a_model(make_container):
     bad = iban("NL")
-    container, _ = make_container(fraud_blocklist=(bad,))
+    container, _ = make_container(blocklist=(bad,))
     debtor = funded(container)
     result = container.ledger.submit_payment(payment(debtor=debtor, creditor=bad, amount="5.00"))
     assert (result.status, result.reason) == ("REJECTED", "SCREENING_DECLINED")
@@ -154,7 +151,7 @@ def test_promotion_and_rollback_are_audited_and_switch_the_scoring_model(make_co
 
 def test_online_features_equal_the_features_recomputed_from_the_event_log(make_container, clock):
     """No training/serving skew: the recorded features are what replaying the log gives."""
-    container, (version,) = make_container(fraud_review_score=Decimal("0.97"))
+    container, (version,) = make_container(review_score=Decimal("0.97"))
     ledger = container.ledger
     register_and_promote(container, version)
     customers = [funded(container, "3000") for _ in range(3)]

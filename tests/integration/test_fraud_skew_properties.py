@@ -3,7 +3,6 @@ online with each decision are the features recomputed offline from the ledger's 
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 from decimal import Decimal
@@ -48,9 +47,7 @@ def test_recorded_features_equal_the_replayed_ones(trained_models, steps):  # no
         clock = FakeClock()
         base = Settings().with_database(database)
         container = bootstrap(
-            dataclasses.replace(
-                base, fraud_blocklist=(BLOCKED,), fraud_review_score=Decimal("0.9")
-            ),
+            base.updated(fraud={"blocklist": (BLOCKED,), "review_score": Decimal("0.9")}),
             clock=clock,
         )
         try:

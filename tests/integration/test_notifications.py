@@ -57,14 +57,14 @@ def held_rule(channel: Channel, target: str, **kwargs: Any) -> Rule:
 
 def settings_for(database: DatabaseConfig, *rules: Rule, **changes: Any) -> Settings:
     values: dict[str, Any] = {
-        "notification_rules": rule_set(rules, "test", allow_local_http=True),
-        "notify_webhook_secret": SECRET,
-        "notify_retry_base_seconds": BASE,
-        "notify_max_attempts": 4,
-        "notify_timeout_seconds": 2.0,
-        "notify_start": "beginning",
+        "rules": rule_set(rules, "test", allow_local_http=True),
+        "webhook_secret": SECRET,
+        "retry_base_seconds": BASE,
+        "max_attempts": 4,
+        "timeout_seconds": 2.0,
+        "start": "beginning",
     }
-    return replace(Settings().with_database(database), **{**values, **changes})
+    return Settings().with_database(database).updated(notifications={**values, **changes})
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_starting_now_skips_the_history(start: Any) -> None:
     first = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"))
     hold_a_payment(first)
     first.close()
-    container = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"), notify_start="now")
+    container = start(held_rule(Channel.WEBHOOK, "https://hooks.example.com/x"), start="now")
     evaluate(container)  # the first read of the log starts at its head
     assert deliveries(container) == []
     later = hold_a_payment(container, "11000.00")
@@ -245,7 +245,7 @@ def test_webhook_refusing_with_400_gives_up_at_once(start: Any, clock: FakeClock
 
 def test_an_unreachable_webhook_is_retried_then_given_up(start: Any, clock: FakeClock) -> None:
     url = f"http://127.0.0.1:{free_port()}/nobody"
-    container = start(held_rule(Channel.WEBHOOK, url), notify_max_attempts=3)
+    container = start(held_rule(Channel.WEBHOOK, url), max_attempts=3)
     hold_a_payment(container)
     evaluate(container)
     assert send(container) == 1
@@ -283,7 +283,7 @@ def test_email_reaches_a_real_smtp_server(start: Any) -> None:
         container = start(
             held_rule(Channel.EMAIL, "fraud-team@example.com"),
             smtp=SmtpConfig("127.0.0.1", mailbox.port),
-            notify_email_from="ledger@bank.example",
+            email_from="ledger@bank.example",
         )
         held = hold_a_payment(container)
         evaluate(container)
@@ -488,11 +488,11 @@ def test_an_old_replica_does_not_read_past_the_events_of_a_rule_it_does_not_have
 def test_a_rule_added_later_starts_at_the_head_when_starting_now(start: Any) -> None:
     with counting_webhook() as (url, _seen):
         rule = held_rule(Channel.WEBHOOK, url)
-        first = start(rule, notify_start="now")
+        first = start(rule, start="now")
         evaluate(first)
         hold_a_payment(first)
         evaluate(first)
-        later = start(rule, replace(rule, name="added-later"), notify_start="now")
+        later = start(rule, replace(rule, name="added-later"), start="now")
         evaluate(later)  # 'added-later' starts at the head: the history is not its
         assert [r["rule"] for r in deliveries(later)] == ["payment-held"]
         hold_a_payment(later, "11000.00")

@@ -135,7 +135,7 @@ def test_only_the_operation_that_runs_is_estimated() -> None:
 
 
 def test_the_budget_has_defaults_and_comes_from_the_environment() -> None:
-    assert Settings.from_env({}).graphql_budget == GraphQLBudget(
+    assert Settings.from_env({}).graphql.budget == GraphQLBudget(
         max_cost=50_000, max_nested_page=50, deadline_seconds=10.0, max_concurrent=4, workers=8
     )
     budget = Settings.from_env(
@@ -146,7 +146,7 @@ def test_the_budget_has_defaults_and_comes_from_the_environment() -> None:
             "LEDGER_GRAPHQL_MAX_CONCURRENT": "2",
             "LEDGER_GRAPHQL_WORKERS": "3",
         }
-    ).graphql_budget
+    ).graphql.budget
     assert budget == GraphQLBudget(1000, 10, 2.5, 2, 3)
 
 

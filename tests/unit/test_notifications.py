@@ -203,9 +203,9 @@ def test_a_rule_needs_its_channel_configured(tmp_path: Path) -> None:
             "LEDGER_NOTIFY_MAX_ATTEMPTS": "3",
         }
     )
-    assert len(settings.notification_rules.active) == 3
-    assert settings.smtp is not None and settings.smtp.port == 587
-    assert settings.notify_retry_policy().schedule() == [
+    assert len(settings.notifications.rules.active) == 3
+    assert settings.notifications.smtp is not None and settings.notifications.smtp.port == 587
+    assert settings.notifications.retry_policy().schedule() == [
         timedelta(seconds=5),
         timedelta(seconds=10),
     ]
@@ -238,9 +238,9 @@ def test_notification_settings_are_checked() -> None:
 
 def test_without_a_rules_file_the_built_in_rules_are_listed_and_deliver_nowhere() -> None:
     settings = Settings.from_env({})
-    assert settings.notification_rules.source == "built-in"
-    assert [r.name for r in settings.notification_rules.rules] == [r.name for r in DEFAULT_RULES]
-    assert settings.notification_rules.active == ()
+    assert settings.notifications.rules.source == "built-in"
+    assert [r.name for r in settings.notifications.rules.rules] == [r.name for r in DEFAULT_RULES]
+    assert settings.notifications.rules.active == ()
     assert all(r.target is None for r in default_rules().rules)
 
 

@@ -15,23 +15,23 @@ from api.runtime.settings import Settings, SettingsError
 def test_defaults_suit_a_laptop() -> None:
     settings = Settings.from_env({})
     assert settings.data_dir == Path("var")
-    assert settings.database_url is None
-    assert settings.database().is_postgres is False
-    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.database.url is None
+    assert settings.database_config().is_postgres is False
+    assert (settings.http.host, settings.http.port) == ("127.0.0.1", 8000)
     assert settings.env == "development"
     assert not settings.is_production
     assert settings.log_level == "INFO"
-    assert settings.projector_batch_size == 500
-    assert settings.projector_poll_interval == 0.2
-    assert settings.db_pool_size == 5
-    assert settings.graphql_max_depth == 12
-    assert settings.graphql_max_tokens == 2000
-    assert settings.graphql_max_aliases == 15
-    assert settings.rate_limit_per_second == 50.0
-    assert settings.rate_limit_burst == 100
-    assert settings.rate_limited
-    assert settings.max_body_bytes == 1024 * 1024
-    limits = settings.amount_limits()
+    assert settings.projections.batch_size == 500
+    assert settings.projections.poll_interval == 0.2
+    assert settings.database.pool_size == 5
+    assert settings.graphql.max_depth == 12
+    assert settings.graphql.max_tokens == 2000
+    assert settings.graphql.max_aliases == 15
+    assert settings.http.rate_limit_per_second == 50.0
+    assert settings.http.rate_limit_burst == 100
+    assert settings.http.rate_limited
+    assert settings.http.max_body_bytes == 1024 * 1024
+    limits = settings.ledger.amount_limits()
     assert limits.review_above["EUR"] == Decimal(10000)
     assert limits.decline_above["EUR"] == Decimal(50000)
     assert limits.daily_limit["EUR"] == Decimal(100000)
@@ -73,26 +73,26 @@ def test_every_variable_is_read() -> None:
         }
     )
     assert settings.data_dir == Path("/srv/ledger")
-    database = settings.database()
+    database = settings.database_config()
     assert database == DatabaseConfig(
         data_dir=Path("/srv/ledger"),
         url="postgresql://ledger:s3cret@db:5433/ledger",
         schema="tenant_1",
         pool_size=12,
     )
-    assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+    assert (settings.http.host, settings.http.port) == ("0.0.0.0", 9000)
     assert settings.is_production
     assert settings.log_level == "DEBUG"
-    assert settings.review_above == {"EUR": Decimal(100), "USD": Decimal(200)}
-    assert settings.decline_above == {"EUR": Decimal(1000)}
-    assert settings.daily_limit == {"EUR": Decimal("5000.50")}
-    assert settings.projector_batch_size == 50
-    assert settings.projector_poll_interval == 0.05
-    assert settings.ready_max_lag == 7
-    assert (settings.graphql_max_depth, settings.graphql_max_tokens) == (8, 500)
-    assert settings.graphql_max_aliases == 3
-    assert (settings.rate_limit_per_second, settings.rate_limit_burst) == (2.5, 10)
-    assert settings.max_body_bytes == 65536
+    assert settings.ledger.review_above == {"EUR": Decimal(100), "USD": Decimal(200)}
+    assert settings.ledger.decline_above == {"EUR": Decimal(1000)}
+    assert settings.ledger.daily_limit == {"EUR": Decimal("5000.50")}
+    assert settings.projections.batch_size == 50
+    assert settings.projections.poll_interval == 0.05
+    assert settings.projections.ready_max_lag == 7
+    assert (settings.graphql.max_depth, settings.graphql.max_tokens) == (8, 500)
+    assert settings.graphql.max_aliases == 3
+    assert (settings.http.rate_limit_per_second, settings.http.rate_limit_burst) == (2.5, 10)
+    assert settings.http.max_body_bytes == 65536
     assert "s3cret" not in str(settings.describe())
     assert "***" in settings.describe()["database"]
     assert settings.auth == AuthConfig(
@@ -108,7 +108,7 @@ def test_every_variable_is_read() -> None:
 
 def test_none_disables_a_limit() -> None:
     settings = Settings.from_env({"LEDGER_SCREENING_REVIEW_ABOVE": "none"})
-    assert settings.review_above == {}
+    assert settings.ledger.review_above == {}
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_zero_turns_the_rate_limit_off(rate: str, burst: str) -> None:
     settings = Settings.from_env(
         {"LEDGER_RATE_LIMIT_PER_SECOND": rate, "LEDGER_RATE_LIMIT_BURST": burst}
     )
-    assert not settings.rate_limited
+    assert not settings.http.rate_limited
 
 
 def test_every_hardening_problem_is_reported_at_once() -> None:
@@ -207,7 +207,7 @@ def test_all_problems_are_reported_at_once() -> None:
 
 def test_with_database_points_settings_at_a_store(tmp_path: Path) -> None:
     database = DatabaseConfig(data_dir=tmp_path, url="postgresql://h/d", schema="s", pool_size=3)
-    assert Settings().with_database(database).database() == database
+    assert Settings().with_database(database).database_config() == database
 
 
 def test_reading_settings_opens_nothing(tmp_path: Path) -> None:
@@ -279,13 +279,16 @@ def test_token_lifetime_is_capped_in_production_and_configurable() -> None:
 
 def test_maker_checker_settings() -> None:
     defaults = Settings.from_env({})
-    assert defaults.approval_ttl_hours == 24
-    assert defaults.reversal_approval_above["EUR"] == Decimal("10000")
-    assert defaults.reversal_approval_above["SEK"] == Decimal("100000")
+    assert defaults.ledger.approval_ttl_hours == 24
+    assert defaults.ledger.reversal_approval_above["EUR"] == Decimal("10000")
+    assert defaults.ledger.reversal_approval_above["SEK"] == Decimal("100000")
     given = Settings.from_env(
         {"LEDGER_REVERSAL_APPROVAL_ABOVE": "eur:500", "LEDGER_APPROVAL_TTL_HOURS": "4"}
     )
-    assert (given.reversal_approval_above, given.approval_ttl_hours) == ({"EUR": Decimal(500)}, 4)
+    assert (given.ledger.reversal_approval_above, given.ledger.approval_ttl_hours) == (
+        {"EUR": Decimal(500)},
+        4,
+    )
     with pytest.raises(SettingsError, match="LEDGER_APPROVAL_TTL_HOURS"):
         Settings.from_env({"LEDGER_APPROVAL_TTL_HOURS": "0"})
     with pytest.raises(SettingsError, match="LEDGER_REVERSAL_APPROVAL_ABOVE"):
@@ -293,8 +296,45 @@ def test_maker_checker_settings() -> None:
 
 
 def test_overdraft_ceiling_settings() -> None:
-    assert Settings.from_env({}).overdraft_approval_above["EUR"] == Decimal("10000")
+    assert Settings.from_env({}).ledger.overdraft_approval_above["EUR"] == Decimal("10000")
     given = Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "chf:2500"})
-    assert given.overdraft_approval_above == {"CHF": Decimal(2500)}
+    assert given.ledger.overdraft_approval_above == {"CHF": Decimal(2500)}
     with pytest.raises(SettingsError, match="LEDGER_OVERDRAFT_APPROVAL_ABOVE"):
         Settings.from_env({"LEDGER_OVERDRAFT_APPROVAL_ABOVE": "EUR:-1"})
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "LEDGER_DATABASE_URL": "postgresql://u:dbpass@h/d",
+            "LEDGER_STOMP_URL": "stomp://u:mqpass@h:61613",
+            "LEDGER_SMTP_URL": "smtp://u:mailpass@h",
+            "LEDGER_NOTIFY_WEBHOOK_SECRET": "hook-secret-0123456789",
+        }
+    )
+    for secret in ("dbpass", "mqpass", "mailpass", "hook-secret"):
+        assert secret not in repr(settings)
+        assert secret not in str(settings)
+
+
+def test_defaults_never_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_PORT", "9001")
+    assert Settings().http.port == 8000
+    assert Settings.from_env().http.port == 9001
+
+
+def test_updated_changes_fields_of_a_section_or_the_settings() -> None:
+    base = Settings()
+    changed = base.updated(http={"max_body_bytes": 2048}, env="production")
+    assert (changed.http.max_body_bytes, changed.http.port, changed.env) == (
+        2048,
+        8000,
+        "production",
+    )
+    assert base.http.max_body_bytes == 1024 * 1024
+
+
+def test_broker_variables_are_read_only_with_a_broker() -> None:
+    assert Settings.from_env({"LEDGER_INGEST_BATCH_SIZE": "x"}).stomp is None
+    with pytest.raises(SettingsError, match="LEDGER_INGEST_BATCH_SIZE: must be an integer"):
+        Settings.from_env({"LEDGER_STOMP_URL": "stomp://h", "LEDGER_INGEST_BATCH_SIZE": "x"})
