@@ -101,9 +101,7 @@ def test_the_notifications_role_follows_the_logs_its_rules_listen_to(
         ),
         "test",
     )
-    settings = dataclasses.replace(
-        Settings().with_database(sqlite_database), notification_rules=rules
-    )
+    settings = Settings().with_database(sqlite_database).updated(notifications={"rules": rules})
     container = bootstrap(settings, role="notifications")
     try:  # the fraud log, and the ledger for the facts of its events
         assert container.contexts == ("ledger", "fraud", "notifications")
