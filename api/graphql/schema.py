@@ -64,7 +64,7 @@ from api.presentation import (
     transaction_uuid,
     transaction_view,
 )
-from api.runtime.observability import get_logger
+from api.runtime.logs import get_logger
 from api.runtime.settings import (
     DEFAULT_GRAPHQL_MAX_ALIASES,
     DEFAULT_GRAPHQL_MAX_DEPTH,

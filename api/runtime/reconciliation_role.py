@@ -45,7 +45,7 @@ from sqlalchemy import exc
 
 from adapters.statements import camt053, read_camt053
 from api.runtime.bootstrap import Container
-from api.runtime.observability import get_logger
+from api.runtime.logs import get_logger
 from api.runtime.workers import LoopWorker, Worker
 from application.errors import ConcurrencyExhausted
 from application.reconciliation.app import ImportOutcome, ReconciliationApplication
