@@ -45,7 +45,7 @@ from api.cli import (
     users,
 )
 from api.cli.common import EXIT_FAILED, EXIT_USAGE
-from api.runtime.observability import configure_logging
+from api.runtime.logs import configure_logging
 from api.runtime.settings import Settings, SettingsError
 
 GROUPS = (

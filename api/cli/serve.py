@@ -19,7 +19,7 @@ from typing import Any
 from adapters.migration import SchemaNotMigrated
 from api.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from api.runtime.bootstrap import bootstrap
-from api.runtime.observability import get_logger
+from api.runtime.logs import get_logger
 from api.runtime.roles import ROLE_NAMES, build_workers, role
 from api.runtime.settings import Settings
 from api.runtime.tracing import configure_tracing, shutdown_tracing

@@ -6,7 +6,7 @@ from strawberry.fastapi import BaseContext
 
 from api.graphql.loaders import Loaders
 from api.runtime.bootstrap import Container
-from api.runtime.observability import Metrics
+from api.runtime.metrics import Metrics
 from api.security import Principal, authorize
 from domain.causation import Causation
 

@@ -3,8 +3,8 @@
 The estimate counts the fields a document resolves. A field counts once for every time it is
 resolved: at the top once, below a connection's ``edges`` once per item of the page, so page
 sizes multiply along nested connections. A connection's page is its ``first`` argument (the
-variable's value, or the variable's default) or :data:`~api.graphql.types.DEFAULT_PAGE` when
-absent, at most :data:`~api.graphql.types.MAX_PAGE` (a larger one is refused when it runs); a
+variable's value, or the variable's default) or :data:`~api.graphql.common.DEFAULT_PAGE` when
+absent, at most :data:`~api.graphql.common.MAX_PAGE` (a larger one is refused when it runs); a
 list of objects that is not a connection (``statusHistory``, ``lines`` ...) counts as
 :data:`LIST_ESTIMATE` items. Fragments, inline fragments and aliases count like the fields
 they stand for; introspection fields (``__schema``, ``__type``) count one each (they are bounded
@@ -47,7 +47,7 @@ from graphql import (
 from graphql.type.definition import GraphQLInterfaceType, GraphQLOutputType
 from strawberry.extensions import SchemaExtension
 
-from api.graphql.types import DEFAULT_PAGE, MAX_PAGE
+from api.graphql.common import DEFAULT_PAGE, MAX_PAGE
 
 LIST_ESTIMATE = DEFAULT_PAGE
 """Items assumed for a list of objects that is not a paginated connection."""

@@ -1,5 +1,7 @@
 """Application and domain errors as GraphQL errors with a clear message and a ``code``.
 
+The code of each error is in the table shared with REST, :data:`api.errors.ERRORS`.
+
 graphql-core copies an exception's ``extensions`` attribute into the error it reports, so
 ``{"message": "no account DE89...", "extensions": {"code": "NOT_FOUND"}}`` reaches the client.
 Anything not translated here is unexpected and masked by the schema (no stack traces out).
@@ -11,21 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from api.errors import answer_for
 from api.graphql.execution import offload
 from api.security import Forbidden
-from application.errors import (
-    AlreadyExists,
-    ApprovalRequired,
-    ConcurrencyExhausted,
-    Conflict,
-    Expired,
-    InvalidCommand,
-    NotFound,
-    NotPermitted,
-    Refused,
-)
 from domain.causation import caused_by
-from domain.errors import DomainError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -44,29 +35,18 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ApiError, Forbidden)
 
 @contextmanager
 def translated() -> Iterator[None]:
-    """Re-raise use-case and domain errors as :class:`ApiError` with a code."""
+    """Re-raise use-case and domain errors as :class:`ApiError` with their code from the
+    one error table (:data:`api.errors.ERRORS`); anything else goes on as it is."""
     try:
         yield
-    except (ApiError, Forbidden):
+    except EXPECTED_ERRORS:
         raise
-    except NotFound as error:
-        raise ApiError(str(error), "NOT_FOUND") from None
-    except AlreadyExists as error:
-        raise ApiError(str(error), "ALREADY_EXISTS") from None
-    except NotPermitted as error:
-        raise ApiError(str(error), "FORBIDDEN") from None
-    except Refused as error:
-        raise ApiError(str(error), "REFUSED") from None
-    except Expired as error:
-        raise ApiError(str(error), "EXPIRED") from None
-    except ApprovalRequired as error:
-        raise ApiError(str(error), "APPROVAL_REQUIRED") from None
-    except Conflict as error:
-        raise ApiError(str(error), "CONFLICT") from None
-    except (InvalidCommand, DomainError) as error:
-        raise ApiError(str(error), "BAD_USER_INPUT") from None
-    except ConcurrencyExhausted as error:
-        raise ApiError(f"{error}; try again", "UNAVAILABLE") from None
+    except Exception as error:
+        answer = answer_for(error)
+        if answer is None or answer.code is None:
+            raise
+        message = f"{error}; try again" if answer.retry else str(error)
+        raise ApiError(message, answer.code) from None
 
 
 def bad_input(message: str) -> ApiError:

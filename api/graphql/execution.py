@@ -34,7 +34,7 @@ from typing import ParamSpec, TypeVar
 import anyio
 import anyio.to_thread
 
-from api.http.ratelimit import RateLimited
+from api.http.middleware.ratelimit import RateLimited
 
 P = ParamSpec("P")
 R = TypeVar("R")

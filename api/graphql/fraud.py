@@ -15,17 +15,11 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from api.graphql.common import Connection, Money, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import bad_input, checked, in_thread, write_through
+from api.graphql.ledger_types import Transaction
 from api.graphql.screening import FeatureContribution, contributions, fraud_queries
-from api.graphql.types import (
-    Connection,
-    Money,
-    Transaction,
-    connection,
-    page_size,
-    paginate,
-)
 from api.presentation import transaction_uuid
 from api.security import Permission
 from application.errors import ApprovalRequired

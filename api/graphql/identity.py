@@ -18,9 +18,9 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from api.graphql.common import Connection, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import bad_input, checked, in_thread, write_through
-from api.graphql.types import Connection, connection, page_size, paginate
 from api.presentation import account_key, transaction_uuid
 from api.security import Permission
 from application.errors import InvalidCommand

@@ -16,9 +16,9 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from api.graphql.common import Connection, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import checked, in_thread
-from api.graphql.types import Connection, connection, page_size, paginate
 from api.security import Permission
 from application.errors import InvalidCommand
 from domain.notifications.rules import Rule

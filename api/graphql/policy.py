@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from api.graphql.errors import EXPECTED_ERRORS
 from api.graphql.execution import DeadlineExceeded, ExecutionGate
 from api.graphql.input_errors import mark_input_errors
-from api.runtime.observability import get_logger
+from api.runtime.logs import get_logger
 
 log = get_logger("api.graphql")
 

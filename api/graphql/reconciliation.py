@@ -15,9 +15,9 @@ from enum import Enum
 
 import strawberry
 
+from api.graphql.common import Connection, Money, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, bad_input, in_thread, write_through
-from api.graphql.types import Connection, Money, connection, page_size, paginate
 from api.runtime.reconciliation_role import import_statements, reconciliation_app
 from api.security import Permission
 from domain.errors import InvalidIban

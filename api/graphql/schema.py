@@ -1,8 +1,11 @@
-"""The GraphQL schema: queries over the read models, operator mutations over the ledger.
+"""The GraphQL schema, assembled: each context's queries and mutations, and the limits.
 
-Every resolver calls ``info.context.authorize(<permission>)`` first (the one authorization
-seam). Executions run off the server's event loop, in a worker thread each, and blocking work
-goes through ``in_thread`` (see :mod:`api.graphql.execution`). Mutations run inside
+``Query`` and ``Mutation`` inherit one class per context (:mod:`api.graphql.ledger`,
+:mod:`api.graphql.fraud`, :mod:`api.graphql.identity`, :mod:`api.graphql.notifications`,
+:mod:`api.graphql.reconciliation`); the generic types are :mod:`api.graphql.common`. Every
+resolver calls ``info.context.authorize(<permission>)`` first (the one authorization seam).
+Executions run off the server's event loop, in a worker thread each, and blocking work goes
+through ``in_thread`` (see :mod:`api.graphql.execution`). Mutations run inside
 ``caused_by(Causation(actor=<principal>, correlation_id=<request's>, channel="GRAPHQL"))``.
 The schema text is exported to ``api/graphql/schema.graphql`` by ``python -m api.graphql.schema``.
 """
@@ -10,12 +13,9 @@ The schema text is exported to ``api/graphql/schema.graphql`` by ``python -m api
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
@@ -28,265 +28,32 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.budget import GraphQLBudget
-from api.graphql.context import LedgerContext
 from api.graphql.cost import CostLimiter
-from api.graphql.errors import (
-    ApiError,
-    bad_input,
-    checked,
-    in_thread,
-    write_through,
-)
+from api.graphql.errors import ApiError
 from api.graphql.execution import ExecutionGate
 from api.graphql.fraud import FraudMutation, FraudQuery
 from api.graphql.identity import IdentityMutation, IdentityQuery
+from api.graphql.ledger import LedgerMutation, LedgerQuery
 from api.graphql.notifications import NotificationsQuery
 from api.graphql.policy import UNEXPECTED_MESSAGE, LedgerSchema, should_mask
 from api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
 from api.graphql.scalars import DateTime
 from api.graphql.suggestions import HideSuggestions
-from api.graphql.types import (
-    Account,
-    AccountStatus,
-    AuditEvent,
-    Connection,
-    Transaction,
-    TransactionFilter,
-    TrialBalance,
-    connection,
-    page_size,
-    paginate,
-)
-from api.presentation import (
-    account_key,
-    account_view,
-    open_account_command,
-    transaction_uuid,
-    transaction_view,
-)
-from api.runtime.observability import get_logger
 from api.runtime.settings import (
     DEFAULT_GRAPHQL_MAX_ALIASES,
     DEFAULT_GRAPHQL_MAX_DEPTH,
     DEFAULT_GRAPHQL_MAX_TOKENS,
 )
-from api.security import Permission
-from application.errors import ApprovalRequired
-from domain.identity.permissions import readable_contexts
-from domain.money import check_currency
-from projections.ledger.views import AccountView, TransactionView
-from projections.ledger.views import TransactionFilter as FilterView
-from projections.views import Page
-
-log = get_logger("api.graphql")
-
-Info = strawberry.Info[LedgerContext, None]
-R = TypeVar("R")
-
-
-def _amount(name: str, raw: str | None) -> Decimal | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise bad_input(f"filter.{name}: not a decimal amount: {raw!r}") from None
-    if not value.is_finite() or value < 0:
-        raise bad_input(f"filter.{name}: must be a non-negative decimal amount")
-    return value
-
-
-def filter_view(given: TransactionFilter | None) -> FilterView:
-    if given is None:
-        return FilterView()
-    with_key = account_key(given.account) if given.account else None
-    minimum = _amount("minAmount", given.min_amount)
-    maximum = _amount("maxAmount", given.max_amount)
-    if minimum is not None and maximum is not None and minimum > maximum:
-        raise bad_input("filter: minAmount is greater than maxAmount")
-    if given.from_ is not None and given.to is not None and given.from_ > given.to:
-        raise bad_input("filter: from is after to")
-    return FilterView(
-        account=with_key,
-        status=given.status.value if given.status is not None else None,
-        channel=given.channel.strip().upper() if given.channel else None,
-        min_amount=minimum,
-        max_amount=maximum,
-        from_=given.from_,
-        to=given.to,
-    )
 
 
 @strawberry.type
-class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery):
-    @strawberry.field(description="An account by IBAN or internal code, optionally as of T")
-    async def account(self, info: Info, id: str, as_of: datetime | None = None) -> Account | None:
-        info.context.authorize(Permission.ACCOUNTS_READ)
-        with_key = checked(account_key, id)
-        view = await info.context.loaders.accounts.load((with_key, as_of))
-        return Account.of(view, as_of) if view is not None else None
-
-    @strawberry.field(description="Accounts in key order (keyset pagination)")
-    async def accounts(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        status: AccountStatus | None = None,
-    ) -> Connection[Account]:
-        info.context.authorize(Permission.ACCOUNTS_READ)
-        queries = info.context.container.queries
-        wanted = status.value if status is not None else None
-
-        def fetch(size: int, cursor: str | None) -> Page[AccountView]:
-            return queries.accounts(size, cursor, wanted)
-
-        page = await in_thread(paginate, fetch, page_size(first), after=after)
-        return connection(page, lambda view: Account.of(view, None))
-
-    @strawberry.field(description="A transaction by id, optionally as of T")
-    async def transaction(
-        self, info: Info, id: strawberry.ID, as_of: datetime | None = None
-    ) -> Transaction | None:
-        info.context.authorize(Permission.TRANSACTIONS_READ)
-        tx_id = str(checked(transaction_uuid, str(id)))
-        view = await info.context.loaders.transactions.load((tx_id, as_of))
-        return Transaction.of(view, as_of) if view is not None else None
-
-    @strawberry.field(description="Transactions matching the filter, newest first")
-    async def transactions(
-        self,
-        info: Info,
-        filter: TransactionFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[Transaction]:
-        info.context.authorize(Permission.TRANSACTIONS_READ)
-        criteria = checked(filter_view, filter)
-        page = await in_thread(
-            paginate,
-            info.context.container.queries.transactions,
-            criteria,
-            page_size(first),
-            after=after,
-        )
-        return connection(page, lambda view: Transaction.of(view, None))
-
-    @strawberry.field(
-        description="Every recorded event, of one stream or all, in a time window; only "
-        "events of the contexts the reader may read (each context's read permission)"
-    )
-    async def audit_trail(
-        self,
-        info: Info,
-        stream_id: strawberry.ID | None = None,
-        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[AuditEvent]:
-        principal = info.context.authorize(Permission.AUDIT_READ)
-        if from_ is not None and to is not None and from_ > to:
-            raise bad_input("from is after to")
-        # Only the events of contexts the reader may read (compliance sees no reconciliation).
-        readable = readable_contexts(principal.permissions)
-        page = await in_thread(
-            paginate,
-            partial(info.context.container.queries.audit_trail, contexts=readable),
-            str(stream_id) if stream_id is not None else None,
-            from_,
-            to,
-            page_size(first),
-            after=after,
-        )
-        return connection(page, AuditEvent.of)
-
-    @strawberry.field(description="Per-account balances and per-currency totals, as of T")
-    async def trial_balance(
-        self, info: Info, as_of: datetime | None = None, currency: str | None = None
-    ) -> TrialBalance:
-        info.context.authorize(Permission.REPORTS_READ)
-        code = currency.strip().upper() if currency else None
-        if code is not None:
-            checked(check_currency, code)
-        view = await in_thread(info.context.container.queries.trial_balance, as_of, code)
-        return TrialBalance.of(view, as_of)
+class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery, LedgerQuery):
+    """Every context's queries; the ledger's come last (the order of the published schema)."""
 
 
 @strawberry.type
-class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation):
-    @strawberry.mutation(
-        description="Open a customer account. An overdraft limit above the ceiling "
-        "(LEDGER_OVERDRAFT_APPROVAL_ABOVE), or any in a currency without one, fails with "
-        "APPROVAL_REQUIRED: use requestOverdraftLimit"
-    )
-    async def open_account(
-        self,
-        info: Info,
-        iban: str,
-        holder_name: str,
-        currency: str,
-        overdraft_limit: str | None = None,
-    ) -> Account:
-        info.context.authorize(Permission.ACCOUNTS_WRITE)
-        command = checked(open_account_command, iban, holder_name, currency, overdraft_limit)
-        changes = info.context.container.ledger_changes
-
-        def open_account() -> AccountView:
-            try:
-                return account_view(changes.open_account_directly(command))
-            except ApprovalRequired as error:
-                raise ApprovalRequired(
-                    f"{error}; open it with a limit at or below that and ask for more with "
-                    "requestOverdraftLimit"
-                ) from None
-
-        view = await write_through(info, open_account)
-        return Account.of(view, None)
-
-    @strawberry.mutation(description="Close an account for good (only when empty)")
-    async def close_account(self, info: Info, id: str, reason: str | None = None) -> Account:
-        info.context.authorize(Permission.ACCOUNTS_WRITE)
-        return await _change_account(info, id, reason, "close")
-
-    @strawberry.mutation(
-        description="Reverse a posted transaction by a new, linked transaction; returns it. "
-        "Above the approval threshold (LEDGER_REVERSAL_APPROVAL_ABOVE), or in a currency "
-        "without one (any amount), it fails with APPROVAL_REQUIRED: use requestReversal"
-    )
-    async def reverse_transaction(self, info: Info, id: strawberry.ID, reason: str) -> Transaction:
-        info.context.authorize(Permission.TRANSACTIONS_REVERSE)
-        tx_id = checked(transaction_uuid, str(id))
-        if not reason.strip():
-            raise bad_input("reason: a reversal needs a reason")
-        ledger = info.context.container.ledger
-        changes = info.context.container.ledger_changes
-
-        def reverse() -> TransactionView:
-            try:
-                result = changes.reverse_directly(tx_id, reason.strip())
-            except ApprovalRequired as error:
-                raise ApprovalRequired(
-                    f"{error}; ask for it with requestReversal and have it approved"
-                ) from None
-            return transaction_view(ledger.get_transaction(transaction_uuid(result.transaction_id)))
-
-        view = await write_through(info, reverse)
-        return Transaction.of(view, None)
-
-
-async def _change_account(info: Info, raw_id: str, reason: str | None, action: str) -> Account:
-    key = checked(account_key, raw_id)
-    ledger = info.context.container.ledger
-    why = (reason or "").strip() or f"{action} by {info.context.principal.name}"
-    changes: dict[str, Callable[[str, str], Any]] = {"close": ledger.close_account}
-    change = changes[action]
-
-    def run() -> AccountView:
-        return account_view(change(key, why))
-
-    view = await write_through(info, run)
-    return Account.of(view, None)
+class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation, LedgerMutation):
+    """Every context's mutations; the ledger's come last (the order of the published schema)."""
 
 
 # --------------------------------------------------------------------------- schema
@@ -307,7 +74,7 @@ def build_schema(
     ``max_depth``, aliases more than ``max_aliases`` fields (aliases let one request ask for
     the same expensive field many times), or costs more than the ``budget`` allows
     (:mod:`api.graphql.cost`). Page sizes are bounded by ``first`` (see
-    :data:`api.graphql.types.MAX_PAGE`). With a ``budget`` every execution runs off the
+    :data:`api.graphql.common.MAX_PAGE`). With a ``budget`` every execution runs off the
     server's event loop within its deadline and concurrency limits; without one (schema
     export, tests calling the schema directly) on the caller's loop without those limits.
     """

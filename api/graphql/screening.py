@@ -1,7 +1,8 @@
 """The screening decision behind a transaction, as GraphQL shows it.
 
-Apart from ``api.graphql.fraud`` so that ``Transaction.screening`` (in ``api.graphql.types``)
-and the fraud case queue share it without the two modules importing each other.
+Apart from ``api.graphql.fraud`` so that ``Transaction.screening`` (in
+``api.graphql.ledger_types``) and the fraud case queue share it without the two modules
+importing each other.
 """
 
 from __future__ import annotations

@@ -18,17 +18,16 @@ from starlette.requests import HTTPConnection
 from api.graphql.context import LedgerContext
 from api.graphql.http import install_request_refusals
 from api.graphql.schema import build_schema
-from api.http.body_limit import BodySizeLimitMiddleware
-from api.http.ratelimit import RateLimiter
-from api.http.rest import install_error_handlers, ops_router, request_principal, router
+from api.http.deps import request_principal
+from api.http.errors import install_error_handlers
+from api.http.middleware.body_limit import BodySizeLimitMiddleware
+from api.http.middleware.ratelimit import RateLimiter
+from api.http.middleware.request_context import RequestContextMiddleware
+from api.http.routers import ops_router, v1_routers
 from api.http.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.runtime.bootstrap import Container, bootstrap
-from api.runtime.observability import (
-    Metrics,
-    RequestContextMiddleware,
-    configure_logging,
-    get_logger,
-)
+from api.runtime.logs import configure_logging, get_logger
+from api.runtime.metrics import Metrics
 from api.runtime.settings import Settings
 from api.runtime.tracing import configure_tracing, shutdown_tracing
 from api.runtime.tuning import tune_for_latency
@@ -207,7 +206,8 @@ def _build(
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         app.add_middleware(SecurityHeadersMiddleware)
         return app
-    app.include_router(router)
+    for router in v1_routers:
+        app.include_router(router)
     if not settings.is_production:
         install_pages(app, openapi_url="/openapi.json")
 

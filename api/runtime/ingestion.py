@@ -18,7 +18,7 @@ from adapters.messaging.consumer import IngestionConsumer
 from adapters.messaging.metrics import IngestionMetrics
 from adapters.messaging.outbox import OutboxPublisher
 from api.runtime.bootstrap import Container
-from api.runtime.observability import get_logger
+from api.runtime.logs import get_logger
 
 log = get_logger("api.runtime.ingestion")
 

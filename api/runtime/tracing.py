@@ -12,8 +12,8 @@ other resource attributes from ``OTEL_RESOURCE_ATTRIBUTES``, and a ``BatchSpanPr
 :func:`shutdown_tracing` flushes the spans still queued; ``ledger serve`` calls it on the
 way out, SIGTERM included.
 
-What is traced: one server span per HTTP request (``api.runtime.observability``), one span per
-ingestion batch (``adapters.messaging.consumer``), one span per projector batch
+What is traced: one server span per HTTP request (``api.http.middleware.request_context``),
+one span per ingestion batch (``adapters.messaging.consumer``), one span per projector batch
 (``projections.runner``). Log lines written while a span is current carry its ``trace_id``.
 """
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from api.runtime.observability import get_logger
+from api.runtime.logs import get_logger
 
 log = get_logger("api.runtime.workers")
 

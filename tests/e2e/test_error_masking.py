@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.graphql.schema import UNEXPECTED_MESSAGE
 from api.runtime.bootstrap import Container
-from api.runtime.observability import configure_logging
+from api.runtime.logs import configure_logging
 from tests.builders import iban, message
 
 SECRET = "postgresql://ledger:hunter2@db.internal/ledger"

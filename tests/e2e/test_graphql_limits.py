@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from graphql import get_introspection_query
 
-from api.graphql.types import MAX_PAGE
+from api.graphql.common import MAX_PAGE
 from api.runtime.bootstrap import Container
 from api.runtime.settings import Settings
 from api.security import ROLE_PERMISSIONS, Principal

@@ -14,7 +14,7 @@ import structlog
 from fastapi.testclient import TestClient
 
 from api.runtime.bootstrap import Container
-from api.runtime.observability import configure_logging
+from api.runtime.logs import configure_logging
 from tests.builders import message
 from tests.e2e.conftest import gql_errors, project
 

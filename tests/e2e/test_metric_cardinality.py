@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from adapters.persistence import DatabaseConfig
 from api.http.app import create_app
 from api.runtime.bootstrap import Container, bootstrap
-from api.runtime.observability import Metrics
+from api.runtime.metrics import Metrics
 from api.runtime.settings import Settings
 from tests.builders import FakeClock, iban
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.runtime.bootstrap import Container
-from api.runtime.observability import configure_logging, get_logger, mask_ibans
+from api.runtime.logs import configure_logging, get_logger, mask_ibans
 from api.runtime.settings import Settings
 from tests.builders import iban
 from tests.e2e.conftest import SUPERUSER, client_as, fund, open_account, pay, project

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.http.app import create_app
-from api.http.ratelimit import RateLimiter
+from api.http.middleware.ratelimit import RateLimiter
 from api.runtime.bootstrap import Container
 from api.runtime.settings import Settings
 from api.security import ROLE_PERMISSIONS, HasHeaders, Principal

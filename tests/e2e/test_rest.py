@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from api.http.rest import unauthorized_routes
+from api.http.deps import unauthorized_routes
 from api.runtime.bootstrap import Container
 from api.security import Principal
 from tests.builders import EXAMPLE_MESSAGE, FakeClock, iban, message

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from api.runtime import tracing
 from api.runtime.bootstrap import Container
-from api.runtime.observability import configure_logging
+from api.runtime.logs import configure_logging
 from tests.builders import iban
 from tests.e2e.conftest import SUPERUSER, client_as, gql, open_account, project
 from tests.tracing_support import (

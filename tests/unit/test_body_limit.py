@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.http.body_limit import BodySizeLimitMiddleware
+from api.http.middleware.body_limit import BodySizeLimitMiddleware
 
 LIMIT = 100
 

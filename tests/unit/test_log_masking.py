@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import structlog
 
-from api.runtime.observability import configure_logging, get_logger, mask_ibans
+from api.runtime.logs import configure_logging, get_logger, mask_ibans
 from domain.iban import Iban
 
 # Published example IBANs (each passes schwifty's validation, checked below), shortest (NO,

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from adapters.messaging.metrics import IngestionMetrics
 from adapters.metric_labels import BoundedLabel
-from api.runtime.observability import Metrics, method_label
+from api.runtime.metrics import Metrics, method_label
 
 
 def _words(

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from api.http.ratelimit import RateLimited, RateLimiter
+from api.http.middleware.ratelimit import RateLimited, RateLimiter
 from tests.builders import MonotonicClock
 
 

@@ -1,24 +1,23 @@
-"""GraphQL object types, built from the read-side views (``projections.views``).
+"""The ledger's GraphQL object types, built from the read-side views (``projections.views``).
 
 Objects carry the ``asOf`` instant they were read at; nested fields (postings, status history,
-linked transactions, the parties' accounts) are read as of the same instant.
+linked transactions, the parties' accounts) are read as of the same instant. The queries and
+mutations that return them are :mod:`api.graphql.ledger`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
-from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
+from api.graphql.common import Connection, Money, connection, page_size, paginate
 from api.graphql.context import LedgerContext
-from api.graphql.errors import bad_input, in_thread
+from api.graphql.errors import in_thread
 from api.graphql.screening import ScreeningDecision, screening_of
-from api.presentation import format_amount, jsonable
+from api.presentation import jsonable
 from api.security import Permission
 from domain.errors import RejectionReason
 from projections.audit.queries import AuditEventView
@@ -34,15 +33,6 @@ from projections.ledger.views import (
 from projections.views import Page as ViewPage
 
 Info = strawberry.Info[LedgerContext, None]
-
-T = TypeVar("T")
-N = TypeVar("N")
-
-DEFAULT_PAGE = 20
-"""Items in a page when the query gives no ``first``."""
-MAX_PAGE = 200
-"""Largest ``first`` a connection accepts. Larger is refused with ``BAD_USER_INPUT`` (not
-silently clamped: a client asking for 10,000 items should learn it gets at most 200)."""
 
 
 # --------------------------------------------------------------------------- enums
@@ -70,68 +60,6 @@ class TransactionStatus(Enum):
     REJECTED = "REJECTED"
     SETTLED = "SETTLED"
     REVERSED = "REVERSED"
-
-
-# --------------------------------------------------------------------------- pagination
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class Edge(Generic[N]):
-    cursor: str
-    node: N
-
-
-@strawberry.type
-class Connection(Generic[N]):
-    edges: list[Edge[N]]
-    page_info: PageInfo
-
-
-def page_size(first: int | None) -> int:
-    """``first`` checked against 1..:data:`MAX_PAGE` (``BAD_USER_INPUT`` outside it)."""
-    if first is None:
-        return DEFAULT_PAGE
-    if first < 1 or first > MAX_PAGE:
-        raise bad_input(f"first: must be between 1 and {MAX_PAGE}, got {first}")
-    return first
-
-
-def connection(page: ViewPage[T], convert: Callable[[T], N]) -> Connection[N]:
-    """A connection from a read-side page, converting each item with ``convert``."""
-    return Connection(
-        edges=[Edge(cursor=cursor, node=convert(item)) for cursor, item in page.edges],
-        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-    )
-
-
-def paginate(fetch: Callable[..., ViewPage[T]], *args: Any, after: str | None) -> ViewPage[T]:
-    """Call a paginated query (``after`` is passed last); a cursor it cannot read is the
-    client's error (``ValueError`` from the read side), not an internal one."""
-    try:
-        return fetch(*args, after)
-    except ValueError as error:
-        if after is None:
-            raise
-        raise bad_input(f"after: invalid cursor ({error})") from None
-
-
-# --------------------------------------------------------------------------- values
-
-
-@strawberry.type(description='An amount as a decimal string ("125.40") and its currency')
-class Money:
-    amount: str
-    currency: str
-
-    @staticmethod
-    def of(amount: Decimal, currency: str) -> Money:
-        return Money(amount=format_amount(amount, currency), currency=currency)
 
 
 # --------------------------------------------------------------------------- accounts

@@ -1,0 +1,69 @@
+"""One table for the errors a client caused or can act on: the REST status and the GraphQL code.
+
+REST answers each error in :data:`ERRORS` with its ``status`` and ``{"detail": "<message>"}``
+(:mod:`api.http.errors`); GraphQL raises it again as an error with the message and
+``extensions.code`` (:mod:`api.graphql.errors`). Both look an error up by its class and then
+its base classes (:func:`answer_for`), so a subclass answers as its nearest listed base
+(``IdempotencyKeyReused`` as ``Conflict``) unless it is listed itself (``Expired``). An error
+not in the table is unexpected: a generic 500 in REST, a masked error in GraphQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from api.security import AccessDenied, Forbidden, Unauthenticated
+from application.errors import (
+    AlreadyExists,
+    ApprovalRequired,
+    ConcurrencyExhausted,
+    Conflict,
+    Expired,
+    InvalidCommand,
+    NotFound,
+    NotPermitted,
+    Refused,
+)
+from domain.errors import DomainError
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """How both APIs answer one kind of error."""
+
+    status: int
+    """The REST status code."""
+    code: str | None
+    """GraphQL's ``extensions.code``; ``None`` when GraphQL does not translate the error: it
+    carries its own ``extensions`` (:class:`~api.security.Forbidden`), or it is raised before
+    a GraphQL execution starts and answered by its HTTP status (authentication)."""
+    retry: bool = False
+    """The caller may try again shortly: REST sends ``Retry-After: 1``, GraphQL's message
+    ends in ``; try again``."""
+
+
+ERRORS: Mapping[type[Exception], ErrorAnswer] = {
+    InvalidCommand: ErrorAnswer(422, "BAD_USER_INPUT"),
+    DomainError: ErrorAnswer(422, "BAD_USER_INPUT"),
+    NotFound: ErrorAnswer(404, "NOT_FOUND"),
+    AlreadyExists: ErrorAnswer(409, "ALREADY_EXISTS"),
+    Conflict: ErrorAnswer(409, "CONFLICT"),
+    Expired: ErrorAnswer(409, "EXPIRED"),
+    ApprovalRequired: ErrorAnswer(409, "APPROVAL_REQUIRED"),
+    NotPermitted: ErrorAnswer(403, "FORBIDDEN"),
+    Refused: ErrorAnswer(403, "REFUSED"),  # maker-checker: self-approval
+    ConcurrencyExhausted: ErrorAnswer(503, "UNAVAILABLE", retry=True),
+    Forbidden: ErrorAnswer(403, None),  # GraphQL: its own extensions (code FORBIDDEN, permission)
+    AccessDenied: ErrorAnswer(403, None),
+    Unauthenticated: ErrorAnswer(401, None),  # REST adds the WWW-Authenticate challenge
+}
+
+
+def answer_for(error: BaseException) -> ErrorAnswer | None:
+    """The answer for ``error``'s class or its nearest listed base; ``None``: unexpected."""
+    for cls in type(error).__mro__:
+        answer = ERRORS.get(cls)
+        if answer is not None:
+            return answer
+    return None

@@ -1,0 +1,115 @@
+"""Operations endpoints: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics``.
+
+They need no permission (:data:`api.http.deps.PUBLIC_PATHS`), except ``/metrics`` when
+``LEDGER_METRICS_PUBLIC=false``; the ingestion role serves only these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.http.deps import ContainerDep, MetricsDep
+from api.runtime.bootstrap import Container
+from api.runtime.logs import get_logger
+from api.security import Permission, PrincipalResolver, authorize
+
+log = get_logger("api.http.routers.ops")
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: databases and broker reachable, projections close enough to the log",
+    responses={503: {"description": "Not ready; the body says why"}},
+)
+def readyz(request: Request, container: ContainerDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    ready = True
+    ingestion = getattr(request.app.state, "ingestion", None)
+    if ingestion is not None:
+        broker = ingestion.readiness()
+        checks["broker"] = {k: v for k, v in broker.items() if k != "ready"}
+        # Only the ingestion role is unready without its broker; in the all-in-one
+        # process the API must keep serving while the consumer reconnects.
+        if getattr(request.app.state, "background_gates_readiness", True):
+            ready = bool(broker["ready"])
+    workers = getattr(request.app.state, "workers", [])
+    if workers:
+        checks["workers"] = {}
+        for worker in workers:
+            state = worker.readiness()
+            checks["workers"][worker.name] = {k: v for k, v in state.items() if k != "ready"}
+            checks["workers"][worker.name]["ready"] = bool(state["ready"])
+            # As for the broker: only a role that exists for its workers is unready without
+            # them; the all-in-one process keeps serving the API while a sweep fails.
+            if getattr(request.app.state, "background_gates_readiness", True):
+                ready = ready and bool(state["ready"])
+    try:
+        container.check_database()
+        checks["database"] = "ok"
+    except Exception as error:
+        log.warning("readiness: database unreachable", error=str(error))
+        checks["database"] = "unreachable"
+        ready = False
+    projections: dict[str, Any] = {}
+    if ready and getattr(request.app.state, "check_projections", True):
+        try:
+            for status in container.projector.status():
+                entry = projections.setdefault(status.name, {"lag": 0, "contexts": {}})
+                entry["lag"] += status.lag
+                entry["contexts"][status.context or "-"] = {
+                    "position": status.position,
+                    "head": status.head,
+                    "lag": status.lag,
+                }
+            if any(
+                p["lag"] > container.settings.projections.ready_max_lag
+                for p in projections.values()
+            ):
+                ready = False
+        except Exception as error:
+            log.warning("readiness: projection status unavailable", error=str(error))
+            projections["error"] = "status unavailable"
+            ready = False
+    checks["projections"] = projections
+    checks["maxLag"] = container.settings.projections.ready_max_lag
+    checks["quarantine"] = _quarantine_check(container)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+def _quarantine_check(container: Container) -> dict[str, Any]:
+    """Open quarantined events per follower and context (issue #12). Reported, never a
+    reason to be unready: the event is skipped and everything else goes on, so taking the
+    pod out of service would only stop what still works; the alert is the
+    ``ledger_quarantined_events`` gauge and the ERROR line (docs/operations.md)."""
+    try:
+        counts = container.projector.quarantined.open_counts()
+    except Exception as error:
+        log.warning("readiness: quarantine unavailable", error=str(error))
+        return {"error": "unavailable"}
+    followers: dict[str, dict[str, int]] = {}
+    for (follower, context), count in sorted(counts.items()):
+        followers.setdefault(follower, {})[context] = count
+    return {"open": sum(counts.values()), "followers": followers}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+def metrics_endpoint(request: Request, metrics: MetricsDep) -> Response:
+    """Public unless ``LEDGER_METRICS_PUBLIC=false``; then it needs ``metrics:read``."""
+    if not request.app.state.metrics_public:  # the scraper is authenticated, never rate limited
+        resolver: PrincipalResolver = request.app.state.principal_resolver
+        authorize(resolver(request), Permission.METRICS_READ)
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

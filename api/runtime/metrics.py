@@ -1,0 +1,132 @@
+"""Prometheus metrics: the application's collectors on a registry of its own.
+
+:class:`Metrics` holds one registry per app (so tests can build many apps), including
+collectors that read projection lag and quarantined events at scrape time. No label value
+comes from a client as sent: an HTTP method outside :data:`HTTP_METHODS` is ``OTHER``, a route
+is its template (``unmatched`` when none matched, see
+:mod:`api.http.middleware.request_context`), a GraphQL error code is one of a bounded set (see
+:mod:`adapters.metric_labels`), so requests cannot create series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from adapters.metric_labels import BoundedLabel
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+"""Methods labelled as sent; any other (``PROPFIND``, an invented one) is ``OTHER``."""
+OTHER_METHOD = "OTHER"
+_METHOD_LABEL = BoundedLabel(HTTP_METHODS, other=OTHER_METHOD)
+
+
+def method_label(method: object) -> str:
+    """The method as a metric label or span name: one of :data:`HTTP_METHODS` or ``OTHER``."""
+    return _METHOD_LABEL(method)
+
+
+StatusProvider = Callable[[], Iterable[tuple[str, str, int, int]]]
+"""Returns ``(projection, context, position, head)`` rows; read at scrape time."""
+
+
+class _ProjectionCollector(Collector):
+    def __init__(self, provider: StatusProvider) -> None:
+        self.provider = provider
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        lag = GaugeMetricFamily(
+            "ledger_projection_lag_events",
+            "Events recorded but not yet processed, per projection and source context",
+            labels=["projection", "context"],
+        )
+        position = GaugeMetricFamily(
+            "ledger_projection_position",
+            "Last notification id processed, per projection and source context",
+            labels=["projection", "context"],
+        )
+        up = GaugeMetricFamily(
+            "ledger_projection_status_up", "1 when the projection status could be read"
+        )
+        try:
+            rows = list(self.provider())
+        except Exception:
+            up.add_metric([], 0)
+            return [up]
+        for name, context, pos, head in rows:
+            lag.add_metric([name, context], max(0, head - pos))
+            position.add_metric([name, context], pos)
+        up.add_metric([], 1)
+        return [lag, position, up]
+
+
+QuarantineProvider = Callable[[], Mapping[tuple[str, str], int]]
+"""Returns the open quarantined events per ``(follower, context)``; read at scrape time."""
+
+
+class _QuarantineCollector(Collector):
+    """``ledger_quarantined_events``: alert on ``> 0`` (an event a follower skipped)."""
+
+    def __init__(self, provider: QuarantineProvider) -> None:
+        self.provider = provider
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "ledger_quarantined_events",
+            "Events a follower of the log could not handle and skipped (open entries of "
+            "rm_quarantine), per follower and source context",
+            labels=["follower", "context"],
+        )
+        try:
+            counts = self.provider()
+        except Exception:
+            return []
+        for (follower, context), count in sorted(counts.items()):
+            gauge.add_metric([follower, context], count)
+        return [gauge]
+
+
+class Metrics:
+    """The application's collectors, on their own registry."""
+
+    def __init__(
+        self,
+        projection_status: StatusProvider | None = None,
+        quarantine_counts: QuarantineProvider | None = None,
+    ) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "ledger_http_requests_total",
+            "HTTP requests by method, route template and status code",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "ledger_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.payments = Counter(
+            "ledger_payments_submitted_total",
+            "Payments submitted through the API, by resulting status (duplicates apart)",
+            ["status", "duplicate"],
+            registry=self.registry,
+        )
+        self.graphql_errors = Counter(
+            "ledger_graphql_errors_total",
+            "GraphQL errors by code",
+            ["code"],
+            registry=self.registry,
+        )
+        self.graphql_error_code = BoundedLabel(
+            pattern=r"[A-Z][A-Z0-9_]{0,47}", max_values=32, other="OTHER"
+        )
+        """Codes are the server's, but a bound costs nothing: at most 33 series."""
+        if projection_status is not None:
+            self.registry.register(_ProjectionCollector(projection_status))
+        if quarantine_counts is not None:
+            self.registry.register(_QuarantineCollector(quarantine_counts))
