@@ -18,7 +18,7 @@ export LEDGER_TEST_DATABASE_URL
 LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run testdb broker browser lint format typecheck contracts unit check test bench clean infra-tools infra-test clean-tools image image-base image-smoke
+.PHONY: help venv run testdb broker browser lint format typecheck contracts unit check config-doc test bench clean infra-tools infra-test clean-tools image image-base image-smoke
 
 help: ## List the targets
 	@echo "backoffice-ledger — make targets:"
@@ -61,6 +61,9 @@ unit: venv ## Only tests/unit: no database, no broker, seconds (your inner loop)
 
 check: venv ## lint, typecheck, contracts and the unit tests: the fast gate before a commit
 	@$(MAKE) --no-print-directory lint typecheck contracts unit
+
+config-doc: venv ## Regenerate docs/configuration.md from the settings classes
+	$(BIN)/python scripts/gen-configuration-doc.py
 
 broker: ## Brokers for the ingestion tests: RabbitMQ STOMP on 61613, ActiveMQ on 61614
 	scripts/setup-broker.sh

@@ -9,13 +9,11 @@ revision (a wheel or image without them could not run ``ledger migrate``).
 from __future__ import annotations
 
 import ast
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from adapters import migrations
 from adapters.migration import SchemaNotMigrated
+from tests.packaging_support import build_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = migrations.SCRIPTS / "versions"
@@ -71,28 +69,7 @@ def test_the_refusal_names_what_is_missing_and_the_command() -> None:
 
 def test_a_build_of_the_package_ships_the_migration_environment(tmp_path: Path) -> None:
     """setuptools' build_py over a copy of the sources, with pyproject's package-data."""
-    source = tmp_path / "src"
-    source.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", source)
-    for package in OURS:
-        shutil.copytree(
-            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from setuptools import setup; setup()",
-            "-q",
-            "build_py",
-            "--build-lib",
-            str(tmp_path / "lib"),
-        ],
-        cwd=source,
-        check=True,
-        capture_output=True,
-    )
-    built = tmp_path / "lib" / "adapters" / "migrations"
+    built = build_packages(tmp_path) / "adapters" / "migrations"
     shipped = {p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()}
     wanted = {
         p.relative_to(migrations.SCRIPTS).as_posix()

@@ -14,14 +14,12 @@ import base64
 import hashlib
 import json
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import strawberry
 
 from api.http.web_pages import GRAPHIQL_ASSETS, STATIC_DIR, SWAGGER_ASSETS, integrity
+from tests.packaging_support import build_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = STATIC_DIR / "vendor"
@@ -78,28 +76,7 @@ def test_the_files_strawberry_pins_on_unpkg_are_byte_for_byte_the_vendored_ones(
 
 def test_a_build_of_the_package_ships_every_static_file(tmp_path: Path) -> None:
     """setuptools' build_py over a copy of the sources, with pyproject's package-data."""
-    source = tmp_path / "src"
-    source.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", source)
-    for package in ("domain", "application", "projections", "adapters", "api"):
-        shutil.copytree(
-            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from setuptools import setup; setup()",
-            "-q",
-            "build_py",
-            "--build-lib",
-            str(tmp_path / "lib"),
-        ],
-        cwd=source,
-        check=True,
-        capture_output=True,
-    )
-    built = tmp_path / "lib" / "api" / "http" / "static"
+    built = build_packages(tmp_path) / "api" / "http" / "static"
     shipped = {p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()}
     wanted = {p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*") if p.is_file()}
     assert wanted - shipped == set()
