@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import lightgbm as lgb
 import numpy as np
 
-from adapters.fraud.artifacts import Artifact, ArtifactStore
+from adapters.fraud.artifacts import Artifact
 
 
 class LightGBMModel:
@@ -41,13 +41,3 @@ class LightGBMModel:
         """Probabilities of many payments at once (the batched path)."""
         matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(self._features))
         return [float(p) for p in self.booster.predict(matrix)]
-
-
-class ArtifactModelLoader:
-    """Loads model versions from an :class:`ArtifactStore` (checking their sha256)."""
-
-    def __init__(self, store: ArtifactStore) -> None:
-        self.store = store
-
-    def load(self, version: str) -> LightGBMModel:
-        return LightGBMModel(self.store.load(version))

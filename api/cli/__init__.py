@@ -1,1 +1,2 @@
-"""api.cli.main: see docs/architecture.md for the layout."""
+"""The ``ledger`` command: main.py builds the parser and dispatches, one module per command
+group, shared helpers in common.py."""

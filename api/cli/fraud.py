@@ -22,11 +22,11 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.simulator import simulate
-from adapters.fraud.training import dataset_from_log, evaluate, table, train
 from api.cli.common import EXIT_FAILED, EXIT_OK, cli_causation
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
@@ -80,6 +80,14 @@ def add_parser(commands: Any) -> None:
     rollback.add_argument("--reason", required=True, help="why (recorded in the event)")
 
 
+def _training() -> ModuleType:
+    """adapters.fraud.training, imported on use: it loads LightGBM, NumPy and scikit-learn
+    (1-2 s), which no other `ledger` command needs."""
+    from adapters.fraud import training
+
+    return training
+
+
 def model_dir(settings: Settings) -> Path:
     return settings.data_dir / "models"
 
@@ -107,7 +115,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     data: Any = args.data
     if args.from_store:
         data = _store_dataset(settings)
-    artifact = train(data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
+    artifact = _training().train(data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
     details = {k: artifact.meta[k] for k in ("features", "data", "metrics", "created_at")}
     with _fraud(settings) as fraud:
         fraud.register_model(artifact.version, details)
@@ -132,7 +140,7 @@ def _store_dataset(settings: Settings) -> Any:
             if len(page) < 5000:
                 break
             position = page[-1][0]
-        return dataset_from_log(events, labels, "ledger event log + analyst labels")
+        return _training().dataset_from_log(events, labels, "ledger event log + analyst labels")
     finally:
         container.close()
 
@@ -151,8 +159,9 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     # The configured thresholds (LEDGER_FRAUD_REVIEW_SCORE / _DECLINE_SCORE) unless given.
     review = args.review if args.review is not None else float(settings.fraud.review_score)
     decline = args.decline if args.decline is not None else float(settings.fraud.decline_score)
-    report = evaluate(args.data, store.load(version), out, review=review, decline=decline)
-    print(table(report))
+    training = _training()
+    report = training.evaluate(args.data, store.load(version), out, review=review, decline=decline)
+    print(training.table(report))
     print(f"report: {out / 'evaluation.json'}")
     print(f"curves: {report['plots']['roc']}  {report['plots']['pr']}")
     return EXIT_OK

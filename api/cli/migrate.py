@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from adapters.migration import SCHEMA_VERSION, migration_lock, record_migration
@@ -33,7 +34,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         try:
             container = bootstrap(settings, migrate=True)
         except IncompleteLegacySchema as error:
-            print(f"migrate: refused: {error}")
+            print(f"migrate: refused: {error}", file=sys.stderr)
             return EXIT_USAGE
         try:
             record_migration(container.read_engine)

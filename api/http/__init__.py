@@ -1,1 +1,2 @@
-"""api.http: see docs/architecture.md for the layout."""
+"""The HTTP app: FastAPI, REST routers under /v1, operations endpoints, middleware and the
+browser pages (GraphQL is mounted from api.graphql)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.routing import APIRoute
@@ -114,13 +114,26 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 must authorize (checked by :func:`unauthorized_routes`)."""
 
 
+def v1_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route under /v1, including those of included routers (FastAPI 0.165 keeps an
+    included router as one entry of ``app.routes`` whose ``original_router`` holds its routes)."""
+    found: list[APIRoute] = []
+    pending: list[Any] = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            pending.extend(inner.routes)
+        elif isinstance(route, APIRoute) and route.path.startswith("/v1"):
+            found.append(route)
+    return found
+
+
 def unauthorized_routes(app: FastAPI) -> list[str]:
     """Routes under /v1 that do not depend on :func:`require` (must be empty)."""
     missing = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in PUBLIC_PATHS:
-            continue
-        if not route.path.startswith("/v1"):
+    for route in v1_routes(app):
+        if route.path in PUBLIC_PATHS:
             continue
         calls = [dep.call for dep in route.dependant.dependencies]
         if not any(hasattr(call, "permission") for call in calls):

@@ -1,1 +1,2 @@
-"""api.runtime.tuning: see docs/architecture.md for the layout."""
+"""What a process runs: settings, the composition root (bootstrap, contexts), the roles and
+their workers, logs, metrics, traces and process tuning."""

@@ -18,8 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from adapters.fraud.artifacts import ArtifactStore
-from adapters.fraud.scoring import ArtifactModelLoader
+from adapters.fraud.artifacts import ArtifactModelLoader, ArtifactStore
 from adapters.notifications.email import EmailChannel
 from adapters.notifications.positions import SqlPositionStore
 from adapters.notifications.stomp import StompChannel

@@ -1,1 +1,2 @@
-"""api.seed: see docs/architecture.md for the layout."""
+"""Data to try the system with: the demo data (``ledger demo``) and the booking of simulated
+fraud data (``ledger fraud book``)."""

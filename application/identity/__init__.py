@@ -1,1 +1,2 @@
-"""application.identity.app: see docs/architecture.md for the layout."""
+"""The identity context's use cases: backoffice users, roles and maker-checker change requests;
+app.py is the eventsourcing Application, ports.py what it needs (who carries out a change)."""

@@ -1,6 +1,6 @@
 """What the reconciliation context needs from the outside world, as ``typing.Protocol``:
 the ledger's side of a statement (implemented over the ledger's read models by
-:class:`~projections.reconciliation.read_model.LedgerPeriodReader`, wired by the
+:class:`~projections.ledger.period_reader.LedgerPeriodReader`, wired by the
 composition root).
 """
 

@@ -338,3 +338,16 @@ def test_broker_variables_are_read_only_with_a_broker() -> None:
     assert Settings.from_env({"LEDGER_INGEST_BATCH_SIZE": "x"}).stomp is None
     with pytest.raises(SettingsError, match="LEDGER_INGEST_BATCH_SIZE: must be an integer"):
         Settings.from_env({"LEDGER_STOMP_URL": "stomp://h", "LEDGER_INGEST_BATCH_SIZE": "x"})
+
+
+def test_a_cross_check_on_a_default_names_the_variable() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"LEDGER_NOTIFY_RETRY_BASE_SECONDS": "7200"})
+    assert "LEDGER_NOTIFY_RETRY_MAX_SECONDS: must not be below the retry base" in str(raised.value)
+
+
+def test_an_unknown_or_old_flat_name_is_refused_not_ignored() -> None:
+    with pytest.raises(ValueError, match="database_url"):
+        Settings(database_url="postgresql://x@h/db")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="max_body_byte"):
+        Settings().updated(http={"max_body_byte": 2048})

@@ -1,4 +1,4 @@
-// Starts GraphiQL on the /graphql page (api/web_pages.py). A file rather than an inline
+// Starts GraphiQL on the /graphql page (api/http/web_pages.py). A file rather than an inline
 // script, so that the page's Content-Security-Policy can say script-src 'self'.
 //
 // The bearer token goes into the Headers tab ({"Authorization": "Bearer ..."}); it is not

@@ -1,4 +1,4 @@
-// Starts Swagger UI on the /docs page (api/web_pages.py). A file rather than an inline
+// Starts Swagger UI on the /docs page (api/http/web_pages.py). A file rather than an inline
 // script, so that the page's Content-Security-Policy can say script-src 'self'.
 (function () {
   "use strict";

@@ -185,6 +185,9 @@ class Settings(Section):
         for name, value in changes.items():
             current = getattr(self, name)
             if isinstance(value, Mapping) and isinstance(current, Section):
+                unknown = set(value) - set(type(current).model_fields)
+                if unknown:
+                    raise ValueError(f"{name}: no such settings {sorted(unknown)}")
                 value = current.model_copy(update=dict(value))
             update[name] = value
         return self.model_copy(update=update)

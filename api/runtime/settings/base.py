@@ -130,7 +130,7 @@ class Section(BaseSettings):
     model_config = SettingsConfigDict(
         case_sensitive=True,
         frozen=True,
-        extra="ignore",
+        extra="forbid",  # a misspelt or old flat name is an error, not a silent default
         validate_by_name=True,
         validate_by_alias=True,
         arbitrary_types_allowed=True,
@@ -156,7 +156,7 @@ class Section(BaseSettings):
         try:
             return cls(**values, **given)
         except ValidationError as error:
-            raise Problems(problems_of(error)) from None
+            raise Problems(problems_of(error, cls)) from None
 
     @classmethod
     def variables(cls) -> list[str]:
@@ -164,11 +164,15 @@ class Section(BaseSettings):
         return [str(f.validation_alias) for f in cls.model_fields.values() if f.validation_alias]
 
 
-def problems_of(error: ValidationError) -> list[str]:
-    """Each error of a validation as ``LEDGER_X: message``."""
+def problems_of(error: ValidationError, model: type[BaseSettings]) -> list[str]:
+    """Each error of a validation of ``model`` as ``LEDGER_X: message`` (a field's variable
+    named even when the value checked was its default, e.g. by a cross-field check)."""
     problems: list[str] = []
     for item in error.errors():
         name = str(item["loc"][0]) if item["loc"] else ""
+        field = model.model_fields.get(name)
+        if field is not None and field.validation_alias:
+            name = str(field.validation_alias)
         cause = (item.get("ctx") or {}).get("error")
         lines = cause.problems if isinstance(cause, Problems) else [str(cause or item["msg"])]
         problems.extend(line if line.startswith(PREFIX) else f"{name}: {line}" for line in lines)

@@ -139,7 +139,7 @@ Returns YAML; use with fromYaml. Usage: include "ledger.role" (list $ "api") | f
 {{- end -}}
 
 {{/*
-Authentication checks, in the words of the ledger's own refusal (api/settings.py): with
+Authentication checks, in the words of the ledger's own refusal (api/runtime/settings/auth.py): with
 LEDGER_ENV=production it does not start without an issuer and an https JWKS. values.schema.json
 says the same; this also holds under --skip-schema-validation. And a ServiceMonitor that can only
 collect 401s is refused.
