@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from application.fraud.ports import FraudModel
-
 
 class ArtifactError(RuntimeError):
     """An artifact is missing or does not match its version."""
@@ -69,18 +67,3 @@ class ArtifactStore:
         if len(matches) != 1:
             raise ArtifactError(f"{len(matches)} model artifacts match {prefix!r}")
         return str(matches[0])
-
-
-class ArtifactModelLoader:
-    """Loads model versions from an :class:`ArtifactStore` (checking their sha256) as
-    LightGBM models (the :class:`~application.fraud.ports.ModelLoader` port)."""
-
-    def __init__(self, store: ArtifactStore) -> None:
-        self.store = store
-
-    def load(self, version: str) -> FraudModel:
-        # LightGBM (and NumPy, scikit-learn through it) take 1-2 s to import: only a process
-        # that loads a promoted model pays for them, not every `ledger` command and role.
-        from adapters.fraud.scoring import LightGBMModel
-
-        return LightGBMModel(self.store.load(version))

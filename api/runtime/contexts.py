@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from adapters.fraud.artifacts import ArtifactModelLoader, ArtifactStore
+from adapters.fraud.artifacts import ArtifactStore
+from adapters.fraud.loader import ArtifactModelLoader
 from adapters.notifications.email import EmailChannel
 from adapters.notifications.positions import SqlPositionStore
 from adapters.notifications.stomp import StompChannel
