@@ -2,8 +2,10 @@
 
 For a legal person the scheme lets the payer give an identifier instead of (or with) the
 name; an identifier match decides. Values compare after normalisation: transliterated,
-upper-cased, letters and digits only ("DE 123.456.789" = "de123456789"); a VAT number also
-equals itself without its two-letter country prefix ("DE123456789" = "123456789").
+upper-cased, letters and digits only ("DE 123.456.789" = "de123456789"). A VAT number or a
+national registration also equals itself without the letters before its first digit (the
+country prefix "DE123456789" = "123456789", the register "KRS 0000123456" = "0000123456",
+"ATU12345678" = "U12345678"); an LEI must be equal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import StrEnum
 from anyascii import anyascii
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
-_COUNTRY_PREFIX = re.compile(r"^[A-Z]{2}(?=[0-9A-Z]*[0-9])")
+_LETTER_PREFIX = re.compile(r"^[A-Z]+(?=[0-9])")
 
 
 class IdentifierScheme(StrEnum):
@@ -51,6 +53,6 @@ class OrganisationId:
             return False
         if mine == theirs:
             return True
-        if self.scheme is IdentifierScheme.VAT:
-            return _COUNTRY_PREFIX.sub("", mine) == _COUNTRY_PREFIX.sub("", theirs)
-        return False
+        if self.scheme is IdentifierScheme.LEI:
+            return False
+        return _LETTER_PREFIX.sub("", mine) == _LETTER_PREFIX.sub("", theirs)

@@ -58,6 +58,7 @@ class MatchResult:
 class _Candidate:
     tokens: list[str]
     source: str  # the account's name as held, disclosed on CMTC
+    persons: int = 1  # how many holders these tokens name
 
 
 def match_payee(
@@ -79,11 +80,20 @@ def match_payee(
     candidates = _candidates(holder)
     if not requested or not candidates:
         return MatchResult(Outcome.NOT_APPLICABLE, 0.0, Rule.NO_NAME_DATA)
-    best, source = _best(requested, candidates, holder.kind, thresholds)
-    if holder.kind is HolderKind.NATURAL and name:
-        joint = _joint(name, holder, thresholds)
-        if joint is not None and joint[0].rank > best.rank:
-            best, source = joint
+    joint = _joint(name or "", holder, thresholds) if holder.kind is HolderKind.NATURAL else None
+    if joint is not None:
+        # several persons asked for: never answered by one holder's name alone
+        candidates = [c for c in candidates if c.persons > 1]
+    results = [
+        (compare(requested, c.tokens, holder.kind, thresholds), c.source) for c in candidates
+    ]
+    if joint is not None:
+        results.append(joint)
+    # the best outcome, then a pairing of the persons named, then the best score
+    best, source = max(
+        results,
+        key=lambda pair: (pair[0].outcome.rank, pair[0].rule is Rule.JOINT_HOLDERS, pair[0].score),
+    )
     disclosed = source if best.outcome is Outcome.CLOSE_MATCH else None
     return MatchResult(best.outcome, best.score, best.rule, disclosed)
 
@@ -92,21 +102,14 @@ def _candidates(holder: AccountHolder) -> list[_Candidate]:
     found: list[_Candidate] = []
     for source in holder.names:
         words = normal_tokens(source, holder.kind)
+        split = split_persons(source) if holder.kind is HolderKind.NATURAL else None
         if words:
-            found.append(_Candidate(words, source))
-        if holder.kind is HolderKind.NATURAL:
-            found.extend(_Candidate(p, source) for p in split_persons(source) or ())
+            found.append(_Candidate(words, source, len(split or ((),))))
+        found.extend(_Candidate(person, source) for person in split or ())
     if holder.kind is HolderKind.NATURAL and len(holder.names) > 1:
         combined = [w for source in holder.names for w in normal_tokens(source, holder.kind)]
-        found.append(_Candidate(combined, ", ".join(holder.names)))
+        found.append(_Candidate(combined, ", ".join(holder.names), len(holder.names)))
     return found
-
-
-def _best(
-    requested: list[str], candidates: list[_Candidate], kind: HolderKind, thresholds: Thresholds
-) -> tuple[Comparison, str]:
-    results = [(compare(requested, c.tokens, kind, thresholds), c.source) for c in candidates]
-    return max(results, key=lambda pair: pair[0].rank)
 
 
 def _holders(holder: AccountHolder) -> list[_Candidate]:
@@ -124,10 +127,13 @@ def _holders(holder: AccountHolder) -> list[_Candidate]:
 def _joint(
     name: str, holder: AccountHolder, thresholds: Thresholds
 ) -> tuple[Comparison, str] | None:
-    """Several requested persons, each paired with a different holder; the weakest decides."""
+    """Several requested persons, each paired with a different holder; the weakest decides.
+
+    A requested person left without a holder (more persons asked for than the account has)
+    counts as a close match: the holders there are get disclosed, never matched."""
     requested = split_persons(name)
     persons = _holders(holder)
-    if requested is None or len(requested) > len(persons):
+    if requested is None or not persons:
         return None
     table = sorted(
         (
@@ -150,5 +156,7 @@ def _joint(
         chosen.append(comparison)
         if persons[j].source not in sources:
             sources.append(persons[j].source)
+    unpaired = len(requested) - len(chosen)
+    chosen.extend([Comparison(Outcome.CLOSE_MATCH, 0.0, Rule.JOINT_HOLDERS)] * unpaired)
     weakest = min(chosen, key=lambda c: c.rank)
     return Comparison(weakest.outcome, weakest.score, Rule.JOINT_HOLDERS), ", ".join(sources)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-# Defaults for the similarity thresholds (0-100, rapidfuzz scale). The application passes
-# its own from settings; these are where the labelled pairs of the tests are best answered.
-MATCH_THRESHOLD = 95.0
+# Defaults for the similarity thresholds (0-100, rapidfuzz scale); the application passes its
+# own from settings. A spelling difference is a close match unless the name is long enough for
+# one letter to weigh under 2 %; below 85 (two letters in a ten-letter name) it is another name.
+MATCH_THRESHOLD = 98.0
 CLOSE_MATCH_THRESHOLD = 85.0
 
 

@@ -15,7 +15,7 @@ they separate the holders of a joint account.
 
 from __future__ import annotations
 
-from cleanco import termdata  # type: ignore[import-untyped]
+from cleanco import termdata
 
 # Forms of address and academic titles, as written in the EU languages the scheme meets most.
 # "M." (Monsieur) is not here: a lone "M" is as often an initial, and the matching rules treat
