@@ -12,8 +12,9 @@ name to disclose to the payer. Pure and deterministic: no I/O, no clock.
   names) and the best comparison wins: a match of any one holder is a match.
 * **Joint accounts** (natural persons): a name field naming several holders ("John and Jane
   Smith") is also split into persons; a request naming several persons ("Jane & John Smith")
-  is answered by pairing each requested person with a different holder, and the weakest pair
-  decides (rule ``joint_holders``), if that beats comparing the names whole.
+  is answered by pairing each requested person with a different holder, the weakest pair
+  deciding (rule ``joint_holders``), or by an account name naming several holders as a whole,
+  never by one holder's name alone.
 * **NOAP** when there is nothing to compare: no name on the account, or nothing left of the
   requested name after normalisation. Whether the account exists or is closed is the
   caller's decision (also NOAP), before any matching.
@@ -104,7 +105,7 @@ def _candidates(holder: AccountHolder) -> list[_Candidate]:
         words = normal_tokens(source, holder.kind)
         split = split_persons(source) if holder.kind is HolderKind.NATURAL else None
         if words:
-            found.append(_Candidate(words, source, len(split or ((),))))
+            found.append(_Candidate(words, source, len(split) if split else 1))
         found.extend(_Candidate(person, source) for person in split or ())
     if holder.kind is HolderKind.NATURAL and len(holder.names) > 1:
         combined = [w for source in holder.names for w in normal_tokens(source, holder.kind)]
