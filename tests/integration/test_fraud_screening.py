@@ -269,7 +269,7 @@ def test_a_batch_starting_with_a_payment_refused_before_screening_records_offlin
 ):
     """[A->A, A->FR] in one batch: the self-payment is refused before screening, and the
     scored payment after it must count it exactly as the offline replay does."""
-    container, (version,) = make_container(fraud_review_score=Decimal("0.99"))
+    container, (version,) = make_container(review_score=Decimal("0.99"))
     debtor = funded(container)
     register_and_promote(container, version)
     results = container.ledger.submit_payments(
@@ -290,7 +290,7 @@ def test_a_payment_dated_ahead_by_the_client_does_not_move_the_feature_windows(
     make_container, clock
 ):
     """``requestedAt`` is the client's; the windows run on the ledger's recording time."""
-    container, (version,) = make_container(fraud_review_score=Decimal("0.99"))
+    container, (version,) = make_container(review_score=Decimal("0.99"))
     debtor = funded(container)
     register_and_promote(container, version)
     ahead = (clock.now + timedelta(days=3)).isoformat()
