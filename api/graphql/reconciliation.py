@@ -18,7 +18,7 @@ import strawberry
 from api.graphql.common import Connection, Money, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, bad_input, in_thread, write_through
-from api.runtime.reconciliation_role import import_statements
+from api.runtime.reconciliation_role import import_statements, reconciliation_app
 from api.security import Permission
 from domain.errors import InvalidIban
 from domain.iban import normalise_iban
@@ -318,7 +318,7 @@ class ReconciliationMutation:
         info.context.authorize(Permission.RECONCILIATION_RESOLVE)
         if not reason.strip():
             raise bad_input("reason: a resolution needs a reason")
-        app = info.context.container.reconciliation
+        app = reconciliation_app(info.context.container)
         rec, _resolved = await write_through(info, lambda: app.resolve_break(str(id), reason))
         _view, breaks = views_of(rec)
         changed = next(b for b in breaks if b.id == str(id).strip())

@@ -17,15 +17,19 @@ from adapters.statements import read_camt053
 from adapters.statements.inbox import StatementInbox
 from api.runtime.bootstrap import Container
 from api.runtime.workers import LoopWorker, Worker
-from application.reconciliation.app import ImportOutcome
+from application.reconciliation.app import ImportOutcome, ReconciliationApplication
 
 IDLE_WAIT = 2.0
+
+
+def reconciliation_app(container: Container) -> ReconciliationApplication:
+    return container.reconciliation  # ContextNotBuilt in a role without it
 
 
 def import_statements(container: Container, data: bytes | str) -> list[ImportOutcome]:
     """Read a camt.053 document and import every statement in it (under the causation in
     force). Raises :class:`StatementError` for a malformed document, recording nothing."""
-    app = container.reconciliation  # ContextNotBuilt in a role without it
+    app = reconciliation_app(container)
     statements = read_camt053(data)
     return [app.import_statement(statement) for statement in statements]
 
