@@ -138,17 +138,29 @@ class Collector:
         self._lock = threading.Lock()
         outer = self
 
+        subscribed = threading.Event()
+
         class Listener(stomp.ConnectionListener):  # type: ignore[misc]
             def on_message(self, frame: Any) -> None:
                 with outer._lock:
                     outer.messages.append(Received(dict(frame.headers), frame.body))
+
+            def on_receipt(self, frame: Any) -> None:
+                if frame.headers.get("receipt-id") == "collector-subscribed":
+                    subscribed.set()
 
         self.connection = stomp.Connection12(
             [(config.host, config.port)], vhost=config.vhost, auto_decode=False
         )
         self.connection.set_listener("collector", Listener())
         self.connection.connect(config.username, config.password, wait=True)
-        self.connection.subscribe(destination, id="collector", ack="auto")
+        # A topic keeps nothing for a subscriber that is not there yet: wait for the broker's
+        # receipt of the SUBSCRIBE before anyone publishes (else a first message may be lost).
+        self.connection.subscribe(
+            destination, id="collector", ack="auto", headers={"receipt": "collector-subscribed"}
+        )
+        if not subscribed.wait(10):
+            raise AssertionError(f"the broker did not confirm the subscription to {destination}")
 
     def snapshot(self) -> list[Received]:
         with self._lock:
