@@ -4,8 +4,9 @@ A table of hostile inputs (deep, huge, NaN, overflowing, garbage, oversized, wro
 sent through REST, GraphQL and the statement inbox, with the projector following the log in the
 background as in ``ledger serve``. Each must be refused with a reason naming the field (REST
 4xx ``detail``, GraphQL ``BAD_USER_INPUT``, ``rejected/<file>.reason``), record nothing in any
-context's event log, and leave the pipeline moving: a normal payment sent afterwards is in
-every read model within 2 s. The STOMP half (JSON and pacs.008) is in
+context's event log, and leave the pipeline moving: a normal payment sent afterwards reaches
+every read model (the issue says within 2 s; the tests wait on the condition rather than time
+it, see tests/poison_support.py). The STOMP half (JSON and pacs.008) is in
 tests/broker/test_poison_inputs.py.
 """
 
@@ -57,7 +58,7 @@ def creditor(app: TestClient, container: Container) -> str:
 
 
 def pipeline_moves(app: TestClient, container: Container, creditor: str, what: str) -> None:
-    """A normal payment after the hostile input is booked and in every read model in 2 s."""
+    """A normal payment after the hostile input is booked and reaches every read model."""
     body = message(debtor=iban("NL"), creditor=creditor, channel="SEPA")
     response = app.post("/v1/transactions", json=body)
     assert response.status_code == 202, response.text
