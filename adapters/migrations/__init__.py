@@ -2,7 +2,8 @@
 
 The read-model database (``read-models.sqlite``, or the PostgreSQL database and schema) holds
 the projections' tables, ``rm_projection_tracking``, ``rm_quarantine``, ``audit_chain``,
-``outbox_tracking`` and ``notification_positions``: every table of :func:`target_metadata`.
+``outbox_tracking``, ``notification_positions`` and the partition leases
+(``partition_members``, ``partition_leases``): every table of :func:`target_metadata`.
 They are created and changed by the revisions in ``versions/`` (written out, never
 ``metadata.create_all``), and Alembic records the revision in ``alembic_version`` (PostgreSQL:
 in the configured schema). No ``alembic.ini``: :func:`alembic_config` builds the configuration
@@ -40,6 +41,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 import projections.runner.registry  # noqa: F401  (imports every projection: their tables register)
 from adapters.messaging.outbox import metadata as outbox_metadata
 from adapters.notifications.positions import metadata as positions_metadata
+from adapters.partitions.tables import metadata as partitions_metadata
 from projections.audit.chain import chain_metadata
 from projections.tables import metadata as read_model_metadata
 
@@ -62,7 +64,14 @@ def target_metadata() -> MetaData:
     """Every table the revisions manage, as the code defines them (what autogenerate and the
     schema-equals-metadata test compare the migrated database with)."""
     combined = MetaData()
-    for source in (read_model_metadata, chain_metadata, outbox_metadata, positions_metadata):
+    sources = (
+        read_model_metadata,
+        chain_metadata,
+        outbox_metadata,
+        positions_metadata,
+        partitions_metadata,
+    )
+    for source in sources:
         for table in source.tables.values():
             table.to_metadata(combined)
     return combined
