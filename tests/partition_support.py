@@ -64,6 +64,8 @@ fence_lost = Table(
 """One row per write refused by its fence check (written outside the refused transaction)."""
 
 IDLE_IN_TRANSACTION_MS = 2000
+WORK_SECONDS = 0.01
+"""How long a write transaction works between its fence check and its insert."""
 
 
 def wait_until(
@@ -144,6 +146,7 @@ def _write_loop(engine: Engine, leases: PartitionLeases, stop: threading.Event) 
             try:
                 with engine.begin() as connection:
                     check_lease(connection, lease)
+                    time.sleep(WORK_SECONDS)  # the batch's work: a pause may land here
                     connection.execute(
                         insert(fence_writes).values(
                             partition=lease.partition, token=lease.token, writer=lease.owner
