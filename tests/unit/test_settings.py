@@ -351,3 +351,31 @@ def test_an_unknown_or_old_flat_name_is_refused_not_ignored() -> None:
         Settings(database_url="postgresql://x@h/db")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="max_body_byte"):
         Settings().updated(http={"max_body_byte": 2048})
+
+
+def test_partition_lease_settings() -> None:
+    assert Settings().partitions.model_dump() == {
+        "partitions": 64,
+        "lease_ttl": 10.0,
+        "heartbeat_interval": 2.0,
+    }
+    settings = Settings.from_env(
+        {
+            "LEDGER_PARTITIONS": "128",
+            "LEDGER_PARTITION_LEASE_TTL": "4",
+            "LEDGER_PARTITION_HEARTBEAT_INTERVAL": "0.5",
+        }
+    )
+    # the fields are PartitionLeases' keyword arguments
+    assert settings.partitions.model_dump() == {
+        "partitions": 128,
+        "lease_ttl": 4.0,
+        "heartbeat_interval": 0.5,
+    }
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"LEDGER_PARTITIONS": "0", "LEDGER_PARTITION_LEASE_TTL": "3"})
+    assert raised.value.problems == [
+        "LEDGER_PARTITIONS: must be between 1 and 4096, got 0",
+        "LEDGER_PARTITION_HEARTBEAT_INTERVAL: must be at most half of "
+        "LEDGER_PARTITION_LEASE_TTL (3), got 2",
+    ]

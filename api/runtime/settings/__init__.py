@@ -45,6 +45,7 @@ from api.runtime.settings.notifications import (
     MIN_WEBHOOK_SECRET,
     NotificationSettings,
 )
+from api.runtime.settings.partitions import PartitionSettings
 from api.runtime.settings.sections import (
     DEFAULT_APPROVAL_TTL_HOURS,
     DEFAULT_DAILY_LIMIT,
@@ -97,6 +98,7 @@ __all__ = [
     "HttpSettings",
     "LedgerSettings",
     "NotificationSettings",
+    "PartitionSettings",
     "ProjectionSettings",
     "ReconciliationSettings",
     "Settings",
@@ -150,6 +152,7 @@ class Settings(Section):
     """The broker to ingest from (``LEDGER_STOMP_URL``); None: no message-queue ingestion."""
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     reconciliation: ReconciliationSettings = Field(default_factory=ReconciliationSettings)
+    partitions: PartitionSettings = Field(default_factory=PartitionSettings)
 
     # -- derived -------------------------------------------------------------------------
 
@@ -249,6 +252,7 @@ SECTIONS: dict[str, type[Section]] = {
     "stomp": StompSettings,
     "notifications": NotificationSettings,
     "reconciliation": ReconciliationSettings,
+    "partitions": PartitionSettings,
 }
 """The sections ``from_env`` reads, in the order their problems are reported."""
 

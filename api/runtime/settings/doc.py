@@ -110,6 +110,7 @@ TITLES: dict[str, str] = {
     "stomp": "Message broker",
     "notifications": "Notifications",
     "reconciliation": "Reconciliation",
+    "partitions": "Partition leases",
 }
 """The heading of each section's table, by its attribute on :class:`Settings`."""
 
