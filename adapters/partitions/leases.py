@@ -52,7 +52,21 @@ def default_member_id(group: str) -> str:
 
 class PartitionLeases:
     """One member of the lease group ``group`` (see the module docstring). Thread-safe:
-    :meth:`step` runs one at a time; :meth:`owned` may be read from any thread."""
+    :meth:`step` runs one at a time; :meth:`owned` may be read from any thread.
+
+    Two ways to use it: poll (call :meth:`step` between batches, on the consuming thread,
+    and write only partitions of the mapping it returns), or run :meth:`run` in a thread
+    with callbacks, called on the stepping thread:
+
+    * ``on_revoked(partitions)``: this member must stop writing ``partitions``; it is called
+      after :meth:`owned` has dropped them and, for a rebalancing, *before* they are
+      released, so it should return once the writes of them in flight have ended (one that
+      is still in flight afterwards fails its fence check, or delays the release). Also
+      called for partitions found taken over (already lost) and on :meth:`leave`.
+    * ``on_assigned(leases)``: the partitions (with their new tokens) acquired by a step.
+
+    An exception from a callback propagates out of :meth:`step`.
+    """
 
     def __init__(
         self,
@@ -123,9 +137,11 @@ class PartitionLeases:
             share = share_of(self.member_id, live, self.partitions)
             giving = frozenset(p for p in held if p not in share)
             keeping = {p: lease for p, lease in held.items() if p in share}
-            if giving:
+            if giving:  # (a release that timed out last step is tried again, not revoked)
+                revoking = frozenset(p for p in giving if p in self._owned)
                 self._set_owned(keeping)
-                self._revoked(giving)
+                if revoking:
+                    self._revoked(revoking)
                 self._release(giving)
             dead_or_free = [
                 p
