@@ -152,16 +152,13 @@ def test_a_killed_member_loses_its_partitions_to_the_survivors_after_the_ttl(
             processes=[victim],
         )
         survivor = member(engine, "survivor", ttl=ttl)
-        survivor.step()
         share = share_of("victim", ["victim", "survivor"], P)
-        wait_until(
-            lambda: owned_by(engine, GROUP, "victim") == share,
-            what="victim rebalanced",
-            processes=[victim],
-        )
-        wait_until(
-            lambda: len(survivor.step()) == P - len(share),
-            what="survivor's share",
+        wait_until(  # the survivor steps (heartbeats) all along
+            lambda: (
+                len(survivor.step()) == P - len(share)
+                and owned_by(engine, GROUP, "victim") == share
+            ),
+            what="victim and survivor each holding their share",
             processes=[victim],
         )
         victim.send_signal(signal.SIGKILL)
