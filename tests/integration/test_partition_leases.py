@@ -249,3 +249,12 @@ def test_the_fence_on_a_psycopg_connection(
         raw.autocommit = True
         with pytest.raises(NotInTransaction):
             check_lease_dbapi(raw, b.owned()[0], schema=postgres_database.schema)
+
+
+def test_a_fence_check_outside_a_transaction_is_refused(engine: Engine) -> None:
+    """In autocommit its lock would end with the check: it would prove nothing."""
+    lease = member(engine, "a").step()[0]
+    with engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(NotInTransaction):
+            check_lease(autocommit, lease)
