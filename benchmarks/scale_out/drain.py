@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 
 from rich.console import Console
 
 from adapters.messaging.config import StompConfig
+from adapters.persistence import DatabaseConfig
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
 from benchmarks.environment import fresh_store
@@ -68,7 +70,6 @@ class RunFigures:
     shares: list[int]
     """Payments each process booked (its own ``/metrics``)."""
     retried_batches: int
-    retry_warnings: int
     rolled_back_rows: int
     event_rows: int
     exactly_once: Verdict
@@ -93,39 +94,30 @@ def measure(mix: str, processes: int, args: argparse.Namespace, console: Console
         with fresh_store("postgres") as database:
             env = ledger_env(database, stomp, destinations, dict(args.set))
             migrate(env)
-            container = bootstrap(Settings.from_env(env), migrate=False)
-            try:
+            with closing(bootstrap(Settings.from_env(env), migrate=False)) as container:
                 customers = customer_ibans(args.accounts)
                 open_and_fund(container.ledger, customers)
                 workload = build(mix, customers, args.messages, f"{mix.upper()}{processes}.{tag}")
-                config = StompConfig(
-                    host=stomp[0],
-                    port=stomp[1],
-                    queue=destinations.queue,
-                    dead_letter_queue=destinations.dead_letter_queue,
-                    events_topic=destinations.events_topic,
-                )
-                counter = BookedCounter(str(database.url), str(database.schema))
-                try:
+                with closing(BookedCounter(str(database.url), str(database.schema))) as counter:
+                    config = StompConfig(
+                        host=stomp[0],
+                        port=stomp[1],
+                        queue=destinations.queue,
+                        dead_letter_queue=destinations.dead_letter_queue,
+                        events_topic=destinations.events_topic,
+                    )
                     preload_rate = preload(config, workload.bodies)
                     console.log(
                         f"{mix}, {processes} process(es): {len(workload.bodies):,} messages "
                         f"pre-loaded at {preload_rate:,.0f}/s; starting the role processes ..."
                     )
-                    role_processes = [
-                        RoleProcess.start(i, env, database.data_dir) for i in range(processes)
-                    ]
-                    metrics: list[dict[str, float]] = []
-                    try:
-                        timing = _drain(role_processes, counter, len(workload.bodies), args)
-                        metrics = [process.metrics() for process in role_processes]
-                    finally:
-                        codes = [process.stop() for process in role_processes]
-                    logs = [process.log_text() for process in role_processes]
+                    drained = _run_processes(
+                        processes, env, database, counter, len(workload.bodies), args, console
+                    )
                     end = EndOfRun(
-                        exit_codes=codes,
-                        tracebacks=sum(log.count("Traceback") for log in logs),
-                        metrics=metrics,
+                        exit_codes=drained.exit_codes,
+                        tracebacks=sum(log.count("Traceback") for log in drained.logs),
+                        metrics=drained.metrics,
                         leftover=rabbitmq_depth(destinations.queue),
                         dead_letter_depth=rabbitmq_depth(destinations.dead_letter_queue),
                     )
@@ -138,34 +130,27 @@ def measure(mix: str, processes: int, args: argparse.Namespace, console: Console
                     )
                     rolled_back = counter.rolled_back_rows()
                     event_rows = counter.head() - counter.start
-                finally:
-                    counter.close()
                 conserved = conservation(container, expected_balances(customers, workload))
-            finally:
-                container.close()
             if not (once.passed and conserved.passed):
-                _show_logs(console, role_processes)
+                _show_logs(console, drained.processes)
     finally:
         delete_queues(destinations.queue, destinations.dead_letter_queue)
+    timing = drained.timing
     booked = len(workload.bodies)
-    span = timing.end - timing.first_ready
     all_span = timing.end - timing.all_ready
     figures = RunFigures(
         mix=mix,
         processes=processes,
         messages=booked,
         preload_rate=preload_rate,
-        startup_s=[(p.ready_at or p.started_at) - p.started_at for p in role_processes],
-        rate=(booked - timing.booked_at_first_ready) / span,
+        startup_s=[(p.ready_at or p.started_at) - p.started_at for p in drained.processes],
+        rate=(booked - timing.booked_at_first_ready) / (timing.end - timing.first_ready),
         rate_all_ready=(booked - timing.booked_at_all_ready) / all_span
         if all_span > 0 and timing.booked_at_all_ready < booked
         else None,
-        drain_s=span,
-        shares=[int(m.get("ledger_ingestion_booked_payments_total", 0)) for m in metrics],
-        retried_batches=int(
-            sum(m.get("ledger_ingestion_retried_batches_total", 0) for m in metrics)
-        ),
-        retry_warnings=sum(log.count("retrying the batch") for log in logs),
+        drain_s=timing.end - timing.first_ready,
+        shares=[int(m.get("ledger_ingestion_booked_payments_total", 0)) for m in drained.metrics],
+        retried_batches=int(end.total("ledger_ingestion_retried_batches_total")),
         rolled_back_rows=rolled_back,
         event_rows=event_rows,
         exactly_once=once,
@@ -177,6 +162,40 @@ def measure(mix: str, processes: int, args: argparse.Namespace, console: Console
         f"conservation {'ok' if conserved.passed else 'FAILED'}"
     )
     return figures
+
+
+@dataclass(frozen=True)
+class Drained:
+    """The role processes of one run, stopped, with what they reported."""
+
+    processes: list[RoleProcess]
+    timing: Timing
+    metrics: list[dict[str, float]]
+    exit_codes: list[int]
+    logs: list[str]
+
+
+def _run_processes(
+    count: int,
+    env: dict[str, str],
+    database: DatabaseConfig,
+    counter: BookedCounter,
+    total: int,
+    args: argparse.Namespace,
+    console: Console,
+) -> Drained:
+    """Start ``count`` processes back to back, measure the drain, read their metrics, stop
+    them with SIGTERM (their logs are shown when the drain fails)."""
+    processes = [RoleProcess.start(i, env, database.data_dir) for i in range(count)]
+    try:
+        timing = _drain(processes, counter, total, args)
+        metrics = [process.metrics() for process in processes]
+    except BaseException:
+        _show_logs(console, processes)
+        raise
+    finally:
+        codes = [process.stop() for process in processes]
+    return Drained(processes, timing, metrics, codes, [p.log_text() for p in processes])
 
 
 def _drain(
