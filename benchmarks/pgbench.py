@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -13,10 +13,10 @@ import psycopg
 
 from benchmarks.environment import BENCH_DATABASE_URL, admin_url, ensure_database
 
-PGBENCH_DATABASE_PREFIX = "ledger_pgbench"
-"""pgbench runs in its own database per process (``ledger_pgbench_<pid>``), dropped afterwards:
-two benchmark runs at once (or a benchmark during the test suite's smoke test) would otherwise
-re-initialise each other's tables mid-run."""
+PGBENCH_DATABASE = "ledger_pgbench"
+"""Prefix of the database of one pgbench run (``ledger_pgbench_<random>``, dropped after it):
+a database of its own, because ``pgbench -i`` drops and recreates its tables and two benchmark
+commands running at once (a CI run's smoke tests and a measurement) would break each other."""
 
 
 @dataclass(frozen=True)
@@ -27,33 +27,29 @@ class PgbenchResult:
 
 
 def run_pgbench(clients: int, seconds: int, scale: int = 10) -> PgbenchResult | None:
-    """Initialise (scale ``scale``) and run tpcb-like for ``seconds``; None without pgbench."""
+    """Initialise (scale ``scale``) and run tpcb-like for ``seconds`` in a database of its
+    own; None without pgbench."""
     binary = shutil.which("pgbench")
     if binary is None:
         return None
-    database = f"{PGBENCH_DATABASE_PREFIX}_{os.getpid()}"
-    url = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/" + database
+    name = f"{PGBENCH_DATABASE}_{uuid.uuid4().hex[:8]}"
+    url = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
     ensure_database(url)
     try:
-        return _initialise_and_run(binary, url, database, clients, seconds, scale)
+        return _run(binary, url, name, clients, seconds, scale)
     finally:
         with psycopg.connect(admin_url(url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _run(command: list[str]) -> str:
-    """``command``'s standard output; its standard error in the exception when it fails."""
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} exited with {done.returncode}:\n{done.stderr.strip()}"
-        )
-    return done.stdout
+def _pgbench(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
 
 
-def _initialise_and_run(
-    binary: str, url: str, database: str, clients: int, seconds: int, scale: int
-) -> PgbenchResult:
+def _run(binary: str, url: str, name: str, clients: int, seconds: int, scale: int) -> PgbenchResult:
     parts = urlsplit(url)
     conn_args = [
         "-h",
@@ -63,9 +59,9 @@ def _initialise_and_run(
         "-U",
         parts.username or "postgres",
     ]
-    _run([binary, *conn_args, "-i", "-q", "-s", str(scale), database])
+    _pgbench([binary, *conn_args, "-i", "-q", "-s", str(scale), name])
     jobs = min(clients, 2)
-    out = _run(
+    out = _pgbench(
         [
             binary,
             *conn_args,
@@ -77,7 +73,7 @@ def _initialise_and_run(
             str(jobs),
             "-T",
             str(seconds),
-            database,
+            name,
         ]
     )
     tps = re.search(r"tps = ([0-9.]+)", out)
