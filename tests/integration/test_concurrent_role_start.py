@@ -47,7 +47,7 @@ from tests.integration.role_processes import (
     wait_all_ready,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.broker]
+pytestmark = [pytest.mark.postgres, pytest.mark.broker, pytest.mark.slow]  # 70 s or more in all
 
 REFUSAL = "run `ledger migrate` first"
 
