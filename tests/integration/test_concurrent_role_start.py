@@ -13,7 +13,8 @@ ingestion role) are released from one barrier (:mod:`tests.integration.role_proc
   (a PostgreSQL event trigger records every one);
 * the same three on a schema without tables, and on a schema that does not exist: all exit
   with code 2 and ``run `ledger migrate` first``, no traceback, no DDL, nothing created;
-* ``api``, ``projector`` and ``ingestion`` together on a migrated schema: as the first;
+* ``api``, ``projector`` and ``ingestion`` together on a migrated schema, and every role
+  (those and ``fraud``, ``reconciliation``, ``notifications``): as the first;
 * three one-off commands (``ledger projections status``: ``bootstrap(migrate=True)``) on an
   empty schema: they create what is missing one after the other under the migration lock
   and all succeed (they crashed with the same IntegrityError, or "tuple concurrently
@@ -88,8 +89,12 @@ def _assert_all_ready_and_stay(processes: list[LedgerProcess]) -> None:
 
 @pytest.mark.parametrize(
     "roles",
-    [["ingestion"] * 3, ["api", "projector", "ingestion"]],
-    ids=["three-ingestion", "api-projector-ingestion"],
+    [
+        ["ingestion"] * 3,
+        ["api", "projector", "ingestion"],
+        ["api", "projector", "ingestion", "fraud", "reconciliation", "notifications"],
+    ],
+    ids=["three-ingestion", "api-projector-ingestion", "every-role"],
 )
 def test_roles_started_at_once_on_a_migrated_schema_all_become_ready_without_ddl(
     postgres_database: DatabaseConfig, tmp_path: Path, roles: list[str]
