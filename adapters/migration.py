@@ -11,7 +11,8 @@ this code's version, or the revision is behind this code's Alembic head, it refu
 with :class:`SchemaNotMigrated`, whose message names the command to run. Creating tables at
 process start is what made two role processes starting together on an empty schema crash
 (``IntegrityError pg_type_typname_nsp_index``). :func:`migration_lock` serialises whole
-``ledger migrate`` runs, so several started at once do not race either.
+``ledger migrate`` runs and the DDL of every one-off command (``bootstrap(migrate=True)``),
+so several started at once, or one beside a ``ledger migrate``, do not race either.
 
 A read-model table change is a new Alembic revision (docs/operations.md); bump
 :data:`SCHEMA_VERSION` when ``ledger migrate`` changes something outside Alembic (event
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -139,13 +141,43 @@ def install_schema(
     protect(applications, engine)
 
 
+_held = threading.local()
+"""The migration locks this thread holds (their keys): :func:`migration_lock` is re-entrant."""
+
+
 @contextlib.contextmanager
 def migration_lock(database: DatabaseConfig) -> Iterator[None]:
-    """Hold the lock of a ``ledger migrate`` run: the event tables (eventsourcing's
-    ``CREATE TABLE IF NOT EXISTS`` races on PostgreSQL's type names), the Alembic upgrade and
-    the triggers are made by one process at a time; the next one waits, then finds them.
-    PostgreSQL: a session-level advisory lock per schema on a connection of its own; SQLite:
-    an exclusive ``fcntl`` lock on ``.migrate.lock`` in the data directory."""
+    """Hold the lock of a migration: every piece of DDL (the schema, the event tables:
+    eventsourcing's ``CREATE TABLE IF NOT EXISTS`` races on PostgreSQL's type names; the
+    Alembic upgrade; the triggers' ``CREATE OR REPLACE FUNCTION``: "tuple concurrently
+    updated") is made by one process at a time; the next one waits, then finds it made.
+    ``ledger migrate`` holds it for its whole run and ``bootstrap(migrate=True)`` (every
+    one-off command) for its DDL; re-entrant in one thread, so the one inside the other
+    does not wait for itself. PostgreSQL: a session-level advisory lock per schema on a
+    connection of its own; SQLite: an exclusive ``fcntl`` lock on ``.migrate.lock`` in the
+    data directory."""
+    key = _lock_identity(database)
+    held: set[str] = _held.__dict__.setdefault("keys", set())
+    if key in held:
+        yield
+        return
+    held.add(key)
+    try:
+        with _acquired(database):
+            yield
+    finally:
+        held.discard(key)
+
+
+def _lock_identity(database: DatabaseConfig) -> str:
+    if database.url is None:
+        return f"sqlite:{database.data_dir.resolve()}"
+    return f"postgres:{database.url}:{database.schema or ''}"
+
+
+@contextlib.contextmanager
+def _acquired(database: DatabaseConfig) -> Iterator[None]:
+    """Take the lock of :func:`migration_lock` (waiting for it), release it on the way out."""
     if database.url is None:
         database.data_dir.mkdir(parents=True, exist_ok=True)
         with (database.data_dir / ".migrate.lock").open("a") as handle:

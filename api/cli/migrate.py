@@ -29,7 +29,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     schema, event tables and read models), install the append-only triggers (tamper
     evidence), then record the schema version ``ledger serve`` checks before it starts.
     The other admin commands are one-off and create what they miss themselves
-    (``bootstrap(migrate=True)``) but record no version."""
+    (``bootstrap(migrate=True)``, under the same lock, re-entrant: the one held here covers
+    the bootstrap below) but record no version."""
     with migration_lock(settings.database_config()):  # several at once: one after the other
         try:
             container = bootstrap(settings, migrate=True)

@@ -27,13 +27,13 @@ order (one :class:`~contextlib.ExitStack`).
 from __future__ import annotations
 
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from adapters.migration import install_schema, require_migrated
+from adapters.migration import install_schema, migration_lock, require_migrated
 from adapters.persistence import DatabaseConfig, ensure_schema, event_store_env, read_model_engine
 from api.runtime.contexts import (
     ROLE_CONTEXTS,
@@ -264,17 +264,35 @@ def bootstrap(
 ) -> Container:
     """Build the container of process role ``role`` for ``settings``: only the contexts the
     role uses. ``clock`` is injectable for tests and demos. DDL runs only with
-    ``migrate=True`` (``ledger migrate``, one-off admin commands, tests); ``migrate=False``
+    ``migrate=True`` (``ledger migrate``, one-off admin commands, tests), and then under
+    :func:`~adapters.migration.migration_lock`; ``migrate=False``
     (``ledger serve``) runs none and raises :class:`SchemaNotMigrated` first unless
     ``ledger migrate`` recorded this code's schema version."""
     if role not in ROLE_CONTEXTS:
         raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLE_CONTEXTS)}")
     contexts = contexts_needed(ROLE_CONTEXTS[role], settings)
     database = settings.database_config()
+    # All of the DDL (schema, event tables, read models, triggers) under the migration lock:
+    # PostgreSQL's CREATE ... IF NOT EXISTS and CREATE OR REPLACE FUNCTION are not safe run
+    # concurrently (IntegrityError on pg_type_typname_nsp_index, "tuple concurrently
+    # updated"), so two one-off commands, or one and a `ledger migrate`, take turns.
+    with migration_lock(database) if migrate else nullcontext():
+        return _build(settings, role, contexts, database, clock or utc_now, migrate=migrate)
+
+
+def _build(
+    settings: Settings,
+    role: str,
+    contexts: tuple[str, ...],
+    database: DatabaseConfig,
+    now: Clock,
+    *,
+    migrate: bool,
+) -> Container:
+    """:func:`bootstrap`'s work, with the migration lock held when ``migrate``."""
     ensure_schema(database, create=migrate)
     if not migrate:
         require_migrated(database)
-    now = clock or utc_now
 
     def store_env(context: str) -> dict[str, str]:
         env = event_store_env(database, context)

@@ -51,8 +51,10 @@ class IngestionWorkers:
             if config.outbox
             else None
         )
-        if self.outbox is not None and container.tables_assumed:
-            self.outbox.table_ready = True  # `ledger migrate` made it: no DDL at start
+        if self.outbox is not None:
+            # A bootstrapped container has it: `ledger migrate` made it (checked at start), or
+            # bootstrap(migrate=True) did under the migration lock. No DDL from a worker.
+            self.outbox.table_ready = True
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
