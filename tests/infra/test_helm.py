@@ -225,7 +225,7 @@ def test_each_deployment_runs_its_role_securely(all_roles_manifests: list[dict])
 
 def test_no_role_autoscales_by_default(all_roles_manifests: list[dict]) -> None:
     """No role was measured to gain from a second process (docs/operations.md §7: ingestion
-    0.10x to 0.91x, api 1.2x): none gets an HPA, each a fixed count and a PDB that lets a
+    0.10x to 0.91x, api 1.03x): none gets an HPA, each a fixed count and a PDB that lets a
     drain take one of its two pods."""
     assert by_kind(all_roles_manifests, "HorizontalPodAutoscaler") == {}
     for name, pdb in by_kind(all_roles_manifests, "PodDisruptionBudget").items():
