@@ -116,16 +116,13 @@ async def _drive(
     per_process = -(-clients // len(urls))
     limits = httpx.Limits(max_connections=per_process, max_keepalive_connections=per_process)
     pools = [
-        httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60)
-        for url in urls
+        httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) for url in urls
     ]
     samples = Samples()
     measuring, done = asyncio.Event(), asyncio.Event()
     try:
         tasks = [
-            asyncio.create_task(
-                _task(pools[i % len(pools)], accounts, i, measuring, done, samples)
-            )
+            asyncio.create_task(_task(pools[i % len(pools)], accounts, i, measuring, done, samples))
             for i in range(clients)
         ]
         await asyncio.sleep(warmup)  # the load runs: warm-up, then the measured window
