@@ -91,7 +91,7 @@ def free_port() -> int:
 
 @dataclass
 class RoleProcess:
-    """One ``ledger serve --role ingestion``, its port and its log file."""
+    """One ``ledger serve --role ROLE`` (ingestion unless told), its port and its log file."""
 
     index: int
     port: int
@@ -99,33 +99,39 @@ class RoleProcess:
     process: subprocess.Popen[bytes]
     started_at: float
     ready_at: float | None = None
+    role: str = "ingestion"
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, index: int, env: Mapping[str, str], log_dir: Path) -> RoleProcess:
+    def start(
+        cls, index: int, env: Mapping[str, str], log_dir: Path, role: str = "ingestion"
+    ) -> RoleProcess:
         port = free_port()
-        log_path = log_dir / f"ingestion-{index}.log"
+        log_path = log_dir / f"{role}-{index}.log"
         log = log_path.open("wb")
         process = subprocess.Popen(
-            [*LEDGER, "serve", "--role", "ingestion"],
+            [*LEDGER, "serve", "--role", role],
             cwd=ROOT,
             env={**env, "LEDGER_PORT": str(port), "LEDGER_HOST": "127.0.0.1"},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        return cls(index, port, log_path, process, time.perf_counter(), _log=log)
+        return cls(index, port, log_path, process, time.perf_counter(), role=role, _log=log)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def ready(self) -> bool:
-        """``/readyz`` answers 200 with the broker subscription confirmed."""
+        """``/readyz`` answers 200 (an ingestion process: with the broker subscription
+        confirmed)."""
         try:
             response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:
             return False
+        if self.role != "ingestion":
+            return True
         broker = response.json().get("checks", {}).get("broker", {})
         return bool(broker.get("state") == "subscribed")
 
