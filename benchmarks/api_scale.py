@@ -42,7 +42,7 @@ from api.security import local_issuer
 from benchmarks.__main__ import render_machine
 from benchmarks.api_load import LoadFigures, drive
 from benchmarks.auth import percentile
-from benchmarks.environment import fresh_store
+from benchmarks.environment import fresh_store, load_average
 from benchmarks.scale_out.processes import ROOT, RoleProcess, migrate
 from benchmarks.workload import customer_ibans, open_and_fund, transfers
 from domain.causation import Causation, caused_by
@@ -203,18 +203,11 @@ def render_ratios(runs: list[tuple[int, int, LoadFigures]]) -> Table:
     return table
 
 
-def _load() -> str:
-    try:
-        return " ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args = parse_args(given)
     console = Console()
-    started, load_before = time.perf_counter(), _load()
+    started, load_before = time.perf_counter(), load_average()
     runs: list[tuple[int, int, LoadFigures]] = []
     with fresh_store("postgres") as database, tempfile.TemporaryDirectory() as logs:
         env = ledger_env(database, args.set)
@@ -240,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 console.log(f"round {round_}, {count} process(es): {figures.rate:,.0f} requests/s")
     command = "python -m benchmarks.api_scale " + shlex.join(given)
     machine = render_machine(command, time.perf_counter() - started)
-    machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {_load()} after")
+    machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after")
     machine.add_row("load generator", "this process: one asyncio loop, httpx, same host")
     if args.set:
         machine.add_row("api settings", " ".join(f"{k}={v}" for k, v in args.set))

@@ -101,3 +101,11 @@ def tool_version(tool: str) -> str | None:
         return None
     result = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     return result.stdout.strip() or None
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (a figure means little on a busy machine)."""
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"

@@ -12,7 +12,6 @@ issue 14 (PASS/FAIL, not asserted). Exit code 1 when any check failed.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import time
@@ -20,6 +19,7 @@ import time
 from rich.console import Console
 
 from benchmarks.__main__ import render_machine
+from benchmarks.environment import load_average
 from benchmarks.pgbench import PgbenchResult, run_pgbench
 from benchmarks.scale_out.drain import RunFigures, measure
 from benchmarks.scale_out.report import render_checks, render_runs, render_targets
@@ -80,20 +80,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _load() -> str:
-    try:
-        return " ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args = parse_args(given)
     console = Console()
     command = "python -m benchmarks.scale_out " + shlex.join(given)
     started = time.perf_counter()
-    load_before = _load()
+    load_before = load_average()
     pgbench: list[PgbenchResult] = []
     if args.pgbench_seconds > 0:
         for clients in (1, 4):
@@ -106,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         for processes in args.processes:
             runs.append(measure(mix, processes, args, console))
     machine = render_machine(command, time.perf_counter() - started)
-    machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {_load()} after")
+    machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after")
     if args.set:
         machine.add_row("role settings", " ".join(f"{k}={v}" for k, v in args.set))
     console.print(machine)
