@@ -9,6 +9,7 @@ transactions' legs (never from the internal aggregate), however the legs and bat
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -83,7 +84,7 @@ def envelopes(events: list[Any]) -> list[Envelope]:
 def project(engine: Engine, events: list[Envelope], splits: list[int]) -> None:
     projection = AccountsProjection()
     bounds = [0, *sorted(set(splits)), len(events)]
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         with engine.begin() as conn:
             projection.apply(conn, events[start:end])
 
