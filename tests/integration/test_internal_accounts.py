@@ -34,6 +34,7 @@ from application.ledger.payments import book_payment
 from application.ledger.screening import RulesScreening
 from application.ledger.unit_of_work import LedgerUnitOfWork
 from domain.causation import recording_at
+from domain.ledger.transactions import ScreeningOutcome, Transaction
 from projections.runner.registry import PROJECTIONS
 from tests.builders import ledger_balance
 from tests.integration.test_projection_support import (
@@ -250,3 +251,49 @@ def test_concurrent_writers_via_clearing_never_retry(
         apps[1].close()
     finally:
         ledger.close()
+
+
+@pytest.mark.parametrize("decision", ["release", "reject"])
+def test_a_hold_an_older_version_placed_on_clearing_is_given_back(
+    ledger: Ledger, decision: str
+) -> None:
+    """Older code reserved a held incoming payment's funds on the clearing aggregate; releasing
+    or rejecting it now gives that hold back too, so none lingers on clearing."""
+    a = ledger.open(1)
+    ledger.app.ensure_internal_accounts([CLEARING])
+    uow = unit(ledger.app)
+    tx = Transaction(
+        channel="MOBILE",
+        external_id="old-hold",
+        amount=Decimal("70.00"),
+        currency="EUR",
+        debtor_iban=OUTSIDER,
+        debtor_name="Out",
+        creditor_iban=a,
+        creditor_name="Ann",
+        reference="r",
+        requested_at=None,
+        metadata={},
+        reverses=None,
+    )
+    uow.add(tx)
+    tx.record_screening(ScreeningOutcome.REVIEW, ["old"], None, None)
+    clearing = uow.find_account(CLEARING)
+    assert clearing is not None
+    clearing.place_hold(tx.id, tx.amount)  # what the older booking did
+    tx.hold(clearing.id, tx.amount)
+    uow.commit()
+    ledger.projector.catch_up()
+    assert ledger.queries.account(CLEARING).held == Decimal("70.00")  # type: ignore[union-attr]
+
+    if decision == "release":
+        assert ledger.app.release_held(tx.id).status == "POSTED"
+    else:
+        assert ledger.app.reject_held(tx.id, "no").status == "REJECTED"
+    assert ledger.app.get_account(CLEARING).holds == {}
+    ledger.projector.catch_up()
+    view = ledger.queries.account(CLEARING)
+    assert view is not None and view.held == 0
+    posted = decision == "release"
+    assert view.balance == (Decimal("-70.00") if posted else 0)
+    assert ledger_balance(ledger.app, a) == (Decimal("70.00") if posted else 0)
