@@ -195,9 +195,8 @@ class LedgerApplication(Application[UUID]):
         """
         if causations is not None and len(causations) != len(instructions):
             raise ValueError("one causation per instruction")
-        self.ensure_internal_accounts(
-            internal_code("clearing", item.amount.currency) for item in instructions
-        )
+        currencies = {item.amount.currency for item in instructions}
+        self.ensure_internal_accounts(internal_code("clearing", ccy) for ccy in currencies)
 
         def book_all(uow: LedgerUnitOfWork) -> list[SubmissionResult]:
             if causations is None:
