@@ -60,10 +60,6 @@ def clearing() -> InternalAccountRef:
     return InternalAccountRef.of("clearing:EUR")
 
 
-def balances(*accounts: Account) -> Decimal:
-    return sum((a.balance for a in accounts), Decimal(0))
-
-
 # -- routing ----------------------------------------------------------------------------
 
 
