@@ -15,6 +15,8 @@ from application.ledger.app import LedgerApplication
 from application.ledger.commands import OpenAccount, PaymentInstruction
 from application.ledger.screening import AmountLimits, RulesScreening
 from domain.iban import Iban
+from domain.ledger.accounts import balance_is_projected
+from domain.money import parse_amount
 
 # The issue's example message, verbatim.
 EXAMPLE_MESSAGE: dict[str, Any] = {
@@ -141,3 +143,32 @@ class MonotonicClock:
     def advance(self, seconds: float) -> float:
         self.now += seconds
         return self.now
+
+
+def internal_balances(app: LedgerApplication) -> dict[str, Decimal]:
+    """The balance of every internal account by the write side: the sum of the ``Posted``
+    legs naming it in the log (a payment never writes an internal account's aggregate)."""
+    totals: dict[str, Decimal] = {}
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start, 500)
+        for notification in page:
+            event = app.mapper.to_domain_event(notification)
+            if type(event).__qualname__ != "Transaction.Posted":
+                continue
+            for leg in event.postings:  # type: ignore[attr-defined]
+                key = str(leg["account_key"])
+                if balance_is_projected(key):
+                    totals[key] = totals.get(key, Decimal(0)) + Decimal(leg["amount"])
+        if len(page) < 500:
+            return totals
+        start = page[-1].id + 1
+
+
+def ledger_balance(app: LedgerApplication, key: str) -> Decimal:
+    """An account's balance by the write side: a customer account's aggregate, an internal
+    account's legs (:func:`internal_balances`); NotFound for an account never opened."""
+    account = app.get_account(key)
+    if not balance_is_projected(key):
+        return Decimal(account.balance)
+    return internal_balances(app).get(key, parse_amount(0, account.currency))

@@ -2,11 +2,13 @@
 
 Each use case loads what it needs into a
 :class:`~application.ledger.unit_of_work.LedgerUnitOfWork`, calls the domain, and makes one
-``save`` so that every aggregate it touched (the transaction and both legs of its posting)
-commits in one database transaction. Optimistic-concurrency conflicts (another writer got
-there first, or the same idempotency key arrived twice) are retried from a fresh load by
-the shared :func:`application.unit_of_work.run`; the retry then sees the other writer's
-result.
+``save`` so that every aggregate it touched (the transaction and the customer accounts of its
+posting) commits in one database transaction. An internal account (``clearing:<CCY>``) is
+only named in the transaction's legs, never written by a payment, so it is no hot spot that
+every payment of every writer version-checks; its balance is projected from the legs.
+Optimistic-concurrency conflicts (another writer got there first, or the same idempotency
+key arrived twice) are retried from a fresh load by the shared
+:func:`application.unit_of_work.run`; the retry then sees the other writer's result.
 
 Within one process the use cases are serialised by a lock: the event store
 serialises writes to the application's table anyway, so the lock costs no
@@ -16,7 +18,7 @@ throughput and spares pointless conflicts between threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -48,7 +50,7 @@ from domain.errors import (
     RejectionReason,
 )
 from domain.ledger import booking
-from domain.ledger.accounts import Account
+from domain.ledger.accounts import Account, balance_is_projected, internal_code
 from domain.ledger.ids import account_id
 from domain.ledger.transactions import (
     REVERSAL_CHANNEL,
@@ -81,6 +83,7 @@ class LedgerApplication(Application[UUID]):
         self.clock = clock
         self._write_lock = threading.RLock()
         self.working_set = WorkingSet()
+        self._internal_open: set[str] = set()
 
     # -- accounts --------------------------------------------------------------------
 
@@ -113,6 +116,19 @@ class LedgerApplication(Application[UUID]):
             return account
 
         return self._run(attempt)
+
+    def ensure_internal_accounts(self, codes: Iterable[str]) -> None:
+        """Open the internal accounts ``codes`` that this process has not seen open yet.
+
+        A payment names an internal account in its legs without loading it (so that
+        concurrent writers do not conflict on it); the account is opened here once, in
+        its own unit before the first unit that books against it, so its ``Opened`` event
+        precedes every leg naming it in the log. Internal accounts are never closed, so a
+        code once seen open stays open.
+        """
+        for code in sorted(set(codes) - self._internal_open):
+            self.open_internal_account(code)
+            self._internal_open.add(code)
 
     def freeze_account(self, key: str, reason: str) -> Account:
         return self._change_account(key, lambda account: account.freeze(reason))
@@ -179,6 +195,8 @@ class LedgerApplication(Application[UUID]):
         """
         if causations is not None and len(causations) != len(instructions):
             raise ValueError("one causation per instruction")
+        currencies = {item.amount.currency for item in instructions}
+        self.ensure_internal_accounts(internal_code("clearing", ccy) for ccy in currencies)
 
         def book_all(uow: LedgerUnitOfWork) -> list[SubmissionResult]:
             if causations is None:
@@ -211,12 +229,13 @@ class LedgerApplication(Application[UUID]):
             tx = uow.require_transaction(tx_id, TransactionStatus.HELD)
             debtor = uow.find_account(tx.debtor_iban)
             creditor = uow.find_account(tx.creditor_iban)
-            hold_account = uow.require_account_id(hold_account_of(tx))
+            hold_account = uow.holding_account(hold_account_of(tx), tx.id)
             try:
                 route = booking.route_payment(
                     debtor, creditor, uow.clearing(tx.currency), tx.currency
                 )
-                booking.release_held_payment(tx, route, self._booking_date())
+                legacy_hold = None if hold_account is route.debit else hold_account
+                booking.release_held_payment(tx, route, self._booking_date(), legacy_hold)
             except PostingRefused as refusal:
                 booking.reject_held_payment(tx, hold_account, refusal.reason, refusal.detail)
             return result_of(tx)
@@ -228,7 +247,7 @@ class LedgerApplication(Application[UUID]):
 
         def attempt(uow: LedgerUnitOfWork) -> SubmissionResult:
             tx = uow.require_transaction(tx_id, TransactionStatus.HELD)
-            hold_account = uow.require_account_id(hold_account_of(tx))
+            hold_account = uow.holding_account(hold_account_of(tx), tx.id)
             booking.reject_held_payment(tx, hold_account, RejectionReason.OPERATOR_REJECTED, detail)
             return result_of(tx)
 
@@ -274,9 +293,10 @@ class LedgerApplication(Application[UUID]):
                 raise Conflict(f"transaction {tx_id} was already reversed")
             uow.add(reversal)
             reversal.record_screening(ScreeningOutcome.APPROVE, ["reversal-exempt"], None, None)
-            accounts = {
+            accounts = {  # the customer legs; internal ones are only mirrored in the events
                 str(leg.account_id): uow.require_account_id(leg.account_id)
                 for leg in original.legs()
+                if not balance_is_projected(leg.account_key)
             }
             try:
                 booking.reverse_postings(original, reversal, accounts, self._booking_date())

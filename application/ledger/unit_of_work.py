@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 
 from application.errors import Conflict, NotFound
 from application.unit_of_work import RetryFromFreshReads, UnitOfWork
-from domain.ledger.accounts import Account, internal_code
+from domain.ledger.accounts import Account, InternalAccountRef, internal_code
 from domain.ledger.ids import account_id
 from domain.ledger.transactions import Transaction, TransactionStatus
 
@@ -90,13 +90,19 @@ class LedgerUnitOfWork(UnitOfWork):
             raise NotFound(f"no account {aggregate_id}")
         return account
 
-    def clearing(self, currency: str) -> Account:
-        """The ``clearing:<CCY>`` account, opened on first use."""
-        code = internal_code("clearing", currency)
-        account = self.find_account(code)
-        if account is None:
-            account = Account.open_internal(code)
-            self.add(account)
+    def clearing(self, currency: str) -> InternalAccountRef:
+        """The ``clearing:<CCY>`` account as a leg names it: never loaded nor written here, so
+        payments of concurrent writers do not conflict on it (the application opens it once,
+        before the first unit that books in ``currency``: see ``LedgerApplication``)."""
+        return InternalAccountRef.of(internal_code("clearing", currency))
+
+    def holding_account(self, aggregate_id: UUID, tx_id: UUID) -> Account | None:
+        """The account whose hold reserves ``tx_id``'s funds: a customer account, or an
+        internal account only when it holds them (a hold placed before internal accounts
+        were projected); None when an internal account held nothing."""
+        account = self.require_account_id(aggregate_id)
+        if account.is_internal and str(tx_id) not in account.holds:
+            return None
         return account
 
     def find_transaction(self, tx_id: UUID) -> Transaction | None:
@@ -122,7 +128,7 @@ class LedgerUnitOfWork(UnitOfWork):
             raise Conflict(f"transaction {tx_id} is {tx.status}, not {status.value}")
         return tx
 
-    def verify_current(self, *accounts: Account) -> None:
+    def verify_current(self, *accounts: Account | InternalAccountRef) -> None:
         """Raise :class:`RetryFromFreshReads` if a working-set account is behind the store.
 
         Used where a decision rests on an account that the commit will not
@@ -130,7 +136,7 @@ class LedgerUnitOfWork(UnitOfWork):
         the creditor of a held payment. One read per such account.
         """
         for account in accounts:
-            if account.id not in self.from_working_set:
+            if not isinstance(account, Account) or account.id not in self.from_working_set:
                 continue
             stored_version = account.version - len(account.pending_events)
             try:

@@ -5,10 +5,18 @@ an account, a credit puts it in. Internal accounts (``clearing:EUR`` ...) may
 run negative without limit: the clearing account is the counterpart of every
 payment that leaves or enters the bank, which keeps the sum of all balances of
 one currency at zero.
+
+Because an internal account needs no balance check at write time, a payment does
+not load or write its aggregate (which every payment would then version-check: one
+hot spot for all writers). Its legs are recorded in the transaction's ``Posted``
+event only, and its balance, postings and history are projected from those legs
+(:func:`balance_is_projected`). The aggregate is opened once and carries what is
+not per payment (its opening; holds and debits/credits of logs written before).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -28,7 +36,14 @@ from domain.iban import Iban
 from domain.ledger.ids import account_id
 from domain.money import check_currency, parse_amount
 
-INTERNAL_KINDS = ("clearing", "suspense", "fees")
+INTERNAL_KINDS = ("clearing", "suspense", "fees", "in-transit")
+
+
+def balance_is_projected(key: str) -> bool:
+    """Whether the account ``key`` (IBAN or internal code) is an internal account, whose
+    balance is the sum of the ``Posted`` legs naming it rather than its aggregate's state."""
+    kind, sep, _ = key.partition(":")
+    return bool(sep) and kind in INTERNAL_KINDS
 
 
 class AccountStatus(StrEnum):
@@ -56,6 +71,21 @@ def parse_internal_code(code: str) -> tuple[str, str]:
         raise InvalidAccountCode(f"internal account code must be <kind>:<CCY>, got {code!r}")
     internal_code(kind, currency)
     return kind, currency
+
+
+@dataclass(frozen=True, slots=True)
+class InternalAccountRef:
+    """An internal account as a payment's leg names it: id and key derive from its code
+    (:func:`~domain.ledger.ids.account_id`), so routing needs no load of its aggregate."""
+
+    id: UUID
+    key: str
+    currency: str
+
+    @classmethod
+    def of(cls, code: str) -> InternalAccountRef:
+        _, currency = parse_internal_code(code)
+        return cls(account_id(code), code, currency)
 
 
 MAX_OVERDRAFT_INTEGER_DIGITS = 12

@@ -7,6 +7,12 @@ Routing rules (double entry):
 * only the creditor ours         -> the debit leg comes from ``clearing:<CCY>``;
 * neither ours                   -> rejected (``UNKNOWN_ACCOUNT``).
 
+An internal side (``clearing:<CCY>``) is an :class:`InternalAccountRef`, not a loaded
+aggregate: it needs no balance check, so the payment records its leg in the
+transaction's ``Posted`` event only and never writes (nor version-checks) the internal
+account; its balance is projected from those legs. Customer sides are checked and
+written as before.
+
 Every check runs before the first event is triggered, so a refused payment
 leaves no half-applied state on any aggregate.
 """
@@ -17,22 +23,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.errors import PostingRefused, RejectionReason
-from domain.ledger.accounts import Account
+from domain.ledger.accounts import Account, InternalAccountRef, balance_is_projected
 from domain.ledger.transactions import Leg, Transaction
+
+Side = Account | InternalAccountRef
+"""One side of a route: a customer account (checked and written) or an internal one (named)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """The account money leaves (``debit``) and the one it enters (``credit``)."""
 
-    debit: Account
-    credit: Account
+    debit: Side
+    credit: Side
 
 
 def route_payment(
     debtor: Account | None,
     creditor: Account | None,
-    clearing: Account,
+    clearing: InternalAccountRef,
     currency: str,
 ) -> Route:
     """Choose the two accounts of a payment, or raise :class:`PostingRefused`."""
@@ -60,38 +69,61 @@ def legs_for(route: Route, amount: Decimal) -> list[Leg]:
     ]
 
 
+def _check(route: Route, amount: Decimal, releasing_hold: str | None = None) -> None:
+    """The checks of the customer sides (an internal side has none)."""
+    if isinstance(route.debit, Account):
+        route.debit.check_can_debit(amount, releasing_hold=releasing_hold)
+    if isinstance(route.credit, Account):
+        route.credit.check_can_credit(amount)
+
+
+def _move(tx: Transaction, route: Route, booking_date: str) -> None:
+    """Debit and credit the customer sides and record both legs on ``tx``."""
+    if isinstance(route.debit, Account):
+        route.debit.debit(tx.id, tx.amount, booking_date)
+    if isinstance(route.credit, Account):
+        route.credit.credit(tx.id, tx.amount)
+    tx.post(legs_for(route, tx.amount), booking_date)
+
+
 def post_payment(tx: Transaction, route: Route, booking_date: str) -> None:
     """Debit, credit and record the postings; all checks first."""
-    route.debit.check_can_debit(tx.amount)
-    route.credit.check_can_credit(tx.amount)
-    route.debit.debit(tx.id, tx.amount, booking_date)
-    route.credit.credit(tx.id, tx.amount)
-    tx.post(legs_for(route, tx.amount), booking_date)
+    _check(route, tx.amount)
+    _move(tx, route, booking_date)
 
 
 def hold_payment(tx: Transaction, route: Route) -> None:
-    """Reserve the funds on the debit account while the payment awaits review."""
-    route.debit.check_can_debit(tx.amount)
-    route.credit.check_can_credit(tx.amount)
-    route.debit.place_hold(tx.id, tx.amount)
+    """Reserve the funds on the debit account while the payment awaits review (an
+    internal debit side reserves nothing: it needs no funds)."""
+    _check(route, tx.amount)
+    if isinstance(route.debit, Account):
+        route.debit.place_hold(tx.id, tx.amount)
     tx.hold(route.debit.id, tx.amount)
 
 
-def release_held_payment(tx: Transaction, route: Route, booking_date: str) -> None:
-    """Turn a held payment into a posted one: release its hold, then debit and credit."""
-    route.debit.check_can_debit(tx.amount, releasing_hold=str(tx.id))
-    route.credit.check_can_credit(tx.amount)
-    route.debit.release_hold(tx.id)
-    route.debit.debit(tx.id, tx.amount, booking_date)
-    route.credit.credit(tx.id, tx.amount)
-    tx.post(legs_for(route, tx.amount), booking_date)
+def release_held_payment(
+    tx: Transaction, route: Route, booking_date: str, legacy_hold: Account | None = None
+) -> None:
+    """Turn a held payment into a posted one: release its hold, then debit and credit.
+
+    ``legacy_hold`` is an internal account's aggregate that holds the funds: a hold placed
+    before internal accounts were projected, released here so that it does not linger.
+    """
+    _check(route, tx.amount, releasing_hold=str(tx.id))
+    if isinstance(route.debit, Account):
+        route.debit.release_hold(tx.id)
+    elif legacy_hold is not None:
+        legacy_hold.release_hold(tx.id)
+    _move(tx, route, booking_date)
 
 
 def reject_held_payment(
-    tx: Transaction, hold_account: Account, reason: RejectionReason, detail: str
+    tx: Transaction, hold_account: Account | None, reason: RejectionReason, detail: str
 ) -> None:
-    """Reject a held payment and give its hold back."""
-    hold_account.release_hold(tx.id)
+    """Reject a held payment and give its hold back (None: an internal account held
+    nothing)."""
+    if hold_account is not None:
+        hold_account.release_hold(tx.id)
     tx.reject(reason, detail)
 
 
@@ -100,16 +132,18 @@ def reverse_postings(
 ) -> None:
     """Post the mirror image of ``original``'s legs on ``reversal``; all checks first.
 
-    ``accounts`` maps each leg's account id (as str) to the loaded account.
+    ``accounts`` maps the account id (as str) of each customer leg to the loaded account;
+    internal legs are only mirrored in the reversal's ``Posted`` event.
     """
     mirrored = [Leg(leg.account_id, leg.account_key, -leg.amount) for leg in original.legs()]
-    for leg in mirrored:
+    written = [leg for leg in mirrored if not balance_is_projected(leg.account_key)]
+    for leg in written:
         account = accounts[str(leg.account_id)]
         if leg.amount < 0:
             account.check_can_debit(-leg.amount)
         else:
             account.check_can_credit(leg.amount)
-    for leg in mirrored:
+    for leg in written:
         account = accounts[str(leg.account_id)]
         if leg.amount < 0:
             account.debit(reversal.id, -leg.amount, booking_date)

@@ -4,14 +4,17 @@
 * ``rm_account_history``: one row per account event with the account's whole
   state after it, so ``account(asOf)`` and ``trialBalance(asOf)`` are index
   lookups (latest row with ``recorded_at <= T``).
-* ``rm_postings``: one row per ``Debited``/``Credited`` event with the signed
-  amount and the running balance after it.
+* ``rm_postings``: one row per ``Debited``/``Credited`` event of a customer account, and
+  one per leg of a ``Posted`` transaction on an internal account, with the signed amount
+  and the running balance after it.
 * ``rm_holds``: the holds open now (needed to know what a ``HoldReleased``
   gives back).
 
 A batch loads the current rows of the accounts it touches, replays its events
 on them in memory (the running balance continues from the stored balance) and
-writes everything with ``executemany``.
+writes everything with ``executemany``. Internal accounts (``clearing:<CCY>`` ...) are
+projected from the transactions' legs, not from their aggregates' postings: see
+:mod:`projections.ledger.internal_accounts`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, select
 
-from domain.ledger.accounts import Account
+from domain.ledger.accounts import Account, balance_is_projected
+from domain.ledger.transactions import Transaction
 from projections.base import (
     Projection,
     ProjectionError,
@@ -32,6 +36,7 @@ from projections.base import (
     update_by_key,
 )
 from projections.events import Envelope
+from projections.ledger import internal_accounts as internal
 from projections.ledger.tables import rm_account_history, rm_accounts, rm_holds, rm_postings
 
 _STATE_COLUMNS = tuple(c.name for c in rm_accounts.columns)
@@ -54,7 +59,7 @@ class AccountsProjection(Projection):
     tables = (rm_postings, rm_account_history, rm_holds, rm_accounts)
 
     def apply(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
-        batch = [e for e in envelopes if isinstance(e.event, Account.Event)]
+        batch = [e for e in envelopes if isinstance(e.event, Account.Event) or _is_posted(e)]
         if not batch:
             return
         run = _Batch(self.name)
@@ -69,6 +74,15 @@ class AccountsProjection(Projection):
         run.write(conn)
 
 
+def _is_posted(envelope: Envelope) -> bool:
+    return isinstance(envelope.event, Transaction.Event) and envelope.kind == "Posted"
+
+
+def _internal_legs(envelope: Envelope) -> list[dict[str, Any]]:
+    """The legs of a ``Posted`` event on internal accounts."""
+    return [leg for leg in envelope.event.postings if balance_is_projected(str(leg["account_key"]))]
+
+
 class _Batch:
     """The in-memory state of one batch of account events."""
 
@@ -81,9 +95,13 @@ class _Batch:
         self.dropped_holds: set[tuple[str, str]] = set()
         self.history: list[dict[str, Any]] = []
         self.postings: list[dict[str, Any]] = []
+        self.internal: dict[str, internal.Pending] = {}
 
     def load(self, conn: Connection, batch: Sequence[Envelope]) -> None:
-        ids = sorted({e.stream_id for e in batch})
+        ids = sorted(
+            {e.stream_id for e in batch if not _is_posted(e)}
+            | {str(leg["account_id"]) for e in batch if _is_posted(e) for leg in _internal_legs(e)}
+        )
         for chunk in chunked(ids):
             rows = conn.execute(select(rm_accounts).where(rm_accounts.c.id.in_(chunk)))
             for row in rows.mappings():
@@ -98,9 +116,21 @@ class _Batch:
                 self.holds[(tx, account)] = amount
 
     def apply(self, envelope: Envelope) -> None:
+        if _is_posted(envelope):
+            for leg in _internal_legs(envelope):
+                self._internal_leg(envelope, leg)
+            return
         kind = envelope.kind
         account_id = envelope.stream_id
         state = self.states.get(account_id)
+        if state is None and kind == "Opened" and str(envelope.event.account_type) == "INTERNAL":
+            state = self.states[account_id] = self._opened(envelope)
+            state["version"] = 0
+            self._internal_row(envelope, state, {})
+            return
+        if state is not None and state["type"] == "INTERNAL":
+            self._internal_event(envelope, state)
+            return
         if kind == "Opened":
             if state is not None:
                 raise fail(self.projection, envelope, "account opened twice")
@@ -130,6 +160,48 @@ class _Batch:
                 **{k: state[k] for k in _STATE_COLUMNS if k not in {"id", "updated_at", "version"}},
             }
         )
+
+    # -- internal accounts -----------------------------------------------------------
+
+    def _internal_leg(self, envelope: Envelope, leg: dict[str, Any]) -> None:
+        """A leg on an internal account: the only source of its balance."""
+        account_id = str(leg["account_id"])
+        state = self.states.get(account_id)
+        if state is None:
+            key = str(leg["account_key"])
+            state = internal.synthesized(account_id, key, envelope.recorded_at)
+            self.states[account_id] = state
+        amount = Decimal(leg["amount"])
+        side = "debits_total" if amount < 0 else "credits_total"
+        posting = {
+            "transaction_id": envelope.stream_id,
+            "amount": amount,
+            "booking_date": str(envelope.event.booking_date),
+        }
+        self._internal_row(envelope, state, {"balance": amount, side: abs(amount)}, posting)
+
+    def _internal_event(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        """An event of an internal account's aggregate (its legs come from transactions)."""
+        kind = envelope.kind
+        if kind in {"Opened", "Debited", "Credited"}:
+            return  # opened by its first leg (old logs); postings: the legs count, not these
+        if kind not in {"HoldPlaced", "HoldReleased"}:  # holds of old logs
+            raise fail(self.projection, envelope, f"unexpected {kind} on an internal account")
+        held = state["held"]
+        getattr(self, f"_on_{kind}")(envelope, state)
+        delta, state["held"] = state["held"] - held, held
+        self._internal_row(envelope, state, {"held": delta})
+
+    def _internal_row(
+        self,
+        envelope: Envelope,
+        state: dict[str, Any],
+        deltas: dict[str, Decimal],
+        posting: dict[str, Any] | None = None,
+    ) -> None:
+        stored_until = state["updated_at"] if state["id"] in self.existing else None
+        row = (envelope.recorded_at, envelope.event_type, deltas, posting)
+        internal.add_row(self.internal, state, stored_until, row)
 
     # -- handlers --------------------------------------------------------------------
 
@@ -223,6 +295,11 @@ class _Batch:
     # -- write -----------------------------------------------------------------------
 
     def write(self, conn: Connection) -> None:
+        if self.internal:
+            rows = internal.resolve(conn, self.internal, self.states)
+            self.history += rows.history
+            self.postings += rows.postings
+            internal.write_moved(conn, rows.moved)
         new = [s for i, s in self.states.items() if i not in self.existing]
         changed = [s for i, s in self.states.items() if i in self.existing]
         if new:

@@ -43,6 +43,8 @@ class LedgerPeriodReader:
             # booking dates are UTC dates of the recording time: one day either side is ample
             start = datetime.combine(from_date - timedelta(days=1), time(), UTC)
             end = datetime.combine(to_date + timedelta(days=2), time(), UTC)
+            # in recording order: an internal account's legs may reach the log out of it, and
+            # its running balances follow recording order (projections.ledger.internal_accounts)
             rows = conn.execute(
                 select(
                     p.c.version,
@@ -58,7 +60,7 @@ class LedgerPeriodReader:
                 .select_from(p.outerjoin(t, t.c.id == p.c.transaction_id))
                 .where(p.c.account_id == found.id, p.c.recorded_at < end)
                 .where(p.c.recorded_at >= start)
-                .order_by(p.c.version)
+                .order_by(p.c.recorded_at, p.c.version)
             ).all()
             earlier = conn.execute(
                 select(p.c.balance_after)

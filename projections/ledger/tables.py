@@ -2,7 +2,9 @@
 transactions with their status changes (see :mod:`projections.tables` for the column types).
 
 ``rm_accounts`` and ``rm_account_history`` (one row per account event, for "as of T") are
-written by :mod:`projections.ledger.accounts` with ``rm_postings`` and ``rm_holds``;
+written by :mod:`projections.ledger.accounts` with ``rm_postings`` and ``rm_holds``; an
+internal account's rows come from the transactions' legs, and their ``version`` is the
+account's row sequence, not its aggregate's (:mod:`projections.ledger.internal_accounts`);
 ``rm_transactions`` and ``rm_transaction_status`` by :mod:`projections.ledger.transactions`.
 Other contexts never read them directly: they go through the ledger's read ports
 (:func:`projections.ledger.transactions.payment_facts`,

@@ -38,6 +38,8 @@ from tests.builders import (
     EXAMPLE_MESSAGE,
     FakeClock,
     iban,
+    internal_balances,
+    ledger_balance,
     make_app,
     message,
     open_command,
@@ -92,7 +94,8 @@ def open_funded(app: LedgerApplication, amount: str = "0", *, overdraft: str = "
 
 
 def balance(app: LedgerApplication, key: str) -> Decimal:
-    return app.get_account(key).balance
+    """A customer account's aggregate balance; an internal account's from its legs."""
+    return ledger_balance(app, key)
 
 
 def txid(result: SubmissionResult) -> uuid.UUID:
@@ -100,8 +103,9 @@ def txid(result: SubmissionResult) -> uuid.UUID:
 
 
 def currency_total(app: LedgerApplication, keys: list[str], currency: str = "EUR") -> Decimal:
-    accounts = [app.get_account(k) for k in [*keys, f"clearing:{currency}"]]
-    return sum((a.balance for a in accounts if a.currency == currency), ZERO)
+    accounts = [app.get_account(k) for k in keys]
+    customers = sum((a.balance for a in accounts if a.currency == currency), ZERO)
+    return customers + internal_balances(app).get(f"clearing:{currency}", ZERO)
 
 
 def account_events(app: LedgerApplication, key: str) -> list:

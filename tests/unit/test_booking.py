@@ -10,7 +10,7 @@ from domain.causation import Causation, caused_by
 from domain.errors import AccountStateError, PostingRefused, RejectionReason
 from domain.iban import Iban
 from domain.ledger import booking
-from domain.ledger.accounts import Account
+from domain.ledger.accounts import Account, InternalAccountRef
 from domain.ledger.transactions import ScreeningOutcome, Transaction, TransactionStatus
 from tests.builders import iban
 
@@ -20,7 +20,7 @@ DAY = "2026-11-23"
 def customer(balance: str = "0", overdraft: str = "0", currency: str = "EUR") -> Account:
     account = Account.open_customer(Iban(iban("DE")), "Holder", currency, Decimal(overdraft))
     if Decimal(balance):
-        clearing = Account.open_internal(f"clearing:{currency}")
+        clearing = InternalAccountRef.of(f"clearing:{currency}")
         seed = new_tx(amount=balance, currency=currency)
         booking.post_payment(seed, booking.Route(debit=clearing, credit=account), DAY)
     return account
@@ -55,12 +55,9 @@ def new_tx(
 
 
 @pytest.fixture
-def clearing() -> Account:
-    return Account.open_internal("clearing:EUR")
-
-
-def balances(*accounts: Account) -> Decimal:
-    return sum((a.balance for a in accounts), Decimal(0))
+def clearing() -> InternalAccountRef:
+    """Clearing as a payment names it: never loaded, never written."""
+    return InternalAccountRef.of("clearing:EUR")
 
 
 # -- routing ----------------------------------------------------------------------------
@@ -102,7 +99,7 @@ def test_same_account_on_both_sides_is_refused(clearing):
 
 @pytest.mark.parametrize("side", ["debtor", "creditor", "both"])
 def test_currency_mismatch_is_refused(side):
-    usd = Account.open_internal("clearing:USD")
+    usd = InternalAccountRef.of("clearing:USD")
     eur_account = customer(currency="EUR")
     usd_account = customer(currency="USD")
     debtor = eur_account if side in ("debtor", "both") else usd_account
@@ -136,17 +133,43 @@ def test_internal_transfer_moves_money_and_records_balanced_legs(clearing):
     }
 
 
-def test_outgoing_payment_credits_clearing_and_keeps_the_sum_zero():
-    clearing = Account.open_internal("clearing:EUR")
+def legs_on(key: str, *txs: Transaction) -> Decimal:
+    """An internal account's balance: the sum of the legs naming it."""
+    return sum((leg.amount for t in txs for leg in t.legs() if leg.account_key == key), Decimal(0))
+
+
+def test_outgoing_payment_credits_clearing_and_keeps_the_sum_zero(clearing):
     debtor = Account.open_customer(Iban(iban("DE")), "H", "EUR", Decimal(0))
     incoming = new_tx("100.00", creditor=debtor)
     booking.post_payment(incoming, booking.route_payment(None, debtor, clearing, "EUR"), DAY)
-    assert clearing.balance == Decimal("-100.00")
+    assert legs_on("clearing:EUR", incoming) == Decimal("-100.00")
     out = new_tx("40.00", debtor=debtor)
     booking.post_payment(out, booking.route_payment(debtor, None, clearing, "EUR"), DAY)
     assert debtor.balance == Decimal("60.00")
-    assert clearing.balance == Decimal("-60.00")
-    assert balances(debtor, clearing) == 0
+    assert legs_on("clearing:EUR", incoming, out) == Decimal("-60.00")
+    assert debtor.balance + legs_on("clearing:EUR", incoming, out) == 0
+    assert {leg.account_id for leg in out.legs()} == {debtor.id, clearing.id}
+
+
+def test_a_held_incoming_payment_reserves_nothing_on_clearing(clearing):
+    creditor = customer()
+    t = new_tx("500.00", creditor=creditor)
+    route = booking.route_payment(None, creditor, clearing, "EUR")
+    booking.hold_payment(t, route)
+    assert t.status == TransactionStatus.HELD and t.hold_account_id == clearing.id
+    booking.release_held_payment(t, route, DAY)
+    assert creditor.balance == Decimal("500.00")
+    assert legs_on("clearing:EUR", t) == Decimal("-500.00")
+
+
+def test_reversal_mirrors_a_clearing_leg_without_loading_clearing(clearing):
+    creditor = customer()
+    original = new_tx("25.00", creditor=creditor)
+    booking.post_payment(original, booking.route_payment(None, creditor, clearing, "EUR"), DAY)
+    reversal = new_tx("25.00", debtor=creditor, reverses=original.id)
+    booking.reverse_postings(original, reversal, {str(creditor.id): creditor}, DAY)
+    assert creditor.balance == 0
+    assert legs_on("clearing:EUR", original, reversal) == 0
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, insert, select
 
 from domain.causation import Causation, caused_by, recording_at
+from domain.iban import Iban
 from domain.ledger.accounts import Account
 from domain.ledger.ids import account_id
 from projections import cursors
@@ -186,10 +187,15 @@ def test_sortable_amounts_sort_like_numbers(a: Decimal, b: Decimal) -> None:
 # ------------------------------------------------------------------ envelopes and events
 
 
+CUSTOMER = "DE89370400440532013000"
+
+
 def account_events() -> list[Envelope]:
+    """Events of a customer account (internal accounts are projected from transactions'
+    legs: tests/unit/test_internal_account_projection.py)."""
     with caused_by(Causation(actor="user:ann", correlation_id="c1", channel="CLI")):
         with recording_at(T0):
-            account = Account.open_internal("suspense:EUR")
+            account = Account.open_customer(Iban(CUSTOMER), "Ann", "EUR", Decimal("0"))
         with recording_at(T0 + timedelta(seconds=1)):
             account.credit(account_id("a"), Decimal("10.00"))
             account.place_hold(account_id("b"), Decimal("4.00"))
@@ -204,13 +210,13 @@ def test_envelopes_describe_their_event() -> None:
     opened, credited, *_ = account_events()
     assert opened.event_type == "Account.Opened" and opened.kind == "Opened"
     assert opened.stream_type == "Account" and opened.version == 1
-    assert opened.stream_id == str(account_id("suspense:EUR"))
+    assert opened.stream_id == str(account_id(CUSTOMER))
     assert credited.recorded_at == T0 + timedelta(seconds=1)
     assert credited.payload() == {
         "transaction_id": str(account_id("a")),
         "amount": "10.00",
     }
-    assert opened.payload()["overdraft_limit"] is None
+    assert opened.payload()["overdraft_limit"] == "0.00"
     assert "actor" not in opened.payload() and "originator_topic" not in opened.payload()
 
 
