@@ -52,7 +52,8 @@ def _writer(
     out: Any,
 ) -> None:
     """One writer process: warm its working set with one batch, wait for the others, book."""
-    app = LedgerApplication(env=event_store_env(config, "ledger"))
+    # The set-up made the tables; writers starting together must not race on the DDL.
+    app = LedgerApplication(env={**event_store_env(config, "ledger"), "CREATE_TABLE": "n"})
     counts = {"conflicts": 0, "reads": 0, "exhausted": 0}
     save, get = app.save, app.repository.get
 
@@ -73,7 +74,7 @@ def _writer(
     app.submit_payments(list(transfers(ibans, args.batch_size, f"{prefix}-WARM", seed=seed)))
     items = list(transfers(ibans, args.batches * args.batch_size, prefix, seed=seed + 1))
     counts.update(conflicts=0, reads=0, exhausted=0)
-    start.wait()
+    start.wait(timeout=600)
     began = time.perf_counter()
     for first in range(0, len(items), args.batch_size):
         batch = items[first : first + args.batch_size]
@@ -106,7 +107,9 @@ def run_writers(config: DatabaseConfig, writers: int, tag: str, args: argparse.N
             figures.append(out.get(timeout=1))
         except queue.Empty:
             if any(p.exitcode not in (None, 0) for p in processes):
-                break  # a writer died (its traceback is on stderr)
+                for process in processes:
+                    process.kill()  # a writer died (its traceback is on stderr)
+                break
     for process in processes:
         process.join()
         if process.exitcode != 0:
