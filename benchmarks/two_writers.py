@@ -2,7 +2,10 @@
 
 Two writer processes (each a ``LedgerApplication`` with its own working set, as two ingestion
 replicas are) book batches of ``--batch-size`` random internal transfers among ``--accounts``
-accounts on one PostgreSQL store, at the same time; then, for reference, one process alone.
+accounts on one PostgreSQL store, at the same time; then one batch writer beside a REST-like
+writer (single payments at ``--single-rate`` a second: the rare conflicts of a partitioned
+ledger, where a REST write lands on an account whose partition another process owns); then,
+for reference, one process alone.
 Prints payments/s, commits that conflicted per batch, and aggregates read from the store per
 batch (the working set spares the reads of accounts it holds; a retry reads what it must), and
 how many times a batch gave up (``ConcurrencyExhausted`` after 8 conflicting attempts; it is
@@ -50,8 +53,11 @@ def _writer(
     seed: int,
     start: Any,
     out: Any,
+    stop: Any = None,
 ) -> None:
-    """One writer process: warm its working set with one batch, wait for the others, book."""
+    """One writer process: warm its working set with one batch, wait for the others, book.
+    With ``stop`` it is a REST-like writer instead: single payments, ``--single-rate`` a
+    second, until ``stop`` is set."""
     # The set-up made the tables; writers starting together must not race on the DDL.
     app = LedgerApplication(env={**event_store_env(config, "ledger"), "CREATE_TABLE": "n"})
     counts = {"conflicts": 0, "reads": 0, "exhausted": 0}
@@ -76,6 +82,14 @@ def _writer(
     counts.update(conflicts=0, reads=0, exhausted=0)
     start.wait(timeout=600)
     began = time.perf_counter()
+    if stop is not None:
+        booked = 0
+        while not stop.wait(1 / args.single_rate):
+            app.submit_payment(items[booked])
+            booked += 1
+        app.close()
+        out.put(WriterFigures(booked, time.perf_counter() - began, 0, **counts))
+        return
     for first in range(0, len(items), args.batch_size):
         batch = items[first : first + args.batch_size]
         while True:
@@ -89,20 +103,30 @@ def _writer(
     out.put(WriterFigures(len(items), seconds, args.batches, **counts))
 
 
-def run_writers(config: DatabaseConfig, writers: int, tag: str, args: argparse.Namespace) -> dict:
+def run_writers(
+    config: DatabaseConfig, writers: int, tag: str, args: argparse.Namespace, *, single: bool
+) -> dict:
+    """``writers`` batch writers at once, and with ``single`` one REST-like writer beside."""
     context = multiprocessing.get_context("spawn")
-    start = context.Barrier(writers)
+    start = context.Barrier(writers + single)
     out = context.Queue()
+    stop = context.Event()
     processes = [
         context.Process(
             target=_writer, args=(config, f"{tag}-W{n}", args, 100 * n + len(tag), start, out)
         )
         for n in range(writers)
     ]
+    if single:
+        processes.append(
+            context.Process(target=_writer, args=(config, f"{tag}-S", args, 999, start, out, stop))
+        )
     for process in processes:
         process.start()
     figures: list[WriterFigures] = []
-    while len(figures) < writers:
+    while len(figures) < len(processes):
+        if len([f for f in figures if f.batches]) == writers:
+            stop.set()
         try:
             figures.append(out.get(timeout=1))
         except queue.Empty:
@@ -114,10 +138,13 @@ def run_writers(config: DatabaseConfig, writers: int, tag: str, args: argparse.N
         process.join()
         if process.exitcode != 0:
             raise RuntimeError(f"a writer process failed ({process.exitcode})")
+    singles = [f for f in figures if not f.batches]
+    figures = [f for f in figures if f.batches]
     payments = sum(f.payments for f in figures)
     batches = sum(f.batches for f in figures)
     return {
-        "writers": writers,
+        "writers": f"{writers}" + (f" + 1 single ({args.single_rate:g}/s)" if single else ""),
+        "singles": sum(f.payments for f in singles),
         "rate": payments / max(f.seconds for f in figures),
         "conflicts_per_batch": sum(f.conflicts for f in figures) / batches,
         "reads_per_batch": sum(f.reads for f in figures) / batches,
@@ -157,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=40, help="batches per writer")
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--accounts", type=int, default=1_000)
+    parser.add_argument(
+        "--single-rate", type=float, default=20, help="payments/s of the REST-like writer"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     args = parser.parse_args(argv)
     if args.quick:
@@ -168,19 +198,24 @@ def main(argv: list[str] | None = None) -> int:
         open_and_fund(setup, customer_ibans(args.accounts))
         setup.close()
         booked = args.accounts  # the funding payments
-        for writers in (args.writers, 1):
-            figures = run_writers(config, writers, f"RUN{writers}", args)
-            booked += figures["payments"] + writers * args.batch_size
+        for writers, single in ((args.writers, False), (1, True), (1, False)):
+            tag = f"RUN{writers}{'S' if single else ''}"
+            figures = run_writers(config, writers, tag, args, single=single)
+            booked += figures["payments"] + figures["singles"]
+            booked += (writers + single) * args.batch_size
             rows.append(figures)
-            console.log(f"{writers} writer(s): {figures['rate']:,.0f} payments/s")
+            console.log(f"{figures['writers']} writer(s): {figures['rate']:,.0f} payments/s")
         verdict = check_books(config, args, booked - args.accounts)
-    table = Table(title="Two writers on one PostgreSQL store: internal transfers, batched")
+    table = Table(
+        title="Writers on one PostgreSQL store: internal transfers (payments/s and the "
+        "per-batch figures are the batch writers')"
+    )
     columns = ("writers", "payments/s", "conflicts/batch", "reads/batch", "gave up", "payments")
     for column in columns:
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
-            str(row["writers"]),
+            row["writers"],
             f"{row['rate']:,.0f}",
             f"{row['conflicts_per_batch']:.2f}",
             f"{row['reads_per_batch']:.1f}",
