@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
 from adapters.pg_event_store import LIBPQ_FACTORY_TOPIC, LIBPQ_PARAMS, libpq_extra
+from adapters.sqlite_event_store import VERSIONED_SQLITE_RECORDER_TOPIC
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def event_store_env(config: DatabaseConfig, context: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(config.data_dir / f"{context}-events.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
+            # eventsourcing's recorder that also answers application.ports.StoredVersions
+            "APPLICATION_RECORDER_TOPIC": VERSIONED_SQLITE_RECORDER_TOPIC,
         }
     pg = pg_params(config.url)
     env = {

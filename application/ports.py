@@ -6,18 +6,21 @@ Each context keeps the ports it needs in its own ``ports.py``
 * the screening's data: the ledger builds a :class:`ScreeningRequest` and asks its
   :class:`~application.ledger.ports.Screening` port; the fraud context's model screening
   answers with a :class:`ScreeningDecision`;
-* :data:`EventFeed`, how the fraud and notifications contexts read another context's log.
+* :data:`EventFeed`, how the fraud and notifications contexts read another context's log;
+* :class:`StoredVersions`, what an event store says of many aggregates at once (the ledger's
+  unit of work asks it which of its reads a conflicting commit found stale).
 
 The clock (:data:`~application.unit_of_work.Clock`) is in :mod:`application.unit_of_work`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
 
 from domain.ledger.transactions import ScreeningOutcome
 
@@ -57,3 +60,18 @@ class ScreeningDecision:
 
 EventFeed = Callable[[int, int], Sequence[tuple[int, object]]]
 """``feed(after, limit)``: up to ``limit`` (position, domain event) of a log after ``after``."""
+
+
+@runtime_checkable
+class StoredVersions(Protocol):
+    """An event store's recorder that answers, in one query, how far many aggregates have got.
+
+    Implemented by the recorders of :mod:`adapters.pg_event_store` (PostgreSQL) and
+    :mod:`adapters.sqlite_event_store` (SQLite); a unit of work whose commit conflicted
+    compares the answer with the versions it read, to retry only what was stale.
+    """
+
+    def current_versions(self, originator_ids: Collection[UUID]) -> dict[UUID, int]:
+        """The highest stored version of each of ``originator_ids`` that has events; an id
+        with none (no such aggregate) is left out."""
+        ...

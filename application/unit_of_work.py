@@ -5,7 +5,9 @@ unit makes one ``save`` so that every aggregate it touched commits in one databa
 transaction. :func:`run` repeats the use case from fresh reads when the commit meets an
 optimistic-concurrency conflict (another writer got there first, or the same id was
 created twice: eventsourcing's ``IntegrityError``), or when the use case itself raises
-:class:`RetryFromFreshReads`; after :data:`MAX_ATTEMPTS` conflicts it gives up with
+:class:`RetryFromFreshReads`; before the unit's :meth:`~UnitOfWork.failed` it is told of the
+conflict (:meth:`~UnitOfWork.conflicted`), so that it can learn which of its reads were stale
+and the next attempt read only those again. After :data:`MAX_ATTEMPTS` conflicts it gives up with
 :class:`~application.errors.ConcurrencyExhausted`.
 
 The clock is injected (:data:`Clock`, :func:`utc_now` by default) so that tests and
@@ -43,6 +45,11 @@ class RetryFromFreshReads(Exception):
     """Raised by an attempt whose decision rested on state that may be stale (a cached
     aggregate, a clock behind a recorded event): the attempt is repeated from fresh reads,
     like one whose commit conflicted."""
+
+
+class ClockBehind(RetryFromFreshReads):
+    """Raised by :func:`run` (``monotonic``) when the attempt's clock was behind an event it
+    read: its reads were not found wanting, only its instant; the next attempt runs later."""
 
 
 CONFLICTS: tuple[type[Exception], ...] = (IntegrityError, RetryFromFreshReads)
@@ -103,6 +110,10 @@ class UnitOfWork:
     def succeeded(self) -> None:
         """After the commit (hook; it may still raise to the caller)."""
 
+    def conflicted(self, error: Exception) -> None:
+        """After an attempt that met a conflict (:data:`CONFLICTS`), before :meth:`failed`
+        (hook: a unit may find out here which of its reads were stale)."""
+
     def failed(self) -> None:
         """After an attempt that did not commit, retried or not (hook)."""
 
@@ -141,9 +152,10 @@ def run(
                     result = use_case(unit, instant)
                 if monotonic and unit.latest_seen is not None and unit.latest_seen > instant:
                     not_before = unit.latest_seen
-                    raise RetryFromFreshReads
+                    raise ClockBehind
                 unit.commit()
-            except CONFLICTS:
+            except CONFLICTS as error:
+                unit.conflicted(error)
                 unit.failed()
                 continue
             except BaseException:

@@ -39,7 +39,7 @@ from application.ledger.commands import OpenAccount, PaymentInstruction, Submiss
 from application.ledger.payments import book_payment, hold_account_of, result_of
 from application.ledger.ports import BookingObserver, Screening
 from application.ledger.screening import AmountLimits, RulesScreening
-from application.ledger.unit_of_work import LedgerUnitOfWork, WorkingSet
+from application.ledger.unit_of_work import LedgerUnitOfWork, RetryPlan, WorkingSet
 from application.unit_of_work import Clock, RetryFromFreshReads, utc_now
 from domain.causation import Causation, caused_by, current_recording_time
 from domain.errors import (
@@ -318,17 +318,23 @@ class LedgerApplication(Application[UUID]):
     def _run(self, use_case: Callable[[LedgerUnitOfWork], T], *, optimistic: bool = False) -> T:
         """Run ``use_case`` in a fresh unit of work and save; retry on conflicts.
 
-        ``optimistic`` lets the first attempt's unit of work trust the working set of
-        accounts this process last committed, and assume new transaction ids are free,
-        instead of reading both from the database (see
-        :mod:`application.ledger.unit_of_work`); every retry reads afresh. A domain refusal
+        ``optimistic`` lets the unit of work trust the working set of accounts this process
+        last committed or read, and assume new transaction ids are free, instead of reading
+        both from the database (see :mod:`application.ledger.unit_of_work`). After a
+        conflict the retry reads again only what the store says was stale (the attempts
+        share one :class:`RetryPlan`), or everything when nothing was. A domain refusal
         that the optimistic guesses could explain is retried the same way; otherwise it is
         a :class:`~application.errors.Conflict`.
         """
+        plan = RetryPlan()
 
-        def new_unit(attempt: int) -> LedgerUnitOfWork:
+        def new_unit(_attempt: int) -> LedgerUnitOfWork:
             return LedgerUnitOfWork(
-                self, self.working_set, self.unit_ended, optimistic=optimistic and attempt == 0
+                self,
+                self.working_set,
+                self.unit_ended,
+                optimistic=optimistic and not plan.fresh_reads,
+                plan=plan,
             )
 
         def attempt(uow: LedgerUnitOfWork, _now: datetime) -> T:

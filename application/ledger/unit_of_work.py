@@ -1,34 +1,47 @@
 """The ledger's unit of work: the shared one, with typed finders and an optimistic mode.
 
 Optimistically (the booking path), the unit trusts the working set of accounts this
-process last committed, and assumes new transaction ids are free, instead of reading both
-from the database. Both assumptions are checked by the store: a stale account or a
-repeated idempotency key makes the commit conflict, and a refusal that stale state could
-explain raises :class:`~application.unit_of_work.RetryFromFreshReads`; either way the
-attempt is repeated with fresh reads.
+process last committed or read, and assumes new transaction ids are free, instead of
+reading both from the database. Both assumptions are checked by the store: a stale account
+or a repeated idempotency key makes the commit conflict, and a refusal that stale state
+could explain raises :class:`~application.unit_of_work.RetryFromFreshReads`.
+
+A conflict costs the conflicting payments, not the batch. The working set hands out clones
+(:meth:`~domain.aggregate.AttributedAggregate.clone`), so a failed attempt leaves it
+pristine. After a conflict the unit asks the store, in one query
+(:class:`~application.ports.StoredVersions`), how far every aggregate it read or created
+has got, and writes down in the batch's :class:`RetryPlan` what was stale: those accounts
+leave the working set and the transaction ids booked meanwhile are looked up for real. The
+next attempt re-runs the whole batch in order, but from memory: only the stale aggregates
+are read again. When the store cannot say (no such port) or finds nothing stale, the next
+attempt reads everything afresh, as a non-optimistic unit does.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from application.errors import Conflict, NotFound
-from application.unit_of_work import RetryFromFreshReads, UnitOfWork
+from application.ports import StoredVersions
+from application.unit_of_work import ClockBehind, RetryFromFreshReads, UnitOfWork
 from domain.ledger.accounts import Account, InternalAccountRef, internal_code
 from domain.ledger.ids import account_id
 from domain.ledger.transactions import Transaction, TransactionStatus
 
 
 class WorkingSet:
-    """Accounts as this process last committed or loaded them, most recent last.
+    """Accounts as this process last committed or read them, most recent last.
 
     Only the optimistic booking path reads it; the event store's version check
-    catches any account another process changed since.
+    catches any account another process changed since. It keeps them pristine: ``get``
+    hands out a clone, so what an attempt does to an account stays out of the working set
+    until the attempt commits and ``put`` stores its result.
     """
 
     def __init__(self, maxsize: int = 50_000) -> None:
@@ -36,12 +49,16 @@ class WorkingSet:
         self._accounts: OrderedDict[UUID, Account] = OrderedDict()
 
     def get(self, aggregate_id: UUID) -> Account | None:
+        """A clone of the account as last stored here, or None."""
         account = self._accounts.get(aggregate_id)
-        if account is not None:
-            self._accounts.move_to_end(aggregate_id)
-        return account
+        if account is None:
+            return None
+        self._accounts.move_to_end(aggregate_id)
+        return account.clone()
 
     def put(self, account: Account) -> None:
+        """Keep ``account`` (as it is in the store: no pending events); the working set owns
+        it from now on, the caller must not change it."""
         self._accounts[account.id] = account
         self._accounts.move_to_end(account.id)
         while len(self._accounts) > self.maxsize:
@@ -51,11 +68,27 @@ class WorkingSet:
         self._accounts.pop(aggregate_id, None)
 
 
+@dataclass
+class RetryPlan:
+    """What the failed attempts of one use case learnt for the next (see the module).
+
+    ``fresh_reads``: the next attempt reads everything from the store (nothing explained
+    the conflict). ``existing``: transaction ids booked by another writer since the batch
+    assumed them free; they are looked up for real. ``missing``: aggregates found absent
+    and confirmed absent by the last check, not read again.
+    """
+
+    fresh_reads: bool = False
+    existing: set[UUID] = field(default_factory=set)
+    missing: set[UUID] = field(default_factory=set)
+
+
 class LedgerUnitOfWork(UnitOfWork):
     """The accounts and transactions one ledger use case loaded or created.
 
     ``working_set`` is the ledger's, read optimistically and updated after the unit;
-    ``ended`` is called after every unit, committed or not (the screening's hook).
+    ``ended`` is called after every unit, committed or not (the screening's hook);
+    ``plan`` is shared by the attempts of one use case (see :class:`RetryPlan`).
     """
 
     def __init__(
@@ -65,20 +98,31 @@ class LedgerUnitOfWork(UnitOfWork):
         ended: Callable[[], None],
         *,
         optimistic: bool = False,
+        plan: RetryPlan | None = None,
     ) -> None:
         super().__init__(app)
         self.working_set = working_set
         self.ended = ended
         self.optimistic = optimistic
+        self.plan = plan if plan is not None else RetryPlan()
         self.from_working_set: set[UUID] = set()
+        self.read_versions: dict[UUID, int] | None = None
+        """Each aggregate's version as read (0: created here), taken just before the commit."""
+        if optimistic:
+            self.missing |= self.plan.missing
 
     def load(self, aggregate_id: UUID) -> Any | None:
-        if self.optimistic:
-            cached = self.working_set.get(aggregate_id)
-            if cached is not None:
-                self.from_working_set.add(aggregate_id)
-                return cached
-        return super().load(aggregate_id)
+        if not self.optimistic:
+            return super().load(aggregate_id)
+        cached = self.working_set.get(aggregate_id)
+        if cached is not None:
+            self.from_working_set.add(aggregate_id)
+            return cached
+        aggregate = super().load(aggregate_id)
+        if isinstance(aggregate, Account):
+            # As read: a retry after a conflict elsewhere needs not read it again.
+            self.working_set.put(aggregate.clone())
+        return aggregate
 
     def find_account(self, key: str) -> Account | None:
         account = self.get(account_id(key))
@@ -113,9 +157,10 @@ class LedgerUnitOfWork(UnitOfWork):
         """The transaction already booked under this id, if any.
 
         Optimistically, only this unit of work is searched: a key booked
-        earlier makes the commit conflict, and the fresh retry answers it.
+        earlier makes the commit conflict, and the retry, told by the check after the
+        conflict that the key exists (``plan.existing``), looks it up and answers it.
         """
-        if self.optimistic:
+        if self.optimistic and tx_id not in self.plan.existing:
             tx = self.loaded.get(tx_id)
             return tx if isinstance(tx, Transaction) else None
         return self.find_transaction(tx_id)
@@ -146,6 +191,39 @@ class LedgerUnitOfWork(UnitOfWork):
             if current.version != stored_version:
                 raise RetryFromFreshReads
 
+    def commit(self) -> None:
+        self.read_versions = self._versions_read()
+        super().commit()
+
+    def _versions_read(self) -> dict[UUID, int]:
+        """Each loaded aggregate's version as read from the store (0: created in this unit)."""
+        return {
+            aggregate_id: aggregate.version - len(aggregate.pending_events)
+            for aggregate_id, aggregate in self.loaded.items()
+        }
+
+    def conflicted(self, error: Exception) -> None:
+        """Find out, in one query, which aggregates this optimistic attempt read stale or
+        created after another writer did, and write the next attempt's :class:`RetryPlan`."""
+        if not self.optimistic or isinstance(error, ClockBehind):
+            return  # a clock behind: the reads were not found wanting, the retry runs later
+        recorder = getattr(self.app, "recorder", None)
+        if not isinstance(recorder, StoredVersions):
+            self.plan.fresh_reads = True
+            return
+        expected = self.read_versions if self.read_versions is not None else self._versions_read()
+        expected.update(dict.fromkeys(self.missing, 0))
+        current = recorder.current_versions(expected.keys())
+        stale = {i for i, version in expected.items() if current.get(i, 0) != version}
+        if not stale:
+            self.plan.fresh_reads = True  # nothing explains the conflict: read all afresh
+            return
+        for aggregate_id in stale:
+            self.working_set.evict(aggregate_id)
+            if isinstance(self.loaded.get(aggregate_id), Transaction):
+                self.plan.existing.add(aggregate_id)
+        self.plan.missing = self.missing - stale
+
     def succeeded(self) -> None:
         """After a commit: the accounts now match the store; keep them for the next batch."""
         for aggregate in self.loaded.values():
@@ -154,7 +232,10 @@ class LedgerUnitOfWork(UnitOfWork):
         self.ended()
 
     def failed(self) -> None:
-        """After a failure: accounts may hold unsaved changes; drop them from the working set."""
-        for aggregate_id in self.loaded:
-            self.working_set.evict(aggregate_id)
+        """After a failure. An optimistic unit's accounts are clones, the working set is
+        pristine (stale ones left it in :meth:`conflicted`); a non-optimistic unit's accounts
+        may be newer than the working set's, so they leave it."""
+        if not self.optimistic:
+            for aggregate_id in self.loaded:
+                self.working_set.evict(aggregate_id)
         self.ended()

@@ -41,3 +41,19 @@ def test_ingestion_benchmark_command_prints_its_table() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     for row in ("burst", "paced", "booked+acked /s", "p99 ms", "command"):
         assert row in result.stdout
+
+
+@pytest.mark.postgres
+def test_two_writers_benchmark_command_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.two_writers", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for row in ("payments/s", "conflicts/batch", "balances sum to 0", "command"):
+        assert row in result.stdout

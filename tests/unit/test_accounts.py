@@ -433,3 +433,24 @@ def test_only_an_unclosed_customer_account_changes_its_overdraft_limit() -> None
         closed.change_overdraft_limit(Decimal(1), "why")
     with pytest.raises(AccountStateError, match="reason"):
         customer().change_overdraft_limit(Decimal(1), "  ")
+
+
+def test_a_clone_is_an_independent_copy_of_the_account():
+    """The working set hands out clones: a command on one leaves the original as it was."""
+    account = Account.open_internal("suspense:EUR")
+    tx = uuid.uuid4()
+    account.credit(tx, Decimal("50.00"))
+    account.place_hold(tx, Decimal("10.00"))
+    account.collect_events()
+    before = (account.state(), dict(account.holds), account.version)
+
+    clone = account.clone()
+    assert type(clone) is Account and clone.id == account.id
+    assert (clone.state(), clone.holds, clone.version) == before
+    clone.debit(uuid.uuid4(), Decimal("5.00"), "2026-11-23")
+    clone.release_hold(tx)
+    clone.place_hold(uuid.uuid4(), Decimal("1.00"))
+
+    assert (account.state(), dict(account.holds), account.version) == before
+    assert account.pending_events == []
+    assert len(clone.pending_events) == 3

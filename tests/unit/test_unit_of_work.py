@@ -11,7 +11,13 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import ConcurrencyExhausted, Conflict
-from application.unit_of_work import MAX_ATTEMPTS, RetryFromFreshReads, UnitOfWork, run
+from application.unit_of_work import (
+    MAX_ATTEMPTS,
+    ClockBehind,
+    RetryFromFreshReads,
+    UnitOfWork,
+    run,
+)
 from domain.causation import current_recording_time
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -99,3 +105,37 @@ def test_each_attempt_records_at_the_clock_time_and_monotonic_waits_for_what_it_
     seen.clear()
     _run(reads_a_newer_aggregate)
     assert seen == [T0]  # without monotonic the clock is taken as it is
+
+
+class ConflictLoggingUnit(FakeUnit):
+    def conflicted(self, error: Exception) -> None:
+        self.log.append(f"conflicted:{type(error).__name__}")
+
+
+def test_a_unit_is_told_of_each_conflict_before_it_fails():
+    log: list[str] = []
+    remaining = [1]
+    behind = [True]
+
+    def clock_behind_once(unit: FakeUnit, now: datetime) -> None:
+        if behind.pop() if behind else False:
+            unit.latest_seen = T0 + timedelta(seconds=1)
+
+    run(
+        lambda _a: ConflictLoggingUnit(log, remaining),
+        clock_behind_once,
+        lock=threading.RLock(),
+        clock=lambda: T0,
+        monotonic=True,
+    )
+    # the clock behind what it read (ClockBehind, a RetryFromFreshReads), then the commit's
+    # conflict, then the commit
+    assert log == [
+        "conflicted:ClockBehind",
+        "failed",
+        "conflicted:IntegrityError",
+        "failed",
+        "commit",
+        "succeeded",
+    ]
+    assert issubclass(ClockBehind, RetryFromFreshReads)
