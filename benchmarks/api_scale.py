@@ -41,6 +41,7 @@ from api.runtime.settings import Settings
 from api.security import local_issuer
 from benchmarks.__main__ import render_machine
 from benchmarks.api_load import LoadFigures, drive
+from benchmarks.arguments import counts, ledger_setting
 from benchmarks.auth import percentile
 from benchmarks.environment import fresh_store, load_average
 from benchmarks.scale_out.processes import ROOT, RoleProcess, migrate
@@ -50,27 +51,13 @@ from domain.causation import Causation, caused_by
 READY_TIMEOUT_S = 180.0
 
 
-def _setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.startswith("LEDGER_"):
-        raise argparse.ArgumentTypeError(f"expected LEDGER_NAME=value, got {text!r}")
-    return key, value
-
-
-def _numbers(text: str) -> list[int]:
-    values = [int(part) for part in text.split(",") if part.strip()]
-    if not values or any(value < 1 for value in values):
-        raise argparse.ArgumentTypeError(f"expected a list like 1,2, got {text!r}")
-    return values
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.api_scale",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--processes", type=_numbers, default=[1, 2], help="e.g. 1,2 (default)")
+    parser.add_argument("--processes", type=counts, default=[1, 2], help="e.g. 1,2 (default)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent requests in all")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=3.0, help="load before the window")
@@ -79,7 +66,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--transactions", type=int, default=5_000, help="transfers seeded")
     parser.add_argument(
         "--set",
-        type=_setting,
+        type=ledger_setting,
         action="append",
         default=[],
         metavar="LEDGER_X=Y",

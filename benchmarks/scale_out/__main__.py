@@ -19,25 +19,12 @@ import time
 from rich.console import Console
 
 from benchmarks.__main__ import render_machine
+from benchmarks.arguments import counts, ledger_setting
 from benchmarks.environment import load_average
 from benchmarks.pgbench import PgbenchResult, run_pgbench
 from benchmarks.scale_out.drain import RunFigures, measure
 from benchmarks.scale_out.report import render_checks, render_runs, render_targets
 from benchmarks.scale_out.workload import MIXES
-
-
-def _setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.startswith("LEDGER_"):
-        raise argparse.ArgumentTypeError(f"expected LEDGER_NAME=value, got {text!r}")
-    return key, value
-
-
-def _numbers(text: str) -> list[int]:
-    values = [int(part) for part in text.split(",") if part.strip()]
-    if not values or any(value < 1 for value in values):
-        raise argparse.ArgumentTypeError(f"expected a list like 1,2, got {text!r}")
-    return values
 
 
 def _mixes(text: str) -> list[str]:
@@ -56,13 +43,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--messages", type=int, default=20_000, help="payments per run")
     parser.add_argument("--accounts", type=int, default=1_000, help="funded customer accounts")
-    parser.add_argument("--processes", type=_numbers, default=[1, 2], help="e.g. 1,2 (default)")
+    parser.add_argument("--processes", type=counts, default=[1, 2], help="e.g. 1,2 (default)")
     parser.add_argument("--mixes", type=_mixes, default=list(MIXES), help="internal,mixed")
     parser.add_argument("--pgbench-seconds", type=int, default=30, help="0: no pgbench")
     parser.add_argument("--stomp", default="127.0.0.1:61613", help="host:port of RabbitMQ STOMP")
     parser.add_argument(
         "--set",
-        type=_setting,
+        type=ledger_setting,
         action="append",
         default=[],
         metavar="LEDGER_X=Y",
