@@ -35,6 +35,11 @@ from domain.ledger.ids import account_id
 from domain.ledger.transactions import Transaction, TransactionStatus
 
 
+def _stored_version(aggregate: Any) -> int:
+    """The aggregate's version in the store: as read, before its pending events (0: new)."""
+    return int(aggregate.version) - len(aggregate.pending_events)
+
+
 class WorkingSet:
     """Accounts as this process last committed or read them, most recent last.
 
@@ -183,7 +188,7 @@ class LedgerUnitOfWork(UnitOfWork):
         for account in accounts:
             if not isinstance(account, Account) or account.id not in self.from_working_set:
                 continue
-            stored_version = account.version - len(account.pending_events)
+            stored_version = _stored_version(account)
             try:
                 current: Any = self.app.repository.get(account.id)
             except AggregateNotFoundError:
@@ -198,7 +203,7 @@ class LedgerUnitOfWork(UnitOfWork):
     def _versions_read(self) -> dict[UUID, int]:
         """Each loaded aggregate's version as read from the store (0: created in this unit)."""
         return {
-            aggregate_id: aggregate.version - len(aggregate.pending_events)
+            aggregate_id: _stored_version(aggregate)
             for aggregate_id, aggregate in self.loaded.items()
         }
 
