@@ -15,16 +15,23 @@ the next event woke the subscription (a projector started just before a write wa
 
 They also answer the :class:`~application.ports.StoredVersions` port
 (:meth:`ListenFirstRecorder.current_versions`): many aggregates' current versions in one query.
+
+And they prove a partitioned writer's scope in the insert transaction: a ``write_proof``
+(:class:`~application.ledger.ports.WriteProof`) handed to ``Application.save`` reaches
+:meth:`ListenFirstRecorder._insert_events`, which runs its scope's ``prove`` on the insert's
+cursor, before the table lock and the insert (:mod:`adapters.partitions.scope`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactoryError,
+    StoredEvent,
     Subscription,
 )
 from eventsourcing.postgres import (
@@ -81,6 +88,41 @@ class ListenFirstRecorder(PostgresApplicationRecorder):
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[ApplicationRecorder]:
         return ListenFirstSubscription(recorder=self, gt=gt, topics=topics)
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """eventsourcing's hook inside the insert transaction, before its table lock: prove
+        the writer's scope (fence check, pending credits) when the unit handed one."""
+        super()._insert_events(curs, stored_events, **kwargs)
+        proof = kwargs.get("write_proof")
+        prove = getattr(getattr(proof, "scope", None), "prove", None)
+        if prove is not None:  # a scope without ``prove`` only limits what the unit writes
+            prove(curs, proof)
+
+    def select_events_of(self, originator_ids: Collection[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of many aggregates, each in version order, in one query (the
+        :class:`~application.ports.BulkEvents` port: one read instead of one per aggregate)."""
+        if not originator_ids:
+            return {}
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, [list(originator_ids)])
+            for row in cursor.fetchall():
+                originator_id = UUID(str(row["originator_id"]))
+                found.setdefault(originator_id, []).append(
+                    StoredEvent(
+                        originator_id=originator_id,
+                        originator_version=int(row["originator_version"]),
+                        topic=str(row["topic"]),
+                        state=bytes(row["state"]),
+                    )
+                )
+        return found
 
     def current_versions(self, originator_ids: Collection[UUID]) -> dict[UUID, int]:
         """The highest stored version of each of ``originator_ids`` that has events, in one

@@ -40,6 +40,11 @@ class ConcurrencyExhausted(ApplicationError):
     """Optimistic-concurrency retries ran out; the caller may try again later."""
 
 
+class OutsideScope(ApplicationError):
+    """A partitioned writer met an account another writer writes (its partition moved, or the
+    payment was routed on a stale view): nothing was written; route it again and retry."""
+
+
 class ReadModelsBehind(ConcurrencyExhausted):
     """A use case that reads the read models found them behind the event log and did not
     wait longer (the reconciliation's matching); the caller may try again shortly."""

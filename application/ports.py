@@ -75,3 +75,14 @@ class StoredVersions(Protocol):
         """The highest stored version of each of ``originator_ids`` that has events; an id
         with none (no such aggregate) is left out."""
         ...
+
+
+@runtime_checkable
+class BulkEvents(Protocol):
+    """An event store's recorder that reads the stored events of many aggregates in one query
+    (the PostgreSQL recorder): a unit of work about to read many aggregates written by another
+    process (pending credits) prefetches them instead of one read each."""
+
+    def select_events_of(self, originator_ids: Collection[UUID]) -> dict[UUID, list[Any]]:
+        """Each aggregate's stored events in version order (an id without any is left out)."""
+        ...

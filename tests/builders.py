@@ -145,16 +145,21 @@ class MonotonicClock:
         return self.now
 
 
+LEG_EVENTS = frozenset({"Transaction.Posted", "Transaction.CreditApplied"})
+"""The transaction events that carry legs."""
+
+
 def internal_balances(app: LedgerApplication) -> dict[str, Decimal]:
-    """The balance of every internal account by the write side: the sum of the ``Posted``
-    legs naming it in the log (a payment never writes an internal account's aggregate)."""
+    """The balance of every internal account by the write side: the sum of the legs
+    (``Posted``, ``CreditApplied``) naming it in the log (a payment never writes an internal
+    account's aggregate)."""
     totals: dict[str, Decimal] = {}
     start = 1
     while True:
         page = app.recorder.select_notifications(start, 500)
         for notification in page:
             event = app.mapper.to_domain_event(notification)
-            if type(event).__qualname__ != "Transaction.Posted":
+            if type(event).__qualname__ not in LEG_EVENTS:
                 continue
             for leg in event.postings:  # type: ignore[attr-defined]
                 key = str(leg["account_key"])

@@ -227,17 +227,27 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
     ) -> None:
         """Send several persistent messages, pipelined, and return once every one of them
         has a receipt (one round trip for the lot, not one per message)."""
-        waiters: dict[str, threading.Event] = {}
-        for body, headers in messages:
+        copies = [(destination, body, headers) for body, headers in messages]
+        self.send_many(copies, timeout=timeout)
+
+    def send_many(
+        self,
+        messages: Sequence[tuple[str, bytes, Mapping[str, str]]],
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        """:meth:`send_all` to several destinations: ``(destination, body, headers)`` each."""
+        waiters: dict[str, tuple[threading.Event, str]] = {}
+        for destination, body, headers in messages:
             receipt, waiter = self._expect_receipt()
-            waiters[receipt] = waiter
+            waiters[receipt] = (waiter, destination)
             all_headers = {"persistent": "true", **clean_headers(headers), "receipt": receipt}
             self._guard(
-                lambda b=body, h=all_headers: self._connection.send(destination, b, headers=h)
+                lambda d=destination, b=body, h=all_headers: self._connection.send(d, b, headers=h)
             )
         deadline = time.monotonic() + timeout
         try:
-            for receipt, waiter in waiters.items():
+            for receipt, (waiter, destination) in waiters.items():
                 self._await_receipt(
                     receipt,
                     waiter,

@@ -18,6 +18,13 @@ Per batch (up to ``batch_size`` messages or ``batch_wait_ms`` after the first):
    dead-lettered as ``processing-error`` once the database is known to be reachable;
 5. acknowledge every booked message.
 
+Partitioned (PostgreSQL, several replicas: :mod:`adapters.messaging.partitioning`), step 2
+first routes the batch: the messages of partitions this replica holds are booked under the
+scope of those leases, the others forwarded to their partition queue and acknowledged once
+the broker confirmed the copies; between batches the replica applies the pending credits of
+its partitions. A lease lost meanwhile (``LeaseLost``, ``OutsideScope``: nothing committed)
+routes the batch again.
+
 The supervisor (:meth:`IngestionConsumer.run`) reconnects and resubscribes whenever
 the session is lost (stomp.py does not), dropping the unacknowledged messages of the
 old session, which the broker redelivers. On stop (SIGTERM) it unsubscribes, finishes
@@ -44,8 +51,21 @@ from adapters.messaging.config import StompConfig
 from adapters.messaging.connection import BrokerUnavailable, Delivery, StompSession
 from adapters.messaging.decoding import Decoded, Undeliverable, classify, decode
 from adapters.messaging.metrics import IngestionMetrics
-from application.errors import ConcurrencyExhausted, IdempotencyKeyReused, InvalidCommand
+from adapters.messaging.partitioning import (
+    PARTITION_SUBSCRIPTION_PREFIX,
+    PartitionRouter,
+    PendingCreditApplier,
+    partition_queue,
+)
+from adapters.partitions.fencing import LeaseLost
+from application.errors import (
+    ConcurrencyExhausted,
+    IdempotencyKeyReused,
+    InvalidCommand,
+    OutsideScope,
+)
 from application.ledger.commands import PaymentInstruction, SubmissionResult
+from application.ledger.ports import WriteScope
 from domain.causation import Causation
 
 log = structlog.get_logger("adapters.messaging.consumer")
@@ -69,6 +89,9 @@ KEPT_HEADERS = frozenset({"content-type", "content-encoding", "correlation-id", 
 ``x-original-header-<name>``: copied as is, some would act on the dead-letter queue
 (RabbitMQ reads ``x-message-ttl``, ``x-max-length``... on a SEND as queue arguments, and
 ``expiration`` as the message's time to live)."""
+FORWARDED_HEADERS = KEPT_HEADERS | {"traceparent", "tracestate"}
+"""Headers a message forwarded to its partition queue keeps as they were (the others are
+carried as ``x-original-header-<name>``, as in a dead letter)."""
 SHORT_SESSION_S = 5.0
 MAX_SPAN_LINKS = 128
 """Links from a batch span to the senders' traces (``traceparent`` headers), at most."""
@@ -90,6 +113,22 @@ class PaymentBooker(Protocol):
         instructions: list[PaymentInstruction],
         causations: list[Causation] | None = None,
     ) -> list[SubmissionResult]: ...
+
+
+class ScopedPaymentBooker(Protocol):
+    """A booker that takes a partitioned writer's scope (the ledger)."""
+
+    def submit_payments(
+        self,
+        instructions: list[PaymentInstruction],
+        causations: list[Causation] | None = None,
+        *,
+        scope: WriteScope | None = None,
+    ) -> list[SubmissionResult]: ...
+
+
+class _Reroute(Exception):
+    """The batch's scope no longer holds (a lease moved): nothing was committed; route again."""
 
 
 class _Abandoned(Exception):
@@ -116,6 +155,8 @@ class IngestionConsumer:
         actor: str = "service:ingestion",
         session_factory: Callable[..., StompSession] = StompSession,
         on_acknowledged: Callable[[Delivery, float], None] | None = None,
+        router: PartitionRouter | None = None,
+        credits: PendingCreditApplier | None = None,
     ) -> None:
         self.config = config
         self.booker = booker
@@ -132,6 +173,12 @@ class IngestionConsumer:
         self.subscribed = threading.Event()
         self._outcomes: dict[str, int] | None = None
         """The batch in hand's outcome counts, for its span."""
+        self.router = router
+        self.credits = credits
+        self.busy = threading.Lock()
+        """Held while a batch (or a batch of pending credits) is in hand: a revocation of
+        partitions waits for it (:meth:`wait_idle`)."""
+        self._partition_subscriptions: set[int] = set()
 
     # -- supervision ---------------------------------------------------------------------
 
@@ -149,6 +196,9 @@ class IngestionConsumer:
         """Consume until ``stop`` is set, reconnecting after every lost session."""
         delay = 0.2
         while not stop.is_set():
+            if self.router is not None and not self.router.ready():
+                stop.wait(0.05)  # the partitions held are not known yet
+                continue
             try:
                 session = self._open()
             except BrokerUnavailable as error:
@@ -183,6 +233,7 @@ class IngestionConsumer:
         except BrokerUnavailable:
             session.close()
             raise
+        self._partition_subscriptions = set()
         self._sessions_opened += 1
         if self._sessions_opened > 1:
             self.metrics.reconnects.inc()
@@ -199,16 +250,64 @@ class IngestionConsumer:
 
     def _consume(self, session: StompSession, stop: threading.Event) -> None:
         while session.alive and not stop.is_set():
+            self._follow_partitions(session)
             batch = self._take_batch(session, stop)
             if batch:
                 try:
-                    self._process(session, batch, stop)
+                    with self.busy:
+                        self._process(session, batch, stop)
                 except _Abandoned as abandoned:
                     log.warning("batch abandoned; the broker redelivers it", reason=str(abandoned))
                     return
+            self._apply_pending_credits()
         if stop.is_set() and session.alive:
             with contextlib.suppress(BrokerUnavailable):
                 session.unsubscribe(SUBSCRIPTION_ID)
+                for partition in sorted(self._partition_subscriptions):
+                    session.unsubscribe(f"{PARTITION_SUBSCRIPTION_PREFIX}{partition}")
+
+    def wait_idle(self, _partitions: object = None) -> None:
+        """Return once no batch is in hand (the leases' ``on_revoked``: the writes of the
+        revoked partitions in flight have ended before they are released)."""
+        with self.busy:
+            pass
+
+    # -- partitions ----------------------------------------------------------------------
+
+    def _follow_partitions(self, session: StompSession) -> None:
+        """Subscribe to the queues of the partitions now held, unsubscribe from the others
+        (what they had delivered is forwarded to the new owner by the routing)."""
+        if self.router is None:
+            return
+        owned = self.router.owned()
+        self.metrics.partitions_owned.set(len(owned))
+        gained = sorted(owned - self._partition_subscriptions)
+        lost = sorted(self._partition_subscriptions - owned)
+        if gained or lost:
+            log.info("partition queues followed", subscribing=gained, unsubscribing=lost)
+        for partition in gained:
+            session.subscribe(
+                partition_queue(self.config.queue, partition),
+                f"{PARTITION_SUBSCRIPTION_PREFIX}{partition}",
+                max(self.config.prefetch // 4, 1),
+            )
+            self._partition_subscriptions.add(partition)
+        for partition in lost:
+            session.unsubscribe(f"{PARTITION_SUBSCRIPTION_PREFIX}{partition}")
+            self._partition_subscriptions.discard(partition)
+
+    def _apply_pending_credits(self) -> None:
+        """Apply the pending credits of the partitions held (between batches)."""
+        if self.credits is None:
+            return
+        try:
+            with self.busy:
+                self.credits.apply_once()
+        except (LeaseLost, OutsideScope) as moved:
+            log.info("pending credits of a partition that moved; next time", error=str(moved))
+        except Exception as error:
+            self._last_error = f"{type(error).__name__}: {error}"
+            log.warning("pending credits not applied; retrying", error=self._last_error)
 
     def _drop_undeliverable_acks(self, session: StompSession) -> None:
         """Forget buffered deliveries of a closed session: they can no longer be acked."""
@@ -296,30 +395,81 @@ class IngestionConsumer:
             accepted.append((delivery, outcome))
         if not accepted:
             return
+        if self.router is None:
+            self._book_batch(session, accepted, stop, None)
+            return
+        while accepted:
+            routed = self.router.split(accepted, lambda item: item[1].instructions)
+            if routed.forward:
+                self._forward(session, routed.forward)
+            try:
+                if routed.local:
+                    self._book_batch(session, routed.local, stop, routed.scope)
+                if routed.unscoped:
+                    self._book_batch(session, routed.unscoped, stop, None)
+            except _Reroute as moved:  # the local part committed nothing (forwarded: acked)
+                log.info("a partition moved while booking; routing again", error=str(moved))
+                accepted = routed.local + routed.unscoped
+                continue
+            return
+
+    def _book_batch(
+        self,
+        session: StompSession,
+        accepted: list[tuple[Delivery, Decoded]],
+        stop: threading.Event,
+        scope: WriteScope | None,
+    ) -> None:
         self.metrics.batch_size.observe(len(accepted))
         try:
-            results = self._book_with_retry(session, accepted, stop)
+            results = self._book_with_retry(session, accepted, stop, scope)
         except _Isolate:
             for item in accepted:
-                self._book_alone(session, item, stop)
+                self._book_alone(session, item, stop, scope)
             return
         self._acknowledge(session, accepted, results)
 
     def _book_alone(
-        self, session: StompSession, item: tuple[Delivery, Decoded], stop: threading.Event
+        self,
+        session: StompSession,
+        item: tuple[Delivery, Decoded],
+        stop: threading.Event,
+        scope: WriteScope | None,
     ) -> None:
         try:
-            results = self._book_with_retry(session, [item], stop)
+            results = self._book_with_retry(session, [item], stop, scope)
         except _Isolate as isolate:
             self._dead_letter(session, item[0], isolate.reason, isolate.detail)
             return
         self._acknowledge(session, [item], results)
+
+    def _forward(
+        self, session: StompSession, forward: dict[int, list[tuple[Delivery, Decoded]]]
+    ) -> None:
+        """Copy each message to its partition's queue, then acknowledge it: once the broker
+        has confirmed every copy (one round trip for the lot; a crash in between leaves the
+        original to be redelivered, and booking the copy again is idempotent)."""
+        copies = [
+            (destination, delivery.body, _forwarded_headers(delivery))
+            for partition, items in sorted(forward.items())
+            for destination in (partition_queue(self.config.queue, partition),)
+            for delivery, _decoded in items
+        ]
+        try:
+            session.send_many(copies)
+        except BrokerUnavailable as error:
+            raise _Abandoned(f"forward not confirmed: {error}") from None
+        for items in forward.values():
+            for delivery, _decoded in items:
+                session.ack(delivery)
+        self.metrics.forwarded.inc(len(copies))
 
     def _book_with_retry(
         self,
         session: StompSession,
         accepted: list[tuple[Delivery, Decoded]],
         stop: threading.Event,
+        scope: WriteScope | None = None,
     ) -> list[SubmissionResult]:
         instructions: list[PaymentInstruction] = []
         causations: list[Causation] = []
@@ -335,7 +485,12 @@ class IngestionConsumer:
         stop_seen_at: float | None = None
         while True:
             try:
-                return self.booker.submit_payments(instructions, causations)
+                if scope is None:
+                    return self.booker.submit_payments(instructions, causations)
+                booker: ScopedPaymentBooker = self.booker  # type: ignore[assignment]
+                return booker.submit_payments(instructions, causations, scope=scope)
+            except (LeaseLost, OutsideScope) as moved:
+                raise _Reroute(str(moved)) from moved
             except InvalidCommand as invalid:
                 raise _Isolate(str(invalid), classify(invalid.problems)) from invalid
             except IdempotencyKeyReused as reused:
@@ -484,6 +639,21 @@ def _sender_links(batch: list[_Arrival]) -> list[trace.Link]:
             if len(links) >= MAX_SPAN_LINKS:
                 break
     return links
+
+
+def _forwarded_headers(delivery: Delivery) -> dict[str, str]:
+    """The headers of ``delivery``'s copy on a partition queue: the sender's that the
+    booking reads as they were, the others renamed so the broker does not act on them."""
+    headers: dict[str, str] = {}
+    for name, value in delivery.headers.items():
+        if name in FORWARDED_HEADERS:
+            headers[name] = value
+        elif name not in TRANSPORT_HEADERS and not name.startswith("x-original-header-"):
+            headers[f"x-original-header-{name}"] = value
+        elif name.startswith("x-original-header-"):
+            headers[name] = value
+    headers["x-forwarded-from"] = delivery.destination
+    return headers
 
 
 def _sent_at(delivery: Delivery) -> float | None:

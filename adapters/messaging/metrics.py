@@ -47,6 +47,16 @@ class IngestionMetrics:
             "Batch attempts repeated after a transient failure (database, conflict)",
             registry=registry,
         )
+        self.forwarded = Counter(
+            "ledger_ingestion_forwarded_messages",
+            "Messages forwarded to the queue of a partition another replica holds",
+            registry=registry,
+        )
+        self.partitions_owned = Gauge(
+            "ledger_ingestion_partitions_owned",
+            "Partitions whose accounts this replica writes (partitioned ingestion)",
+            registry=registry,
+        )
         self.reconnects = Counter(
             "ledger_ingestion_broker_reconnects",
             "Broker sessions opened after the first (dropped connections survived)",

@@ -22,7 +22,7 @@ nothing commits), and the lease tables must live in the database the writes go t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,10 +69,18 @@ class _Executes(Protocol):
     def execute(self, query: Any, params: Any = ..., /) -> Any: ...
 
 
+def _values(row: Any, count: int) -> tuple[Any, ...]:
+    """A row's first ``count`` values, whether a tuple or a dict (the event store's
+    connections use psycopg's ``dict_row``)."""
+    if isinstance(row, Mapping):
+        return tuple(row.values())[:count]
+    return tuple(row)[:count]
+
+
 def _verify(lease: Lease, row: Any) -> None:
     if row is None:
         raise LeaseLost(lease, None, None)
-    owner, token = row[0], row[1]
+    owner, token = _values(row, 2)
     if owner != lease.owner or token != lease.token:
         raise LeaseLost(lease, owner, token)
 
@@ -108,6 +116,35 @@ def check_lease_dbapi(target: _Executes, lease: Lease, *, schema: str | None = N
     if connection.info.transaction_status != TransactionStatus.INTRANS:
         raise NotInTransaction("check_lease_dbapi must run inside the write transaction")
     _verify(lease, row)
+
+
+def check_leases_dbapi(
+    target: _Executes, leases: Sequence[Lease], *, schema: str | None = None
+) -> None:
+    """:func:`check_lease_dbapi` for several leases of one group in one statement (all
+    share-locked until the transaction ends; the first that moved raises :class:`LeaseLost`)."""
+    if not leases:
+        return
+    groups = {lease.group for lease in leases}
+    if len(groups) != 1:
+        raise ValueError("the leases of one check belong to one group")
+    table = (
+        sql.Identifier(schema, "partition_leases") if schema else sql.Identifier("partition_leases")
+    )
+    query = sql.SQL(
+        "SELECT partition, owner, token FROM {} WHERE group_name = %s AND partition = ANY(%s) "
+        "ORDER BY partition FOR SHARE"
+    ).format(table)
+    result = target.execute(query, (leases[0].group, [lease.partition for lease in leases]))
+    rows = {
+        int(partition): (owner, token)
+        for partition, owner, token in (_values(row, 3) for row in result.fetchall())
+    }
+    connection: Any = getattr(target, "connection", target)
+    if connection.info.transaction_status != TransactionStatus.INTRANS:
+        raise NotInTransaction("check_leases_dbapi must run inside the write transaction")
+    for lease in leases:
+        _verify(lease, rows.get(lease.partition))
 
 
 @contextlib.contextmanager

@@ -100,6 +100,8 @@ class PartitionLeases:
         self._step_lock = threading.Lock()
         self._rows_ready = False
         self._left = False
+        self.stepped = threading.Event()
+        """Set by the first step that completed: :meth:`owned` is this member's view."""
 
     # -- what this member holds ----------------------------------------------------------
 
@@ -153,6 +155,7 @@ class PartitionLeases:
             assigned = {p: lease for p, lease in self._owned.items() if before.get(p) != lease}
             if assigned and self.on_assigned is not None:
                 self.on_assigned(MappingProxyType(assigned))
+            self.stepped.set()
             return self._owned
 
     def live_members(self) -> list[str]:

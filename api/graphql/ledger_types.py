@@ -168,10 +168,20 @@ class StatusHistoryEntry:
     status: TransactionStatus
     at: datetime
     reason: str | None
+    detail: str | None = strawberry.field(
+        default=None,
+        description="What the change was about, e.g. the two steps of a payment posted across "
+        "partitions: 'in transit; credit pending to <account>', then 'credited <account>'",
+    )
 
     @classmethod
     def of(cls, change: StatusChange) -> StatusHistoryEntry:
-        return cls(status=TransactionStatus(change.status), at=change.at, reason=change.reason)
+        return cls(
+            status=TransactionStatus(change.status),
+            at=change.at,
+            reason=change.reason,
+            detail=change.detail,
+        )
 
 
 BOOKING_REFUSALS = frozenset(

@@ -36,8 +36,14 @@ from application.errors import (
     NotFound,
 )
 from application.ledger.commands import OpenAccount, PaymentInstruction, SubmissionResult
-from application.ledger.payments import book_payment, hold_account_of, result_of
-from application.ledger.ports import BookingObserver, Screening
+from application.ledger.known_accounts import KnownAccounts
+from application.ledger.payments import (
+    apply_pending_credit,
+    book_payment,
+    hold_account_of,
+    result_of,
+)
+from application.ledger.ports import BookingObserver, PendingCredit, Screening, WriteScope
 from application.ledger.screening import AmountLimits, RulesScreening
 from application.ledger.unit_of_work import LedgerUnitOfWork, RetryPlan, WorkingSet
 from application.unit_of_work import Clock, RetryFromFreshReads, utc_now
@@ -84,6 +90,7 @@ class LedgerApplication(Application[UUID]):
         self._write_lock = threading.RLock()
         self.working_set = WorkingSet()
         self._internal_open: set[str] = set()
+        self._known_accounts = KnownAccounts(self)
 
     # -- accounts --------------------------------------------------------------------
 
@@ -160,6 +167,10 @@ class LedgerApplication(Application[UUID]):
 
         return self._run(attempt)
 
+    def existing_accounts(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` have an account here (partitioned ingestion routes by it)."""
+        return self._known_accounts.existing(keys)
+
     def get_account(self, key: str) -> Account:
         """The current account (write side); queries should use the read models."""
         try:
@@ -185,6 +196,8 @@ class LedgerApplication(Application[UUID]):
         self,
         instructions: Sequence[PaymentInstruction],
         causations: Sequence[Causation] | None = None,
+        *,
+        scope: WriteScope | None = None,
     ) -> list[SubmissionResult]:
         """Book many payments in one database transaction (the batching path).
 
@@ -192,11 +205,18 @@ class LedgerApplication(Application[UUID]):
         it; duplicates inside the batch are answered like any other repeat.
         ``causations``, one per instruction, attributes each payment's events to
         the message that carried it (the queue batches messages from many senders).
+        ``scope``: the accounts this writer may write (a partitioned writer); a payment
+        whose creditor is outside it posts its debit side to ``in-transit:<CCY>`` and
+        leaves the credit to :meth:`apply_pending_credits` by the creditor's writer. A
+        debtor outside it raises :class:`~application.errors.OutsideScope` (nothing booked).
         """
         if causations is not None and len(causations) != len(instructions):
             raise ValueError("one causation per instruction")
         currencies = {item.amount.currency for item in instructions}
-        self.ensure_internal_accounts(internal_code("clearing", ccy) for ccy in currencies)
+        kinds = ("clearing",) if scope is None else ("clearing", "in-transit")
+        self.ensure_internal_accounts(
+            internal_code(kind, ccy) for ccy in currencies for kind in kinds
+        )
 
         def book_all(uow: LedgerUnitOfWork) -> list[SubmissionResult]:
             if causations is None:
@@ -207,7 +227,25 @@ class LedgerApplication(Application[UUID]):
                     results.append(self._observe(uow, self._book(uow, item)))
             return results
 
-        return self._run(book_all, optimistic=True)
+        return self._run(book_all, optimistic=True, scope=scope)
+
+    def apply_pending_credits(self, pending: Sequence[PendingCredit], scope: WriteScope) -> int:
+        """The second step of two-step postings: credit each pending credit's account out of
+        ``in-transit:<CCY>`` (``suspense:<CCY>`` when it can no longer take it), all in one
+        database transaction, which also clears them from the pending list (see
+        :class:`~application.ledger.ports.WriteProof`). A credit already applied is only
+        cleared. Returns how many credits this call applied."""
+        currencies = {credit.currency for credit in pending}
+        self.ensure_internal_accounts(
+            internal_code(kind, ccy) for ccy in currencies for kind in ("in-transit", "suspense")
+        )
+
+        def apply_all(uow: LedgerUnitOfWork) -> int:
+            uow.prefetch(credit.transaction_id for credit in pending)
+            date = self._booking_date()
+            return sum(apply_pending_credit(uow, credit, date) for credit in pending)
+
+        return self._run(apply_all, optimistic=True, scope=scope)
 
     def _observe(self, uow: LedgerUnitOfWork, result: SubmissionResult) -> SubmissionResult:
         """Show a screening that keeps online features what this payment booked."""
@@ -315,7 +353,13 @@ class LedgerApplication(Application[UUID]):
     def _book(self, uow: LedgerUnitOfWork, instruction: PaymentInstruction) -> SubmissionResult:
         return book_payment(uow, instruction, self.screening, self._booking_date())
 
-    def _run(self, use_case: Callable[[LedgerUnitOfWork], T], *, optimistic: bool = False) -> T:
+    def _run(
+        self,
+        use_case: Callable[[LedgerUnitOfWork], T],
+        *,
+        optimistic: bool = False,
+        scope: WriteScope | None = None,
+    ) -> T:
         """Run ``use_case`` in a fresh unit of work and save; retry on conflicts.
 
         ``optimistic`` lets the unit of work trust the working set of accounts this process
@@ -335,6 +379,7 @@ class LedgerApplication(Application[UUID]):
                 self.unit_ended,
                 optimistic=optimistic and not plan.fresh_reads,
                 plan=plan,
+                scope=scope,
             )
 
         def attempt(uow: LedgerUnitOfWork, _now: datetime) -> T:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-from application.errors import Conflict, IdempotencyKeyReused, InvalidCommand
+from application.errors import Conflict, IdempotencyKeyReused, InvalidCommand, OutsideScope
 from application.ledger.commands import RESERVED_CHANNELS, PaymentInstruction, SubmissionResult
-from application.ledger.ports import Screening
+from application.ledger.ports import PendingCredit, Screening
 from application.ledger.unit_of_work import LedgerUnitOfWork
 from application.ports import ScreeningDecision, ScreeningRequest
 from domain.errors import PostingRefused, RejectionReason
@@ -63,6 +63,8 @@ def book_payment(
     except PostingRefused as refusal:
         tx.reject(refusal.reason, refusal.detail)
         return result_of(tx)
+    if not uow.may_write(route.debit):
+        raise OutsideScope(f"account {route.debit.key} is written by another writer")
     decision = _screen(screening, tx, debtor, creditor, booking_date)
     tx.record_screening(
         decision.outcome,
@@ -80,12 +82,28 @@ def book_payment(
             # The credit account is only checked, not written: its state must be current.
             uow.verify_current(route.credit)
             booking.hold_payment(tx, route)
-        else:
+        elif uow.may_write(route.credit):
             booking.post_payment(tx, route, booking_date)
+        else:  # the creditor is another writer's: it applies the credit from transit
+            booking.post_payment_in_transit(tx, route, booking_date)
+            uow.sent_in_transit.append(PendingCredit(tx.id, route.credit.key, currency))
     except PostingRefused as refusal:
         uow.verify_current(route.debit, route.credit)
         tx.reject(refusal.reason, refusal.detail)
     return result_of(tx)
+
+
+def apply_pending_credit(uow: LedgerUnitOfWork, credit: PendingCredit, booking_date: str) -> bool:
+    """Apply one pending credit in ``uow`` (False: applied before, only cleared)."""
+    tx = uow.find_transaction(credit.transaction_id)
+    uow.credits_applied.add(credit.transaction_id)
+    if tx is None or tx.credit_pending is None:
+        return False
+    creditor = uow.find_account(tx.credit_pending)
+    if creditor is not None and not uow.may_write(creditor):
+        raise OutsideScope(f"account {creditor.key} is written by another writer")
+    booking.apply_pending_credit(tx, creditor, booking_date)
+    return True
 
 
 def _screen(

@@ -20,7 +20,7 @@ attempt reads everything afresh, as a non-optimistic unit does.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -28,7 +28,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from application.errors import Conflict, NotFound
-from application.ports import StoredVersions
+from application.ledger.ports import PendingCredit, WriteProof, WriteScope
+from application.ports import BulkEvents, StoredVersions
 from application.unit_of_work import ClockBehind, RetryFromFreshReads, UnitOfWork
 from domain.ledger.accounts import Account, InternalAccountRef, internal_code
 from domain.ledger.ids import account_id
@@ -93,7 +94,9 @@ class LedgerUnitOfWork(UnitOfWork):
 
     ``working_set`` is the ledger's, read optimistically and updated after the unit;
     ``ended`` is called after every unit, committed or not (the screening's hook);
-    ``plan`` is shared by the attempts of one use case (see :class:`RetryPlan`).
+    ``plan`` is shared by the attempts of one use case (see :class:`RetryPlan`);
+    ``scope``, when given, limits the accounts the unit may write (a partitioned writer):
+    the commit hands the event store a :class:`~application.ledger.ports.WriteProof`.
     """
 
     def __init__(
@@ -104,8 +107,15 @@ class LedgerUnitOfWork(UnitOfWork):
         *,
         optimistic: bool = False,
         plan: RetryPlan | None = None,
+        scope: WriteScope | None = None,
     ) -> None:
         super().__init__(app)
+        self.scope = scope
+        self.sent_in_transit: list[PendingCredit] = []
+        """The credits this unit left pending (two-step postings)."""
+        self.credits_applied: set[UUID] = set()
+        """Transactions whose pending credit this unit applied (or found applied)."""
+        self._prefetched: dict[UUID, Any] = {}
         self.working_set = working_set
         self.ended = ended
         self.optimistic = optimistic
@@ -116,7 +126,25 @@ class LedgerUnitOfWork(UnitOfWork):
         if optimistic:
             self.missing |= self.plan.missing
 
+    def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Read many aggregates (never snapshotted ones: transactions) in one query of a
+        store that can (:class:`~application.ports.BulkEvents`); :meth:`load` then takes them
+        from here. A store that cannot leaves them to be read one at a time."""
+        recorder = getattr(self.app, "recorder", None)
+        if not isinstance(recorder, BulkEvents):
+            return
+        wanted = [i for i in aggregate_ids if i not in self.loaded and i not in self._prefetched]
+        for aggregate_id, stored_events in recorder.select_events_of(wanted).items():
+            aggregate: Any = None
+            for stored in stored_events:
+                event: Any = self.app.mapper.to_domain_event(stored)
+                aggregate = event.mutate(aggregate)
+            self._prefetched[aggregate_id] = aggregate
+
     def load(self, aggregate_id: UUID) -> Any | None:
+        prefetched = self._prefetched.pop(aggregate_id, None)
+        if prefetched is not None:
+            return prefetched
         if not self.optimistic:
             return super().load(aggregate_id)
         cached = self.working_set.get(aggregate_id)
@@ -196,9 +224,25 @@ class LedgerUnitOfWork(UnitOfWork):
             if current.version != stored_version:
                 raise RetryFromFreshReads
 
+    def may_write(self, side: Account | InternalAccountRef) -> bool:
+        """Whether this unit may write ``side`` (an internal account is never written)."""
+        if isinstance(side, InternalAccountRef) or self.scope is None:
+            return True
+        return side.is_internal or self.scope.owns(side.key)
+
     def commit(self) -> None:
         self.read_versions = self._versions_read()
-        super().commit()
+        pending = [agg for agg in self.loaded.values() if agg.pending_events]
+        if self.scope is None or not (pending or self.credits_applied):
+            super().commit()
+            return
+        written = frozenset(
+            agg.key for agg in pending if isinstance(agg, Account) and not agg.is_internal
+        )
+        proof = WriteProof(
+            self.scope, written, tuple(self.sent_in_transit), frozenset(self.credits_applied)
+        )
+        self.app.save(*pending, write_proof=proof)
 
     def _versions_read(self) -> dict[UUID, int]:
         """Each loaded aggregate's version as read from the store (0: created in this unit)."""

@@ -134,7 +134,7 @@ def measure(mix: str, processes: int, args: argparse.Namespace, console: Console
             if not (once.passed and conserved.passed):
                 _show_logs(console, drained.processes)
     finally:
-        delete_queues(destinations.queue, destinations.dead_letter_queue)
+        delete_queues(destinations.prefix)
     timing = drained.timing
     booked = len(workload.bodies)
     all_span = timing.end - timing.all_ready
@@ -224,8 +224,8 @@ def _drain(
             first_ready, at_first = min(ready), count
         if all_ready is None and len(ready) == len(processes):
             all_ready, at_all = max(ready), count
-        if end is None and count >= total:
-            end = now
+        if end is None and count >= total and counter.pending_credits() == 0:
+            end = now  # every payment decided, every credit of a two-step posting applied
         if end is not None and first_ready is not None and all_ready is not None:
             return Timing(first_ready, all_ready, end, at_first, at_all)
         if count != last_count:

@@ -35,11 +35,12 @@ LEDGER = [sys.executable, "-m", "api.cli"]
 
 @dataclass(frozen=True)
 class Destinations:
-    """The broker destinations of one run."""
+    """The broker destinations of one run (their names start with :attr:`prefix`)."""
 
     queue: str
     dead_letter_queue: str
     events_topic: str
+    prefix: str = ""
 
     @classmethod
     def unique(cls, tag: str) -> Destinations:
@@ -47,6 +48,7 @@ class Destinations:
             queue=f"/queue/bench.scaleout.{tag}.in",
             dead_letter_queue=f"/queue/bench.scaleout.{tag}.dlq",
             events_topic=f"/topic/bench.scaleout.{tag}.events",
+            prefix=f"bench.scaleout.{tag}.",
         )
 
 
@@ -204,15 +206,21 @@ def rabbitmq_depth(destination: str) -> tuple[int, int] | None:
     return 0, 0
 
 
-def delete_queues(*destinations: str) -> None:
-    """Remove the run's own queues from RabbitMQ (named by us, so nobody else's)."""
+def delete_queues(prefix: str) -> None:
+    """Remove the run's own queues from RabbitMQ: every queue whose name starts with
+    ``prefix`` (the run's unique tag: the inbound queue, its partition queues, the dead-letter
+    queue), in one ``rabbitmqctl eval`` (one ``delete_queue`` call each would take a minute)."""
     tool = shutil.which("rabbitmqctl")
     if tool is None:
         return
-    for destination in destinations:
-        subprocess.run(
-            [tool, "-q", "delete_queue", destination.removeprefix("/queue/")],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
+    if not prefix.replace(".", "").replace("-", "").isalnum():
+        raise ValueError(f"not a queue name prefix: {prefix!r}")
+    expression = (
+        'Qs = [Q || Q <- rabbit_amqqueue:list(<<"/">>), '
+        f'binary:longest_common_prefix([element(4, amqqueue:get_name(Q)), <<"{prefix}">>]) '
+        f"== {len(prefix.encode())}], "
+        '[rabbit_amqqueue:delete(Q, false, false, <<"benchmarks">>) || Q <- Qs], length(Qs).'
+    )
+    subprocess.run(
+        [tool, "-q", "eval", expression], capture_output=True, check=False, timeout=120
+    )

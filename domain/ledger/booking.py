@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.errors import PostingRefused, RejectionReason
-from domain.ledger.accounts import Account, InternalAccountRef, balance_is_projected
+from domain.ledger.accounts import (
+    Account,
+    InternalAccountRef,
+    balance_is_projected,
+    internal_code,
+)
 from domain.ledger.transactions import Leg, Transaction
 
 Side = Account | InternalAccountRef
@@ -90,6 +95,40 @@ def post_payment(tx: Transaction, route: Route, booking_date: str) -> None:
     """Debit, credit and record the postings; all checks first."""
     _check(route, tx.amount)
     _move(tx, route, booking_date)
+
+
+def post_payment_in_transit(tx: Transaction, route: Route, booking_date: str) -> None:
+    """The first step of a two-step posting, for a creditor written by another writer: all
+    checks (the creditor's only read), then the debit side to ``in-transit:<CCY>``, the
+    credit left pending (:func:`apply_pending_credit` is the second step)."""
+    if not isinstance(route.credit, Account):
+        raise ValueError("only a customer account's credit is ever left pending")
+    _check(route, tx.amount)
+    transit = Route(route.debit, InternalAccountRef.of(internal_code("in-transit", tx.currency)))
+    if isinstance(route.debit, Account):
+        route.debit.debit(tx.id, tx.amount, booking_date)
+    tx.post(legs_for(transit, tx.amount), booking_date, credit_pending=route.credit.key)
+
+
+def apply_pending_credit(tx: Transaction, creditor: Account | None, booking_date: str) -> None:
+    """The second step: move the amount out of transit to the creditor; when the creditor
+    can no longer take it (closed, or gone), to ``suspense:<CCY>``, with the reason, for an
+    operator to repair: the debit is never undone behind the debtor's back."""
+    transit = InternalAccountRef.of(internal_code("in-transit", tx.currency))
+    reason: str | None = None
+    if creditor is None:
+        reason = f"account {tx.credit_pending} does not exist"
+    else:
+        try:
+            creditor.check_can_credit(tx.amount)
+        except PostingRefused as refusal:
+            reason = refusal.detail
+    if creditor is not None and reason is None:
+        creditor.credit(tx.id, tx.amount)
+        tx.apply_credit(legs_for(Route(transit, creditor), tx.amount), booking_date, None)
+        return
+    suspense = InternalAccountRef.of(internal_code("suspense", tx.currency))
+    tx.apply_credit(legs_for(Route(transit, suspense), tx.amount), booking_date, reason)
 
 
 def hold_payment(tx: Transaction, route: Route) -> None:

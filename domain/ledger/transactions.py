@@ -8,8 +8,17 @@
     POSTED   -> SETTLED | REVERSED
 
 A posted transaction carries its postings: a balanced set of legs (signed
-amounts per account, summing to zero). A reversal is a new transaction that
-``reverses`` the original; the original only gains a ``Reversed`` event.
+amounts per account, summing to zero).
+
+When the creditor's account is written by another writer (partitioned ingestion, see
+docs/scale-out.md), a payment posts in two steps, each balanced: ``Posted`` debits the
+debtor to ``in-transit:<CCY>`` and leaves the credit *pending*; ``CreditApplied``, recorded
+by the writer of the creditor's partition, moves the amount from ``in-transit:<CCY>`` to the
+creditor (or to ``suspense:<CCY>`` when the creditor can no longer take it, e.g. it was
+closed in between). The status stays ``POSTED``; the events show both steps.
+
+A reversal is a new transaction that ``reverses`` the original; the original only gains a
+``Reversed`` event.
 """
 
 from __future__ import annotations
@@ -129,6 +138,8 @@ class Transaction(AttributedAggregate):
         self.rejection_reason: str | None = None
         self.reversed_by: UUID | None = None
         self.screening_outcome: str | None = None
+        self.credit_pending: str | None = None
+        """The key of the account still to be credited (a two-step posting), else None."""
 
     def _check_transition(self, to: TransactionStatus) -> None:
         if to not in _ALLOWED[TransactionStatus(self.status)]:
@@ -177,17 +188,46 @@ class Transaction(AttributedAggregate):
         self.status = TransactionStatus.SCREENED
         self.screening_outcome = outcome
 
-    def post(self, legs: list[Leg], booking_date: str) -> None:
-        """Record the balanced postings by which the money moved."""
+    def post(self, legs: list[Leg], booking_date: str, credit_pending: str | None = None) -> None:
+        """Record the balanced postings by which the money moved; ``credit_pending`` names
+        the account a later :meth:`apply_credit` credits (the legs then end in transit)."""
         self._check_transition(TransactionStatus.POSTED)
         check_balanced(legs)
-        self._posted(postings=[leg.as_event_data() for leg in legs], booking_date=booking_date)
+        postings = [leg.as_event_data() for leg in legs]
+        if credit_pending is None:
+            self._posted(postings=postings, booking_date=booking_date)
+        else:
+            self._posted(
+                postings=postings, booking_date=booking_date, credit_pending=credit_pending
+            )
 
     @event("Posted")
-    def _posted(self, postings: list[dict[str, Any]], booking_date: str) -> None:
+    def _posted(
+        self, postings: list[dict[str, Any]], booking_date: str, credit_pending: str | None = None
+    ) -> None:
         self.status = TransactionStatus.POSTED
         self.postings = postings
         self.hold_account_id = None
+        self.credit_pending = credit_pending
+
+    def apply_credit(self, legs: list[Leg], booking_date: str, suspense_reason: str | None) -> None:
+        """The second step of a two-step posting: the balanced legs out of transit (to the
+        creditor, or to suspense with ``suspense_reason``)."""
+        if self.credit_pending is None:
+            raise InvalidTransition(f"transaction {self.id} has no credit pending")
+        check_balanced(legs)
+        self._credit_applied(
+            postings=[leg.as_event_data() for leg in legs],
+            booking_date=booking_date,
+            suspense_reason=suspense_reason,
+        )
+
+    @event("CreditApplied")
+    def _credit_applied(
+        self, postings: list[dict[str, Any]], booking_date: str, suspense_reason: str | None
+    ) -> None:
+        self.postings = [*self.postings, *postings]
+        self.credit_pending = None
 
     def hold(self, account_id: UUID, amount: Decimal) -> None:
         """Record that ``amount`` is held on ``account_id`` pending review."""
@@ -219,7 +259,13 @@ class Transaction(AttributedAggregate):
         self.status = TransactionStatus.SETTLED
 
     def check_reversible(self) -> None:
-        """Raise :class:`NotReversible` when this transaction is itself a reversal."""
+        """Raise :class:`NotReversible` when this transaction is itself a reversal, or its
+        credit is still pending (reversing half a posting would leave the other half)."""
+        if self.credit_pending is not None:
+            raise NotReversible(
+                f"transaction {self.id} is still in transit to {self.credit_pending}; "
+                "reverse it once the credit is applied"
+            )
         if self.reverses is not None:
             raise NotReversible(
                 f"transaction {self.id} is a reversal (of {self.reverses}) and cannot be "

@@ -40,6 +40,7 @@ PAYLOAD_FIELDS: Mapping[str, frozenset[str]] = {
     ),
     "Transaction.Screened": frozenset({"outcome"}),
     "Transaction.Posted": frozenset({"booking_date"}),
+    "Transaction.CreditApplied": frozenset({"booking_date"}),
     "Transaction.Held": frozenset({"account_id", "amount"}),
     "Transaction.Rejected": frozenset({"reason"}),
     "Transaction.Settled": frozenset(),

@@ -74,12 +74,16 @@ class AccountsProjection(Projection):
         run.write(conn)
 
 
+LEG_KINDS = frozenset({"Posted", "CreditApplied"})
+"""The transaction events that carry legs (a two-step posting has one of each)."""
+
+
 def _is_posted(envelope: Envelope) -> bool:
-    return isinstance(envelope.event, Transaction.Event) and envelope.kind == "Posted"
+    return isinstance(envelope.event, Transaction.Event) and envelope.kind in LEG_KINDS
 
 
 def _internal_legs(envelope: Envelope) -> list[dict[str, Any]]:
-    """The legs of a ``Posted`` event on internal accounts."""
+    """The legs of a ``Posted`` or ``CreditApplied`` event on internal accounts."""
     return [leg for leg in envelope.event.postings if balance_is_projected(str(leg["account_key"]))]
 
 

@@ -208,4 +208,6 @@ def _transaction_as_of(
 
 
 def _status_change(row: Mapping[Any, Any]) -> StatusChange:
-    return StatusChange(status=row["status"], at=row["at"], reason=row["reason"])
+    return StatusChange(
+        status=row["status"], at=row["at"], reason=row["reason"], detail=row["detail"]
+    )

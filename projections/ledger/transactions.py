@@ -99,6 +99,25 @@ class TransactionsProjection(Projection):
                     (str(leg["account_key"]) for leg in legs if Decimal(leg["amount"]) > 0), None
                 )
                 state["hold_account_id"] = None
+                pending = getattr(event, "credit_pending", None)
+                if pending is not None:
+                    detail = f"in transit; credit pending to {pending}"
+            elif kind == "CreditApplied":
+                # The second step of a two-step posting: the credit out of transit.
+                state["credit_account"] = next(
+                    (
+                        str(leg["account_key"])
+                        for leg in event.postings
+                        if Decimal(leg["amount"]) > 0
+                    ),
+                    state["credit_account"],
+                )
+                suspense_reason = getattr(event, "suspense_reason", None)
+                if suspense_reason is not None:
+                    reason = "CREDIT_TO_SUSPENSE"
+                    detail = str(suspense_reason)
+                else:
+                    detail = f"credited {state['credit_account']}"
             elif kind == "Held":
                 state["status"] = "HELD"
                 state["hold_account_id"] = str(event.account_id)

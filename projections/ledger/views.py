@@ -44,6 +44,8 @@ class StatusChange:
     status: str
     at: datetime
     reason: str | None = None
+    detail: str | None = None
+    """What the change was about (e.g. the two steps of a two-step posting)."""
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,8 @@ def test_an_unknown_or_old_flat_name_is_refused_not_ignored() -> None:
 
 def test_partition_lease_settings() -> None:
     assert Settings().partitions.model_dump() == {
+        "ingestion": True,
+        "write_log": False,
         "partitions": 64,
         "lease_ttl": 10.0,
         "heartbeat_interval": 2.0,
@@ -364,17 +366,26 @@ def test_partition_lease_settings() -> None:
             "LEDGER_PARTITIONS": "128",
             "LEDGER_PARTITION_LEASE_TTL": "4",
             "LEDGER_PARTITION_HEARTBEAT_INTERVAL": "0.5",
+            "LEDGER_PARTITIONED_INGESTION": "OFF",
         }
     )
-    # the fields are PartitionLeases' keyword arguments
-    assert settings.partitions.model_dump() == {
+    assert settings.partitions.ingestion is False
+    # the other fields are PartitionLeases' keyword arguments
+    assert settings.partitions.lease_options() == {
         "partitions": 128,
         "lease_ttl": 4.0,
         "heartbeat_interval": 0.5,
     }
     with pytest.raises(SettingsError) as raised:
-        Settings.from_env({"LEDGER_PARTITIONS": "0", "LEDGER_PARTITION_LEASE_TTL": "3"})
+        Settings.from_env(
+            {
+                "LEDGER_PARTITIONS": "0",
+                "LEDGER_PARTITION_LEASE_TTL": "3",
+                "LEDGER_PARTITIONED_INGESTION": "maybe",
+            }
+        )
     assert raised.value.problems == [
+        "LEDGER_PARTITIONED_INGESTION: must be on or off, got 'maybe'",
         "LEDGER_PARTITIONS: must be between 1 and 4096, got 0",
         "LEDGER_PARTITION_HEARTBEAT_INTERVAL: must be at most half of "
         "LEDGER_PARTITION_LEASE_TTL (3), got 2",
