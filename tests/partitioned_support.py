@@ -200,11 +200,19 @@ class Cluster:
 
     def wait_done(self, timeout: float = 180.0) -> None:
         """Every message decided and every pending credit applied."""
-        wait_for(
-            lambda: self.decided() >= self.messages and self.counter.pending_credits() == 0,
-            timeout,
-            f"{self.messages} payments decided and credited",
-        )
+        try:
+            wait_for(
+                lambda: self.decided() >= self.messages and self.counter.pending_credits() == 0,
+                timeout,
+                f"{self.messages} payments decided and credited",
+            )
+        except AssertionError as error:
+            state = (
+                f"{self.decided()} decided, {self.counter.pending_credits()} credits pending; "
+                f"queues {rabbitmq_depth(self.destinations.queue)}"
+            )
+            logs = "\n".join(r.log_text()[-4000:] for r in self.replicas)
+            raise AssertionError(f"{error}: {state}\n{logs}") from None
 
     def stop(self) -> list[int]:
         return [r.stop() for r in self.replicas if r.index not in self.killed]

@@ -77,6 +77,32 @@ class Inbox(Protocol):
     def put(self, delivery: Delivery) -> None: ...
 
 
+class Sending:
+    """Messages sent by :meth:`StompSession.start_sending`, their receipts still due."""
+
+    def __init__(
+        self, session: StompSession, waiters: dict[str, tuple[threading.Event, str]]
+    ) -> None:
+        self.session = session
+        self.waiters = waiters
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Return once every message has its receipt; :class:`BrokerUnavailable` otherwise."""
+        deadline = time.monotonic() + timeout
+        try:
+            for receipt, (waiter, destination) in self.waiters.items():
+                self.session._await_receipt(
+                    receipt,
+                    waiter,
+                    max(deadline - time.monotonic(), 0),
+                    f"a message to {destination}",
+                )
+        finally:
+            with self.session._receipts_lock:
+                for pending in self.waiters:
+                    self.session._receipts.pop(pending, None)
+
+
 class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
     """A connected STOMP session; create a new one after :attr:`lost` is set."""
 
@@ -237,6 +263,11 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
         timeout: float = 30.0,
     ) -> None:
         """:meth:`send_all` to several destinations: ``(destination, body, headers)`` each."""
+        self.start_sending(messages).wait(timeout)
+
+    def start_sending(self, messages: Sequence[tuple[str, bytes, Mapping[str, str]]]) -> Sending:
+        """Send persistent messages, pipelined, without waiting: :meth:`Sending.wait` returns
+        once every one of them has a receipt (the caller does other work meanwhile)."""
         waiters: dict[str, tuple[threading.Event, str]] = {}
         for destination, body, headers in messages:
             receipt, waiter = self._expect_receipt()
@@ -245,19 +276,7 @@ class StompSession(stomp.ConnectionListener):  # type: ignore[misc]
             self._guard(
                 lambda d=destination, b=body, h=all_headers: self._connection.send(d, b, headers=h)
             )
-        deadline = time.monotonic() + timeout
-        try:
-            for receipt, (waiter, destination) in waiters.items():
-                self._await_receipt(
-                    receipt,
-                    waiter,
-                    max(deadline - time.monotonic(), 0),
-                    f"a message to {destination}",
-                )
-        finally:
-            with self._receipts_lock:
-                for pending in waiters:
-                    self._receipts.pop(pending, None)
+        return Sending(self, waiters)
 
     def _guard(self, operation: Any) -> None:
         if not self.alive:

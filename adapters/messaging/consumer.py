@@ -37,7 +37,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -65,7 +65,7 @@ from application.errors import (
     OutsideScope,
 )
 from application.ledger.commands import PaymentInstruction, SubmissionResult
-from application.ledger.ports import WriteScope
+from application.ledger.ports import PendingCredit, WriteScope
 from domain.causation import Causation
 
 log = structlog.get_logger("adapters.messaging.consumer")
@@ -116,7 +116,7 @@ class PaymentBooker(Protocol):
 
 
 class ScopedPaymentBooker(Protocol):
-    """A booker that takes a partitioned writer's scope (the ledger)."""
+    """A booker that takes a partitioned writer's scope and its pending credits (the ledger)."""
 
     def submit_payments(
         self,
@@ -124,6 +124,7 @@ class ScopedPaymentBooker(Protocol):
         causations: list[Causation] | None = None,
         *,
         scope: WriteScope | None = None,
+        credits: Sequence[PendingCredit] = (),
     ) -> list[SubmissionResult]: ...
 
 
@@ -179,6 +180,8 @@ class IngestionConsumer:
         """Held while a batch (or a batch of pending credits) is in hand: a revocation of
         partitions waits for it (:meth:`wait_idle`)."""
         self._partition_subscriptions: set[int] = set()
+        self._credits_carried = False
+        """Whether the last batch applied the pending credits (else they are applied alone)."""
 
     # -- supervision ---------------------------------------------------------------------
 
@@ -252,6 +255,7 @@ class IngestionConsumer:
         while session.alive and not stop.is_set():
             self._follow_partitions(session)
             batch = self._take_batch(session, stop)
+            self._credits_carried = False
             if batch:
                 try:
                     with self.busy:
@@ -259,7 +263,8 @@ class IngestionConsumer:
                 except _Abandoned as abandoned:
                     log.warning("batch abandoned; the broker redelivers it", reason=str(abandoned))
                     return
-            self._apply_pending_credits()
+            if not self._credits_carried:
+                self._apply_pending_credits()
         if stop.is_set() and session.alive:
             with contextlib.suppress(BrokerUnavailable):
                 session.unsubscribe(SUBSCRIPTION_ID)
@@ -400,18 +405,34 @@ class IngestionConsumer:
             return
         while accepted:
             routed = self.router.split(accepted, lambda item: item[1].instructions)
-            if routed.forward:
-                self._forward(session, routed.forward)
+            forwarding = self._forward(session, routed.forward) if routed.forward else None
             try:
                 if routed.local:
-                    self._book_batch(session, routed.local, stop, routed.scope)
+                    credits = self._pending_credits(routed.scope)
+                    self._book_batch(session, routed.local, stop, routed.scope, credits)
                 if routed.unscoped:
                     self._book_batch(session, routed.unscoped, stop, None)
-            except _Reroute as moved:  # the local part committed nothing (forwarded: acked)
+            except _Reroute as moved:  # the local part committed nothing
                 log.info("a partition moved while booking; routing again", error=str(moved))
                 accepted = routed.local + routed.unscoped
                 continue
+            finally:
+                if forwarding is not None:
+                    forwarding()
             return
+
+    def _pending_credits(self, scope: WriteScope | None) -> Sequence[PendingCredit]:
+        """The pending credits a scoped batch applies in its own transaction (one commit for
+        both); none when they cannot be read (they are applied between batches then)."""
+        if self.credits is None or scope is None:
+            return ()
+        try:
+            credits = self.credits.pending_for(scope)  # type: ignore[arg-type]
+        except Exception as error:
+            log.warning("pending credits not read", error=f"{type(error).__name__}: {error}")
+            return ()
+        self._credits_carried = True
+        return credits
 
     def _book_batch(
         self,
@@ -419,15 +440,22 @@ class IngestionConsumer:
         accepted: list[tuple[Delivery, Decoded]],
         stop: threading.Event,
         scope: WriteScope | None,
+        credits: Sequence[PendingCredit] = (),
     ) -> None:
+        """Book ``accepted`` (with ``credits``); a batch that fails for a reason not known to
+        be transient is tried again without the credits (a credit never costs a payment),
+        then one message at a time to find the culprit."""
         self.metrics.batch_size.observe(len(accepted))
-        try:
-            results = self._book_with_retry(session, accepted, stop, scope)
-        except _Isolate:
-            for item in accepted:
-                self._book_alone(session, item, stop, scope)
+        for carried in (credits, ()) if credits else ((),):
+            try:
+                results = self._book_with_retry(session, accepted, stop, scope, carried)
+            except _Isolate:
+                self._credits_carried = False
+                continue
+            self._acknowledge(session, accepted, results)
             return
-        self._acknowledge(session, accepted, results)
+        for item in accepted:
+            self._book_alone(session, item, stop, scope)
 
     def _book_alone(
         self,
@@ -445,10 +473,12 @@ class IngestionConsumer:
 
     def _forward(
         self, session: StompSession, forward: dict[int, list[tuple[Delivery, Decoded]]]
-    ) -> None:
-        """Copy each message to its partition's queue, then acknowledge it: once the broker
-        has confirmed every copy (one round trip for the lot; a crash in between leaves the
-        original to be redelivered, and booking the copy again is idempotent)."""
+    ) -> Callable[[], None]:
+        """Copy each message to its partition's queue, without waiting; the function returned
+        waits for the broker's receipt of every copy, then acknowledges the originals (call
+        it after booking the rest of the batch: the broker's disk and the database work at
+        once). A crash before the acks leaves the originals to be redelivered, and booking a
+        copy twice is idempotent."""
         copies = [
             (destination, delivery.body, _forwarded_headers(delivery))
             for partition, items in sorted(forward.items())
@@ -456,13 +486,21 @@ class IngestionConsumer:
             for delivery, _decoded in items
         ]
         try:
-            session.send_many(copies)
+            sending = session.start_sending(copies)
         except BrokerUnavailable as error:
-            raise _Abandoned(f"forward not confirmed: {error}") from None
-        for items in forward.values():
-            for delivery, _decoded in items:
-                session.ack(delivery)
-        self.metrics.forwarded.inc(len(copies))
+            raise _Abandoned(f"forward not sent: {error}") from None
+
+        def confirm() -> None:
+            try:
+                sending.wait()
+            except BrokerUnavailable as error:
+                raise _Abandoned(f"forward not confirmed: {error}") from None
+            for items in forward.values():
+                for delivery, _decoded in items:
+                    session.ack(delivery)
+            self.metrics.forwarded.inc(len(copies))
+
+        return confirm
 
     def _book_with_retry(
         self,
@@ -470,6 +508,7 @@ class IngestionConsumer:
         accepted: list[tuple[Delivery, Decoded]],
         stop: threading.Event,
         scope: WriteScope | None = None,
+        credits: Sequence[PendingCredit] = (),
     ) -> list[SubmissionResult]:
         instructions: list[PaymentInstruction] = []
         causations: list[Causation] = []
@@ -488,7 +527,9 @@ class IngestionConsumer:
                 if scope is None:
                     return self.booker.submit_payments(instructions, causations)
                 booker: ScopedPaymentBooker = self.booker  # type: ignore[assignment]
-                return booker.submit_payments(instructions, causations, scope=scope)
+                return booker.submit_payments(
+                    instructions, causations, scope=scope, credits=credits
+                )
             except (LeaseLost, OutsideScope) as moved:
                 raise _Reroute(str(moved)) from moved
             except InvalidCommand as invalid:

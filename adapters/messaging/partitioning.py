@@ -145,10 +145,14 @@ class PendingCreditApplier:
         self.pending = PendingCredits(engine)
         self.batch = batch
 
+    def pending_for(self, scope: LeaseScope) -> list[PendingCredit]:
+        """The oldest pending credits of ``scope``'s partitions (a batch's worth)."""
+        return self.pending.of(scope.leases.keys(), self.batch)
+
     def apply_once(self) -> int:
         """Apply one batch; how many credits were pending in it (0: nothing to do)."""
         scope = self.router.scope()
-        pending = self.pending.of(scope.leases.keys(), self.batch)
+        pending = self.pending_for(scope)
         if pending:
             self.ledger.apply_pending_credits(pending, scope)
         return len(pending)

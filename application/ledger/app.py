@@ -7,8 +7,7 @@ posting) commits in one database transaction. An internal account (``clearing:<C
 only named in the transaction's legs, never written by a payment, so it is no hot spot that
 every payment of every writer version-checks; its balance is projected from the legs.
 Optimistic-concurrency conflicts (another writer got there first, or the same idempotency
-key arrived twice) are retried from a fresh load by the shared
-:func:`application.unit_of_work.run`; the retry then sees the other writer's result.
+key arrived twice) are retried by :func:`application.unit_of_work.run`.
 
 Within one process the use cases are serialised by a lock: the event store
 serialises writes to the application's table anyway, so the lock costs no
@@ -38,7 +37,7 @@ from application.errors import (
 from application.ledger.commands import OpenAccount, PaymentInstruction, SubmissionResult
 from application.ledger.known_accounts import KnownAccounts
 from application.ledger.payments import (
-    apply_pending_credit,
+    apply_pending_credits,
     book_payment,
     hold_account_of,
     result_of,
@@ -127,11 +126,9 @@ class LedgerApplication(Application[UUID]):
     def ensure_internal_accounts(self, codes: Iterable[str]) -> None:
         """Open the internal accounts ``codes`` that this process has not seen open yet.
 
-        A payment names an internal account in its legs without loading it (so that
-        concurrent writers do not conflict on it); the account is opened here once, in
-        its own unit before the first unit that books against it, so its ``Opened`` event
-        precedes every leg naming it in the log. Internal accounts are never closed, so a
-        code once seen open stays open.
+        A payment names an internal account in its legs without loading it; it is opened
+        here once, in its own unit before the first that books against it, so its ``Opened``
+        event precedes every leg naming it. Internal accounts are never closed.
         """
         for code in sorted(set(codes) - self._internal_open):
             self.open_internal_account(code)
@@ -198,27 +195,37 @@ class LedgerApplication(Application[UUID]):
         causations: Sequence[Causation] | None = None,
         *,
         scope: WriteScope | None = None,
+        credits: Sequence[PendingCredit] = (),
     ) -> list[SubmissionResult]:
         """Book many payments in one database transaction (the batching path).
 
-        Payments are booked in order, each seeing the effect of the ones before
-        it; duplicates inside the batch are answered like any other repeat.
-        ``causations``, one per instruction, attributes each payment's events to
-        the message that carried it (the queue batches messages from many senders).
-        ``scope``: the accounts this writer may write (a partitioned writer); a payment
-        whose creditor is outside it posts its debit side to ``in-transit:<CCY>`` and
-        leaves the credit to :meth:`apply_pending_credits` by the creditor's writer. A
-        debtor outside it raises :class:`~application.errors.OutsideScope` (nothing booked).
+        Payments are booked in order, each seeing the effect of the ones before it; duplicates
+        inside the batch are answered like any other repeat. ``causations``, one per
+        instruction, attributes each payment's events to the message that carried it.
+        ``scope``: the accounts a partitioned writer may write; a creditor outside it gets
+        a two-step posting (:meth:`apply_pending_credits`), a debtor outside it raises
+        :class:`~application.errors.OutsideScope` (nothing booked). ``credits``: pending
+        credits of the scope, applied first in the same transaction (one commit for both).
         """
         if causations is not None and len(causations) != len(instructions):
             raise ValueError("one causation per instruction")
+        if credits and scope is None:
+            raise ValueError("pending credits are applied under a scope")
         currencies = {item.amount.currency for item in instructions}
-        kinds = ("clearing",) if scope is None else ("clearing", "in-transit")
+        kinds = ("clearing",) if scope is None else ("clearing", "in-transit", "suspense")
         self.ensure_internal_accounts(
-            internal_code(kind, ccy) for ccy in currencies for kind in kinds
+            internal_code(kind, ccy)
+            for ccy in currencies | {credit.currency for credit in credits}
+            for kind in kinds
         )
 
         def book_all(uow: LedgerUnitOfWork) -> list[SubmissionResult]:
+            uow.prefetch(  # what the working set lacks, in one read (PostgreSQL)
+                account_id(key)
+                for item in instructions
+                for key in (item.debtor.iban.value, item.creditor.iban.value)
+            )
+            apply_pending_credits(uow, credits, self._booking_date())
             if causations is None:
                 return [self._observe(uow, self._book(uow, item)) for item in instructions]
             results = []
@@ -241,9 +248,7 @@ class LedgerApplication(Application[UUID]):
         )
 
         def apply_all(uow: LedgerUnitOfWork) -> int:
-            uow.prefetch(credit.transaction_id for credit in pending)
-            date = self._booking_date()
-            return sum(apply_pending_credit(uow, credit, date) for credit in pending)
+            return apply_pending_credits(uow, pending, self._booking_date())
 
         return self._run(apply_all, optimistic=True, scope=scope)
 
@@ -362,13 +367,11 @@ class LedgerApplication(Application[UUID]):
     ) -> T:
         """Run ``use_case`` in a fresh unit of work and save; retry on conflicts.
 
-        ``optimistic`` lets the unit of work trust the working set of accounts this process
-        last committed or read, and assume new transaction ids are free, instead of reading
-        both from the database (see :mod:`application.ledger.unit_of_work`). After a
-        conflict the retry reads again only what the store says was stale (the attempts
-        share one :class:`RetryPlan`), or everything when nothing was. A domain refusal
-        that the optimistic guesses could explain is retried the same way; otherwise it is
-        a :class:`~application.errors.Conflict`.
+        ``optimistic``: trust the working set and assume new transaction ids are free (see
+        :mod:`application.ledger.unit_of_work`); a retry reads only what was stale (one
+        :class:`RetryPlan`). A domain refusal the optimistic guesses could explain is
+        retried the same way, any other is a :class:`~application.errors.Conflict`.
+        ``scope``: a partitioned writer's (:class:`~application.ledger.ports.WriteScope`).
         """
         plan = RetryPlan()
 

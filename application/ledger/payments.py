@@ -5,6 +5,7 @@ screening and posting (or holding, or rejecting) of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from application.ports import ScreeningDecision, ScreeningRequest
 from domain.errors import PostingRefused, RejectionReason
 from domain.ledger import booking
 from domain.ledger.accounts import Account
-from domain.ledger.ids import transaction_id
+from domain.ledger.ids import account_id, transaction_id
 from domain.ledger.transactions import ScreeningOutcome, Transaction
 
 
@@ -91,6 +92,20 @@ def book_payment(
         uow.verify_current(route.debit, route.credit)
         tx.reject(refusal.reason, refusal.detail)
     return result_of(tx)
+
+
+def apply_pending_credits(
+    uow: LedgerUnitOfWork, pending: Sequence[PendingCredit], booking_date: str
+) -> int:
+    """Apply pending credits in ``uow`` (their transactions and accounts read in one query
+    where the store can); how many were applied, not only cleared."""
+    if not pending:
+        return 0
+    uow.prefetch(
+        [credit.transaction_id for credit in pending]
+        + [account_id(credit.account_key) for credit in pending]
+    )
+    return sum(apply_pending_credit(uow, credit, booking_date) for credit in pending)
 
 
 def apply_pending_credit(uow: LedgerUnitOfWork, credit: PendingCredit, booking_date: str) -> bool:

@@ -70,6 +70,9 @@ class WorkingSet:
         while len(self._accounts) > self.maxsize:
             self._accounts.popitem(last=False)
 
+    def has(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self._accounts
+
     def evict(self, aggregate_id: UUID) -> None:
         self._accounts.pop(aggregate_id, None)
 
@@ -127,24 +130,37 @@ class LedgerUnitOfWork(UnitOfWork):
             self.missing |= self.plan.missing
 
     def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
-        """Read many aggregates (never snapshotted ones: transactions) in one query of a
-        store that can (:class:`~application.ports.BulkEvents`); :meth:`load` then takes them
-        from here. A store that cannot leaves them to be read one at a time."""
+        """Read many aggregates in one query of a store that can
+        (:class:`~application.ports.BulkEvents`); :meth:`load` then takes them from here
+        (an id with no events: known absent, not read again). Accounts the working set has
+        are not read. A store that cannot leaves them to be read one at a time."""
         recorder = getattr(self.app, "recorder", None)
         if not isinstance(recorder, BulkEvents):
             return
-        wanted = [i for i in aggregate_ids if i not in self.loaded and i not in self._prefetched]
-        for aggregate_id, stored_events in recorder.select_events_of(wanted).items():
+        wanted = {
+            i
+            for i in aggregate_ids
+            if i not in self.loaded
+            and i not in self._prefetched
+            and i not in self.missing
+            and not (self.optimistic and self.working_set.has(i))
+        }
+        if not wanted:
+            return
+        found = recorder.select_events_of(wanted)
+        for aggregate_id in wanted:
             aggregate: Any = None
-            for stored in stored_events:
+            for stored in found.get(aggregate_id, ()):
                 event: Any = self.app.mapper.to_domain_event(stored)
                 aggregate = event.mutate(aggregate)
             self._prefetched[aggregate_id] = aggregate
 
     def load(self, aggregate_id: UUID) -> Any | None:
-        prefetched = self._prefetched.pop(aggregate_id, None)
-        if prefetched is not None:
-            return prefetched
+        if aggregate_id in self._prefetched:
+            aggregate = self._prefetched.pop(aggregate_id)
+            if self.optimistic and isinstance(aggregate, Account):
+                self.working_set.put(aggregate.clone())
+            return aggregate
         if not self.optimistic:
             return super().load(aggregate_id)
         cached = self.working_set.get(aggregate_id)
