@@ -1,0 +1,400 @@
+"""``python -m benchmarks.capacity [--quick] [--batch-sizes 50,200,500] [--batch 200]
+[--writers 1,2,4] [--seconds S] [--sample N] [--role-cpu-ms MS] [--targets 10000,100000]``
+
+Measures, on a fresh PostgreSQL schema (see :mod:`benchmarks.capacity`):
+
+1. what a payment costs the store: ``--sample`` internal transfers booked through the ledger
+   application, their rows, bytes and WAL;
+2. per batch size, one writer alone: the exclusive table lock's hold per batch (lock granted
+   to COMMIT), the wait for it, WAL bytes and CPU per payment (writer and backend);
+3. at ``--batch``: 1, 2, 4 writer processes on one table and on a table each, measured,
+   next to what the model predicts from step 2 (:mod:`.model`);
+4. the model applied to ``--targets``: ingestion pods, partitions, event tables, database
+   writers, and what saturates first.
+
+Prints the machine (with its load average: others share it), the command and the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.__main__ import render_machine
+from benchmarks.arguments import counts
+from benchmarks.capacity.model import Calibration, Costs, Plan, plan, predict
+from benchmarks.capacity.payments import Sample, batch, sample_payments
+from benchmarks.capacity.recorder import (
+    TABLE_PREFIX,
+    InsertWal,
+    encoding_s,
+    explain_wal,
+    timed_recorder,
+)
+from benchmarks.capacity.writers import WriterResult, WriterSpec, free_cores, run_writers
+from benchmarks.environment import fresh_store, load_average
+
+WAL_BATCHES = 3
+"""Batches inserted under ``EXPLAIN (ANALYZE, WAL)`` per batch size."""
+ROLE_CPU_MS = 1.0
+"""Role process CPU per payment measured by ``python -m benchmarks.profile_ingestion``
+(docs/capacity.md): the default of ``--role-cpu-ms``."""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.capacity",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--batch-sizes", type=counts, default=[50, 200, 500])
+    parser.add_argument("--batch", type=int, default=200, help="batch of the writers' runs")
+    parser.add_argument("--writers", type=counts, default=[1, 2, 4])
+    parser.add_argument("--seconds", type=float, default=6.0, help="per measured run")
+    parser.add_argument("--sample", type=int, default=2_000, help="payments booked for real")
+    parser.add_argument("--role-cpu-ms", type=float, default=ROLE_CPU_MS)
+    parser.add_argument("--targets", type=counts, default=[10_000, 100_000])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks it runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.batch_sizes, args.writers, args.seconds, args.sample = [50, 200], [1, 2], 1.0, 200
+    if args.batch not in args.batch_sizes:
+        args.batch_sizes = sorted({*args.batch_sizes, args.batch})
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    args = parse_args(given)
+    console = Console()
+    started = time.perf_counter()
+    load_before = load_average()
+    with fresh_store("postgres") as database:
+        url, schema = str(database.url), str(database.schema)
+        console.log(f"booking {args.sample:,} payments through the ledger application ...")
+        sample = sample_payments(url, schema, database.data_dir, args.sample, args.batch)
+        timed_recorder(url, schema, create_table=True).datastore.close()
+        sweep: dict[int, Sweep] = {}
+        for size in args.batch_sizes:
+            console.log(f"one writer, batches of {size} payments, {args.seconds:g} s ...")
+            results, server_wal = _with_wal(url, partial(_run, url, [schema], size, sample, args))
+            sweep[size] = Sweep(results, server_wal, *_after(url, schema, size, sample))
+        separate = [f"{schema}_w{i}" for i in range(max(args.writers))]
+        with psycopg.connect(url, autocommit=True) as conn:
+            for name in separate:
+                conn.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            for name in separate:
+                timed_recorder(url, name, create_table=True).datastore.close()
+            concurrent: list[tuple[int, str, list[WriterResult]]] = []
+            for writers in args.writers:
+                for mode, schemas in (
+                    ("one table", [schema] * writers),
+                    ("a table each", separate[:writers]),
+                ):
+                    console.log(f"{writers} writer(s), {mode}, batches of {args.batch} ...")
+                    concurrent.append((writers, mode, _run(url, schemas, args.batch, sample, args)))
+            with psycopg.connect(url, autocommit=True) as conn:
+                table = f'"{schema}".{TABLE_PREFIX}_events'
+                stored = conn.execute(
+                    f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}"
+                ).fetchone()
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                for name in separate:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    assert stored is not None
+    bytes_per_row = int(stored[1]) / max(int(stored[0]), 1)
+    machine = render_machine(
+        "python -m benchmarks.capacity " + shlex.join(given), time.perf_counter() - started
+    )
+    machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after")
+    console.print(machine)
+    console.print(render_sample(sample, bytes_per_row))
+    console.print(render_lock(sweep))
+    console.print(render_costs(sweep))
+    calibration = _calibration(args.batch, sweep[args.batch])
+    console.print(render_concurrency(concurrent, calibration))
+    single = sweep[args.batch].results
+    costs = Costs(
+        lock_ceiling=calibration.lock_ceiling,
+        role_cpu_s=args.role_cpu_ms / 1000,
+        pod_rate=1000 / args.role_cpu_ms,
+        db_cpu_s=sum(r.backend_cpu_s for r in single) / max(sum(r.payments for r in single), 1),
+        wal_bytes=sweep[args.batch].own_wal_per_payment(args.batch),
+    )
+    console.print(render_plan([plan(target, costs) for target in args.targets], costs))
+    return 0
+
+
+def _run(
+    url: str, schemas: list[str], size: int, sample: Sample, args: argparse.Namespace
+) -> list[WriterResult]:
+    specs = [WriterSpec(url, name, size, sample.rows_per_payment, args.seconds) for name in schemas]
+    return run_writers(specs, sample.templates)
+
+
+def _with_wal(url: str, run: Callable[[], list[WriterResult]]) -> tuple[list[WriterResult], int]:
+    """``run()`` and the server's WAL bytes written meanwhile."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
+        results = run()
+        diff = conn.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)",
+            (before[0] if before else None,),
+        ).fetchone()
+    return results, int(diff[0]) if diff else 0
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One writer alone at one batch size: its results and the WAL it wrote."""
+
+    results: list[WriterResult]
+    server_wal_bytes: int
+    """``pg_wal_lsn_diff`` over the run: the whole server's WAL (others' too)."""
+    own_wal: list[InsertWal]
+    """``EXPLAIN (ANALYZE, WAL)`` of a few batches of the same size, just after."""
+    encode_s: float
+    """Client time to encode one batch (mean of a few, just after)."""
+
+    @property
+    def payments(self) -> int:
+        return sum(r.payments for r in self.results)
+
+    def own_wal_per_payment(self, size: int) -> float:
+        return statistics.fmean(w.bytes for w in self.own_wal) / size
+
+
+def _after(url: str, schema: str, size: int, sample: Sample) -> tuple[list[InsertWal], float]:
+    """The WAL of a few batches' INSERTs and the client time to encode a batch."""
+    recorder = timed_recorder(url, schema)
+    try:
+        batches = [
+            batch(sample.templates, size, sample.rows_per_payment) for _ in range(WAL_BATCHES)
+        ]
+        encode = statistics.fmean(encoding_s(recorder, events) for events in batches)
+        return [explain_wal(recorder, events) for events in batches], encode
+    finally:
+        recorder.datastore.close()
+
+
+def _calibration(size: int, run: Sweep) -> Calibration:
+    results = run.results
+    timings = [t for r in results for t in r.timings]
+    payments = sum(r.payments for r in results)
+    return Calibration(
+        payments_per_batch=size,
+        hold_s=statistics.fmean(t.hold_s for t in timings),
+        cycle_s=sum(r.elapsed_s for r in results) / len(timings),
+        encode_s=run.encode_s,
+        cpu_per_payment_s=sum(r.cpu_s + r.backend_cpu_s for r in results) / payments,
+    )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def render_sample(sample: Sample, bytes_per_row: float) -> Table:
+    table = Table(
+        title=f"What a payment costs the store ({sample.payments:,} internal transfers booked)"
+    )
+    table.add_column("figure")
+    table.add_column("per payment", justify="right")
+    table.add_column("note")
+    per = sample.payments
+    table.add_row(
+        "rows in ledger_events",
+        f"{sample.rows_per_payment:.2f}",
+        "events of the transaction and both accounts",
+    )
+    table.add_row(
+        "event state (JSON) bytes", f"{sample.state_bytes / per:,.0f}", "octet_length(state)"
+    )
+    table.add_row("row bytes", f"{sample.row_bytes / per:,.0f}", "pg_column_size of the rows")
+    table.add_row(
+        "table + index bytes",
+        f"{sample.relation_bytes / per:,.0f}",
+        "pg_total_relation_size growth",
+    )
+    table.add_row(
+        "table + index bytes (timed writers)",
+        f"{bytes_per_row * sample.rows_per_payment:,.0f}",
+        "the benchmark's own table, all runs",
+    )
+    table.add_row(
+        "WAL bytes (booking through the app)",
+        f"{sample.wal_bytes / per:,.0f}",
+        "pg_wal_lsn_diff; whole server",
+    )
+    table.add_row(
+        "booking rate through the app",
+        f"{per / sample.seconds:,.0f}/s",
+        "one process, in-process calls, no broker",
+    )
+    return table
+
+
+def render_lock(sweep: dict[int, Sweep]) -> Table:
+    table = Table(
+        title="One writer alone: the table lock per batch (lock granted -> COMMIT acknowledged)"
+    )
+    for column in (
+        "payments / batch",
+        "events / batch",
+        "batches",
+        "hold mean ms",
+        "hold p95 ms",
+        "of it before the INSERT ms",
+        "client encoding ms",
+        "wait ms",
+        "payments/s",
+        "lock ceiling alone (B / hold)",
+        "lock ceiling queued (B / (hold - encoding))",
+    ):
+        table.add_column(column, justify="right")
+    for size, run in sorted(sweep.items()):
+        timings = [t for r in run.results for t in r.timings]
+        elapsed = max(r.elapsed_s for r in run.results)
+        hold = statistics.fmean(t.hold_s for t in timings)
+        table.add_row(
+            f"{size}",
+            f"{statistics.fmean(t.events for t in timings):,.0f}",
+            f"{len(timings):,}",
+            _ms(hold),
+            _ms(_quantile([t.hold_s for t in timings], 0.95)),
+            _ms(statistics.fmean(t.before_insert_s for t in timings)),
+            _ms(run.encode_s),
+            _ms(statistics.fmean(t.wait_s for t in timings)),
+            f"{run.payments / elapsed:,.0f}",
+            f"{size / hold:,.0f}",
+            f"{size / max(hold - run.encode_s, 1e-6):,.0f}",
+        )
+    return table
+
+
+def render_costs(sweep: dict[int, Sweep]) -> Table:
+    table = Table(title="One writer alone: WAL and CPU per payment")
+    for column in (
+        "payments / batch",
+        "WAL bytes (own INSERT)",
+        "full page images",
+        "WAL bytes (whole server)",
+        "writer CPU ms",
+        "PostgreSQL CPU ms",
+    ):
+        table.add_column(column, justify="right")
+    for size, run in sorted(sweep.items()):
+        payments = run.payments
+        table.add_row(
+            f"{size}",
+            f"{run.own_wal_per_payment(size):,.0f}",
+            f"{statistics.fmean(w.full_page_images for w in run.own_wal) / size:.2f}",
+            f"{run.server_wal_bytes / payments:,.0f}",
+            _ms(sum(r.cpu_s for r in run.results) / payments),
+            _ms(sum(r.backend_cpu_s for r in run.results) / payments),
+        )
+    return table
+
+
+def render_concurrency(
+    runs: list[tuple[int, str, list[WriterResult]]], calibration: Calibration
+) -> Table:
+    table = Table(
+        title=(
+            f"N writers, batches of {calibration.payments_per_batch}: measured vs the model "
+            f"(calibrated on one writer: hold {_ms(calibration.hold_s)} ms of which encoding "
+            f"{_ms(calibration.encode_s)} ms, cycle {_ms(calibration.cycle_s)} ms, "
+            f"{_ms(calibration.cpu_per_payment_s)} CPU ms/payment; the cores free during each run)"
+        )
+    )
+    for column in (
+        "writers",
+        "tables",
+        "cores free",
+        "measured payments/s",
+        "model payments/s",
+        "model's bound",
+        "measured / model",
+        "lock busy",
+        "mean wait ms",
+        "mean hold ms",
+    ):
+        table.add_column(column, justify="right")
+    for writers, mode, results in runs:
+        payments = sum(r.payments for r in results)
+        elapsed = max(r.elapsed_s for r in results)
+        timings = [t for r in results for t in r.timings]
+        cores = free_cores(results)
+        prediction = predict(writers, calibration, cores, shared=mode == "one table")
+        busy = sum(t.hold_s for t in timings) / elapsed / (1 if mode == "one table" else writers)
+        measured = payments / elapsed
+        table.add_row(
+            str(writers),
+            mode,
+            f"{cores:.2f}",
+            f"{measured:,.0f}",
+            f"{prediction.rate:,.0f}",
+            prediction.bound,
+            f"{measured / prediction.rate:.2f}",
+            f"{100 * busy:.0f} %",
+            _ms(statistics.fmean(t.wait_s for t in timings)),
+            _ms(statistics.fmean(t.hold_s for t in timings)),
+        )
+    return table
+
+
+def render_plan(plans: list[Plan], costs: Costs) -> Table:
+    table = Table(
+        title=(
+            "The model applied to the targets (measured: lock ceiling, PG CPU, WAL; role CPU from "
+            f"benchmarks.profile_ingestion: {costs.role_cpu_s * 1e3:.2f} ms/payment; assumed: "
+            f"lock {costs.lock_utilisation:.0%} and pods {costs.pod_utilisation:.0%} busy, a DB "
+            f"writer = {costs.writer_cores:g} usable cores and "
+            f"{costs.writer_wal_bytes_s / 1e6:g} MB/s WAL)"
+        )
+    )
+    for column in (
+        "payments/s",
+        "ingestion pods",
+        "partitions",
+        "event tables",
+        "DB CPU cores",
+        "WAL MB/s",
+        "DB writers",
+        "one table on one writer saturates first at",
+    ):
+        table.add_column(column, justify="right")
+    for p in plans:
+        first = f"{p.first_bound}: {p.single_table_rates[p.first_bound]:,.0f}/s"
+        table.add_row(
+            f"{p.target:,.0f}",
+            str(p.pods),
+            str(p.partitions),
+            str(p.tables),
+            f"{p.db_cores:.1f}",
+            f"{p.wal_bytes_s / 1e6:.1f}",
+            str(p.writers),
+            first,
+        )
+    return table
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
