@@ -1,6 +1,6 @@
 """``python -m benchmarks.capacity [--quick] [--batch-sizes 50,200,500] [--batch 200]
 [--writers 1,2,4] [--seconds S] [--sample N] [--role-cpu-ms MS] [--role-db-cpu-ms MS]
-[--targets 10000,100000]``
+[--outbox-cpu-ms MS] [--projector-events-s N] [--targets 10000,100000]``
 
 Measures, on a fresh PostgreSQL schema (see :mod:`benchmarks.capacity`):
 
@@ -53,6 +53,11 @@ ROLE_CPU_MS = 1.0
 ROLE_DB_CPU_MS = 0.10
 """PostgreSQL CPU per payment of that process's backends (reads included), the same
 profile: the plan takes the larger of it and this benchmark's insert-only figure."""
+OUTBOX_CPU_MS = 0.25
+"""CPU per payment of the outbox publisher thread, the same profile."""
+PROJECTOR_EVENTS_S = 5_928
+"""Projection catch-up of one projector on PostgreSQL, events/s (``python -m benchmarks``,
+docs/benchmarks.md): a table's projector must follow the table."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -68,6 +73,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=2_000, help="payments booked for real")
     parser.add_argument("--role-cpu-ms", type=float, default=ROLE_CPU_MS)
     parser.add_argument("--role-db-cpu-ms", type=float, default=ROLE_DB_CPU_MS)
+    parser.add_argument("--outbox-cpu-ms", type=float, default=OUTBOX_CPU_MS)
+    parser.add_argument("--projector-events-s", type=float, default=PROJECTOR_EVENTS_S)
     parser.add_argument("--targets", type=counts, default=[10_000, 100_000])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks it runs")
     args = parser.parse_args(argv)
@@ -141,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
         # the median over the batch sizes: one sample may follow a checkpoint (its full page
         # images triple the WAL; Aurora writes none)
+        projector_rate=args.projector_events_s / sample.rows_per_payment,
+        outbox_rate=1000 / args.outbox_cpu_ms,
         wal_bytes=statistics.median(run.own_wal_per_payment(size) for size, run in sweep.items()),
     )
-    console.print(render_plan([plan(target, costs) for target in args.targets], costs))
+    plans = [plan(target, costs) for target in args.targets]
+    console.print(render_plan(plans, costs))
+    console.print(render_saturation(plans[0]))
     return 0
 
 
@@ -376,10 +387,12 @@ def render_plan(plans: list[Plan], costs: Costs) -> Table:
             f"The model applied to the targets (measured: queued lock ceiling "
             f"{costs.lock_ceiling:,.0f}/s per table, WAL {costs.wal_bytes:,.0f} B/payment; from "
             f"benchmarks.profile_ingestion: role CPU {costs.role_cpu_s * 1e3:.2f} ms/payment, "
-            f"PG CPU {costs.db_cpu_s * 1e3:.2f} ms/payment; assumed: "
-            f"lock {costs.lock_utilisation:.0%} and pods {costs.pod_utilisation:.0%} busy, a DB "
-            f"writer = {costs.writer_cores:g} usable cores and "
-            f"{costs.writer_wal_bytes_s / 1e6:g} MB/s WAL)"
+            f"PG CPU {costs.db_cpu_s * 1e3:.2f} ms/payment, outbox "
+            f"{1000 / costs.outbox_rate:.2f} ms/payment; python -m benchmarks: a projector "
+            f"{costs.projector_rate:,.0f} payments/s; assumed: "
+            f"lock {costs.lock_utilisation:.0%}, pods and singletons "
+            f"{costs.pod_utilisation:.0%} busy, a DB writer = {costs.writer_cores:g} usable "
+            f"cores and {costs.writer_wal_bytes_s / 1e6:g} MB/s WAL)"
         )
     )
     for column in (
@@ -405,6 +418,16 @@ def render_plan(plans: list[Plan], costs: Costs) -> Table:
             str(p.writers),
             first,
         )
+    return table
+
+
+def render_saturation(p: Plan) -> Table:
+    """Each resource's rate with one event table on one database writer, lowest first."""
+    table = Table(title="Saturation: one table, one DB writer")
+    table.add_column("resource")
+    table.add_column("payments/s", justify="right")
+    for name, rate in sorted(p.single_table_rates.items(), key=lambda item: item[1]):
+        table.add_row(name, f"{rate:,.0f}")
     return table
 
 

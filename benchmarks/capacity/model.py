@@ -81,6 +81,10 @@ class Costs:
     """PostgreSQL CPU per payment (backend of the writer)."""
     wal_bytes: float
     """WAL bytes per payment."""
+    projector_rate: float
+    """Payments/s one projector process follows (its events/s over events per payment)."""
+    outbox_rate: float
+    """Payments/s one outbox publisher publishes (one core over its CPU per payment)."""
     lock_utilisation: float = 0.5
     """Share of a table's lock time to plan for (queueing grows fast beyond ~50 %)."""
     pod_utilisation: float = 0.7
@@ -96,6 +100,7 @@ class Plan:
     pods: int
     partitions: int
     tables: int
+    """Event tables (each its own lock, projector and outbox publisher)."""
     db_cores: float
     wal_bytes_s: float
     writers: int
@@ -108,7 +113,14 @@ class Plan:
 def plan(target: float, costs: Costs) -> Plan:
     """Pods, partitions, event tables and database writers for ``target`` payments/s."""
     pods = math.ceil(target / (costs.pod_rate * costs.pod_utilisation))
-    tables = math.ceil(target / (costs.lock_ceiling * costs.lock_utilisation))
+    # a table's singletons (its projector, its outbox publisher) follow the table: a table
+    # takes no more than the slowest of its lock and its singletons
+    per_table = min(
+        costs.lock_ceiling * costs.lock_utilisation,
+        costs.projector_rate * costs.pod_utilisation,
+        costs.outbox_rate * costs.pod_utilisation,
+    )
+    tables = math.ceil(target / per_table)
     partitions = 2 ** math.ceil(math.log2(max(2 * pods, tables, 2)))
     db_cores = target * costs.db_cpu_s
     wal = target * costs.wal_bytes
@@ -117,6 +129,8 @@ def plan(target: float, costs: Costs) -> Plan:
     )
     single = {
         "table lock": costs.lock_ceiling,
+        "projector (one per table)": costs.projector_rate,
+        "outbox publisher (one per table)": costs.outbox_rate,
         "database CPU (one writer)": costs.writer_cores / costs.db_cpu_s,
         "WAL (one writer)": costs.writer_wal_bytes_s / costs.wal_bytes,
     }

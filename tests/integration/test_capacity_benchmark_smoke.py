@@ -61,6 +61,7 @@ def test_capacity_benchmark_quick_prints_every_table_with_positive_figures() -> 
         "One writer alone: WAL and CPU per payment",
         "N writers, batches of 200",
         "The model applied to the targets",
+        "Saturation: one table, one DB writer",
     ):
         assert title in output, title
     assert "load average" in output and "python -m benchmarks.capacity --quick" in output
