@@ -108,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             console.log(f"one writer, batches of {size} payments, {args.seconds:g} s ...")
             results, server_wal = _with_wal(url, partial(_run, url, [schema], size, sample, args))
             sweep[size] = Sweep(results, server_wal, *_after(url, schema, size, sample))
+        console.log(f"one writer, batches of {args.batch}, typed arrays (the proposed insert) ...")
+        arrays_run = partial(_run, url, [schema], args.batch, sample, args, "typed arrays")
+        results, server_wal = _with_wal(url, arrays_run)
+        variants = {
+            "typed arrays": Sweep(
+                results, server_wal, *_after(url, schema, args.batch, sample, "typed arrays")
+            )
+        }
         separate = [f"{schema}_w{i}" for i in range(max(args.writers))]
         with psycopg.connect(url, autocommit=True) as conn:
             for name in separate:
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after")
     console.print(machine)
     console.print(render_sample(sample, bytes_per_row))
-    console.print(render_lock(sweep))
+    console.print(render_lock(sweep, args.batch, variants))
     console.print(render_costs(sweep))
     calibration = _calibration(args.batch, sweep[args.batch])
     console.print(render_concurrency(concurrent, calibration))
@@ -161,14 +169,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     plans = [plan(target, costs) for target in args.targets]
     console.print(render_plan(plans, costs))
-    console.print(render_saturation(plans[0]))
+    arrays = _calibration(args.batch, variants["typed arrays"])
+    console.print(render_saturation(plans[0], {"table lock, typed arrays": arrays.lock_ceiling}))
     return 0
 
 
 def _run(
-    url: str, schemas: list[str], size: int, sample: Sample, args: argparse.Namespace
+    url: str,
+    schemas: list[str],
+    size: int,
+    sample: Sample,
+    args: argparse.Namespace,
+    variant: str = "production",
 ) -> list[WriterResult]:
-    specs = [WriterSpec(url, name, size, sample.rows_per_payment, args.seconds) for name in schemas]
+    specs = [
+        WriterSpec(url, name, size, sample.rows_per_payment, args.seconds, variant)
+        for name in schemas
+    ]
     return run_writers(specs, sample.templates)
 
 
@@ -184,9 +201,11 @@ def _with_wal(url: str, run: Callable[[], list[WriterResult]]) -> tuple[list[Wri
     return results, int(diff[0]) if diff else 0
 
 
-def _after(url: str, schema: str, size: int, sample: Sample) -> tuple[list[InsertWal], float]:
+def _after(
+    url: str, schema: str, size: int, sample: Sample, variant: str = "production"
+) -> tuple[list[InsertWal], float]:
     """The WAL of a few batches' INSERTs and the client time to encode a batch."""
-    recorder = timed_recorder(url, schema)
+    recorder = timed_recorder(url, schema, variant=variant)
     try:
         batches = [
             batch(sample.templates, size, sample.rows_per_payment) for _ in range(WAL_BATCHES)

@@ -82,7 +82,11 @@ def render_sample(sample: Sample, bytes_per_row: float) -> Table:
     return table
 
 
-def render_lock(sweep: dict[int, Sweep]) -> Table:
+def render_lock(
+    sweep: dict[int, Sweep], size_of_variants: int, variants: dict[str, Sweep]
+) -> Table:
+    """One row per batch size of the production insert, then one per other insert path (at
+    ``size_of_variants``), labelled ``size, name``."""
     table = Table(
         title="One writer alone: the table lock per batch (lock granted -> COMMIT acknowledged)"
     )
@@ -100,12 +104,16 @@ def render_lock(sweep: dict[int, Sweep]) -> Table:
         "lock ceiling queued (B / (hold - encoding))",
     ):
         table.add_column(column, justify="right")
-    for size, run in sorted(sweep.items()):
+    rows = [(str(size), size, run) for size, run in sorted(sweep.items())]
+    rows += [
+        (f"{size_of_variants}, {name}", size_of_variants, run) for name, run in variants.items()
+    ]
+    for label, size, run in rows:
         timings = [t for r in run.results for t in r.timings]
         elapsed = max(r.elapsed_s for r in run.results)
         hold = statistics.fmean(t.hold_s for t in timings)
         table.add_row(
-            f"{size}",
+            label,
             f"{statistics.fmean(t.events for t in timings):,.0f}",
             f"{len(timings):,}",
             _ms(hold),
@@ -231,11 +239,14 @@ def render_plan(plans: list[Plan], costs: Costs) -> Table:
     return table
 
 
-def render_saturation(p: Plan) -> Table:
-    """Each resource's rate with one event table on one database writer, lowest first."""
+def render_saturation(p: Plan, proposed: dict[str, float]) -> Table:
+    """Each resource's rate with one event table on one database writer, lowest first, and
+    the rates the proposed changes would give (marked, not in the plan)."""
     table = Table(title="Saturation: one table, one DB writer")
     table.add_column("resource")
     table.add_column("payments/s", justify="right")
     for name, rate in sorted(p.single_table_rates.items(), key=lambda item: item[1]):
         table.add_row(name, f"{rate:,.0f}")
+    for name, rate in proposed.items():
+        table.add_row(f"{name} (proposed, measured)", f"{rate:,.0f}")
     return table

@@ -33,6 +33,8 @@ class WriterSpec:
     payments_per_batch: int
     rows_per_payment: float
     seconds: float
+    variant: str = "production"
+    """Which insert path (:data:`~.recorder.RECORDERS`)."""
 
 
 @dataclass
@@ -69,7 +71,7 @@ def machine_idle_s() -> float:
 
 def _write(spec: WriterSpec, templates: list[Template], barrier: Barrier, out: object) -> None:
     """One writer process (module docstring); its :class:`WriterResult` goes to ``out``."""
-    recorder = timed_recorder(spec.url, spec.schema)
+    recorder = timed_recorder(spec.url, spec.schema, variant=spec.variant)
     pid = recorder.backend_pid()
     prebuilt = [
         batch(templates, spec.payments_per_batch, spec.rows_per_payment)

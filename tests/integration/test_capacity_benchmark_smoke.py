@@ -78,6 +78,9 @@ def test_capacity_benchmark_quick_prints_every_table_with_positive_figures() -> 
         # WAL of the INSERT, writer CPU
         assert _number(costs[1]) > 0 and _number(costs[4]) > 0, costs
 
+    (arrays,) = _cells(output, "200, typed arrays")  # the proposed insert path, timed alike
+    assert _number(arrays[3]) > 0 and _number(arrays[8]) > 0, arrays
+
     for writers in ("1", "2"):
         runs = _cells(output, writers)
         assert {row[1] for row in runs} == {"one table", "a table each"}, runs
