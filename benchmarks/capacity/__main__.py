@@ -225,6 +225,7 @@ def _calibration(size: int, run: Sweep) -> Calibration:
         hold_s=statistics.fmean(t.hold_s for t in timings),
         cycle_s=sum(r.elapsed_s for r in results) / len(timings),
         encode_s=run.encode_s,
+        before_insert_s=statistics.fmean(t.before_insert_s for t in timings),
         cpu_per_payment_s=sum(r.cpu_s + r.backend_cpu_s for r in results) / payments,
     )
 
