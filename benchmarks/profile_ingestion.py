@@ -44,7 +44,7 @@ from api.runtime.settings import Settings
 from benchmarks.__main__ import render_machine
 from benchmarks.arguments import ledger_setting
 from benchmarks.environment import fresh_store, load_average
-from benchmarks.profiling import CLOCK_TICKS, load
+from benchmarks.profiling import load, process_cpu_s
 from benchmarks.scale_out.checks import BookedCounter
 from benchmarks.scale_out.processes import (
     ROOT,
@@ -99,15 +99,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.quick:
         args.messages, args.accounts = 500, 50
     return args
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux ``/proc``; PostgreSQL backends too)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def backend_pids(conn: psycopg.Connection[Any]) -> list[int]:

@@ -64,6 +64,16 @@ def thread_cpu_s(native_id: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process of this host (a PostgreSQL backend too; 0 when
+    ``/proc`` does not have it, e.g. a database on another host)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 @dataclass
 class ThreadSamples:
     """What the sampler saw of one thread: per function, the wall seconds spent in it

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.capacity.payments import Template, batch
 from benchmarks.capacity.recorder import BatchTiming, timed_recorder
-from benchmarks.profiling import CLOCK_TICKS
+from benchmarks.profiling import CLOCK_TICKS, process_cpu_s
 
 PREBUILT_BATCHES = 40
 """Batches built before the clock starts; later ones are built as the writer goes."""
@@ -50,16 +50,6 @@ class WriterResult:
     timings: list[BatchTiming] = field(default_factory=list)
 
 
-def backend_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a PostgreSQL backend (readable in ``/proc`` when the
-    server runs on this host; 0 otherwise)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def machine_idle_s() -> float:
     """Idle + iowait CPU seconds of all cores since boot (``/proc/stat``)."""
     try:
@@ -82,7 +72,7 @@ def _write(spec: WriterSpec, templates: list[Template], barrier: Barrier, out: o
     recorder.timings.clear()
     barrier.wait()
     result = WriterResult()
-    cpu, backend, idle = time.process_time(), backend_cpu_s(pid), machine_idle_s()
+    cpu, backend, idle = time.process_time(), process_cpu_s(pid), machine_idle_s()
     started = time.perf_counter()
     n = 0
     while time.perf_counter() - started < spec.seconds:
@@ -96,7 +86,7 @@ def _write(spec: WriterSpec, templates: list[Template], barrier: Barrier, out: o
         n += 1
     result.elapsed_s = time.perf_counter() - started
     result.cpu_s = time.process_time() - cpu
-    result.backend_cpu_s = backend_cpu_s(pid) - backend
+    result.backend_cpu_s = process_cpu_s(pid) - backend
     result.idle_s = machine_idle_s() - idle
     recorder.datastore.close()
     out.put(result)  # type: ignore[attr-defined]
