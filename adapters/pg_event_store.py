@@ -16,6 +16,11 @@ the next event woke the subscription (a projector started just before a write wa
 They also answer the :class:`~application.ports.StoredVersions` port
 (:meth:`ListenFirstRecorder.current_versions`): many aggregates' current versions in one query.
 
+They insert a batch as four typed arrays in binary (``uuid[]``, ``int8[]``, ``text[]``,
+``bytea[]``, dumped by psycopg's C dumpers) instead of eventsourcing's one array of composite
+values in text, which psycopg dumps in Python *after* the table lock is taken: the same rows,
+lock and NOTIFY, the lock held about 3.4x shorter (docs/capacity.md).
+
 And they prove a partitioned writer's scope in the insert transaction: a ``write_proof``
 (:class:`~application.ledger.ports.WriteProof`) handed to ``Application.save`` reaches
 :meth:`ListenFirstRecorder._insert_events`, which runs its scope's ``prove`` on the insert's
@@ -88,6 +93,30 @@ class ListenFirstRecorder(PostgresApplicationRecorder):
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[ApplicationRecorder]:
         return ListenFirstSubscription(recorder=self, gt=gt, topics=topics)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.insert_arrays_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        """Lock, notify and insert (as eventsourcing does), the batch as typed arrays."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self.insert_arrays_statement,
+            (
+                [event.originator_id for event in stored_events],
+                [event.originator_version for event in stored_events],
+                [event.topic for event in stored_events],
+                [event.state for event in stored_events],
+            ),
+        )
 
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
