@@ -21,6 +21,7 @@ dropped.
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -182,12 +183,19 @@ class Cluster:
         self.replicas.append(replica)
         return replica
 
-    def partitions_of(self, replica: RoleProcess) -> list[int]:
+    def _broker_check(self, replica: RoleProcess) -> dict[str, Any]:
         try:
             body = httpx.get(f"http://127.0.0.1:{replica.port}/readyz", timeout=2).json()
         except (httpx.HTTPError, ValueError):
-            return []
-        return list(body.get("checks", {}).get("broker", {}).get("partitions", []))
+            return {}
+        return dict(body.get("checks", {}).get("broker", {}))
+
+    def partitions_of(self, replica: RoleProcess) -> list[int]:
+        return list(self._broker_check(replica).get("partitions", []))
+
+    def member_of(self, replica: RoleProcess) -> str:
+        """The replica's lease member id (as the write trail names it)."""
+        return str(self._broker_check(replica).get("member", ""))
 
     def decided(self) -> int:
         return self.counter.poll()
@@ -209,10 +217,24 @@ class Cluster:
         except AssertionError as error:
             state = (
                 f"{self.decided()} decided, {self.counter.pending_credits()} credits pending; "
-                f"queues {rabbitmq_depth(self.destinations.queue)}"
+                f"queues (ready, unacked, consumers): {self.queue_depths()}"
             )
             logs = "\n".join(r.log_text()[-4000:] for r in self.replicas)
             raise AssertionError(f"{error}: {state}\n{logs}") from None
+
+    def queue_depths(self) -> dict[str, tuple[int, ...]]:
+        """Every queue of this cluster (the inbound one, its partition queues, the DLQ)."""
+        listing = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "name", "messages_ready",
+             "messages_unacknowledged", "consumers"],
+            capture_output=True, text=True, check=False, timeout=60,
+        ).stdout  # fmt: skip
+        depths: dict[str, tuple[int, ...]] = {}
+        for line in listing.splitlines():
+            name, *numbers = line.split("\t")
+            if name.startswith(self.destinations.prefix) and numbers:
+                depths[name.removeprefix(self.destinations.prefix)] = tuple(map(int, numbers))
+        return depths
 
     def stop(self) -> list[int]:
         return [r.stop() for r in self.replicas if r.index not in self.killed]
@@ -257,6 +279,15 @@ class Cluster:
         for partition, member in rows:
             found.setdefault(int(partition), set()).add(str(member))
         return found
+
+    def last_writers(self) -> dict[int, str]:
+        """Partition -> the replica of its latest tenure that wrote (the write trail)."""
+        rows = _query(
+            self.database,
+            'SELECT DISTINCT ON (partition) partition, member FROM "{schema}".partition_writes '
+            "ORDER BY partition, token DESC",
+        )
+        return {int(partition): str(member) for partition, member in rows}
 
     def partition_of(self, key: str) -> int:
         return partition_of(key, int(LEASES["LEDGER_PARTITIONS"]))

@@ -212,12 +212,14 @@ class IngestionConsumer:
                 continue
             opened_at = time.monotonic()
             try:
-                self._consume(session, stop)
+                resubscribe = self._consume(session, stop)
             finally:
                 self.subscribed.clear()
                 self.metrics.connected.set(0)
                 session.close()
                 self._drop_undeliverable_acks(session)
+            if resubscribe:
+                continue  # partitions moved away: a new session, nothing lost
             if not stop.is_set():
                 self._last_error = session.error or "connection lost"
                 log.warning("broker session lost; reconnecting", error=self._last_error)
@@ -251,9 +253,12 @@ class IngestionConsumer:
         )
         return session
 
-    def _consume(self, session: StompSession, stop: threading.Event) -> None:
+    def _consume(self, session: StompSession, stop: threading.Event) -> bool:
+        """Consume on ``session``; True when it must be replaced by a new one because
+        partitions moved away (see :meth:`_follow_partitions`)."""
         while session.alive and not stop.is_set():
-            self._follow_partitions(session)
+            if not self._follow_partitions(session):
+                return True
             batch = self._take_batch(session, stop)
             self._credits_carried = False
             if batch:
@@ -262,7 +267,7 @@ class IngestionConsumer:
                         self._process(session, batch, stop)
                 except _Abandoned as abandoned:
                     log.warning("batch abandoned; the broker redelivers it", reason=str(abandoned))
-                    return
+                    return False
             if not self._credits_carried:
                 self._apply_pending_credits()
         if stop.is_set() and session.alive:
@@ -270,6 +275,7 @@ class IngestionConsumer:
                 session.unsubscribe(SUBSCRIPTION_ID)
                 for partition in sorted(self._partition_subscriptions):
                     session.unsubscribe(f"{PARTITION_SUBSCRIPTION_PREFIX}{partition}")
+        return False
 
     def wait_idle(self, _partitions: object = None) -> None:
         """Return once no batch is in hand (the leases' ``on_revoked``: the writes of the
@@ -279,17 +285,23 @@ class IngestionConsumer:
 
     # -- partitions ----------------------------------------------------------------------
 
-    def _follow_partitions(self, session: StompSession) -> None:
-        """Subscribe to the queues of the partitions now held, unsubscribe from the others
-        (what they had delivered is forwarded to the new owner by the routing)."""
+    def _follow_partitions(self, session: StompSession) -> bool:
+        """Subscribe to the queues of partitions newly held. False when a partition this
+        session is subscribed to has moved away: the session is then replaced rather than
+        unsubscribed from, so that the broker requeues, for the new owner, every message of
+        it that this session had received and not acknowledged (brokers differ on what an
+        UNSUBSCRIBE does to those: closing the session is the one thing they agree on)."""
         if self.router is None:
-            return
+            return True
         owned = self.router.owned()
         self.metrics.partitions_owned.set(len(owned))
-        gained = sorted(owned - self._partition_subscriptions)
         lost = sorted(self._partition_subscriptions - owned)
-        if gained or lost:
-            log.info("partition queues followed", subscribing=gained, unsubscribing=lost)
+        if lost:
+            log.info("partitions moved away; resubscribing on a new session", partitions=lost)
+            return False
+        gained = sorted(owned - self._partition_subscriptions)
+        if gained:
+            log.info("partition queues followed", subscribing=gained)
         for partition in gained:
             session.subscribe(
                 partition_queue(self.config.queue, partition),
@@ -297,9 +309,7 @@ class IngestionConsumer:
                 max(self.config.prefetch // 4, 1),
             )
             self._partition_subscriptions.add(partition)
-        for partition in lost:
-            session.unsubscribe(f"{PARTITION_SUBSCRIPTION_PREFIX}{partition}")
-            self._partition_subscriptions.discard(partition)
+        return True
 
     def _apply_pending_credits(self) -> None:
         """Apply the pending credits of the partitions held (between batches)."""

@@ -150,5 +150,6 @@ class IngestionWorkers:
             "lastError": status.last_error,
         }
         if self.leases is not None:
+            readiness["member"] = self.leases.member_id
             readiness["partitions"] = sorted(self.leases.owned())
         return readiness
