@@ -44,6 +44,7 @@ from application.unit_of_work import Clock, RetryFromFreshReads, utc_now
 from domain.causation import Causation, caused_by, current_recording_time
 from domain.errors import (
     AccountStateError,
+    InvalidHolderDetails,
     InvalidMoney,
     InvalidTransition,
     PostingRefused,
@@ -51,6 +52,7 @@ from domain.errors import (
 )
 from domain.ledger import booking
 from domain.ledger.accounts import Account, balance_is_projected, internal_code
+from domain.ledger.holders import HolderDetails
 from domain.ledger.ids import account_id
 from domain.ledger.transactions import (
     REVERSAL_CHANNEL,
@@ -94,7 +96,11 @@ class LedgerApplication(Application[UUID]):
             if uow.find_account(command.iban.value) is not None:
                 raise AlreadyExists(f"an account with IBAN {command.iban} is already open")
             account = Account.open_customer(
-                command.iban, command.holder_name, command.currency, command.overdraft_limit
+                command.iban,
+                command.holder_name,
+                command.currency,
+                command.overdraft_limit,
+                command.holder,
             )
             uow.add(account)
             return account
@@ -142,6 +148,15 @@ class LedgerApplication(Application[UUID]):
             key, lambda account: account.change_overdraft_limit(limit, reason)
         )
 
+    def change_holder_details(
+        self, key: str, holder_name: str, holder: HolderDetails, reason: str
+    ) -> Account:
+        """Record a customer account's holder name and details as they now are (callers see
+        to maker-checker): the account directory of Verification of Payee follows them."""
+        return self._change_account(
+            key, lambda account: account.change_holder_details(holder_name, holder, reason)
+        )
+
     def close_account(self, key: str, reason: str) -> Account:
         return self._change_account(key, lambda account: account.close(reason))
 
@@ -154,7 +169,7 @@ class LedgerApplication(Application[UUID]):
                 change(account)
             except AccountStateError as error:
                 raise Conflict(str(error)) from None
-            except InvalidMoney as error:
+            except (InvalidMoney, InvalidHolderDetails) as error:
                 raise InvalidCommand(str(error)) from None
             return account
 

@@ -159,6 +159,7 @@ class ChangeKind(StrEnum):
     UNFREEZE_ACCOUNT = "UNFREEZE_ACCOUNT"
     REVERSE_TRANSACTION = "REVERSE_TRANSACTION"
     SET_OVERDRAFT_LIMIT = "SET_OVERDRAFT_LIMIT"
+    SET_HOLDER_DETAILS = "SET_HOLDER_DETAILS"
 
 
 REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
@@ -168,6 +169,7 @@ REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_FREEZE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_REVERSE,
     ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_WRITE,
+    ChangeKind.SET_HOLDER_DETAILS: Permission.ACCOUNTS_WRITE,
 }
 """The permission the maker needs to ask for a change of each kind."""
 
@@ -178,5 +180,6 @@ APPROVE_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_APPROVE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_APPROVE,
     ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_APPROVE,
+    ChangeKind.SET_HOLDER_DETAILS: Permission.ACCOUNTS_APPROVE,
 }
 """The permission the checker (a different user) needs to approve or reject it."""
