@@ -74,6 +74,7 @@ from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
 from projections.runner.projector import Projector
 from projections.runner.sources import EventSource
+from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
 
 Parts = (
@@ -211,6 +212,11 @@ class Container:
     def vop_directory(self) -> DirectoryQueries:
         parts: VopParts = self._part("vop", "vop_directory")
         return parts.directory
+
+    @property
+    def vop_checks(self) -> VopCheckQueries:
+        parts: VopParts = self._part("vop", "vop_checks")
+        return parts.checks
 
     @property
     def applications(self) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from projections.notifications.read_model import NotificationQueries
 from projections.quarantine import QuarantineStore
 from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
+from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
 
 CONTEXTS = ("ledger", "fraud", "identity", "notifications", "reconciliation", "vop")
@@ -329,6 +330,8 @@ class VopParts:
     """The Verification of Payee responder; every check it answers is an event."""
     directory: DirectoryQueries
     """The account directory (read model of the ledger's customer accounts)."""
+    checks: VopCheckQueries
+    """The recorded checks (read model), for compliance."""
 
 
 def build_vop(
@@ -340,4 +343,4 @@ def build_vop(
         env=env, directory=directory, thresholds=settings.vop.thresholds(), clock=clock
     )
     stack.callback(app.close)
-    return VopParts(app, directory)
+    return VopParts(app, directory, VopCheckQueries(engine))

@@ -106,7 +106,7 @@ class VopApplication(Application[UUID]):
                     f"request id {request.request_id} of {request.requester} was used "
                     "before for another check"
                 )
-            answers.append(answer_of(recorded))
+            answers.append(answer_of(recorded, repeated=True))
         return answers
 
     def _find(self, check: UUID) -> VopCheck | None:
@@ -123,7 +123,7 @@ class VopApplication(Application[UUID]):
         return found
 
 
-def answer_of(check: VopCheck) -> VopAnswer:
+def answer_of(check: VopCheck, *, repeated: bool = False) -> VopAnswer:
     return VopAnswer(
         check_id=str(check.id),
         entry=check.entry,
@@ -132,4 +132,6 @@ def answer_of(check: VopCheck) -> VopAnswer:
         reason=check.reason,
         disclosed_name=check.disclosed_name,
         asked_by_identifier=check.requested_identifier is not None,
+        latency_us=check.latency_us,
+        repeated=repeated,
     )

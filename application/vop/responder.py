@@ -71,6 +71,10 @@ class VopAnswer:
     disclosed_name: str | None
     asked_by_identifier: bool
     """The entry asked with an identifier (the edge answers it as ``partyIdMatch``)."""
+    latency_us: int = 0
+    """From receipt to the decided answer (as recorded)."""
+    repeated: bool = False
+    """Answered from the record of an earlier request with the same id (nothing new)."""
 
 
 _NOAP_RULES = {

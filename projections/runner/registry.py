@@ -23,6 +23,7 @@ from projections.ledger.transactions import TransactionsProjection, payment_fact
 from projections.notifications.read_model import NotificationsProjection
 from projections.reconciliation.read_model import ReconciliationProjection
 from projections.tables import metadata
+from projections.vop.checks import VopChecksProjection
 from projections.vop.directory import VopDirectoryProjection
 
 PROJECTIONS: dict[str, Callable[[], Projection]] = {
@@ -35,6 +36,7 @@ PROJECTIONS: dict[str, Callable[[], Projection]] = {
     NotificationsProjection.name: NotificationsProjection,
     ReconciliationProjection.name: ReconciliationProjection,
     VopDirectoryProjection.name: VopDirectoryProjection,
+    VopChecksProjection.name: VopChecksProjection,
 }
 """Every projection by name (a new instance per call), in the order the projector applies them."""
 

@@ -46,6 +46,7 @@ def test_readyz_reports_database_and_projection_lag(
         "notifications",
         "reconciliation",
         "vop_directory",
+        "vop_checks",
     }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 

@@ -18,7 +18,7 @@ from api.runtime.settings import Settings
 from api.security import Principal
 from domain.vop.checks import VopCheck
 from tests.builders import iban
-from tests.e2e.conftest import client_as, project
+from tests.e2e.conftest import client_as, gql, gql_errors, project
 
 OLGA = Principal("user:olga", frozenset({"operator"}))
 PSP = Principal("service:bankfr", frozenset({"vop_requester"}), kind="service")
@@ -239,3 +239,63 @@ def test_each_psp_is_rate_limited_on_its_own(container: Container, settings: Set
         statuses = [ask(psp, iban("DE"), "Anyone").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         assert ask(second, iban("DE"), "Anyone").status_code == 200
+
+
+CHECKS = """
+query($filter: VopCheckFilterInput, $first: Int, $after: String) {
+  vopChecks(filter: $filter, first: $first, after: $after) {
+    edges { cursor node { id iban requester requestedName outcome reason disclosedName
+                          direction entry latencyMicros actor requestedIdentifier { scheme } } }
+    pageInfo { hasNextPage endCursor } } }
+"""
+CHECK = "query($id: ID!) { vopCheck(id: $id) { id outcome disclosedName requestedName } }"
+AUDITOR = Principal("user:audrey", frozenset({"auditor"}))
+
+
+def test_compliance_reads_the_checks_and_metrics_count_them(
+    container: Container, accounts: dict[str, str]
+) -> None:
+    with client_as(container, PSP) as psp:
+        first = ask(psp, accounts["person"], "L. Mustermann").json()
+        ask(psp, accounts["person"], "Hans Meier")
+        ask(psp, iban("DE"), "Anyone")
+        ask(psp, accounts["company"], lei=LEI)
+        repeated = str(uuid.uuid4())
+        ask(psp, accounts["joint"], "Jane Smith", request_id=repeated)
+        ask(psp, accounts["joint"], "Jane Smith", request_id=repeated)  # not counted again
+        text = psp.get("/metrics").text
+    assert 'ledger_vop_checks_total{direction="RESPONDER",outcome="CMTC",reason="none"} 1.0' in text
+    assert (
+        'ledger_vop_checks_total{direction="RESPONDER",outcome="NOAP",reason="ACCOUNT_UNKNOWN"} '
+        "1.0" in text
+    )
+    assert 'ledger_vop_checks_total{direction="RESPONDER",outcome="MTCH",reason="none"} 2.0' in text
+    assert 'ledger_vop_check_latency_seconds_count{direction="RESPONDER"} 5.0' in text
+    project(container)
+    with client_as(container, AUDITOR) as auditor:
+        everything = gql(auditor, CHECKS)["vopChecks"]["edges"]
+        assert len(everything) == 5
+        assert {e["node"]["actor"] for e in everything} == {"service:bankfr"}
+        page = gql(auditor, CHECKS, {"first": 2})["vopChecks"]
+        assert len(page["edges"]) == 2 and page["pageInfo"]["hasNextPage"]
+        rest = gql(auditor, CHECKS, {"first": 10, "after": page["pageInfo"]["endCursor"]})
+        seen = [e["node"]["id"] for e in page["edges"] + rest["vopChecks"]["edges"]]
+        assert sorted(seen) == sorted(e["node"]["id"] for e in everything)
+        close = gql(auditor, CHECKS, {"filter": {"outcome": "CMTC"}})["vopChecks"]["edges"]
+        assert [e["node"]["disclosedName"] for e in close] == ["Laura Mustermann"]
+        by_iban = gql(auditor, CHECKS, {"filter": {"iban": accounts["company"]}})
+        (company,) = by_iban["vopChecks"]["edges"]
+        assert company["node"]["requestedIdentifier"] == {"scheme": "LEI"}
+        one = gql(auditor, CHECK, {"id": first["vopCheckId"]})["vopCheck"]
+        assert one == {
+            "id": first["vopCheckId"],
+            "outcome": "CMTC",
+            "disclosedName": "Laura Mustermann",
+            "requestedName": "L. Mustermann",
+        }
+        bad = gql_errors(auditor, CHECKS, {"filter": {"iban": "DE00"}})
+        assert bad[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "filter.iban" in bad[0]["message"]
+    with client_as(container, OLGA) as olga:
+        errors = gql_errors(olga, CHECKS)
+        assert errors[0]["extensions"] == {"code": "FORBIDDEN", "permission": "vop:read"}

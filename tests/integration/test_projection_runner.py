@@ -256,6 +256,7 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("notifications", "ledger"),
         ("reconciliation", "ledger"),
         ("vop_directory", "ledger"),
+        ("vop_checks", "ledger"),
     ]
     assert {(s.position, s.head, s.lag) for s in before} == {(0, head, head)}
     ledger.projector.catch_up()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from adapters.persistence import DatabaseConfig, read_model_engine
+from adapters.persistence import DatabaseConfig, event_store_env, read_model_engine
 from application.errors import ApplicationError
 from application.ledger.commands import OpenAccount
+from application.vop.app import VopApplication
 from application.vop.ports import DirectoryEntry
+from application.vop.responder import VopEntry, VopRequest
 from domain.iban import Iban
 from domain.ledger.accounts import Account
 from domain.ledger.holders import HolderDetails, holder_details
 from projections.events import Envelope
 from projections.runner.projector import Projector
+from projections.runner.sources import EventSource
+from projections.vop.checks import VopCheckFilter, VopCheckQueries
 from projections.vop.directory import VopDirectoryProjection, rm_vop_directory
 from projections.vop.queries import DirectoryQueries
-from tests.integration.test_projection_support import fresh_like, iban, make_ledger
+from tests.integration.test_projection_support import dump_tables, fresh_like, iban, make_ledger
 
 LEI = "529900T8BM49AURSDO55"
 ACCOUNTS = 5
@@ -148,4 +153,35 @@ def test_an_opened_event_of_an_old_log_is_a_natural_person(database: DatabaseCon
         )
         assert DirectoryQueries(engine).entry(iban(2)) is None
     finally:
+        engine.dispose()
+
+
+def test_the_checks_read_model_rebuilds_identically(database: DatabaseConfig) -> None:
+    """``rm_vop_checks``: one row per recorded check; a rebuild writes the same rows."""
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    person = DirectoryEntry(iban(1), "NATURAL", "John Smith", (), (), "OPEN")
+
+    class Directory:
+        def entries(self, ibans: Any) -> dict[str, DirectoryEntry]:
+            return {i: person for i in ibans if i == person.iban}
+
+    engine = read_model_engine(database)
+    vop = VopApplication(env=event_store_env(database, "vop"), directory=Directory())
+    try:
+        for n, name in enumerate(["John Smith", "J. Smith", "Peter Miller"]):
+            entries = (VopEntry(person.iban, name), VopEntry(iban(2), name))
+            vop.respond(VopRequest(f"r-{n}", "BANKFRPPXXX", at, entries))
+        projector = Projector(engine, [EventSource(vop)], batch_size=2)
+        projector.create_tables()
+        projector.catch_up()
+        incremental = dump_tables(engine)
+        assert len(incremental["rm_vop_checks"]) == 6
+        projector.rebuild("vop_checks")
+        assert dump_tables(engine) == incremental
+        queries = VopCheckQueries(engine)
+        noap = queries.checks(VopCheckFilter(outcome="NOAP"), 10, None)
+        assert {view.reason for _, view in noap.edges} == {"ACCOUNT_UNKNOWN"}
+        assert len(noap.edges) == 3
+    finally:
+        vop.close()
         engine.dispose()

@@ -26,9 +26,10 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from api.http.deps import ContainerDep, causation, require
+from api.http.deps import ContainerDep, MetricsDep, causation, require
 from api.http.middleware.ratelimit import RateLimiter
 from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES, CamelModel
+from api.runtime.metrics import Metrics
 from api.security import Permission, Principal
 from application.vop.requests import EntryFields, parse_request
 from application.vop.responder import VopAnswer
@@ -155,6 +156,16 @@ def _out(answer: VopAnswer) -> VerificationOut:
     )
 
 
+def _observe(metrics: Metrics, answers: list[VopAnswer]) -> None:
+    """Count the checks recorded now (not those answered again from the record)."""
+    for answer in answers:
+        if answer.repeated:
+            continue
+        reason = answer.reason.value if answer.reason is not None else "none"
+        metrics.vop_checks.labels("RESPONDER", answer.outcome.value, reason).inc()
+        metrics.vop_latency.labels("RESPONDER").observe(answer.latency_us / 1_000_000)
+
+
 def _limit(request: Request, principal: Principal, entries: int) -> None:
     """One token per entry from the requesting PSP's own bucket (429 when empty)."""
     limiter: RateLimiter | None = getattr(request.app.state, "vop_rate_limiter", None)
@@ -191,6 +202,7 @@ def verify_payee(
     request: Request,
     response: Response,
     container: ContainerDep,
+    metrics: MetricsDep,
     principal: VopRequester,
     request_id: RequestIdHeader = None,
     requested_at: TimestampHeader = None,
@@ -204,6 +216,7 @@ def verify_payee(
     )
     with caused_by(causation(request, principal)):
         (answer,) = container.vop.respond(parsed)
+    _observe(metrics, [answer])
     _headers(response, parsed.request_id)
     return _out(answer)
 
@@ -220,6 +233,7 @@ def verify_payees(
     request: Request,
     response: Response,
     container: ContainerDep,
+    metrics: MetricsDep,
     principal: VopRequester,
     request_id: RequestIdHeader = None,
     requested_at: TimestampHeader = None,
@@ -234,6 +248,7 @@ def verify_payees(
     )
     with caused_by(causation(request, principal)):
         answers = container.vop.respond(parsed)
+    _observe(metrics, answers)
     _headers(response, parsed.request_id)
     return BulkVerificationOut(
         results=[
