@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -27,6 +27,7 @@ from domain.ledger.accounts import (
     check_overdraft_limit,
     parse_internal_code,
 )
+from domain.ledger.holders import HolderDetails, check_name, holder_details
 from domain.ledger.transactions import Transaction
 from domain.money import check_currency, minor_unit
 from projections.ledger.views import AccountView, TransactionView
@@ -136,12 +137,41 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def check_holder_name(name: str) -> str:
+    """A holder's legal name, or :class:`InvalidCommand` naming ``holderName``."""
+    try:
+        return check_name(name)
+    except DomainError as error:
+        raise InvalidCommand(str(error)) from None
+
+
+def holder_details_of(
+    holder_type: str | None,
+    further_names: Sequence[str] | None,
+    identifiers: Sequence[tuple[str, str]] | None,
+) -> HolderDetails:
+    """Checked holder details from an edge's fields, or :class:`InvalidCommand` naming the
+    field (``holderType``, ``furtherNames[1]``, ``identifiers[0].value``)."""
+    try:
+        return holder_details(holder_type, further_names or (), identifiers or ())
+    except DomainError as error:
+        raise InvalidCommand(str(error)) from None
+
+
 def open_account_command(
-    iban: str, holder_name: str, currency: str, overdraft_limit: str | None
+    iban: str,
+    holder_name: str,
+    currency: str,
+    overdraft_limit: str | None,
+    *,
+    holder_type: str | None = None,
+    further_names: Sequence[str] | None = None,
+    identifiers: Sequence[tuple[str, str]] | None = None,
 ) -> OpenAccount:
     """Validate the fields of "open an account" (REST body, GraphQL arguments, CSV row).
 
-    Raises :class:`InvalidCommand` naming every field that is wrong.
+    Raises :class:`InvalidCommand` naming every field that is wrong. The holder details
+    (type, further names, identifiers) are optional: a natural person without them.
     """
     problems: list[str] = []
     account_iban: Iban | None = None
@@ -173,6 +203,11 @@ def open_account_command(
                 problems.append("overdraftLimit: must not be negative")
             except DomainError as error:
                 problems.append(f"overdraftLimit: {error}")
+    holder = HolderDetails()
+    try:
+        holder = holder_details_of(holder_type, further_names, identifiers)
+    except InvalidCommand as error:
+        problems.append(str(error))
     if problems or account_iban is None:
         raise InvalidCommand("; ".join(problems))
-    return OpenAccount(account_iban, name, code, limit)
+    return OpenAccount(account_iban, name, code, limit, holder)

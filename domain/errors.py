@@ -39,6 +39,10 @@ class InvalidAccountCode(DomainError, ValueError):
     """An internal account code that is not of the form ``<kind>:<CCY>``."""
 
 
+class InvalidHolderDetails(DomainError, ValueError):
+    """Account holder details that are not acceptable; the message names the field."""
+
+
 class InvalidTransition(DomainError):
     """A lifecycle transition that the current status does not allow."""
 

@@ -24,7 +24,9 @@ def add_parser(commands: Any) -> None:
     importer = account_commands.add_parser(
         "import",
         help="open customer accounts from a CSV file",
-        description="CSV columns: iban,holder_name,currency,overdraft_limit (header required). "
+        description="CSV columns: iban,holder_name,currency,overdraft_limit (header required), "
+        "optionally holder_type (NATURAL/LEGAL), further_names (a|b), identifiers "
+        "(LEI:x|VAT:y|NATIONAL:z). "
         "Bad rows are reported with their line number; the others are imported. "
         "Exit code 1 when any row failed.",
     )

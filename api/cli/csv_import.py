@@ -1,7 +1,11 @@
 """``ledger accounts import FILE.csv``: open customer accounts from a CSV file.
 
 Columns (header row required, order free, extra columns ignored):
-``iban,holder_name,currency,overdraft_limit`` (``overdraft_limit`` may be empty: 0).
+``iban,holder_name,currency,overdraft_limit`` (``overdraft_limit`` may be empty: 0), and
+optionally the holder details: ``holder_type`` (NATURAL, the default, or LEGAL),
+``further_names`` (joint holders and trading names, separated by ``|``) and ``identifiers``
+(a legal person's ``SCHEME:value`` pairs separated by ``|``, e.g.
+``LEI:529900T8BM49AURSDO55|VAT:DE123456789``).
 Each row is validated and opened on its own; a bad row is reported with its line number and
 the import goes on. The caller exits non-zero when any row failed. A row the CSV reader cannot
 read at all (a field above the reader's size limit) is reported the same way; bytes that are
@@ -22,7 +26,22 @@ from domain.causation import Causation, caused_by
 from domain.errors import DomainError
 
 REQUIRED_COLUMNS = ("iban", "holder_name", "currency")
-OPTIONAL_COLUMNS = ("overdraft_limit",)
+OPTIONAL_COLUMNS = ("overdraft_limit", "holder_type", "further_names", "identifiers")
+LIST_SEPARATOR = "|"
+
+
+def _names(cell: str | None) -> list[str]:
+    return [part for part in (cell or "").split(LIST_SEPARATOR) if part.strip()]
+
+
+def _identifiers(cell: str | None) -> list[tuple[str, str]]:
+    """``SCHEME:value|SCHEME:value``; a part without ``:`` is a value without a scheme
+    (refused by the validation, naming the field)."""
+    pairs = []
+    for part in _names(cell):
+        scheme, sep, value = part.partition(":")
+        pairs.append((scheme, value) if sep else ("", part))
+    return pairs
 
 
 @dataclass
@@ -98,6 +117,9 @@ def import_accounts(
                 holder_name=(fields.get("holder_name") or ""),
                 currency=(fields.get("currency") or ""),
                 overdraft_limit=fields.get("overdraft_limit"),
+                holder_type=(fields.get("holder_type") or "").strip() or None,
+                further_names=_names(fields.get("further_names")),
+                identifiers=_identifiers(fields.get("identifiers")),
             )
             with caused_by(causation):
                 account = ledger.open_account(command)

@@ -21,11 +21,14 @@ from strawberry.scalars import JSON
 from api.graphql.common import Connection, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import bad_input, checked, in_thread, write_through
-from api.presentation import account_key, transaction_uuid
+from api.graphql.ledger import bounded
+from api.graphql.ledger_types import HolderTypeInput, IdentifierInput
+from api.presentation import account_key, check_holder_name, holder_details_of, transaction_uuid
 from api.security import Permission
 from application.errors import InvalidCommand
 from application.identity.app import IdentityApplication
 from application.identity.principals import Requester, UserEntry
+from application.ledger.changes import holder_params
 from domain.identity.permissions import APPROVE_PERMISSION, ChangeKind
 from domain.identity.requests import ChangeRequest as ChangeRequestAggregate
 from domain.identity.users import BackofficeUser
@@ -58,6 +61,7 @@ class ChangeRequestKind(Enum):
     UNFREEZE_ACCOUNT = "UNFREEZE_ACCOUNT"
     REVERSE_TRANSACTION = "REVERSE_TRANSACTION"
     SET_OVERDRAFT_LIMIT = "SET_OVERDRAFT_LIMIT"
+    SET_HOLDER_DETAILS = "SET_HOLDER_DETAILS"
 
 
 @strawberry.type(description="A backoffice user and the roles granted to them")
@@ -288,6 +292,32 @@ class IdentityMutation:
         key = checked(account_key, id)
         params = {"limit": limit.strip(), "reason": _reason(reason)}
         return await _make_request(info, ChangeKind.SET_OVERDRAFT_LIMIT, key, params)
+
+    @strawberry.mutation(
+        description="Ask for an account's holder name and details (type, joint holders, "
+        "trading names, identifiers) to be set on approval; they replace the current ones"
+    )
+    async def request_holder_details_change(
+        self,
+        info: Info,
+        id: str,
+        holder_name: str,
+        reason: str,
+        holder_type: HolderTypeInput | None = None,
+        further_names: list[str] | None = None,
+        identifiers: list[IdentifierInput] | None = None,
+    ) -> ChangeRequest:
+        info.context.authorize(Permission.ACCOUNTS_WRITE)
+        key = checked(account_key, id)
+        name = checked(check_holder_name, holder_name)
+        holder = checked(
+            holder_details_of,
+            holder_type.value if holder_type is not None else None,
+            bounded(further_names, "furtherNames"),
+            [(i.scheme.value, i.value) for i in bounded(identifiers, "identifiers")],
+        )
+        params = {**holder_params(name, holder), "reason": _reason(reason)}
+        return await _make_request(info, ChangeKind.SET_HOLDER_DETAILS, key, params)
 
     @strawberry.mutation(
         description="Ask for a posted transaction to be reversed on approval (any amount; "

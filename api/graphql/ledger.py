@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -24,6 +24,8 @@ from api.graphql.ledger_types import (
     Account,
     AccountStatus,
     AuditEvent,
+    HolderTypeInput,
+    IdentifierInput,
     Transaction,
     TransactionFilter,
     TrialBalance,
@@ -38,12 +40,22 @@ from api.presentation import (
 from api.security import Permission
 from application.errors import ApprovalRequired
 from domain.identity.permissions import readable_contexts
+from domain.ledger.holders import MAX_FURTHER_NAMES
 from domain.money import check_currency
 from projections.ledger.views import AccountView, TransactionView
 from projections.ledger.views import TransactionFilter as FilterView
 from projections.views import Page
 
 Info = strawberry.Info[LedgerContext, None]
+T = TypeVar("T")
+
+
+def bounded(items: list[T] | None, name: str) -> list[T]:
+    """``items`` (none: empty), or BAD_USER_INPUT naming ``name`` beyond
+    :data:`~domain.ledger.holders.MAX_FURTHER_NAMES` entries."""
+    if items is not None and len(items) > MAX_FURTHER_NAMES:
+        raise bad_input(f"{name}: at most {MAX_FURTHER_NAMES} entries")
+    return list(items or ())
 
 
 def _amount(name: str, raw: str | None) -> Decimal | None:
@@ -189,9 +201,21 @@ class LedgerMutation:
         holder_name: str,
         currency: str,
         overdraft_limit: str | None = None,
+        holder_type: HolderTypeInput | None = None,
+        further_names: list[str] | None = None,
+        identifiers: list[IdentifierInput] | None = None,
     ) -> Account:
         info.context.authorize(Permission.ACCOUNTS_WRITE)
-        command = checked(open_account_command, iban, holder_name, currency, overdraft_limit)
+        command = checked(
+            open_account_command,
+            iban,
+            holder_name,
+            currency,
+            overdraft_limit,
+            holder_type=holder_type.value if holder_type is not None else None,
+            further_names=bounded(further_names, "furtherNames"),
+            identifiers=[(i.scheme.value, i.value) for i in bounded(identifiers, "identifiers")],
+        )
         changes = info.context.container.ledger_changes
 
         def open_account() -> AccountView:

@@ -51,6 +51,25 @@ class AccountType(Enum):
     INTERNAL = "INTERNAL"
 
 
+@strawberry.enum(name="HolderType", description="Whom an account belongs to")
+class HolderTypeInput(Enum):
+    NATURAL = "NATURAL"
+    LEGAL = "LEGAL"
+
+
+@strawberry.enum(name="IdentifierScheme", description="A legal person's organisation identifier")
+class IdentifierSchemeInput(Enum):
+    LEI = "LEI"
+    VAT = "VAT"
+    NATIONAL = "NATIONAL"
+
+
+@strawberry.input(description="An organisation identifier of a legal person")
+class IdentifierInput:
+    scheme: IdentifierSchemeInput
+    value: str
+
+
 @strawberry.enum(description="RECEIVED -> SCREENED -> POSTED | HELD | REJECTED ...")
 class TransactionStatus(Enum):
     RECEIVED = "RECEIVED"

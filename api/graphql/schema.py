@@ -2,10 +2,11 @@
 
 ``Query`` and ``Mutation`` inherit one class per context (:mod:`api.graphql.ledger`,
 :mod:`api.graphql.fraud`, :mod:`api.graphql.identity`, :mod:`api.graphql.notifications`,
-:mod:`api.graphql.reconciliation`); the generic types are :mod:`api.graphql.common`. Every
-resolver calls ``info.context.authorize(<permission>)`` first (the one authorization seam).
-Executions run off the server's event loop, in a worker thread each, and blocking work goes
-through ``in_thread`` (see :mod:`api.graphql.execution`). Mutations run inside
+:mod:`api.graphql.reconciliation`, :mod:`api.graphql.vop`); the generic types are
+:mod:`api.graphql.common`. Every resolver calls ``info.context.authorize(<permission>)``
+first (the one authorization seam). Executions run off the server's event loop, in a worker
+thread each, and blocking work goes through ``in_thread`` (see :mod:`api.graphql.execution`).
+Mutations run inside
 ``caused_by(Causation(actor=<principal>, correlation_id=<request's>, channel="GRAPHQL"))``.
 The schema text is exported to ``api/graphql/schema.graphql`` by ``python -m api.graphql.schema``.
 """
@@ -39,6 +40,7 @@ from api.graphql.policy import UNEXPECTED_MESSAGE, LedgerSchema, should_mask
 from api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
 from api.graphql.scalars import DateTime
 from api.graphql.suggestions import HideSuggestions
+from api.graphql.vop import VopQuery
 from api.runtime.settings import (
     DEFAULT_GRAPHQL_MAX_ALIASES,
     DEFAULT_GRAPHQL_MAX_DEPTH,
@@ -47,7 +49,9 @@ from api.runtime.settings import (
 
 
 @strawberry.type
-class Query(FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery, LedgerQuery):
+class Query(
+    FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery, VopQuery, LedgerQuery
+):
     """Every context's queries; the ledger's come last (the order of the published schema)."""
 
 

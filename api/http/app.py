@@ -193,6 +193,11 @@ def _build(
         if settings.http.rate_limited
         else None
     )
+    app.state.vop_rate_limiter = (
+        RateLimiter(settings.vop.rate_limit_per_second, settings.vop.rate_limit_burst)
+        if settings.vop.rate_limited
+        else None
+    )
     app.state.ingestion = None
     app.state.workers = []
     app.state.metrics_public = settings.auth.metrics_public

@@ -43,11 +43,13 @@ from api.runtime.contexts import (
     LedgerParts,
     NotificationParts,
     ReconciliationParts,
+    VopParts,
     build_fraud,
     build_identity,
     build_ledger,
     build_notifications,
     build_reconciliation,
+    build_vop,
     contexts_needed,
 )
 from api.runtime.settings import Settings
@@ -63,6 +65,7 @@ from application.notifications.evaluation import RuleEvaluator
 from application.notifications.sending import NotificationSender
 from application.reconciliation.app import ReconciliationApplication
 from application.unit_of_work import Clock, utc_now
+from application.vop.app import VopApplication
 from projections.fraud.queries import FraudQueries
 from projections.identity.read_model import IdentityQueries
 from projections.notifications.read_model import NotificationQueries
@@ -71,8 +74,12 @@ from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
 from projections.runner.projector import Projector
 from projections.runner.sources import EventSource
+from projections.vop.checks import VopCheckQueries
+from projections.vop.queries import DirectoryQueries
 
-Parts = LedgerParts | FraudParts | IdentityParts | NotificationParts | ReconciliationParts
+Parts = (
+    LedgerParts | FraudParts | IdentityParts | NotificationParts | ReconciliationParts | VopParts
+)
 
 
 @dataclass
@@ -194,6 +201,22 @@ class Container:
     def reconciliation_queries(self) -> ReconciliationQueries:
         parts: ReconciliationParts = self._part("reconciliation", "reconciliation_queries")
         return parts.queries
+
+    @property
+    def vop(self) -> VopApplication:
+        """The Verification of Payee responder (the ``vop`` context)."""
+        parts: VopParts = self._part("vop", "vop")
+        return parts.app
+
+    @property
+    def vop_directory(self) -> DirectoryQueries:
+        parts: VopParts = self._part("vop", "vop_directory")
+        return parts.directory
+
+    @property
+    def vop_checks(self) -> VopCheckQueries:
+        parts: VopParts = self._part("vop", "vop_checks")
+        return parts.checks
 
     @property
     def applications(self) -> dict[str, Any]:
@@ -326,6 +349,8 @@ def _build(
             parts["reconciliation"] = build_reconciliation(
                 store_env("reconciliation"), engine, stack
             )
+        if "vop" in contexts:
+            parts["vop"] = build_vop(settings, store_env("vop"), now, engine, stack)
         sources = [EventSource(built.app) for built in parts.values()]
         projector = Projector(
             engine,

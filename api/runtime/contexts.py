@@ -44,6 +44,7 @@ from application.notifications.ports import ContextFeed, Facts, NotificationChan
 from application.notifications.sending import NotificationSender
 from application.reconciliation.app import ReconciliationApplication
 from application.unit_of_work import Clock
+from application.vop.app import VopApplication
 from domain.notifications.rules import Channel
 from projections.fraud.queries import FraudQueries
 from projections.identity.read_model import IdentityQueries
@@ -52,8 +53,10 @@ from projections.notifications.read_model import NotificationQueries
 from projections.quarantine import QuarantineStore
 from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
+from projections.vop.checks import VopCheckQueries
+from projections.vop.queries import DirectoryQueries
 
-CONTEXTS = ("ledger", "fraud", "identity", "notifications", "reconciliation")
+CONTEXTS = ("ledger", "fraud", "identity", "notifications", "reconciliation", "vop")
 """Every bounded context, in the order they are built (the ledger first: others use it)."""
 
 ROLE_CONTEXTS: dict[str, tuple[str, ...]] = {
@@ -316,3 +319,28 @@ def build_reconciliation(
     app = ReconciliationApplication(env=small_pool(env, size=1, overflow=2), ledger=ledger_side)
     stack.callback(app.close)
     return ReconciliationParts(app, ReconciliationQueries(engine), ledger_side)
+
+
+# --------------------------------------------------------------------------- vop
+
+
+@dataclass(frozen=True)
+class VopParts:
+    app: VopApplication
+    """The Verification of Payee responder; every check it answers is an event."""
+    directory: DirectoryQueries
+    """The account directory (read model of the ledger's customer accounts)."""
+    checks: VopCheckQueries
+    """The recorded checks (read model), for compliance."""
+
+
+def build_vop(
+    settings: Settings, env: dict[str, str], clock: Clock, engine: Engine, stack: ExitStack
+) -> VopParts:
+    """The responder, reading the directory from the read model (no ledger in the process)."""
+    directory = DirectoryQueries(engine)
+    app = VopApplication(
+        env=env, directory=directory, thresholds=settings.vop.thresholds(), clock=clock
+    )
+    stack.callback(app.close)
+    return VopParts(app, directory, VopCheckQueries(engine))

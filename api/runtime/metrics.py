@@ -29,6 +29,9 @@ def method_label(method: object) -> str:
     return _METHOD_LABEL(method)
 
 
+VOP_LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+"""Seconds: a check decides in well under a millisecond; the scheme allows up to 5 s."""
+
 StatusProvider = Callable[[], Iterable[tuple[str, str, int, int]]]
 """Returns ``(projection, context, position, head)`` rows; read at scrape time."""
 
@@ -120,6 +123,20 @@ class Metrics:
             "ledger_graphql_errors_total",
             "GraphQL errors by code",
             ["code"],
+            registry=self.registry,
+        )
+        self.vop_checks = Counter(
+            "ledger_vop_checks_total",
+            "Verification of Payee checks recorded, by direction, outcome and NOAP reason "
+            "(`none` for the other outcomes); a repeated request id is not counted again",
+            ["direction", "outcome", "reason"],
+            registry=self.registry,
+        )
+        self.vop_latency = Histogram(
+            "ledger_vop_check_latency_seconds",
+            "Verification of Payee: from receipt to the decided answer, per check",
+            ["direction"],
+            buckets=VOP_LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.graphql_error_code = BoundedLabel(

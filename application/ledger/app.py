@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
@@ -31,9 +30,9 @@ from application.errors import (
     AlreadyExists,
     ConcurrencyExhausted,
     Conflict,
-    InvalidCommand,
     NotFound,
 )
+from application.ledger.account_changes import AccountChanges
 from application.ledger.commands import OpenAccount, PaymentInstruction, SubmissionResult
 from application.ledger.known_accounts import KnownAccounts
 from application.ledger.payments import (
@@ -49,7 +48,6 @@ from application.unit_of_work import Clock, RetryFromFreshReads, utc_now
 from domain.causation import Causation, caused_by, current_recording_time
 from domain.errors import (
     AccountStateError,
-    InvalidMoney,
     InvalidTransition,
     PostingRefused,
     RejectionReason,
@@ -67,7 +65,7 @@ from domain.ledger.transactions import (
 T = TypeVar("T")
 
 
-class LedgerApplication(Application[UUID]):
+class LedgerApplication(AccountChanges, Application[UUID]):
     """Accounts, transactions, postings and holds of the ledger context."""
 
     name = "ledger"
@@ -100,7 +98,11 @@ class LedgerApplication(Application[UUID]):
             if uow.find_account(command.iban.value) is not None:
                 raise AlreadyExists(f"an account with IBAN {command.iban} is already open")
             account = Account.open_customer(
-                command.iban, command.holder_name, command.currency, command.overdraft_limit
+                command.iban,
+                command.holder_name,
+                command.currency,
+                command.overdraft_limit,
+                command.holder,
             )
             uow.add(account)
             return account
@@ -133,36 +135,6 @@ class LedgerApplication(Application[UUID]):
         for code in sorted(set(codes) - self._internal_open):
             self.open_internal_account(code)
             self._internal_open.add(code)
-
-    def freeze_account(self, key: str, reason: str) -> Account:
-        return self._change_account(key, lambda account: account.freeze(reason))
-
-    def unfreeze_account(self, key: str, reason: str) -> Account:
-        return self._change_account(key, lambda account: account.unfreeze(reason))
-
-    def set_overdraft_limit(self, key: str, limit: Decimal, reason: str) -> Account:
-        """Change a customer account's overdraft limit (callers see to maker-checker)."""
-        return self._change_account(
-            key, lambda account: account.change_overdraft_limit(limit, reason)
-        )
-
-    def close_account(self, key: str, reason: str) -> Account:
-        return self._change_account(key, lambda account: account.close(reason))
-
-    def _change_account(self, key: str, change: Callable[[Account], None]) -> Account:
-        def attempt(uow: LedgerUnitOfWork) -> Account:
-            account = uow.find_account(key)
-            if account is None:
-                raise NotFound(f"no account {key}")
-            try:
-                change(account)
-            except AccountStateError as error:
-                raise Conflict(str(error)) from None
-            except InvalidMoney as error:
-                raise InvalidCommand(str(error)) from None
-            return account
-
-        return self._run(attempt)
 
     def existing_accounts(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` have an account here (partitioned ingestion routes by it)."""

@@ -1,9 +1,9 @@
 """The ledger's side of maker-checker: what an approved request does to the ledger.
 
 :class:`LedgerChanges` implements :class:`~application.identity.ports.ChangeExecutor` for the
-identity context: it checks a freeze, unfreeze or reversal before it is requested, and
-carries it out through :class:`~application.ledger.app.LedgerApplication` once approved (also
-an overdraft limit above the ceiling, :class:`OverdraftCeilings`).
+identity context: it checks a freeze, unfreeze, reversal or holder details change before it is
+requested, and carries it out through :class:`~application.ledger.app.LedgerApplication` once
+approved (also an overdraft limit above the ceiling, :class:`OverdraftCeilings`).
 :class:`ReversalThresholds` says which reversals need a request at all: those above a
 per-currency amount, and every reversal in a currency without a configured threshold
 (fail closed: a currency nobody set a limit for is not a currency without a limit).
@@ -11,6 +11,7 @@ per-currency amount, and every reversal in a currency without a configured thres
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from uuid import UUID
@@ -21,6 +22,7 @@ from application.ledger.commands import OpenAccount, SubmissionResult
 from domain.errors import DomainError, NotReversible
 from domain.identity.permissions import ChangeKind
 from domain.ledger.accounts import Account, AccountStatus, check_overdraft_limit
+from domain.ledger.holders import HolderDetails, check_name, holder_details
 from domain.ledger.transactions import Transaction, TransactionStatus
 from domain.money import parse_amount
 
@@ -84,6 +86,55 @@ def _transaction_id(subject: str) -> UUID:
 
 _STATUS_EVENTS = frozenset({"Frozen", "Unfrozen"})
 _OVERDRAFT_EVENTS = frozenset({"OverdraftLimitChanged"})
+_HOLDER_EVENTS = frozenset({"HolderDetailsChanged"})
+
+
+def holder_params(holder_name: str, holder: HolderDetails) -> dict[str, str]:
+    """A SET_HOLDER_DETAILS request's parameters (strings, as every request's are): the
+    name and type as they are, the further names and identifiers as JSON arrays."""
+    data = holder.as_event()
+    return {
+        "holderName": holder_name,
+        "holderType": data["holder_type"],
+        "furtherNames": json.dumps(data["further_names"], ensure_ascii=False),
+        "identifiers": json.dumps(data["identifiers"], ensure_ascii=False),
+    }
+
+
+def _json_list(params: Mapping[str, str], name: str) -> list[object]:
+    raw = params.get(name, "").strip() or "[]"
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidCommand(f"{name}: not a JSON array") from None
+    if not isinstance(value, list):
+        raise InvalidCommand(f"{name}: not a JSON array")
+    return value
+
+
+def holder_of_params(params: Mapping[str, str]) -> tuple[str, HolderDetails]:
+    """The holder name and details a SET_HOLDER_DETAILS request asks for, or
+    :class:`InvalidCommand` naming the parameter."""
+    names = _json_list(params, "furtherNames")
+    if not all(isinstance(n, str) for n in names):
+        raise InvalidCommand("furtherNames: a JSON array of strings")
+    identifiers = []
+    for position, item in enumerate(_json_list(params, "identifiers")):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("scheme"), str)
+            and isinstance(item.get("value"), str)
+        ):
+            raise InvalidCommand(f"identifiers[{position}]: an object with scheme and value")
+        identifiers.append((item["scheme"], item["value"]))
+    try:
+        name = check_name(params.get("holderName", ""))
+        details = holder_details(
+            params.get("holderType") or None, [str(n) for n in names], identifiers
+        )
+    except DomainError as error:
+        raise InvalidCommand(str(error)) from None
+    return name, details
 
 
 def _overdraft_limit(raw: str, currency: str) -> Decimal:
@@ -144,6 +195,14 @@ class LedgerChanges:
                 "currency": account.currency,
                 "previous": format(previous, "f"),
             }
+        if change is ChangeKind.SET_HOLDER_DETAILS:
+            account = self.ledger.get_account(subject)  # NotFound
+            if account.is_internal or account.status == AccountStatus.CLOSED:
+                raise Conflict(f"account {subject} cannot have its holder details changed")
+            name, details = holder_of_params(params)
+            if name == account.holder_name and details == account.holder:
+                raise Conflict(f"account {subject} already has these holder details")
+            return {**holder_params(name, details), "previousHolderName": account.holder_name}
         raise InvalidCommand(f"{kind} is not a ledger change")
 
     def execute(
@@ -176,6 +235,9 @@ class LedgerChanges:
             currency = self.ledger.get_account(subject).currency
             limit = _overdraft_limit(params.get("limit", ""), currency)
             self.ledger.set_overdraft_limit(subject, limit, reason)
+        elif change is ChangeKind.SET_HOLDER_DETAILS:
+            name, details = holder_of_params(params)
+            self.ledger.change_holder_details(subject, name, details, reason)
         elif change is ChangeKind.FREEZE_ACCOUNT:
             self.ledger.freeze_account(subject, reason)
         elif change is ChangeKind.UNFREEZE_ACCOUNT:
@@ -195,6 +257,8 @@ class LedgerChanges:
             account = self.ledger.get_account(subject)
             limit = format(parse_amount(account.overdraft_limit or 0, account.currency), "f")
             return f"account {subject} overdraft limit set to {limit} {account.currency}"
+        if change is ChangeKind.SET_HOLDER_DETAILS:
+            return f"account {subject} holder details changed"
         tx = self.ledger.get_transaction(_transaction_id(subject))
         return f"transaction {subject} reversed by {tx.reversed_by}"
 
@@ -207,8 +271,11 @@ class LedgerChanges:
                 return None
             reversal = self.ledger.get_transaction(tx.reversed_by)
             return self._outcome(change, subject) if reversal.reference.endswith(tag) else None
-        if change is ChangeKind.SET_OVERDRAFT_LIMIT:
-            last = self._last_change(self.ledger.get_account(subject).id, _OVERDRAFT_EVENTS)
+        if change in (ChangeKind.SET_OVERDRAFT_LIMIT, ChangeKind.SET_HOLDER_DETAILS):
+            names = (
+                _OVERDRAFT_EVENTS if change is ChangeKind.SET_OVERDRAFT_LIMIT else _HOLDER_EVENTS
+            )
+            last = self._last_change(self.ledger.get_account(subject).id, names)
             reason = str(getattr(last, "reason", ""))
             return self._outcome(change, subject) if reason.endswith(tag) else None
         if change not in (ChangeKind.FREEZE_ACCOUNT, ChangeKind.UNFREEZE_ACCOUNT):

@@ -20,6 +20,7 @@ from application.errors import InvalidCommand
 from application.input_rules import instant_problem, json_problems, text_problem
 from domain.errors import DomainError
 from domain.iban import Iban
+from domain.ledger.holders import HolderDetails
 from domain.ledger.transactions import RESERVED_CHANNELS
 from domain.money import Money
 
@@ -175,6 +176,8 @@ class OpenAccount:
     holder_name: str
     currency: str
     overdraft_limit: Decimal = Decimal(0)
+    holder: HolderDetails = field(default_factory=HolderDetails)
+    """Holder type, further names, identifiers (a natural person without any by default)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,10 @@ class Permission(StrEnum):
     """Resolve a reconciliation break with a reason."""
     NOTIFICATIONS_READ = "notifications:read"
     """See notification deliveries and their attempts (the delivery audit)."""
+    VOP_CHECK = "vop:check"
+    """Ask Verification of Payee checks of our accounts (another PSP, a service principal)."""
+    VOP_READ = "vop:read"
+    """See the recorded Verification of Payee checks (compliance)."""
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
@@ -57,7 +61,8 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
 _READ_MONEY = {Permission.ACCOUNTS_READ, Permission.TRANSACTIONS_READ}
 
 HUMAN_ROLES: Mapping[str, frozenset[str]] = {
-    "admin": ALL_PERMISSIONS - {Permission.TRANSACTIONS_SUBMIT, Permission.METRICS_READ},
+    "admin": ALL_PERMISSIONS
+    - {Permission.TRANSACTIONS_SUBMIT, Permission.METRICS_READ, Permission.VOP_CHECK},
     "operator": frozenset(
         _READ_MONEY
         | {
@@ -91,6 +96,7 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
             Permission.REQUESTS_READ,
             Permission.RECONCILIATION_READ,
             Permission.NOTIFICATIONS_READ,
+            Permission.VOP_READ,
         }
     ),
     "compliance": frozenset(
@@ -104,6 +110,7 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
             Permission.USERS_READ,
             Permission.REQUESTS_READ,
             Permission.NOTIFICATIONS_READ,
+            Permission.VOP_READ,
         }
     ),
     "viewer": frozenset(_READ_MONEY),
@@ -117,6 +124,8 @@ SERVICE_ROLES: Mapping[str, frozenset[str]] = {
     "ingestion": frozenset({Permission.TRANSACTIONS_SUBMIT}),
     # a Prometheus scraper, when /metrics is restricted
     "monitoring": frozenset({Permission.METRICS_READ}),
+    # another PSP asking Verification of Payee checks of our accounts (the responder)
+    "vop_requester": frozenset({Permission.VOP_CHECK}),
 }
 """Roles of machine clients (service principals); carried by their tokens."""
 
@@ -129,6 +138,7 @@ CONTEXT_READ_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "reconciliation": frozenset({Permission.RECONCILIATION_READ}),
     "identity": frozenset({Permission.USERS_READ, Permission.REQUESTS_READ}),
     "notifications": frozenset({Permission.NOTIFICATIONS_READ}),
+    "vop": frozenset({Permission.VOP_READ}),
 }
 """What reading a bounded context's events takes (all of them), on top of ``audit:read``: the
 audit trail shows a reader only the events of the contexts it may read. A context not listed
@@ -159,6 +169,7 @@ class ChangeKind(StrEnum):
     UNFREEZE_ACCOUNT = "UNFREEZE_ACCOUNT"
     REVERSE_TRANSACTION = "REVERSE_TRANSACTION"
     SET_OVERDRAFT_LIMIT = "SET_OVERDRAFT_LIMIT"
+    SET_HOLDER_DETAILS = "SET_HOLDER_DETAILS"
 
 
 REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
@@ -168,6 +179,7 @@ REQUEST_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_FREEZE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_REVERSE,
     ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_WRITE,
+    ChangeKind.SET_HOLDER_DETAILS: Permission.ACCOUNTS_WRITE,
 }
 """The permission the maker needs to ask for a change of each kind."""
 
@@ -178,5 +190,6 @@ APPROVE_PERMISSION: Mapping[ChangeKind, Permission] = {
     ChangeKind.UNFREEZE_ACCOUNT: Permission.ACCOUNTS_APPROVE,
     ChangeKind.REVERSE_TRANSACTION: Permission.TRANSACTIONS_APPROVE,
     ChangeKind.SET_OVERDRAFT_LIMIT: Permission.ACCOUNTS_APPROVE,
+    ChangeKind.SET_HOLDER_DETAILS: Permission.ACCOUNTS_APPROVE,
 }
 """The permission the checker (a different user) needs to approve or reject it."""

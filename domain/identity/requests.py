@@ -80,6 +80,8 @@ def check_params(
             raise InvalidRequest(f"a {kind.value} request needs a reason")
         if kind is ChangeKind.SET_OVERDRAFT_LIMIT and not values.get("limit"):
             raise InvalidRequest(f"a {kind.value} request needs a limit")
+        if kind is ChangeKind.SET_HOLDER_DETAILS and not values.get("holderName"):
+            raise InvalidRequest(f"a {kind.value} request needs a holderName")
     return subject, values
 
 

@@ -33,6 +33,7 @@ from domain.errors import (
     RejectionReason,
 )
 from domain.iban import Iban
+from domain.ledger.holders import HolderDetails, check_name
 from domain.ledger.ids import account_id
 from domain.money import check_currency, parse_amount
 
@@ -110,9 +111,17 @@ def check_overdraft_limit(value: object, currency: str) -> Decimal:
 class Account(AttributedAggregate):
     """A ledger account. Guards: status, overdraft limit, currency scale."""
 
+    class_version = 2
+    """Version 2 added ``holder_data`` (holder details); snapshots of version 1 are upcast."""
+
     @staticmethod
     def create_id(key: str) -> UUID:
         return account_id(key)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before holder details existed: the account has none recorded."""
+        state["holder_data"] = None
 
     @event("Opened")
     def __init__(
@@ -122,11 +131,14 @@ class Account(AttributedAggregate):
         currency: str,
         holder_name: str,
         overdraft_limit: Decimal | None,
+        holder: dict[str, Any] | None = None,
     ) -> None:
+        # ``holder``: the holder details (HolderDetails.as_event); absent in old logs
         self.key = key
         self.account_type = AccountType(account_type)
         self.currency = currency
         self.holder_name = holder_name
+        self.holder_data = holder
         self.overdraft_limit = overdraft_limit
         self.status = AccountStatus.OPEN
         self.balance = parse_amount(0, currency)
@@ -138,9 +150,15 @@ class Account(AttributedAggregate):
 
     @classmethod
     def open_customer(
-        cls, iban: Iban, holder_name: str, currency: str, overdraft_limit: Decimal
+        cls,
+        iban: Iban,
+        holder_name: str,
+        currency: str,
+        overdraft_limit: Decimal,
+        holder: HolderDetails | None = None,
     ) -> Account:
-        """Open a customer account; the overdraft limit is a non-negative amount."""
+        """Open a customer account; the overdraft limit is a non-negative amount.
+        ``holder`` defaults to a natural person without further names."""
         check_currency(currency)
         limit = check_overdraft_limit(overdraft_limit, currency)
         name = holder_name.strip()
@@ -152,6 +170,7 @@ class Account(AttributedAggregate):
             currency=currency,
             holder_name=name,
             overdraft_limit=limit,
+            holder=(holder or HolderDetails()).as_event(),
         )
 
     @classmethod
@@ -175,6 +194,12 @@ class Account(AttributedAggregate):
     @property
     def available(self) -> Decimal:
         return self.balance - self.held
+
+    @property
+    def holder(self) -> HolderDetails:
+        """The holder details; a natural person without further names when none were
+        recorded (accounts opened before they existed)."""
+        return HolderDetails.of_event(self.holder_data)
 
     @property
     def is_internal(self) -> bool:
@@ -303,6 +328,29 @@ class Account(AttributedAggregate):
     @event("OverdraftLimitChanged")
     def _overdraft_limit_changed(self, overdraft_limit: Decimal, reason: str) -> None:
         self.overdraft_limit = overdraft_limit
+
+    def change_holder_details(self, holder_name: str, holder: HolderDetails, reason: str) -> None:
+        """Record the holder's legal name and details as they are now (a customer account
+        that is not closed): a change of name, a joint holder added, a new trading name."""
+        if self.is_internal:
+            raise AccountStateError("internal accounts have no holder details")
+        if self.status == AccountStatus.CLOSED:
+            raise AccountStateError(f"account {self.key} is closed")
+        if not reason.strip():
+            raise AccountStateError("a holder details change needs a reason")
+        name = check_name(holder_name)
+        if name == self.holder_name and holder == self.holder:
+            raise AccountStateError(f"account {self.key} already has these holder details")
+        self._holder_details_changed(
+            holder_name=name, holder=holder.as_event(), reason=reason.strip()
+        )
+
+    @event("HolderDetailsChanged")
+    def _holder_details_changed(
+        self, holder_name: str, holder: dict[str, Any], reason: str
+    ) -> None:
+        self.holder_name = holder_name
+        self.holder_data = holder
 
     def close(self, reason: str) -> None:
         """Close for good; only with a zero balance and no holds."""

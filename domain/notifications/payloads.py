@@ -54,6 +54,7 @@ PAYLOAD_FIELDS: Mapping[str, frozenset[str]] = {
     "Account.Unfrozen": frozenset(),
     "Account.Closed": frozenset(),
     "Account.OverdraftLimitChanged": frozenset(),
+    "Account.HolderDetailsChanged": frozenset(),  # names and identifiers stay inside
     # fraud
     "FraudCase.Opened": frozenset({"transaction_id"}),
     "FraudCase.Assigned": frozenset({"transaction_id"}),

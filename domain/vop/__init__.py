@@ -1,7 +1,8 @@
-"""Verification of Payee (EPC VoP scheme): name normalisation and matching, pure.
+"""Verification of Payee (EPC VoP scheme): name normalisation and matching, pure, and the
+check event (:mod:`domain.vop.checks`).
 
-The responder, requester, directory, events and the ``vop`` role come later (issue #15);
-they use :func:`domain.vop.matching.match_payee` for the decision.
+The responder (:mod:`application.vop`) uses :func:`domain.vop.matching.match_payee` for the
+decision; the requester side and the ``vop`` role come later (issue #15, docs/vop.md).
 """
 
 from domain.vop.identifiers import IdentifierScheme, OrganisationId

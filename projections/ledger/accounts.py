@@ -43,6 +43,7 @@ _STATE_COLUMNS = tuple(c.name for c in rm_accounts.columns)
 _ZERO = Decimal(0)
 _MUTABLE = (
     "id",
+    "holder_name",
     "status",
     "balance",
     "held",
@@ -295,6 +296,9 @@ class _Batch:
 
     def _on_OverdraftLimitChanged(self, envelope: Envelope, state: dict[str, Any]) -> None:
         state["overdraft_limit"] = Decimal(envelope.event.overdraft_limit)
+
+    def _on_HolderDetailsChanged(self, envelope: Envelope, state: dict[str, Any]) -> None:
+        state["holder_name"] = str(envelope.event.holder_name)  # the rest: projections/vop
 
     # -- write -----------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ from projections.ledger.transactions import TransactionsProjection, payment_fact
 from projections.notifications.read_model import NotificationsProjection
 from projections.reconciliation.read_model import ReconciliationProjection
 from projections.tables import metadata
+from projections.vop.checks import VopChecksProjection
+from projections.vop.directory import VopDirectoryProjection
 
 PROJECTIONS: dict[str, Callable[[], Projection]] = {
     AccountsProjection.name: AccountsProjection,
@@ -33,6 +35,8 @@ PROJECTIONS: dict[str, Callable[[], Projection]] = {
     IdentityProjection.name: IdentityProjection,
     NotificationsProjection.name: NotificationsProjection,
     ReconciliationProjection.name: ReconciliationProjection,
+    VopDirectoryProjection.name: VopDirectoryProjection,
+    VopChecksProjection.name: VopChecksProjection,
 }
 """Every projection by name (a new instance per call), in the order the projector applies them."""
 

@@ -52,6 +52,7 @@ def test_every_context_has_a_read_permission_that_some_auditing_role_holds() -> 
         "reconciliation",
         "identity",
         "notifications",
+        "vop",
     }
     everything = set().union(*by_context.values())
     assert everything <= HUMAN_ROLES["auditor"] and everything <= HUMAN_ROLES["admin"]

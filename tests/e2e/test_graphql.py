@@ -558,6 +558,10 @@ OPERATIONS = {
     'reason: "x") { id } }',
     "requestReversal": 'mutation { requestReversal(id: "00000000-0000-0000-0000-000000000000", '
     'reason: "x") { id } }',
+    "vopChecks": "{ vopChecks { edges { cursor } } }",
+    "vopCheck": '{ vopCheck(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "requestHolderDetailsChange": "mutation { requestHolderDetailsChange("
+    'id: "DE89370400440532013000", holderName: "X", reason: "r") { id } }',
     "requestOverdraftLimit": 'mutation { requestOverdraftLimit(id: "DE89370400440532013000", '
     'limit: "5", reason: "x") { id } }',
     "notificationDeliveries": "{ notificationDeliveries { edges { cursor } } }",

@@ -45,6 +45,8 @@ def test_readyz_reports_database_and_projection_lag(
         "identity",
         "notifications",
         "reconciliation",
+        "vop_directory",
+        "vop_checks",
     }
     assert {p["lag"] for p in body["checks"]["projections"].values()} == {0}
 

@@ -255,6 +255,8 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("identity", "ledger"),
         ("notifications", "ledger"),
         ("reconciliation", "ledger"),
+        ("vop_directory", "ledger"),
+        ("vop_checks", "ledger"),
     ]
     assert {(s.position, s.head, s.lag) for s in before} == {(0, head, head)}
     ledger.projector.catch_up()

@@ -72,8 +72,11 @@ class RateLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, key: str) -> None:
-        """Take a token from ``key``'s bucket, or raise :class:`RateLimited`."""
+    def check(self, key: str, cost: int = 1) -> None:
+        """Take ``cost`` tokens (1 to ``burst``) from ``key``'s bucket, or raise
+        :class:`RateLimited` (taking none)."""
+        if not 1 <= cost <= self.burst:
+            raise ValueError(f"cost must be 1 to {self.burst}, got {cost}")
         with self._lock:
             now = self.clock()
             counted = self._buckets.pop(key, None)
@@ -83,10 +86,10 @@ class RateLimiter:
                 tokens, then = counted
                 tokens = min(float(self.burst), tokens + max(0.0, now - then) * self.rate)
             wait = 0.0
-            if tokens >= 1:
-                tokens -= 1
+            if tokens >= cost:
+                tokens -= cost
             else:
-                wait = (1 - tokens) / self.rate
+                wait = (cost - tokens) / self.rate
             self._buckets[key] = (tokens, now)
             self._evict(now)
         if wait > 0:

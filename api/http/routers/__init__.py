@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.routers import accounts, ops, transactions
+from api.http.routers import accounts, ops, transactions, vop
 
-v1_routers: tuple[APIRouter, ...] = (accounts.router, transactions.router)
+v1_routers: tuple[APIRouter, ...] = (accounts.router, transactions.router, vop.router)
 """Included by the app in this order."""
 
 ops_router = ops.router

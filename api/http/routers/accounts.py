@@ -37,6 +37,13 @@ AccountsReader = Annotated[Principal, Depends(require(Permission.ACCOUNTS_READ))
 AccountsWriter = Annotated[Principal, Depends(require(Permission.ACCOUNTS_WRITE))]
 
 
+class IdentifierIn(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    scheme: str = Field(max_length=16, description="LEI, VAT or NATIONAL")
+    value: str = Field(max_length=64, description="The identifier, e.g. an LEI of 20 characters")
+
+
 class OpenAccountIn(CamelModel):
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -49,6 +56,8 @@ class OpenAccountIn(CamelModel):
                     "holderName": "Max Mustermann",
                     "currency": "EUR",
                     "overdraftLimit": "500.00",
+                    "holderType": "NATURAL",
+                    "furtherNames": ["Erika Mustermann"],
                 }
             ]
         },
@@ -59,6 +68,15 @@ class OpenAccountIn(CamelModel):
     currency: str = Field(min_length=3, max_length=3)
     overdraft_limit: str | None = Field(
         default=None, description='Decimal string such as "500.00"; default 0'
+    )
+    holder_type: str | None = Field(
+        default=None, max_length=16, description="NATURAL (default) or LEGAL person"
+    )
+    further_names: list[str] | None = Field(
+        default=None, max_length=10, description="Joint holders, trading names"
+    )
+    identifiers: list[IdentifierIn] | None = Field(
+        default=None, max_length=10, description="A legal person's LEI, VAT, NATIONAL ids"
     )
 
 
@@ -116,7 +134,15 @@ def open_account(
     container: ContainerDep,
     principal: AccountsWriter,
 ) -> AccountOut:
-    command = open_account_command(body.iban, body.holder_name, body.currency, body.overdraft_limit)
+    command = open_account_command(
+        body.iban,
+        body.holder_name,
+        body.currency,
+        body.overdraft_limit,
+        holder_type=body.holder_type,
+        further_names=body.further_names,
+        identifiers=[(i.scheme, i.value) for i in body.identifiers or ()],
+    )
     with caused_by(causation(request, principal)):
         # 409 above the overdraft ceiling: a second person approves (requestOverdraftLimit)
         account = container.ledger_changes.open_account_directly(command)

@@ -68,6 +68,7 @@ from api.runtime.settings.sections import (
     ReconciliationSettings,
 )
 from api.runtime.settings.stomp import StompSettings
+from api.runtime.settings.vop import VopSettings
 
 __all__ = [
     "DEFAULT_APPROVAL_TTL_HOURS",
@@ -104,6 +105,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StompSettings",
+    "VopSettings",
 ]
 
 Environment = Literal["development", "production"]
@@ -153,6 +155,7 @@ class Settings(Section):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     reconciliation: ReconciliationSettings = Field(default_factory=ReconciliationSettings)
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
+    vop: VopSettings = Field(default_factory=VopSettings)
 
     # -- derived -------------------------------------------------------------------------
 
@@ -253,6 +256,7 @@ SECTIONS: dict[str, type[Section]] = {
     "notifications": NotificationSettings,
     "reconciliation": ReconciliationSettings,
     "partitions": PartitionSettings,
+    "vop": VopSettings,
 }
 """The sections ``from_env`` reads, in the order their problems are reported."""
 

@@ -111,6 +111,7 @@ TITLES: dict[str, str] = {
     "notifications": "Notifications",
     "reconciliation": "Reconciliation",
     "partitions": "Partition leases",
+    "vop": "Verification of Payee",
 }
 """The heading of each section's table, by its attribute on :class:`Settings`."""
 

@@ -22,6 +22,23 @@ COUNTRIES: tuple[tuple[str, str, int], ...] = (
     ("SE", "SEK", 6),
 )
 SCALE = {"EUR": Decimal(1), "PLN": Decimal("4.3"), "SEK": Decimal("11.5")}
+LEGAL_FORMS = {
+    "DE": "GmbH",
+    "FR": "SARL",
+    "NL": "B.V.",
+    "ES": "S.L.",
+    "IT": "S.r.l.",
+    "AT": "GmbH",
+    "BE": "BV",
+    "IE": "Ltd",
+    "FI": "Oy",
+    "PT": "Lda",
+    "PL": "sp. z o.o.",
+    "SE": "AB",
+}
+"""The legal form of the demo's companies, by country (Verification of Payee strips them)."""
+TRADES = ("Consulting", "Bau", "Design", "Handel", "Logistik", "Software")
+"""What the demo's companies and sole traders do (their trading names)."""
 HOME = {"EUR": ("DE", "FR", "NL", "ES", "IT", "AT", "BE"), "PLN": ("PL",), "SEK": ("SE",)}
 
 FIRST_NAMES = {

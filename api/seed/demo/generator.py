@@ -4,14 +4,22 @@ customers, all from one seeded generator (the same seed gives the same data)."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from schwifty import IBAN as SchwiftyIban
 
-from api.seed.demo.catalogue import COUNTRIES, FIRST_NAMES, HOME, LAST_NAMES, SCALE
+from api.seed.demo.catalogue import (
+    COUNTRIES,
+    FIRST_NAMES,
+    HOME,
+    LAST_NAMES,
+    LEGAL_FORMS,
+    SCALE,
+    TRADES,
+)
 
 
 @dataclass
@@ -21,6 +29,9 @@ class Customer:
     country: str
     currency: str
     overdraft: Decimal
+    holder_type: str = "NATURAL"
+    further_names: tuple[str, ...] = ()
+    identifiers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 @dataclass
@@ -93,12 +104,46 @@ def make_customers(gen: Generator, count: int) -> list[Customer]:
     # Two customers in each currency first, so every currency has internal transfers.
     chosen = ["DE", "FR", "PL", "PL", "SE", "SE"][: max(0, count)]
     chosen += gen.rng.choices(countries, weights, k=max(0, count - len(chosen)))
-    result = []
+    result: list[Customer] = []
     for country in chosen:
         currency = currency_of[country]
         name = f"{gen.rng.choice(FIRST_NAMES[country])} {gen.rng.choice(LAST_NAMES[country])}"
         overdraft = Decimal(gen.rng.choice([0, 0, 0, 500, 1000, 2000])) * SCALE[currency]
-        result.append(
-            Customer(gen.iban(country), name, country, currency, overdraft.quantize(Decimal(1)))
+        customer = Customer(
+            gen.iban(country), name, country, currency, overdraft.quantize(Decimal(1))
         )
+        result.append(with_holder_details(customer, len(result)))
     return result
+
+
+def lei_for(serial: int) -> str:
+    """A valid (ISO 17442 check digits) but made-up LEI: prefix 9845 (unassigned)."""
+    base = f"9845{serial:014d}"
+    digits = "".join(str(int(ch, 36)) for ch in base + "00")
+    return f"{base}{98 - int(digits) % 97:02d}"
+
+
+def with_holder_details(customer: Customer, index: int) -> Customer:
+    """Holder details for Verification of Payee, by position (no draw from the generator, so
+    the rest of the demo stays as it was): every 10th customer from the 8th a company with
+    an LEI, a VAT number and a registration; every 4th from the 2nd a joint account; every
+    6th from the 5th a sole trader with a trading name."""
+    first, _, last = customer.name.partition(" ")  # first names are one word
+    country = customer.country
+    if index % 10 == 7:
+        form = LEGAL_FORMS.get(country, "Ltd")
+        customer.name = f"{last} {TRADES[index % len(TRADES)]} {form}"
+        customer.holder_type = "LEGAL"
+        customer.further_names = (f"{last} {TRADES[index % len(TRADES)]}",)
+        customer.identifiers = (
+            ("LEI", lei_for(index)),
+            ("VAT", f"{country}{100_000_000 + index * 7919:09d}"),
+            ("NATIONAL", f"REG {200_000 + index}"),
+        )
+    elif index % 4 == 1:
+        firsts = [name for name in FIRST_NAMES[country] if name != first]
+        partner = firsts[index % len(firsts)]
+        customer.further_names = (f"{partner} {last}",)
+    elif index % 6 == 4:
+        customer.further_names = (f"{last} {TRADES[index % len(TRADES)]}",)
+    return customer

@@ -16,6 +16,7 @@ from application.errors import AlreadyExists, ApplicationError
 from application.ledger.commands import OpenAccount, PaymentInstruction, SubmissionResult
 from domain.causation import Causation, caused_by
 from domain.iban import Iban
+from domain.ledger.holders import holder_details
 
 BATCH_SIZE = 250
 
@@ -48,7 +49,11 @@ def seed_demo(
     with caused_by(causation):
         for index, customer in enumerate(customers, 1):
             command = OpenAccount(
-                Iban(customer.iban), customer.name, customer.currency, customer.overdraft
+                Iban(customer.iban),
+                customer.name,
+                customer.currency,
+                customer.overdraft,
+                holder_details(customer.holder_type, customer.further_names, customer.identifiers),
             )
             try:
                 ledger.open_account(command)

@@ -1,0 +1,257 @@
+"""REST ``/v1/vop``: the Verification of Payee responder, shaped after the EPC VoP inter-PSP
+API (EPC VoP Scheme Rulebook EPC218-23 and its API specification).
+
+``POST /v1/vop/payee-verifications`` answers one check; ``.../bulk`` up to
+``LEDGER_VOP_BULK_MAX_ENTRIES``, each entry on its own. The request carries the requesting
+PSP's reference (``X-Request-ID``, a UUID) and time (``X-Request-Timestamp``); the body the
+payee (``party``: its ``name`` or ``identification.organisationId``), its account
+(``partyAccount.iban``), the responding agent (``partyAgent``, us) and the requesting agent
+(``requestingAgent.financialInstitutionId.bicfi``). The answer is ``partyNameMatch`` (name
+checks) or ``partyIdMatch`` (identifier checks): ``MTCH``, ``CMTC`` with ``matchedName``,
+``NMTC``, or ``NOAP`` with ``reason`` (``ACCOUNT_UNKNOWN``, ``ACCOUNT_CLOSED``,
+``NO_NAME_DATA``, ``NO_IDENTIFIER_DATA``); an unknown or closed account is NOAP, never an
+error. ``vopCheckId`` names the check's recorded event.
+
+Callers are other PSPs as service principals with role ``vop_requester`` (permission
+``vop:check``); each is rate limited per principal beyond the general limit
+(``LEDGER_VOP_RATE_LIMIT_*``, one token per entry). Bad input is 422 naming every field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from api.http.deps import ContainerDep, MetricsDep, causation, require
+from api.http.middleware.ratelimit import RateLimiter
+from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES, CamelModel
+from api.runtime.metrics import Metrics
+from api.security import Permission, Principal
+from application.vop.requests import EntryFields, parse_request
+from application.vop.responder import VopAnswer
+from domain.causation import caused_by
+
+router = APIRouter(prefix="/v1/vop", tags=["vop"], responses=V1_RESPONSES)
+
+VopRequester = Annotated[Principal, Depends(require(Permission.VOP_CHECK))]
+
+
+class _Strict(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class FinancialInstitutionIn(_Strict):
+    bicfi: str = Field(max_length=16, description="BIC of the agent, 8 or 11 characters")
+
+
+class AgentIn(_Strict):
+    financial_institution_id: FinancialInstitutionIn
+
+
+class OtherIdIn(_Strict):
+    identification: str = Field(max_length=64)
+    scheme_name: str = Field(max_length=16, description="VAT or NATIONAL (registration)")
+
+
+class OrganisationIdIn(_Strict):
+    lei: str | None = Field(default=None, max_length=32)
+    other: OtherIdIn | None = None
+
+
+class IdentificationIn(_Strict):
+    organisation_id: OrganisationIdIn
+
+
+class PartyIn(_Strict):
+    name: str | None = Field(default=None, max_length=256, description="The payee's name")
+    identification: IdentificationIn | None = None
+
+
+class AccountIn(_Strict):
+    iban: str = Field(max_length=64)
+
+
+class EntryIn(_Strict):
+    party: PartyIn
+    party_account: AccountIn
+
+
+class VerificationIn(EntryIn):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "party": {"name": "John Smith"},
+                    "partyAccount": {"iban": "DE89370400440532013000"},
+                    "partyAgent": {"financialInstitutionId": {"bicfi": "COBADEFFXXX"}},
+                    "requestingAgent": {"financialInstitutionId": {"bicfi": "BANKFRPPXXX"}},
+                }
+            ]
+        },
+    )
+
+    party_agent: AgentIn | None = None
+    requesting_agent: AgentIn
+
+
+class BulkVerificationIn(_Strict):
+    party_agent: AgentIn | None = None
+    requesting_agent: AgentIn
+    entries: list[EntryIn] = Field(max_length=10_000)
+
+
+class VerificationOut(CamelModel):
+    party_name_match: str | None = Field(
+        default=None, description="MTCH, CMTC, NMTC or NOAP (a check by name)"
+    )
+    party_id_match: str | None = Field(
+        default=None, description="MTCH, NMTC or NOAP (a check by organisation identifier)"
+    )
+    matched_name: str | None = Field(
+        default=None, description="The account holder's name, with CMTC only"
+    )
+    reason: str | None = Field(
+        default=None,
+        description="With NOAP: ACCOUNT_UNKNOWN, ACCOUNT_CLOSED, NO_NAME_DATA, NO_IDENTIFIER_DATA",
+    )
+    vop_check_id: str = Field(description="The recorded check (its event)")
+
+
+class BulkResultOut(VerificationOut):
+    index: int = Field(description="The entry's position in the request, from 0")
+
+
+class BulkVerificationOut(CamelModel):
+    results: list[BulkResultOut]
+
+
+def _fields(entry: EntryIn, prefix: str = "") -> EntryFields:
+    org = entry.party.identification.organisation_id if entry.party.identification else None
+    other = org.other if org is not None else None
+    return EntryFields(
+        iban=entry.party_account.iban,
+        name=entry.party.name,
+        lei=org.lei if org is not None else None,
+        other_id=other.identification if other is not None else None,
+        other_scheme=other.scheme_name if other is not None else None,
+        prefix=prefix,
+    )
+
+
+def _out(answer: VopAnswer) -> VerificationOut:
+    code = answer.outcome.value
+    return VerificationOut(
+        party_name_match=None if answer.asked_by_identifier else code,
+        party_id_match=code if answer.asked_by_identifier else None,
+        matched_name=answer.disclosed_name,
+        reason=answer.reason.value if answer.reason is not None else None,
+        vop_check_id=answer.check_id,
+    )
+
+
+def _observe(metrics: Metrics, answers: list[VopAnswer]) -> None:
+    """Count the checks recorded now (not those answered again from the record)."""
+    for answer in answers:
+        if answer.repeated:
+            continue
+        reason = answer.reason.value if answer.reason is not None else "none"
+        metrics.vop_checks.labels("RESPONDER", answer.outcome.value, reason).inc()
+        metrics.vop_latency.labels("RESPONDER").observe(answer.latency_us / 1_000_000)
+
+
+def _limit(request: Request, principal: Principal, entries: int) -> None:
+    """One token per entry from the requesting PSP's own bucket (429 when empty)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "vop_rate_limiter", None)
+    if limiter is not None:
+        limiter.check(f"vop:{principal.name}", cost=min(entries, limiter.burst))
+
+
+def _headers(response: Response, request_id: str) -> None:
+    response.headers["X-Request-ID"] = request_id
+    response.headers["X-Response-Timestamp"] = (
+        datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+RequestIdHeader = Annotated[
+    str | None,
+    Header(alias="X-Request-ID", description="The requesting PSP's reference (a UUID)"),
+]
+TimestampHeader = Annotated[
+    str | None,
+    Header(alias="X-Request-Timestamp", description="When the PSP sent it (ISO 8601, zoned)"),
+]
+
+
+@router.post(
+    "/payee-verifications",
+    response_model=VerificationOut,
+    response_model_exclude_none=True,
+    summary="Verify a payee's name or organisation identifier against one of our IBANs",
+    responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+)
+def verify_payee(
+    body: VerificationIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    metrics: MetricsDep,
+    principal: VopRequester,
+    request_id: RequestIdHeader = None,
+    requested_at: TimestampHeader = None,
+) -> VerificationOut:
+    _limit(request, principal, 1)
+    parsed = parse_request(
+        request_id,
+        requested_at,
+        body.requesting_agent.financial_institution_id.bicfi,
+        [_fields(body)],
+    )
+    with caused_by(causation(request, principal)):
+        (answer,) = container.vop.respond(parsed)
+    _observe(metrics, [answer])
+    _headers(response, parsed.request_id)
+    return _out(answer)
+
+
+@router.post(
+    "/payee-verifications/bulk",
+    response_model=BulkVerificationOut,
+    response_model_exclude_none=True,
+    summary="Verify several payees in one request; each entry is answered on its own",
+    responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+)
+def verify_payees(
+    body: BulkVerificationIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    metrics: MetricsDep,
+    principal: VopRequester,
+    request_id: RequestIdHeader = None,
+    requested_at: TimestampHeader = None,
+) -> BulkVerificationOut:
+    _limit(request, principal, len(body.entries))
+    parsed = parse_request(
+        request_id,
+        requested_at,
+        body.requesting_agent.financial_institution_id.bicfi,
+        [_fields(entry, f"entries[{n}].") for n, entry in enumerate(body.entries)],
+        max_entries=container.settings.vop.bulk_max_entries,
+    )
+    with caused_by(causation(request, principal)):
+        answers = container.vop.respond(parsed)
+    _observe(metrics, answers)
+    _headers(response, parsed.request_id)
+    return BulkVerificationOut(
+        results=[
+            BulkResultOut(index=answer.entry, **_out(answer).model_dump()) for answer in answers
+        ]
+    )

@@ -1,0 +1,67 @@
+"""``LEDGER_VOP_*``: Verification of Payee (docs/vop.md): the matching thresholds, the size of
+a bulk request and the rate limit per requesting PSP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import ValidationInfo, field_validator
+
+from api.runtime.settings import parsing
+from api.runtime.settings.base import Section, env
+from application.vop.responder import MAX_BULK_ENTRIES
+from domain.vop.outcomes import CLOSE_MATCH_THRESHOLD, MATCH_THRESHOLD, Thresholds
+
+DEFAULT_VOP_RATE_PER_SECOND = 50.0
+DEFAULT_VOP_BURST = 200
+
+
+class VopSettings(Section):
+    """How names match, how big a bulk request may be, and how fast a PSP may ask."""
+
+    match_threshold: Annotated[float, parsing.bounded(0, 100, whole=False)] = env(
+        "LEDGER_VOP_MATCH_THRESHOLD",
+        MATCH_THRESHOLD,
+        "similarity score (0-100, rapidfuzz's scale) from which a name is a match (`MTCH`)",
+    )
+    close_match_threshold: Annotated[float, parsing.bounded(0, 100, whole=False)] = env(
+        "LEDGER_VOP_CLOSE_MATCH_THRESHOLD",
+        CLOSE_MATCH_THRESHOLD,
+        "similarity score from which a name is a close match (`CMTC`, the holder's name shown "
+        "to the payer); at most the match threshold",
+        cross_check=True,
+    )
+    bulk_max_entries: Annotated[int, parsing.integer(1, 10_000)] = env(
+        "LEDGER_VOP_BULK_MAX_ENTRIES",
+        MAX_BULK_ENTRIES,
+        "entries of one bulk request (`POST /v1/vop/payee-verifications/bulk`); more is "
+        "refused with **422**",
+    )
+    rate_limit_per_second: Annotated[float, parsing.rate()] = env(
+        "LEDGER_VOP_RATE_LIMIT_PER_SECOND",
+        DEFAULT_VOP_RATE_PER_SECOND,
+        "sustained checks per second per requesting PSP (each entry of a bulk request counts; "
+        "on top of `LEDGER_RATE_LIMIT_PER_SECOND`); above it **429** with `Retry-After`; "
+        "`0` turns it off",
+    )
+    rate_limit_burst: Annotated[int, parsing.integer(0)] = env(
+        "LEDGER_VOP_RATE_LIMIT_BURST",
+        DEFAULT_VOP_BURST,
+        "checks a requesting PSP may make at once before the sustained rate applies; at least "
+        "the bulk size to let a full bulk request through; `0` turns the limit off",
+    )
+
+    @field_validator("close_match_threshold")
+    @classmethod
+    def _not_above_match(cls, close: float, info: ValidationInfo) -> float:
+        match = info.data.get("match_threshold")
+        if match is not None and close > match:
+            raise ValueError(f"must not be above LEDGER_VOP_MATCH_THRESHOLD ({match:g})")
+        return close
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(match=self.match_threshold, close_match=self.close_match_threshold)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.rate_limit_per_second > 0 and self.rate_limit_burst > 0

@@ -1,0 +1,137 @@
+"""The vop application: the Verification of Payee responder, every check an event.
+
+:meth:`VopApplication.respond` answers another PSP's request (one entry, or a bulk request
+of several): it looks the IBANs up in the account directory (the :class:`AccountDirectory`
+port: the read model of the ledger's customer accounts), decides each entry
+(:func:`~application.vop.responder.decide`: NOAP for unknown and closed accounts, never an
+error; otherwise the domain's matching) and records one :class:`~domain.vop.checks.VopCheck`
+per entry, all in one ``save``.
+
+A request the PSP sends again with the same request id is answered as recorded (the checks'
+ids derive from requester, request id and entry), not checked and recorded twice; the same
+request id asking something else is a :class:`~application.errors.Conflict`.
+
+Checks are written one request per commit here; writing them in batches (group commit) is a
+later step (docs/vop.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import EnvType
+
+from application.errors import Conflict, NotFound
+from application.unit_of_work import Clock, utc_now
+from application.vop.ports import AccountDirectory
+from application.vop.responder import VopAnswer, VopRequest, decide
+from domain.vop.checks import Direction, VopCheck, check_id
+from domain.vop.outcomes import DEFAULT_THRESHOLDS, Thresholds
+
+Monotonic = Callable[[], float]
+
+
+class VopApplication(Application[UUID]):
+    """Checks of the vop context: every answer is a ``VopCheck``'s ``Answered`` event."""
+
+    name = "vop"
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        directory: AccountDirectory,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        clock: Clock = utc_now,
+        monotonic: Monotonic = time.perf_counter,
+    ) -> None:
+        super().__init__(env)
+        self.directory = directory
+        self.thresholds = thresholds
+        self.clock = clock
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+
+    def respond(self, request: VopRequest) -> list[VopAnswer]:
+        """Answer every entry of ``request`` (in order) and record each as a check."""
+        started = self.monotonic()
+        received_at = self.clock()
+        accounts = self.directory.entries({entry.iban for entry in request.entries})
+        checks = []
+        for position, entry in enumerate(request.entries):
+            decision = decide(entry, accounts.get(entry.iban), self.thresholds)
+            latency_us = max(0, int((self.monotonic() - started) * 1_000_000))
+            checks.append(
+                VopCheck.answered(
+                    direction=Direction.RESPONDER.value,
+                    requester=request.requester,
+                    request_id=request.request_id,
+                    entry=position,
+                    requested_at=request.requested_at,
+                    received_at=received_at,
+                    iban=entry.iban,
+                    requested_name=entry.name,
+                    requested_identifier=entry.identifier_doc,
+                    outcome=decision.outcome.value,
+                    reason=decision.reason.value if decision.reason is not None else None,
+                    disclosed_name=decision.disclosed_name,
+                    score=decision.score,
+                    rule=decision.rule.value if decision.rule is not None else None,
+                    latency_us=latency_us,
+                )
+            )
+        try:
+            with self._lock:
+                self.save(*checks)
+        except IntegrityError:
+            return self._repeated(request)
+        return [answer_of(check) for check in checks]
+
+    def _repeated(self, request: VopRequest) -> list[VopAnswer]:
+        """A request id seen before: the recorded answers, when it asks the same."""
+        answers = []
+        for position, entry in enumerate(request.entries):
+            recorded = self._find(
+                check_id(Direction.RESPONDER, request.requester, request.request_id, position)
+            )
+            if recorded is None or not recorded.same_question(
+                entry.iban, entry.name, entry.identifier_doc
+            ):
+                raise Conflict(
+                    f"request id {request.request_id} of {request.requester} was used "
+                    "before for another check"
+                )
+            answers.append(answer_of(recorded, repeated=True))
+        return answers
+
+    def _find(self, check: UUID) -> VopCheck | None:
+        try:
+            found: VopCheck = self.repository.get(check)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def get_check(self, check: UUID) -> VopCheck:
+        found = self._find(check)
+        if found is None:
+            raise NotFound(f"no VoP check {check}")
+        return found
+
+
+def answer_of(check: VopCheck, *, repeated: bool = False) -> VopAnswer:
+    return VopAnswer(
+        check_id=str(check.id),
+        entry=check.entry,
+        iban=check.iban,
+        outcome=check.outcome,
+        reason=check.reason,
+        disclosed_name=check.disclosed_name,
+        asked_by_identifier=check.requested_identifier is not None,
+        latency_us=check.latency_us,
+        repeated=repeated,
+    )

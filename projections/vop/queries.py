@@ -1,0 +1,50 @@
+"""Lookups in the account directory (:mod:`projections.vop.directory`): what the responder's
+:class:`~application.vop.ports.AccountDirectory` port reads, by IBAN, in one query per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, select
+
+from application.vop.ports import DirectoryEntry
+from projections.base import chunked
+from projections.vop.directory import rm_vop_directory
+
+_D = rm_vop_directory
+
+
+def entry_of(row: RowMapping | Mapping[str, Any]) -> DirectoryEntry:
+    return DirectoryEntry(
+        iban=str(row["iban"]),
+        holder_type=str(row["holder_type"]),
+        legal_name=str(row["legal_name"]),
+        further_names=tuple(str(n) for n in row["further_names"] or ()),
+        identifiers=tuple((str(i["scheme"]), str(i["value"])) for i in row["identifiers"] or ()),
+        status=str(row["status"]),
+    )
+
+
+class DirectoryQueries:
+    """The account directory on the read-model database; satisfies ``AccountDirectory``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def entries(self, ibans: Collection[str]) -> dict[str, DirectoryEntry]:
+        wanted = sorted(set(ibans))
+        found: dict[str, DirectoryEntry] = {}
+        if not wanted:
+            return found
+        columns = (_D.c.iban, _D.c.holder_type, _D.c.legal_name, _D.c.further_names)
+        query = select(*columns, _D.c.identifiers, _D.c.status)
+        with self.engine.connect() as conn:
+            for chunk in chunked(wanted):
+                for row in conn.execute(query.where(_D.c.iban.in_(chunk))).mappings():
+                    entry = entry_of(row)
+                    found[entry.iban] = entry
+        return found
+
+    def entry(self, iban: str) -> DirectoryEntry | None:
+        return self.entries([iban]).get(iban)
