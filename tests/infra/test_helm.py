@@ -228,9 +228,9 @@ def test_each_deployment_runs_its_role_securely(all_roles_manifests: list[dict])
 
 def test_only_the_measured_role_autoscales(all_roles_manifests: list[dict]) -> None:
     """Only the api was measured to gain from a second process (docs/operations.md §7: api
-    1.42x where a core was free; ingestion 0.10x to 0.91x; the others leader-elected or
-    repeating one another's work): it alone gets an HPA; every role keeps a PDB that lets a
-    drain take one pod."""
+    1.42x where a core was free; ingestion, partitioned, 0.95x to 0.97x on 2 cores; the others
+    leader-elected or repeating one another's work): it alone gets an HPA; every role keeps a
+    PDB that lets a drain take one pod."""
     hpas = by_kind(all_roles_manifests, "HorizontalPodAutoscaler")
     assert [role_of(h) for h in hpas.values()] == ["api"]
     for name, hpa in hpas.items():
