@@ -121,9 +121,7 @@ def exactly_once(url: str, schema: str, since: int, expected: set[UUID], end: En
     missing = expected - set(received)
     unexpected = set(received) - expected
     applied = counts.get("CreditApplied", Counter())
-    twice = sum(
-        1 for counter in (received, posted, applied) for n in counter.values() if n > 1
-    )
+    twice = sum(1 for counter in (received, posted, applied) for n in counter.values() if n > 1)
     if missing:
         problems.append(f"{len(missing):,} never booked")
     if unexpected:

@@ -221,6 +221,4 @@ def delete_queues(prefix: str) -> None:
         f"== {len(prefix.encode())}], "
         '[rabbit_amqqueue:delete(Q, false, false, <<"benchmarks">>) || Q <- Qs], length(Qs).'
     )
-    subprocess.run(
-        [tool, "-q", "eval", expression], capture_output=True, check=False, timeout=120
-    )
+    subprocess.run([tool, "-q", "eval", expression], capture_output=True, check=False, timeout=120)

@@ -147,8 +147,7 @@ def test_a_database_made_by_create_all_is_stamped_not_created_again(
     created = _created(statements)
     later = set(migrations.target_metadata().tables) - legacy  # later revisions' tables
     assert created and all(
-        "alembic_version" in s
-        or any(f"CREATE TABLE {t} " in s or f" ON {t} (" in s for t in later)
+        "alembic_version" in s or any(f"CREATE TABLE {t} " in s or f" ON {t} (" in s for t in later)
         for s in created
     ), created
     assert migrations.installed_revision(engine) == migrations.head()
