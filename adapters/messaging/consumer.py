@@ -129,7 +129,19 @@ class ScopedPaymentBooker(Protocol):
 
 
 class _Reroute(Exception):
-    """The batch's scope no longer holds (a lease moved): nothing was committed; route again."""
+    """The batch's scope no longer holds (a lease moved): route again what was not handled,
+    ``remaining`` (None: the whole part, nothing of it was committed)."""
+
+    def __init__(self, detail: str, remaining: list[Any] | None = None) -> None:
+        super().__init__(detail)
+        self.remaining = remaining
+
+
+MAX_REROUTES = 5
+"""Routings of one batch before it is abandoned (its messages redelivered): a lease thread
+that cannot step would otherwise keep the batch rerouted to partitions it lost."""
+IDLE_WAIT_S = 1.0
+"""How long a revocation waits for the batch in hand (the fence keeps a later write safe)."""
 
 
 class _Abandoned(Exception):
@@ -257,8 +269,12 @@ class IngestionConsumer:
         """Consume on ``session``; True when it must be replaced by a new one because
         partitions moved away (see :meth:`_follow_partitions`)."""
         while session.alive and not stop.is_set():
-            if not self._follow_partitions(session):
-                return True
+            try:
+                if not self._follow_partitions(session):
+                    return True
+            except BrokerUnavailable as error:  # a subscription refused or unanswered
+                log.warning("partition queue subscription failed", error=str(error))
+                return False
             batch = self._take_batch(session, stop)
             self._credits_carried = False
             if batch:
@@ -278,10 +294,12 @@ class IngestionConsumer:
         return False
 
     def wait_idle(self, _partitions: object = None) -> None:
-        """Return once no batch is in hand (the leases' ``on_revoked``: the writes of the
-        revoked partitions in flight have ended before they are released)."""
-        with self.busy:
-            pass
+        """Return once no batch is in hand, or after :data:`IDLE_WAIT_S` (the leases'
+        ``on_revoked``: the writes of the revoked partitions in flight usually end before they
+        are released; one still running fails its fence check or holds the takeover back, so
+        the lease thread never waits on a batch stuck retrying, and keeps heartbeating)."""
+        if self.busy.acquire(timeout=IDLE_WAIT_S):
+            self.busy.release()
 
     # -- partitions ----------------------------------------------------------------------
 
@@ -413,8 +431,14 @@ class IngestionConsumer:
         if self.router is None:
             self._book_batch(session, accepted, stop, None)
             return
-        while accepted:
-            routed = self.router.split(accepted, lambda item: item[1].instructions)
+        for routing in range(MAX_REROUTES + 1):
+            backoff = min(0.05 * 2**routing, 1.0)
+            if routing and (stop.is_set() or session.lost.wait(backoff)):
+                raise _Abandoned("stopping, or the session was lost, while rerouting")
+            try:
+                routed = self.router.split(accepted, lambda item: item[1].instructions)
+            except Exception as error:  # the account directory's query: database down
+                raise _Abandoned(f"routing failed: {type(error).__name__}: {error}") from error
             forwarding = self._forward(session, routed.forward) if routed.forward else None
             try:
                 if routed.local:
@@ -422,14 +446,16 @@ class IngestionConsumer:
                     self._book_batch(session, routed.local, stop, routed.scope, credits)
                 if routed.unscoped:
                     self._book_batch(session, routed.unscoped, stop, None)
-            except _Reroute as moved:  # the local part committed nothing
+            except _Reroute as moved:  # what it names was not handled: route it again
                 log.info("a partition moved while booking; routing again", error=str(moved))
-                accepted = routed.local + routed.unscoped
+                left = moved.remaining if moved.remaining is not None else routed.local
+                accepted = left + routed.unscoped
                 continue
             finally:
                 if forwarding is not None:
                     forwarding()
             return
+        raise _Abandoned(f"partitions kept moving: routed {MAX_REROUTES + 1} times")
 
     def _pending_credits(self, scope: WriteScope | None) -> Sequence[PendingCredit]:
         """The pending credits a scoped batch applies in its own transaction (one commit for
@@ -464,8 +490,11 @@ class IngestionConsumer:
                 continue
             self._acknowledge(session, accepted, results)
             return
-        for item in accepted:
-            self._book_alone(session, item, stop, scope)
+        for index, item in enumerate(accepted):
+            try:
+                self._book_alone(session, item, stop, scope)
+            except _Reroute as moved:  # the ones before were booked or dead-lettered
+                raise _Reroute(str(moved), remaining=accepted[index:]) from moved
 
     def _book_alone(
         self,

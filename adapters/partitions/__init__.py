@@ -15,12 +15,13 @@ from adapters.partitions.fencing import (
     check_lease_dbapi,
     fenced,
 )
-from adapters.partitions.leases import PartitionLeases, default_member_id
+from adapters.partitions.leases import PartitionCountChanged, PartitionLeases, default_member_id
 
 __all__ = [
     "Lease",
     "LeaseLost",
     "NotInTransaction",
+    "PartitionCountChanged",
     "PartitionLeases",
     "check_lease",
     "check_lease_dbapi",

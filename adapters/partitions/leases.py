@@ -45,6 +45,10 @@ Revoked = Callable[[frozenset[int]], None]
 Assigned = Callable[[Mapping[int, Lease]], None]
 
 
+class PartitionCountChanged(RuntimeError):
+    """This member's partition count is not the one its lease group was made with."""
+
+
 def default_member_id(group: str) -> str:
     """A member id unique to this process start (host, pid, random suffix)."""
     return f"{group}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:128]
@@ -213,9 +217,24 @@ class PartitionLeases:
             self.on_revoked(partitions)
 
     def _ensure_rows(self) -> None:
-        """One lease row per partition (DML, idempotent: the table is the migration's)."""
+        """One lease row per partition (DML, idempotent: the table is the migration's).
+
+        Raises :class:`PartitionCountChanged` when the group's rows were made for another
+        partition count: the count decides where every account's pending credits and queued
+        messages are (``transit_credits``, the partition queues), so it is fixed for good
+        once the group has run; a member with another count must not take part."""
         if self._rows_ready:
             return
+        with self.engine.connect() as connection:
+            existing = connection.execute(
+                select(func.count()).where(partition_leases.c.group_name == self.group)
+            ).scalar_one()
+        if existing not in (0, self.partitions):
+            raise PartitionCountChanged(
+                f"lease group {self.group!r} has {existing} partitions, this member was given "
+                f"{self.partitions} (LEDGER_PARTITIONS): the count is fixed once the group has "
+                f"run; set it back to {existing}"
+            )
         rows = [
             {"group_name": self.group, "partition": p, "owner": None, "token": 0}
             for p in range(self.partitions)

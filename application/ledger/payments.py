@@ -112,6 +112,7 @@ def apply_pending_credit(uow: LedgerUnitOfWork, credit: PendingCredit, booking_d
     """Apply one pending credit in ``uow`` (False: applied before, only cleared)."""
     tx = uow.find_transaction(credit.transaction_id)
     uow.credits_applied.add(credit.transaction_id)
+    uow.credited_keys.add(credit.account_key)
     if tx is None or tx.credit_pending is None:
         return False
     creditor = uow.find_account(tx.credit_pending)

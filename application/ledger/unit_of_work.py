@@ -118,6 +118,9 @@ class LedgerUnitOfWork(UnitOfWork):
         """The credits this unit left pending (two-step postings)."""
         self.credits_applied: set[UUID] = set()
         """Transactions whose pending credit this unit applied (or found applied)."""
+        self.credited_keys: set[str] = set()
+        """The accounts of those credits: their partitions are proved even when no account
+        of theirs is written (a credit to suspense, a credit only cleared)."""
         self._prefetched: dict[UUID, Any] = {}
         self.working_set = working_set
         self.ended = ended
@@ -254,7 +257,7 @@ class LedgerUnitOfWork(UnitOfWork):
             return
         written = frozenset(
             agg.key for agg in pending if isinstance(agg, Account) and not agg.is_internal
-        )
+        ) | frozenset(self.credited_keys)
         proof = WriteProof(
             self.scope, written, tuple(self.sent_in_transit), frozenset(self.credits_applied)
         )

@@ -20,6 +20,7 @@ from adapters import migrations
 from adapters.partitions import (
     LeaseLost,
     NotInTransaction,
+    PartitionCountChanged,
     PartitionLeases,
     check_lease,
     check_lease_dbapi,
@@ -258,3 +259,13 @@ def test_a_fence_check_outside_a_transaction_is_refused(engine: Engine) -> None:
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
         with pytest.raises(NotInTransaction):
             check_lease(autocommit, lease)
+
+
+def test_a_member_with_another_partition_count_is_refused(engine: Engine) -> None:
+    """The count decides where pending credits and queued messages are: fixed once the group
+    has run, a member given another one takes no part (and says which count to set)."""
+    member(engine, "a").step()
+    other = PartitionLeases(engine, GROUP, partitions=P // 2, lease_ttl=30, member_id="b")
+    with pytest.raises(PartitionCountChanged, match=f"has {P} partitions"):
+        other.step()
+    assert owned_by(engine, GROUP, "b") == set()
