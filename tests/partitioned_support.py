@@ -267,6 +267,13 @@ class Cluster:
         if not conserved.passed:
             problems.append(f"conservation: {conserved.detail}")
         problems += single_writer_problems(self.database)
+        for replica in live:
+            text = replica.log_text()
+            at = text.find("Traceback")
+            if at >= 0:
+                problems.append(
+                    f"replica {replica.index} logged: {text[max(at - 300, 0) : at + 2500]}"
+                )
         return problems
 
     def writers(self) -> dict[int, set[str]]:

@@ -164,6 +164,27 @@ def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
         logger.propagate = True
     # uvicorn's access log is replaced by ours (it has the route and correlation id).
     logging.getLogger("uvicorn.access").disabled = True
+    stomp_logger = logging.getLogger("stomp.py")
+    if not any(isinstance(f, _ConnectionLossWithoutTraceback) for f in stomp_logger.filters):
+        stomp_logger.addFilter(_ConnectionLossWithoutTraceback())
+
+
+class _ConnectionLossWithoutTraceback(logging.Filter):
+    """stomp.py logs a broken connection while sending ("error sending frame") as an error with
+    a traceback; the consumer and publishers handle it (they reconnect and the broker
+    redelivers what was not acknowledged, logged as "broker session lost"). Such a record keeps
+    its message and the error, as a warning, without the traceback that would read as a
+    crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ConnectionError | TimeoutError):
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def get_logger(name: str) -> Any:

@@ -50,7 +50,8 @@ def test_a_replica_killed_while_it_owns_partitions_loses_nothing_and_doubles_not
     writers, last = cluster.writers(), cluster.last_writers()
     assert any(killed in writers.get(p, ()) for p in victim), "it wrote them before the kill"
     assert all(last.get(p) == survivor for p in victim), "the survivor wrote them after"
-    assert cluster.verify() == []
+    problems = cluster.verify()
+    assert not problems, "\n\n".join(problems)
 
 
 def test_a_replica_joining_under_load_takes_its_share_without_a_double_writer(
@@ -70,7 +71,8 @@ def test_a_replica_joining_under_load_takes_its_share_without_a_double_writer(
     assert moved and not set(moved) & set(cluster.partitions_of(first))
     writers = cluster.writers()
     assert all(len(writers.get(p, ())) == 2 for p in moved), "each moved partition changed hands"
-    assert cluster.verify() == []
+    problems = cluster.verify()
+    assert not problems, "\n\n".join(problems)
 
 
 def test_the_broker_connection_of_one_replica_dropped_loses_nothing(
@@ -89,7 +91,8 @@ def test_the_broker_connection_of_one_replica_dropped_loses_nothing(
 
         cluster.wait_done()
         assert cut.metrics().get("ledger_ingestion_broker_reconnects_total", 0) >= 1
-        assert cluster.verify() == []
+        problems = cluster.verify()
+        assert not problems, "\n\n".join(problems)
     finally:
         proxy.close()
 
@@ -109,4 +112,5 @@ def test_several_writers_with_kills_and_restarts_conserve_money(
     cluster.kill(replicas[1])
     wait_for(lambda: cluster.partitions_of(fresh), 60, "the fresh replica's share")
     cluster.wait_done()
-    assert cluster.verify() == []
+    problems = cluster.verify()
+    assert not problems, "\n\n".join(problems)

@@ -141,3 +141,21 @@ def test_rendered_exceptions_are_masked(json_logs: io.StringIO) -> None:
     assert "ValueError: no account CH93*************2957" in structlog_line["exception"]
     assert stdlib_line["event"] == "stdlib lookup failed for BE68********7034"
     assert "KeyError: 'be68********7034'" in stdlib_line["exception"]
+
+
+def test_a_lost_broker_connection_is_logged_as_a_warning_without_a_traceback(
+    json_logs: io.StringIO,
+) -> None:
+    """stomp.py logs a broken pipe while sending with a traceback; the consumer handles it
+    (reconnects), so the line keeps the error but reads as a warning, not a crash. Any
+    other exception keeps its traceback."""
+    stomp = logging.getLogger("stomp.py")
+    for error in (BrokenPipeError(32, "Broken pipe"), ValueError("a bug")):
+        try:
+            raise error
+        except Exception:
+            stomp.error("error sending frame", exc_info=True)
+    lost, bug = lines(json_logs)
+    assert lost["level"] == "warning" and "exception" not in lost
+    assert lost["event"] == "error sending frame: BrokenPipeError: [Errno 32] Broken pipe"
+    assert bug["level"] == "error" and "ValueError: a bug" in bug["exception"]
