@@ -72,6 +72,7 @@ class TimedRecorder(ListenFirstRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.insert_events_statement += SQL(", clock_timestamp() AS inserted_at")
+        self.insert_arrays_statement += SQL(", clock_timestamp() AS inserted_at")
         self.timings: list[BatchTiming] = []
         self._stamp: Cursor[DictRow] | None = None
         self._inserted_at = 0.0
