@@ -13,7 +13,11 @@ A name becomes a list of tokens:
    Prof, Herr, Frau, Mme, Sr., Sra., Dott., Dhr., Pani, Jr., III, ...) for natural persons;
    "the" and **legal forms** at the end of a legal person's name (GmbH, AG, S.A., S.à r.l.,
    Ltd, B.V., S.p.A., sp. z o.o., Oy, A/S, "GmbH & Co. KG", ...; see :mod:`domain.vop.terms`).
-   A step that would leave nothing removes nothing ("Mr" alone stays "mr").
+   A step that would leave nothing removes nothing ("Mr" alone stays "mr"). A one-letter
+   connector written as an initial in a person's name (``John E. Smith``, ``Maria I
+   Kowalska`` in a name that is not all capitals) is an initial, not a connector;
+   :func:`normalise_name` writes such an initial with its full stop (``john e. smith``), so
+   normalising again keeps it.
 
 Normalisation is idempotent: a normalised name normalises to itself.
 
@@ -49,6 +53,7 @@ class HolderKind(StrEnum):
 
 _APOSTROPHES = re.compile(r"['`]")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
+_WORDS = re.compile(r"[A-Za-z0-9]+")
 _FOLD_E = re.compile(r"([aou])e+")
 _FOLD_A = re.compile(r"a+")
 
@@ -56,16 +61,42 @@ _PERSON_WORDS = CONNECTORS | TITLES | SUFFIXES
 _BUSINESS_WORDS = CONNECTORS | LEGAL_FILLERS
 
 
+def _ascii(text: str) -> str:
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text))
+    return _APOSTROPHES.sub("", ascii_text.replace("&", " and ").replace("+", " and "))
+
+
 def tokens(text: str) -> list[str]:
     """The text transliterated, lower-cased and split at punctuation and spaces."""
-    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
-    ascii_text = ascii_text.replace("&", " and ").replace("+", " and ")
-    return _SEPARATORS.sub(" ", _APOSTROPHES.sub("", ascii_text)).split()
+    return _SEPARATORS.sub(" ", _ascii(text).lower()).split()
 
 
-def _without(words: list[str], dropped: frozenset[str]) -> list[str]:
-    """``words`` less those in ``dropped``, unless that leaves nothing."""
-    kept = [word for word in words if word not in dropped]
+def _initial_positions(text: str) -> frozenset[int]:
+    """Which of ``tokens(text)`` are one-letter connectors written as initials.
+
+    "e", "y" and "i" join names in Portuguese, Spanish and Polish, and are initials too. One
+    followed by a full stop ("E.") is an initial; so is a capital one ("John E Smith") unless
+    the whole name is in capitals ("JOSE ORTEGA Y GASSET", where the case says nothing).
+    """
+    ascii_text = _ascii(text)
+    case_tells = any(c.islower() for c in ascii_text)
+    found = set()
+    for position, word in enumerate(_WORDS.finditer(ascii_text)):
+        letter = word.group()
+        if len(letter) != 1 or letter.lower() not in CONNECTORS:
+            continue
+        dotted = ascii_text[word.end() : word.end() + 1] == "."
+        if dotted or (case_tells and letter.isupper()):
+            found.add(position)
+    return frozenset(found)
+
+
+def _without(
+    words: list[str], dropped: frozenset[str], kept_positions: frozenset[int] = frozenset()
+) -> list[str]:
+    """``words`` less those in ``dropped`` (except at ``kept_positions``), unless that leaves
+    nothing."""
+    kept = [w for i, w in enumerate(words) if w not in dropped or i in kept_positions]
     return kept or words
 
 
@@ -107,13 +138,18 @@ def normal_tokens(text: str, kind: HolderKind) -> list[str]:
     """The name's tokens after every normalisation rule for ``kind``."""
     words = tokens(text)
     if kind is HolderKind.NATURAL:
-        return _without(words, _PERSON_WORDS)
+        initials = _initial_positions(text) if len(words) > 1 else frozenset()
+        return _without(words, _PERSON_WORDS, initials)
     return strip_legal_forms(_without(words, _BUSINESS_WORDS))
 
 
 def normalise_name(text: str, kind: HolderKind = HolderKind.NATURAL) -> str:
-    """The normalised name as one string (tokens joined by single spaces)."""
-    return " ".join(normal_tokens(text, kind))
+    """The normalised name as one string (tokens joined by single spaces; a one-letter
+    connector kept as an initial carries its full stop, so the result normalises to itself)."""
+    words = normal_tokens(text, kind)
+    if kind is HolderKind.LEGAL:
+        return " ".join(words)
+    return " ".join(f"{w}." if len(w) == 1 and w in CONNECTORS else w for w in words)
 
 
 def comparison_key(token: str) -> str:

@@ -144,10 +144,21 @@ def test_the_result_is_immutable():
         ("The Irish Bakery Ltd", HolderKind.LEGAL, "irish bakery"),
         ("GmbH", HolderKind.LEGAL, "gmbh"),
         ("Straße & Söhne", HolderKind.LEGAL, "strasse sohne"),
+        # one-letter connectors written as initials stay (with their full stop)
+        ("John E. Smith", HolderKind.NATURAL, "john e. smith"),
+        ("Maria I Kowalska", HolderKind.NATURAL, "maria i. kowalska"),
+        ("JOSE ORTEGA Y GASSET", HolderKind.NATURAL, "jose ortega gasset"),
+        ("Maria e João Silva", HolderKind.NATURAL, "maria joao silva"),
     ],
 )
 def test_normalise_name(raw: str, kind: HolderKind, normalised: str):
     assert normalise_name(raw, kind) == normalised
+
+
+def test_a_connector_letter_written_as_an_initial_is_an_initial():
+    emma = AccountHolder(HolderKind.NATURAL, "Emma Smith")
+    assert match_payee(emma, "E. Smith").outcome is Outcome.CLOSE_MATCH
+    assert match_payee(emma, "Y. Smith").outcome is Outcome.NO_MATCH
 
 
 def test_german_and_nordic_spellings_share_a_comparison_key():
