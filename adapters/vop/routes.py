@@ -8,7 +8,8 @@ responder (``https://vop.psp-a.example``; the adapter appends ``/v1/vop/payee-ve
   key matches every branch of the institution);
 * any other key is an IBAN prefix without the check digits: the country code and the start
   of the BBAN, usually the bank code (``DE37040044``: German IBANs of bank code 37040044,
-  ``NLABNA``: Dutch IBANs of ABN AMRO). The longest matching prefix wins.
+  ``NLABNA``: Dutch IBANs of ABN AMRO, ``NL``: every Dutch IBAN). The longest matching
+  prefix wins.
 
 A BIC route wins over an IBAN route. ``none`` (or unset) routes nothing: every payee that is
 not ours is NOAP ``PSP_UNAVAILABLE``.
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 _BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
-_IBAN_PREFIX = re.compile(r"[A-Z]{2}[A-Z0-9]{1,30}")
+_IBAN_PREFIX = re.compile(r"[A-Z]{2}[A-Z0-9]{0,30}")
 
 
 @dataclass(frozen=True)
