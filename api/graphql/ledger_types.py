@@ -232,7 +232,9 @@ class Transaction:
     as_of: datetime | None
     reverses_id: strawberry.Private[str | None]
     reversed_by_id: strawberry.Private[str | None]
-    vop_check: strawberry.Private[str | None] = None
+    vop_check_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The VoP check the payer saw (see vopCheck); null: none sent"
+    )
 
     @classmethod
     def of(cls, view: TransactionView, as_of: datetime | None) -> Transaction:
@@ -255,7 +257,7 @@ class Transaction:
             as_of=as_of,
             reverses_id=view.reverses,
             reversed_by_id=view.reversed_by,
-            vop_check=view.vop_check_id,
+            vop_check_id=strawberry.ID(view.vop_check_id) if view.vop_check_id else None,
         )
 
     @strawberry.field(description="The screening rules that fired; null without fraud:read")
@@ -276,13 +278,6 @@ class Transaction:
         info.context.authorize(Permission.TRANSACTIONS_READ)
         history = await info.context.loaders.status_history.load((str(self.id), self.as_of))
         return [StatusHistoryEntry.of(change) for change in history]
-
-    @strawberry.field(
-        description="The Verification of Payee check the payer saw before paying (the "
-        "channel's vopCheckId; read it with vopCheck(id), vop:read); null when none was sent"
-    )
-    def vop_check_id(self) -> strawberry.ID | None:
-        return strawberry.ID(self.vop_check) if self.vop_check is not None else None
 
     @strawberry.field(description="The transaction this one reverses (for a reversal)")
     async def reverses(self, info: Info) -> Transaction | None:
