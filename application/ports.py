@@ -42,6 +42,8 @@ class ScreeningRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None
     """When the ledger recorded the payment (its ``Received`` event)."""
+    vop_check_id: str | None = None
+    """The Verification of Payee check the payer saw before paying, when the channel sent one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,8 @@ HOSTILE_PAYMENTS: list[tuple[str, Callable[[str], bytes], str]] = [
         _with(requestedAt="1066-10-14T09:00:00Z"),
         "requestedAt: year 1066 is outside 1900..2200",
     ),
+    ("vopCheckId-not-a-uuid", _with(vopCheckId="check-42"), "vopCheckId: must be a UUID"),
+    ("vopCheckId-a-number", _with(vopCheckId=42), "vopCheckId: must be a UUID string"),
 ]
 """Hostile payment messages that decode as JSON: every channel refuses them in the one parser."""
 

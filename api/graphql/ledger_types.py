@@ -232,6 +232,9 @@ class Transaction:
     as_of: datetime | None
     reverses_id: strawberry.Private[str | None]
     reversed_by_id: strawberry.Private[str | None]
+    vop_check_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The VoP check the payer saw (see vopCheck); null: none sent"
+    )
 
     @classmethod
     def of(cls, view: TransactionView, as_of: datetime | None) -> Transaction:
@@ -254,6 +257,7 @@ class Transaction:
             as_of=as_of,
             reverses_id=view.reverses,
             reversed_by_id=view.reversed_by,
+            vop_check_id=strawberry.ID(view.vop_check_id) if view.vop_check_id else None,
         )
 
     @strawberry.field(description="The screening rules that fired; null without fraud:read")

@@ -49,8 +49,10 @@ class VopIdentifier:
 class VopCheck:
     id: strawberry.ID
     direction: VopDirection
-    requester: str = strawberry.field(description="The requesting PSP's BIC")
-    request_id: str = strawberry.field(description="The requesting PSP's reference")
+    requester: str = strawberry.field(
+        description="RESPONDER: the requesting PSP's BIC; REQUESTER: our calling principal"
+    )
+    request_id: str = strawberry.field(description="The requester's reference")
     entry: int = strawberry.field(description="The entry's position in a bulk request")
     iban: str
     requested_name: str | None = strawberry.field(description="The name the payer gave")
@@ -65,6 +67,9 @@ class VopCheck:
     received_at: datetime
     recorded_at: datetime
     actor: str = strawberry.field(description="The principal that asked")
+    payer_iban: str | None = strawberry.field(
+        description="REQUESTER: the payer's account, when the channel named it"
+    )
 
     @classmethod
     def of(cls, view: VopCheckView) -> VopCheck:
@@ -92,6 +97,7 @@ class VopCheck:
             received_at=view.received_at,
             recorded_at=view.recorded_at,
             actor=view.actor,
+            payer_iban=view.payer_iban,
         )
 
 

@@ -20,10 +20,12 @@ from sqlalchemy import Engine
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.loader import ArtifactModelLoader
+from adapters.fraud.payee_checks import ReadModelPayeeChecks
 from adapters.notifications.email import EmailChannel
 from adapters.notifications.positions import SqlPositionStore
 from adapters.notifications.stomp import StompChannel
 from adapters.notifications.webhook import WebhookChannel
+from adapters.vop.peers import HttpPayeePsps
 from api.runtime.settings import Settings
 from application.fraud.app import FraudApplication
 from application.fraud.cases import FraudCases
@@ -187,6 +189,7 @@ def build_fraud(
     stack.callback(app.close)
     screening = build_fraud_screening(settings, app, ledger.app)
     screening.online.guard.quarantine = quarantine  # what its features cannot fold in
+    screening.payee_checks = ReadModelPayeeChecks(VopCheckQueries(engine))  # VoP signal
     ledger.app.screening = screening
     return FraudParts(app, FraudCases(app, ledger.app, ledger.changes), FraudQueries(engine))
 
@@ -337,10 +340,24 @@ class VopParts:
 def build_vop(
     settings: Settings, env: dict[str, str], clock: Clock, engine: Engine, stack: ExitStack
 ) -> VopParts:
-    """The responder, reading the directory from the read model (no ledger in the process)."""
+    """The responder and the requester, reading the directory from the read model (no
+    ledger in the process); the requester asks other PSPs over HTTP when routes are set."""
     directory = DirectoryQueries(engine)
+    peers = None
+    if settings.vop.routes and settings.vop.bic is not None:
+        peers = HttpPayeePsps(
+            settings.vop.routes,
+            settings.vop.bic,
+            token=settings.vop.peer_token,
+            timeout_seconds=settings.vop.peer_timeout_seconds,
+        )
+        stack.callback(peers.close)
     app = VopApplication(
-        env=env, directory=directory, thresholds=settings.vop.thresholds(), clock=clock
+        env=env,
+        directory=directory,
+        thresholds=settings.vop.thresholds(),
+        clock=clock,
+        peers=peers,
     )
     stack.callback(app.close)
     return VopParts(app, directory, VopCheckQueries(engine))

@@ -10,6 +10,7 @@ as the ledger's domain aggregate (:class:`~domain.ledger.transactions.Transactio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -92,3 +93,19 @@ class OverdueCases(Protocol):
     ``cutoff``, not yet escalated: ``(transaction id, waiting since)``, oldest first."""
 
     def __call__(self, cutoff: datetime, limit: int) -> Sequence[tuple[str, datetime]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeCheck:
+    """A Verification of Payee check as screening sees it: its outcome and the IBAN asked."""
+
+    outcome: str  # MTCH | CMTC | NMTC | NOAP
+    iban: str
+
+
+class PayeeChecks(Protocol):
+    """The recorded Verification of Payee checks (the vop context's, wired by the composition
+    root): one lookup by id, answered from what is recorded now. None when the check is
+    unknown, not yet recorded where it is read, or cannot be read: screening never waits."""
+
+    def payee_check(self, check_id: str) -> PayeeCheck | None: ...

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from application.fraud.features import OnlineFeatures, apply_ledger_event
-from application.fraud.ports import FraudModel, ModelLoader, Rules
+from application.fraud.payee import payee_check_hits
+from application.fraud.ports import FraudModel, ModelLoader, PayeeChecks, Rules
 from application.ports import ScreeningDecision, ScreeningRequest
 from domain.fraud.features import FEATURES, Payment, as_decimals
 from domain.ledger.transactions import ScreeningOutcome
@@ -109,8 +110,10 @@ class ModelScreening:
         thresholds: ScoreThresholds | None = None,
         blocklist: Iterable[str] = (),
         features: OnlineFeatures | None = None,
+        payee_checks: PayeeChecks | None = None,
     ) -> None:
         self.rules = rules
+        self.payee_checks = payee_checks
         self.selector = selector
         self.thresholds = thresholds or ScoreThresholds()
         self.blocklist = frozenset(iban.replace(" ", "").upper() for iban in blocklist)
@@ -126,6 +129,8 @@ class ModelScreening:
             if iban in self.blocklist:
                 hits.append(f"blocklisted-{role}-iban")
                 outcome = ScreeningOutcome.DECLINE
+        # the payer paid after a VoP check: its outcome is a signal, never a reason to block
+        hits.extend(payee_check_hits(self.payee_checks, request))
         model = self.selector.current() if self.selector is not None else None
         if model is None:
             if self.selector is not None and self.selector.failed:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from application.errors import InvalidCommand
 from application.input_rules import instant_problem, json_problems, text_problem
@@ -46,6 +47,8 @@ class PaymentInstruction:
     reference: str = ""
     requested_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    vop_check_id: str | None = None
+    """The Verification of Payee check the payer saw (a UUID); recorded, never blocking."""
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> PaymentInstruction:
@@ -86,6 +89,7 @@ class PaymentInstruction:
             metadata = {}
         else:
             problems.extend(json_problems(metadata, "metadata"))
+        vop_check_id = _uuid(message, "vopCheckId", problems)
         if channel.upper() in RESERVED_CHANNELS:
             problems.append(f"channel: {channel.upper()} is reserved for the ledger's own bookings")
         if problems or debtor is None or creditor is None or amount is None:
@@ -99,6 +103,7 @@ class PaymentInstruction:
             reference=reference,
             requested_at=requested_at,
             metadata={str(k): v for k, v in metadata.items()},
+            vop_check_id=vop_check_id,
         )
 
 
@@ -148,6 +153,23 @@ def _party(message: Mapping[str, Any], name: str, problems: list[str]) -> Party 
     if iban is None or inner:
         return None
     return Party(iban, holder)
+
+
+def _uuid(message: Mapping[str, Any], name: str, problems: list[str]) -> str | None:
+    """An optional UUID field, in its canonical form (lower case, hyphenated)."""
+    value = message.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{name}: must be a UUID string")
+        return None
+    try:
+        if len(value) > MAX_ID:
+            raise ValueError
+        return str(UUID(value.strip()))
+    except ValueError:
+        problems.append(f"{name}: must be a UUID")
+        return None
 
 
 def _timestamp(message: Mapping[str, Any], name: str, problems: list[str]) -> datetime | None:

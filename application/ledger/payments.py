@@ -55,6 +55,7 @@ def book_payment(
         requested_at=instruction.requested_at,
         metadata=dict(instruction.metadata),
         reverses=None,
+        vop_check_id=instruction.vop_check_id,
     )
     uow.add(tx)
     debtor = uow.find_account(instruction.debtor.iban.value)
@@ -145,6 +146,7 @@ def _screen(
             requested_at=tx.requested_at,
             metadata=dict(tx.metadata),
             received_at=tx.created_on,
+            vop_check_id=tx.vop_check_id,
         )
     )
 

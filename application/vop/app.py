@@ -11,8 +11,10 @@ A request the PSP sends again with the same request id is answered as recorded (
 ids derive from requester, request id and entry), not checked and recorded twice; the same
 request id asking something else is a :class:`~application.errors.Conflict`.
 
-Checks are written one request per commit here; writing them in batches (group commit) is a
-later step (docs/vop.md).
+:meth:`VopApplication.request_check` is the requester side (our payer asks before paying,
+:mod:`application.vop.requester`). Every check of either side is written through
+:meth:`VopApplication._save_checks`, one request per commit here; writing them in batches
+(group commit) is a later step (docs/vop.md).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from eventsourcing.utils import EnvType
 
 from application.errors import Conflict, NotFound
 from application.unit_of_work import Clock, utc_now
-from application.vop.ports import AccountDirectory
+from application.vop.ports import AccountDirectory, PayeePsps
+from application.vop.requester import PayeeCheckRequest, request_check
 from application.vop.responder import VopAnswer, VopRequest, decide
 from domain.vop.checks import Direction, VopCheck, check_id
 from domain.vop.outcomes import DEFAULT_THRESHOLDS, Thresholds
@@ -49,12 +52,15 @@ class VopApplication(Application[UUID]):
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         clock: Clock = utc_now,
         monotonic: Monotonic = time.perf_counter,
+        peers: PayeePsps | None = None,
     ) -> None:
         super().__init__(env)
         self.directory = directory
         self.thresholds = thresholds
         self.clock = clock
         self.monotonic = monotonic
+        self.peers = peers
+        """Other PSPs' responders, for the requester side (None: every other PSP is NOAP)."""
         self._lock = threading.Lock()
 
     def respond(self, request: VopRequest) -> list[VopAnswer]:
@@ -86,11 +92,20 @@ class VopApplication(Application[UUID]):
                 )
             )
         try:
-            with self._lock:
-                self.save(*checks)
+            self._save_checks(*checks)
         except IntegrityError:
             return self._repeated(request)
         return [answer_of(check) for check in checks]
+
+    def request_check(self, request: PayeeCheckRequest) -> VopAnswer:
+        """Our channel asks about a payee before its payer authorises a payment; recorded as
+        a ``REQUESTER`` check (:func:`application.vop.requester.request_check`)."""
+        return request_check(self, request, self._save_checks)
+
+    def _save_checks(self, *checks: VopCheck) -> None:
+        """Write checks, both directions' (one commit for all of ``checks``)."""
+        with self._lock:
+            self.save(*checks)
 
     def _repeated(self, request: VopRequest) -> list[VopAnswer]:
         """A request id seen before: the recorded answers, when it asks the same."""
@@ -115,6 +130,10 @@ class VopApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return found
+
+    def find_check(self, check: UUID) -> VopCheck | None:
+        """The recorded check, or None."""
+        return self._find(check)
 
     def get_check(self, check: UUID) -> VopCheck:
         found = self._find(check)

@@ -54,6 +54,8 @@ class Permission(StrEnum):
     """Ask Verification of Payee checks of our accounts (another PSP, a service principal)."""
     VOP_READ = "vop:read"
     """See the recorded Verification of Payee checks (compliance)."""
+    VOP_REQUEST = "vop:request"
+    """Ask a Verification of Payee check before a payer authorises a payment (our channels)."""
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
@@ -62,7 +64,12 @@ _READ_MONEY = {Permission.ACCOUNTS_READ, Permission.TRANSACTIONS_READ}
 
 HUMAN_ROLES: Mapping[str, frozenset[str]] = {
     "admin": ALL_PERMISSIONS
-    - {Permission.TRANSACTIONS_SUBMIT, Permission.METRICS_READ, Permission.VOP_CHECK},
+    - {
+        Permission.TRANSACTIONS_SUBMIT,
+        Permission.METRICS_READ,
+        Permission.VOP_CHECK,
+        Permission.VOP_REQUEST,
+    },
     "operator": frozenset(
         _READ_MONEY
         | {
@@ -118,8 +125,11 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
 """Roles of people (backoffice users), granted and revoked by maker-checker requests."""
 
 SERVICE_ROLES: Mapping[str, frozenset[str]] = {
-    # payment channels put payments in and read their status back
-    "channel": frozenset({Permission.TRANSACTIONS_SUBMIT, Permission.TRANSACTIONS_READ}),
+    # payment channels put payments in and read their status back, and ask Verification of
+    # Payee before the payer authorises a payment
+    "channel": frozenset(
+        {Permission.TRANSACTIONS_SUBMIT, Permission.TRANSACTIONS_READ, Permission.VOP_REQUEST}
+    ),
     # the message-queue ingestion role (its events name service:ingestion)
     "ingestion": frozenset({Permission.TRANSACTIONS_SUBMIT}),
     # a Prometheus scraper, when /metrics is restricted

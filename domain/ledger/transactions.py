@@ -119,7 +119,10 @@ class Transaction(AttributedAggregate):
         requested_at: datetime | None,
         metadata: dict[str, Any],
         reverses: UUID | None,
+        vop_check_id: str | None = None,
     ) -> None:
+        # ``vop_check_id``: the Verification of Payee check the payer saw before paying
+        # (docs/vop.md); absent in logs written before it existed, hence the default
         self.channel = channel
         self.external_id = external_id
         self.amount = amount
@@ -132,6 +135,7 @@ class Transaction(AttributedAggregate):
         self.requested_at = requested_at
         self.metadata = metadata
         self.reverses = reverses
+        self.vop_check_id = vop_check_id
         self.status = TransactionStatus.RECEIVED
         self.postings: list[dict[str, Any]] = []
         self.hold_account_id: UUID | None = None

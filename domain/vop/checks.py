@@ -44,6 +44,7 @@ class NoapReason(StrEnum):
     ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
     NO_NAME_DATA = "NO_NAME_DATA"  # nothing to compare (no name on either side)
     NO_IDENTIFIER_DATA = "NO_IDENTIFIER_DATA"  # an identifier asked for that is not held
+    PSP_UNAVAILABLE = "PSP_UNAVAILABLE"  # requester: the payee's PSP gave no usable answer
 
 
 def check_id(direction: Direction, requester: str, request_id: str, entry: int) -> UUID:
@@ -76,7 +77,10 @@ class VopCheck(AttributedAggregate):
         score: float,
         rule: str | None,
         latency_us: int,
+        payer_iban: str | None = None,
     ) -> None:
+        # ``payer_iban``: requester checks only, when the channel names the payer's account
+        # (absent from responder checks and from logs written before it existed)
         self.direction = Direction(direction)
         self.requester = requester
         self.request_id = request_id
@@ -92,6 +96,7 @@ class VopCheck(AttributedAggregate):
         self.score = score
         self.rule = rule
         self.latency_us = latency_us
+        self.payer_iban = payer_iban
 
     @classmethod
     def answered(cls, **facts: Any) -> VopCheck:

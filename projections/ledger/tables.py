@@ -127,6 +127,7 @@ rm_transactions = Table(
     Column("reverses", ID),
     Column("reversed_by", ID),
     Column("metadata", JsonDoc),
+    Column("vop_check_id", ID),  # the VoP check the payer saw (revision 0006)
     Index("ix_rm_transactions_received", "received_at", "id"),
     Index("ix_rm_transactions_status", "status", "received_at", "id"),
     Index("ix_rm_transactions_channel", "channel", "received_at", "id"),

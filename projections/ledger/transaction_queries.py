@@ -184,6 +184,7 @@ def _transaction_view(row: Mapping[Any, Any]) -> TransactionView:
         rule_hits=list(row["rule_hits"] or []),
         reverses=row["reverses"],
         reversed_by=row["reversed_by"],
+        vop_check_id=row["vop_check_id"],
     )
 
 

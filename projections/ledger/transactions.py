@@ -183,6 +183,7 @@ class TransactionsProjection(Projection):
             "reverses": str(event.reverses) if event.reverses is not None else None,
             "reversed_by": None,
             "metadata": json_safe(event.metadata or {}),
+            "vop_check_id": getattr(event, "vop_check_id", None),
         }
 
 

@@ -70,6 +70,7 @@ class TransactionView:
     rule_hits: list[str] = field(default_factory=list)
     reverses: str | None = None
     reversed_by: str | None = None
+    vop_check_id: str | None = None
 
 
 @dataclass(frozen=True)

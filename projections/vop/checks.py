@@ -44,7 +44,8 @@ rm_vop_checks = Table(
     metadata,
     Column("check_id", ID, primary_key=True),
     Column("direction", String(16), nullable=False),  # RESPONDER | REQUESTER
-    Column("requester", String(16), nullable=False),  # the requesting PSP's BIC
+    # the requesting PSP's BIC (RESPONDER), the calling principal (REQUESTER; revision 0006)
+    Column("requester", String(128), nullable=False),
     Column("request_id", String(64), nullable=False),
     Column("entry", Integer, nullable=False),
     Column("iban", String(34), nullable=False),
@@ -60,6 +61,7 @@ rm_vop_checks = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("actor", Text, nullable=False),
+    Column("payer_iban", String(34)),  # requester checks: the payer's account (revision 0006)
     Index("ix_rm_vop_checks_recorded", "recorded_at", "check_id"),
     Index("ix_rm_vop_checks_iban", "iban", "recorded_at", "check_id"),
     Index("ix_rm_vop_checks_requester", "requester", "recorded_at", "check_id"),
@@ -103,6 +105,7 @@ def _row(envelope: Envelope) -> dict[str, Any]:
         "received_at": as_utc(event.received_at),
         "recorded_at": envelope.recorded_at,
         "actor": str(getattr(event, "actor", "")),
+        "payer_iban": getattr(event, "payer_iban", None),
     }
 
 
@@ -126,6 +129,7 @@ class VopCheckView:
     received_at: datetime
     recorded_at: datetime
     actor: str
+    payer_iban: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,7 @@ def _view(row: Mapping[Any, Any]) -> VopCheckView:
         received_at=row["received_at"],
         recorded_at=row["recorded_at"],
         actor=row["actor"],
+        payer_iban=row["payer_iban"],
     )
 
 

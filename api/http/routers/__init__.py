@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.routers import accounts, ops, transactions, vop
+from api.http.routers import accounts, ops, transactions, vop, vop_requests
 
-v1_routers: tuple[APIRouter, ...] = (accounts.router, transactions.router, vop.router)
+v1_routers: tuple[APIRouter, ...] = (
+    accounts.router,
+    transactions.router,
+    vop.router,
+    vop_requests.router,
+)
 """Included by the app in this order."""
 
 ops_router = ops.router

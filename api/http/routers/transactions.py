@@ -68,6 +68,7 @@ class TransactionOut(CamelModel):
     rejection_reason: str | None
     reverses: str | None
     reversed_by: str | None
+    vop_check_id: str | None = None
     status_history: list[StatusChangeOut]
 
 
@@ -99,6 +100,7 @@ class PaymentMessageIn(BaseModel):
                     "reference": "Invoice 4711",
                     "requestedAt": "2026-11-23T10:15:00Z",
                     "metadata": {"deviceId": "d-1", "ip": "203.0.113.7"},
+                    "vopCheckId": "8d1e4c52-2f0b-5f43-9d8e-0c4b1f7a6e21",
                 }
             ]
         }
@@ -113,6 +115,11 @@ class PaymentMessageIn(BaseModel):
     reference: str | None = None
     requestedAt: AwareDatetime | None = None
     metadata: dict[str, Any] | None = None
+    vopCheckId: str | None = Field(
+        default=None,
+        description="The Verification of Payee check (`POST /v1/vop/checks`) the payer saw "
+        "before authorising; recorded on the transaction, never blocking",
+    )
 
 
 def transaction_out(view: TransactionView, history: list[StatusChange]) -> TransactionOut:
@@ -131,6 +138,7 @@ def transaction_out(view: TransactionView, history: list[StatusChange]) -> Trans
         rejection_reason=view.rejection_reason,
         reverses=view.reverses,
         reversed_by=view.reversed_by,
+        vop_check_id=view.vop_check_id,
         status_history=[
             StatusChangeOut(status=change.status, at=utc(change.at), reason=change.reason)
             for change in history

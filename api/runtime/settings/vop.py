@@ -1,18 +1,31 @@
 """``LEDGER_VOP_*``: Verification of Payee (docs/vop.md): the matching thresholds, the size of
-a bulk request and the rate limit per requesting PSP."""
+a bulk request and the rate limit per requesting PSP; on the requester side, which PSP answers
+for a payee (the routes), our BIC, the token and the timeout of those calls."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import InstanceOf, ValidationInfo, field_validator
 
+from adapters.vop.routes import VopRoutes, parse_routes
 from api.runtime.settings import parsing
 from api.runtime.settings.base import Section, env
 from application.vop.responder import MAX_BULK_ENTRIES
 from domain.vop.outcomes import CLOSE_MATCH_THRESHOLD, MATCH_THRESHOLD, Thresholds
 
 DEFAULT_VOP_RATE_PER_SECOND = 50.0
+_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
+
+
+def _bic(raw: str) -> str:
+    value = raw.upper()
+    if not _BIC.fullmatch(value):
+        raise ValueError(f"not a BIC (8 or 11 letters and digits), got {raw!r}")
+    return value
+
+
 DEFAULT_VOP_BURST = 200
 
 
@@ -50,6 +63,44 @@ class VopSettings(Section):
         "checks a requesting PSP may make at once before the sustained rate applies; at least "
         "the bulk size to let a full bulk request through; `0` turns the limit off",
     )
+
+    routes: Annotated[InstanceOf[VopRoutes], parsing.when_text(parse_routes)] = env(
+        "LEDGER_VOP_ROUTES",
+        VopRoutes,
+        "requester side: which PSP's VoP responder answers for a payee that is not ours, as "
+        "`KEY=URL` entries separated by commas; a key is a BIC (`COBADEFF`) or an IBAN prefix "
+        "without check digits (`DE37040044`: country and bank code; the longest wins); the URL "
+        "the responder's base (`/v1/vop/payee-verifications` is appended). Unset: such "
+        "payees are `NOAP` `PSP_UNAVAILABLE`",
+        shown="unset",
+    )
+    bic: Annotated[str | None, parsing.when_text(_bic)] = env(
+        "LEDGER_VOP_BIC",
+        None,
+        "our BIC, sent as `requestingAgent` when we ask another PSP; required with "
+        "`LEDGER_VOP_ROUTES`",
+        cross_check=True,
+    )
+    peer_token: str | None = env(
+        "LEDGER_VOP_PEER_TOKEN",
+        None,
+        "bearer token sent to the other PSPs' responders (unset: no `Authorization` header)",
+        secret=True,
+    )
+    peer_timeout_seconds: Annotated[float, parsing.bounded(0.01, 10, whole=False)] = env(
+        "LEDGER_VOP_PEER_TIMEOUT_SECONDS",
+        1.0,
+        "bound of each phase (connect, send, wait for the answer) of a call to another PSP's "
+        "responder; beyond it the check is `NOAP` `PSP_UNAVAILABLE`, never an error",
+    )
+
+    @field_validator("bic")
+    @classmethod
+    def _bic_with_routes(cls, bic: str | None, info: ValidationInfo) -> str | None:
+        routes = info.data.get("routes")
+        if routes and bic is None:
+            raise ValueError("required when LEDGER_VOP_ROUTES is set")
+        return bic
 
     @field_validator("close_match_threshold")
     @classmethod
