@@ -40,7 +40,7 @@ class AccountDirectory(Protocol):
 class PeerQuestion:
     """What we ask another PSP's responder about one of its accounts, for our payer."""
 
-    request_id: str  # our reference (a UUID), the X-Request-ID we send
+    request_id: str  # our reference (the check's id, a UUID), the X-Request-ID we send
     requested_at: datetime
     iban: str  # the payee's IBAN (compact, upper case, valid)
     name: str | None

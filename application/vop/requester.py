@@ -14,7 +14,8 @@ calling principal is the requester) and records it as a ``VopCheck`` with direct
 
 The check's id is ``uuid5(REQUESTER, requester, request id, 0)``: a channel that sends the
 same ``X-Request-ID`` again gets the recorded answer (nothing asked or written twice); the
-same id asking something else is a :class:`~application.errors.Conflict`.
+same id asking something else is a :class:`~application.errors.Conflict`. The check's id is
+also our ``X-Request-ID`` at the payee's PSP (not the channel's: see :func:`_ask_peer`).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def request_check(
     if account is not None:
         decision = decide(entry, account, app.thresholds)
     else:
-        decision = _ask_peer(app.peers, request, received_at)
+        decision = _ask_peer(app.peers, request, str(check), received_at)
     latency_us = max(0, int((app.monotonic() - started) * 1_000_000))
     made = VopCheck.answered(
         direction=Direction.REQUESTER.value,
@@ -124,12 +125,17 @@ def request_check(
     return _answer(made)
 
 
-def _ask_peer(peers: PayeePsps | None, request: PayeeCheckRequest, at: datetime) -> Decision:
+def _ask_peer(
+    peers: PayeePsps | None, request: PayeeCheckRequest, reference: str, at: datetime
+) -> Decision:
+    """Ask the payee's PSP. Our reference there is the check's id, not the channel's request
+    id: the peer keys its checks by (our BIC, reference), and two of our channels may use
+    the same request id; the check id is unique per channel and request id."""
     if peers is None:
         return peer_decision(None)
     entry = request.entry
     question = PeerQuestion(
-        request_id=request.request_id,
+        request_id=reference,
         requested_at=at,
         iban=entry.iban,
         name=entry.name,

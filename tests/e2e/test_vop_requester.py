@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -61,8 +62,10 @@ class Peer:
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
+        deadline = time.monotonic() + 30
         while not self.server.started:  # the server's own readiness flag
-            if not self.thread.is_alive():
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.server.should_exit = True
                 raise RuntimeError("the peer's server did not start")
             self.thread.join(0.01)
         port = self.server.servers[0].sockets[0].getsockname()[1]
@@ -107,7 +110,7 @@ def silent() -> Iterator[str]:
 def ours(settings: Settings, clock: FakeClock, peer: Peer, silent: str) -> Iterator[Container]:
     """Our app: Dutch ABN AMRO IBANs routed to the peer, French BNP ones to a silent PSP,
     Spanish ones by the payee's BIC to the peer without our token's acceptance."""
-    routes = parse_routes(f"NLABNA={peer.url}, FR20041={silent}, CAIXESBB={peer.url}")
+    routes = parse_routes(f"iban:NLABNA={peer.url}, iban:FR20041={silent}, bic:CAIXESBB={peer.url}")
     built = bootstrap(
         settings.updated(
             vop={
@@ -190,7 +193,9 @@ def test_a_payee_of_another_psp_is_asked_of_its_responder_over_http(
     assert (theirs.direction, theirs.requester) == (Direction.RESPONDER, OUR_BIC)
     mine = ours.vop.get_check(uuid.UUID(close["vopCheckId"]))
     assert (mine.direction, mine.outcome.value, mine.rule) == (Direction.REQUESTER, "CMTC", None)
-    assert theirs.request_id == mine.request_id  # our reference is the X-Request-ID sent
+    # the X-Request-ID sent is our check's id (unique per channel and request id), not the
+    # channel's own reference, which another of our channels may use too
+    assert theirs.request_id == str(mine.id) != mine.request_id
 
 
 def test_no_route_no_answer_or_a_refused_token_is_noap_psp_unavailable(
@@ -209,7 +214,13 @@ def test_no_route_no_answer_or_a_refused_token_is_noap_psp_unavailable(
         assert without_id(by_bic) == {"partyNameMatch": "NOAP", "reason": "ACCOUNT_UNKNOWN"}
         payee = peer.open("Jan Jansen")
         peer.token = "another-token-00000000"  # the peer no longer accepts ours: 403 there
+        before = peer_checks(peer)
         assert without_id(check(channel, payee, "Jan Jansen")) == unavailable
+        assert peer_checks(peer) == before  # refused: the peer recorded nothing
+
+
+def peer_checks(peer: Peer) -> int:
+    return len(list(peer.container.vop.recorder.select_notifications(start=1, limit=100)))
 
 
 def test_a_repeated_request_id_is_answered_as_recorded(ours: Container, peer: Peer) -> None:

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 
 from adapters.vop.peers import parse_answer
-from adapters.vop.routes import parse_routes
+from adapters.vop.routes import parse_routes, plain_http_hosts
+from api.runtime.settings import Settings
+from api.runtime.settings.base import SettingsError
 from application.errors import InvalidCommand
 from application.fraud.payee import payee_check_hits
 from application.fraud.ports import PayeeCheck
@@ -24,31 +26,68 @@ NL = iban("NL")  # ABN AMRO (bank code ABNA)
 DE = iban("DE")  # bank code 37040044
 
 
-def test_routes_by_bic_and_by_the_longest_iban_prefix() -> None:
+def test_routes_by_the_longest_iban_prefix_then_by_bic() -> None:
     routes = parse_routes(
-        "NL=https://nl.example/, NLABNA=https://abn.example COBADEFF=http://coba:8080/vop"
+        "iban:NL=https://nl.example/, iban:NLABNA=https://abn.example "
+        "bic:COBADEFF=http://coba:8080/vop bic:BNPAFRPPXXX=https://bnp.example"
     )
     assert routes.route(NL) == "https://abn.example"  # longest prefix
     assert routes.route(iban("NL", 7)[:4] + "RABO0123456789") == "https://nl.example"
     assert routes.route(DE) is None
     assert routes.route(DE, "COBADEFFXXX") == "http://coba:8080/vop"  # a branch of COBADEFF
-    assert routes.route(NL, "COBADEFF") == "http://coba:8080/vop"  # BIC wins
+    assert routes.route(DE, "COBADEFF123") == "http://coba:8080/vop"
+    assert routes.route(iban("FR"), "BNPAFRPP") == "https://bnp.example"  # XXX: head office
     assert not parse_routes("none") and not parse_routes("")
+
+
+def test_an_iban_route_wins_and_a_bic_routes_only_its_own_country() -> None:
+    routes = parse_routes("iban:NLABNA=https://abn.example bic:COBADEFF=https://coba.example")
+    assert routes.route(NL, "COBADEFF") == "https://abn.example"  # the app's BIC cannot divert
+    assert routes.route(iban("NL", 7)[:4] + "RABO0123456789", "COBADEFF") is None  # not DE
+    assert routes.route(DE, "COBADEFF") == "https://coba.example"
+
+
+def test_an_iban_prefix_that_looks_like_a_bic_is_an_iban_prefix() -> None:
+    routes = parse_routes("iban:GBNWBK60=https://natwest.example")
+    gb = "GB29NWBK60161331926819"
+    assert routes.route(gb) == "https://natwest.example"
+    assert not routes.by_bic
 
 
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("NLABNA", "must look like KEY=https://host"),
-        ("NLABNA=ftp://x", "must look like KEY=https://host"),
-        ("NLABNA=https://", "must look like KEY=https://host"),
-        ("12AB=https://x", "neither a BIC nor an IBAN prefix"),
-        ("NLABNA=https://a,nlabna=https://b", "NLABNA is routed twice"),
+        ("iban:NLABNA", "must look like KIND:KEY=https://host"),
+        ("NLABNA=https://x", "write bic:BIC=URL or iban:PREFIX=URL"),
+        ("swift:COBADEFF=https://x", "write bic:BIC=URL or iban:PREFIX=URL"),
+        ("iban:NLABNA=ftp://x", "iban:NLABNA: must be a URL"),
+        ("iban:NLABNA=https://", "iban:NLABNA: must be a URL"),
+        ("iban:12AB=https://x", "not an IBAN prefix"),
+        ("bic:NLABNA=https://x", "not a BIC"),
+        ("iban:NLABNA=https://a,iban:nlabna=https://b", "iban:NLABNA is routed twice"),
+        ("bic:COBADEFF=https://a bic:COBADEFFXXX=https://b", "bic:COBADEFF is routed twice"),
+        ("iban:NL=https://x?key=1", "must not have a query or a fragment"),
+        ("iban:NL=https://x/#top", "must not have a query or a fragment"),
     ],
 )
 def test_bad_routes_are_named(text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         parse_routes(text)
+
+
+def test_credentials_in_a_route_are_refused_without_being_repeated() -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_routes("iban:NL=https://alice:s3cret@vop.example")
+    assert "must not carry user information" in str(refused.value)
+    assert "s3cret" not in str(refused.value)
+
+
+def test_plain_http_hosts_other_than_the_loopback_are_named() -> None:
+    routes = parse_routes(
+        "iban:NL=http://127.0.0.1:8080 iban:DE=http://localhost bic:COBADEFF=http://[::1]:9 "
+        "iban:FR=https://bnp.example iban:ES=http://vop.caixa.example"
+    )
+    assert plain_http_hosts(routes) == ["vop.caixa.example"]
 
 
 @pytest.mark.parametrize(
@@ -66,6 +105,8 @@ def test_bad_routes_are_named(text: str, problem: str) -> None:
         ),
         ({"partyNameMatch": "CMTC"}, None),  # a close match must name the holder
         ({"partyNameMatch": "CMTC", "matchedName": "a\x00b"}, None),
+        ({"partyNameMatch": "CMTC", "matchedName": "Jan \u202eseirV"}, None),  # bidi override
+        ({"partyNameMatch": ["MTCH"]}, None),
         ({"partyNameMatch": "CMTC", "matchedName": "x" * 141}, None),
         ({"partyNameMatch": "YES"}, None),
         ([], None),
@@ -154,3 +195,15 @@ def test_an_unknown_unreadable_or_misdirected_check_is_a_hit_not_a_stall() -> No
     assert payee_check_hits(checks, screening_request(DE, CHECK)) == ["vop-check-other-payee"]
     broken = Checks({}, broken=True)
     assert payee_check_hits(broken, screening_request(NL, CHECK)) == ["vop-check-unknown"]
+
+
+def test_settings_refuse_the_token_over_plain_http_and_credentials_in_a_route() -> None:
+    base = {"LEDGER_VOP_BIC": "LEDGDEFF", "LEDGER_VOP_PEER_TOKEN": "t0ken"}
+    with pytest.raises(SettingsError) as clear:
+        Settings.from_env({**base, "LEDGER_VOP_ROUTES": "iban:NL=http://vop.example"})
+    assert "LEDGER_VOP_PEER_TOKEN" in str(clear.value) and "vop.example" in str(clear.value)
+    loopback = Settings.from_env({**base, "LEDGER_VOP_ROUTES": "iban:NL=http://127.0.0.1:81"})
+    assert loopback.vop.routes.route(NL) == "http://127.0.0.1:81"
+    with pytest.raises(SettingsError) as userinfo:
+        Settings.from_env({**base, "LEDGER_VOP_ROUTES": "iban:NL=https://a:s3cret@vop.example"})
+    assert "LEDGER_VOP_ROUTES" in str(userinfo.value) and "s3cret" not in str(userinfo.value)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import InstanceOf, ValidationInfo, field_validator
 
-from adapters.vop.routes import VopRoutes, parse_routes
+from adapters.vop.routes import VopRoutes, parse_routes, plain_http_hosts
 from api.runtime.settings import parsing
 from api.runtime.settings.base import Section, env
 from application.vop.responder import MAX_BULK_ENTRIES
@@ -68,10 +68,12 @@ class VopSettings(Section):
         "LEDGER_VOP_ROUTES",
         VopRoutes,
         "requester side: which PSP's VoP responder answers for a payee that is not ours, as "
-        "`KEY=URL` entries separated by commas; a key is a BIC (`COBADEFF`) or an IBAN prefix "
-        "without check digits (`DE37040044`: country and bank code; the longest wins); the URL "
-        "the responder's base (`/v1/vop/payee-verifications` is appended). Unset: such "
-        "payees are `NOAP` `PSP_UNAVAILABLE`",
+        "`KIND:KEY=URL` entries separated by commas: `iban:` and an IBAN prefix without check "
+        "digits (`iban:DE37040044`: country and bank code; the longest wins), or `bic:` and "
+        "the payee's BIC (`bic:COBADEFF`; used only when no IBAN route matches and the BIC is "
+        "of the IBAN's country); the URL the responder's base (`/v1/vop/payee-verifications` "
+        "is appended), without user information, query or fragment. Unset: such payees are "
+        "`NOAP` `PSP_UNAVAILABLE`",
         shown="unset",
     )
     bic: Annotated[str | None, parsing.when_text(_bic)] = env(
@@ -84,15 +86,31 @@ class VopSettings(Section):
     peer_token: str | None = env(
         "LEDGER_VOP_PEER_TOKEN",
         None,
-        "bearer token sent to the other PSPs' responders (unset: no `Authorization` header)",
+        "bearer token sent to the other PSPs' responders (unset: no `Authorization` header); "
+        "refused with a route over plain `http` to a host other than the loopback",
         secret=True,
     )
     peer_timeout_seconds: Annotated[float, parsing.bounded(0.01, 10, whole=False)] = env(
         "LEDGER_VOP_PEER_TIMEOUT_SECONDS",
         1.0,
-        "bound of each phase (connect, send, wait for the answer) of a call to another PSP's "
-        "responder; beyond it the check is `NOAP` `PSP_UNAVAILABLE`, never an error",
+        "deadline of a whole call to another PSP's responder (each single wait is bounded by "
+        "it too, so a trickling peer is cut off at worst one wait after it); beyond it the "
+        "check is `NOAP` `PSP_UNAVAILABLE`, never an error",
     )
+
+    @field_validator("peer_token")
+    @classmethod
+    def _no_token_in_clear(cls, token: str | None, info: ValidationInfo) -> str | None:
+        routes = info.data.get("routes")
+        if token and routes:
+            hosts = plain_http_hosts(routes)
+            if hosts:
+                raise ValueError(
+                    "not sent over plain http: LEDGER_VOP_ROUTES routes to "
+                    + ", ".join(hosts)
+                    + " without https (only the loopback may be http)"
+                )
+        return token
 
     @field_validator("bic")
     @classmethod
