@@ -198,6 +198,18 @@ def _build(
         if settings.vop.rate_limited
         else None
     )
+    app.state.vop_request_rate_limiter = (
+        RateLimiter(
+            settings.vop.request_rate_limit_per_second, settings.vop.request_rate_limit_burst
+        )
+        if settings.vop.request_rate_limited
+        else None
+    )
+    app.state.vop_payer_rate_limiter = (
+        RateLimiter(settings.vop.payer_rate_limit_per_second, settings.vop.payer_rate_limit_burst)
+        if settings.vop.payer_rate_limited
+        else None
+    )
     app.state.ingestion = None
     app.state.workers = []
     app.state.metrics_public = settings.auth.metrics_public

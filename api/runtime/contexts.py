@@ -350,6 +350,7 @@ def build_vop(
             settings.vop.bic,
             token=settings.vop.peer_token,
             timeout_seconds=settings.vop.peer_timeout_seconds,
+            max_concurrent=settings.vop.peer_max_concurrent,
         )
         stack.callback(peers.close)
     app = VopApplication(

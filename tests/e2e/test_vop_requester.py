@@ -320,3 +320,35 @@ def test_the_check_id_travels_with_the_payment(ours: Container) -> None:
         assert rest["vopCheckId"] == asked["vopCheckId"]
     tx = ours.ledger.get_transaction(uuid.UUID(paid["transactionId"]))
     assert tx.vop_check_id == asked["vopCheckId"]
+
+
+def test_the_requester_side_has_its_own_limits_per_channel_and_per_payer(
+    ours: Container,
+) -> None:
+    ours.settings = ours.settings.updated(
+        vop={
+            "request_rate_limit_per_second": 0.001,
+            "request_rate_limit_burst": 3,
+            "payer_rate_limit_per_second": 0.001,
+            "payer_rate_limit_burst": 2,
+        }
+    )
+    web = Principal("service:web", frozenset({"channel"}), kind="service")
+    payer, payee = iban("DE"), iban("DE")
+    body = {"party": {"name": "X"}, "partyAccount": {"iban": payee}}
+    paying = {**body, "payerAccount": {"iban": payer}}
+    as_web = {"X-Test-Channel": "web"}
+    app = create_app(  # one app (one set of limiters), two channels
+        ours,
+        principal_resolver=lambda r: web if r.headers.get("X-Test-Channel") else CHANNEL,
+    )
+    with TestClient(app) as client:
+        asked = [client.post("/v1/vop/checks", json=paying) for _ in range(3)]
+        # the payer's bucket (2) is empty at the third, the channel's (3) at the fourth
+        assert [r.status_code for r in asked] == [200, 200, 429]
+        assert int(asked[2].headers["Retry-After"]) >= 1
+        assert client.post("/v1/vop/checks", json=body).status_code == 429  # channel: 3 used
+        refused = client.post("/v1/vop/checks", json=paying, headers=as_web)
+        assert refused.status_code == 429  # the same payer through another channel
+        assert "Retry-After" in refused.headers
+        assert client.post("/v1/vop/checks", json=body, headers=as_web).status_code == 200

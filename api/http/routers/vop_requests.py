@@ -10,7 +10,9 @@ call is a new check. The answer is the responder's shape: ``partyNameMatch`` (or
 ``NMTC``, or ``NOAP`` with ``reason`` (also ``PSP_UNAVAILABLE``: the payee's PSP is not routed
 or did not answer in time), and ``vopCheckId``, which the payment then carries
 (``vopCheckId`` in the ingestion message). Never an error for an unknown payee or a PSP that
-does not answer. Permission ``vop:request`` (service role ``channel``).
+does not answer. Permission ``vop:request`` (service role ``channel``). Rate limited on top of
+the general limit, per channel (``LEDGER_VOP_REQUEST_RATE_LIMIT_*``) and per payer account
+(``LEDGER_VOP_PAYER_RATE_LIMIT_*``): **429** with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from api.http.routers.vop import (
     _headers,
     _out,
 )
+from api.http.middleware.ratelimit import RateLimiter
 from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES
 from api.runtime.metrics import Metrics
 from api.security import Permission, Principal
@@ -93,6 +96,14 @@ def _parse(body: PayeeCheckIn, request_id: str | None, requester: str) -> PayeeC
     return PayeeCheckRequest(rid, requester, entry, payee_bic, payer_iban)
 
 
+def _limit(request: Request, bucket: str, key: str | None) -> None:
+    """One token from ``key``'s bucket of the requester side's limiter ``bucket`` (429 with
+    Retry-After when empty; nothing when that limit is off or there is no key)."""
+    limiter: RateLimiter | None = getattr(request.app.state, bucket, None)
+    if limiter is not None and key is not None:
+        limiter.check(key)
+
+
 def _observe(metrics: Metrics, answer: VopAnswer) -> None:
     if answer.repeated:
         return
@@ -106,7 +117,11 @@ def _observe(metrics: Metrics, answer: VopAnswer) -> None:
     response_model=VerificationOut,
     response_model_exclude_none=True,
     summary="Check a payee's name (or organisation identifier) before the payer authorises",
-    responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+    responses={
+        **INPUT_ERROR_RESPONSES,
+        409: {"description": "X-Request-ID used for another"},
+        429: {"description": "Too many checks of this channel or payer account"},
+    },
 )
 def check_payee(
     body: PayeeCheckIn,
@@ -120,7 +135,11 @@ def check_payee(
         Header(alias="X-Request-ID", description="The channel's reference (a UUID); optional"),
     ] = None,
 ) -> VerificationOut:
+    # the channel's own bucket, then the payer account's (whichever channel asks for it)
+    _limit(request, "vop_request_rate_limiter", f"vop-request:{principal.name}")
     parsed = _parse(body, request_id, principal.name)
+    payer = parsed.payer_iban
+    _limit(request, "vop_payer_rate_limiter", f"vop-payer:{payer}" if payer else None)
     with caused_by(causation(request, principal)):
         answer = container.vop.request_check(parsed)
     _observe(metrics, answer)

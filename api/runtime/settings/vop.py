@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import InstanceOf, ValidationInfo, field_validator
 
+from adapters.vop.peers import MAX_CONCURRENT
 from adapters.vop.routes import VopRoutes, parse_routes, plain_http_hosts
 from api.runtime.settings import parsing
 from api.runtime.settings.base import Section, env
@@ -27,6 +28,8 @@ def _bic(raw: str) -> str:
 
 
 DEFAULT_VOP_BURST = 200
+DEFAULT_PAYER_RATE_PER_SECOND = 0.5
+DEFAULT_PAYER_BURST = 10
 
 
 class VopSettings(Section):
@@ -134,3 +137,46 @@ class VopSettings(Section):
     @property
     def rate_limited(self) -> bool:
         return self.rate_limit_per_second > 0 and self.rate_limit_burst > 0
+
+    # The requester side's own limits (POST /v1/vop/checks), apart from the responder's.
+    request_rate_limit_per_second: Annotated[float, parsing.rate()] = env(
+        "LEDGER_VOP_REQUEST_RATE_LIMIT_PER_SECOND",
+        DEFAULT_VOP_RATE_PER_SECOND,
+        "requester side: sustained checks per second per channel (`POST /v1/vop/checks`, on "
+        "top of `LEDGER_RATE_LIMIT_PER_SECOND`; each may call another PSP); above it **429** "
+        "with `Retry-After`; `0` turns it off",
+    )
+    request_rate_limit_burst: Annotated[int, parsing.integer(0)] = env(
+        "LEDGER_VOP_REQUEST_RATE_LIMIT_BURST",
+        DEFAULT_VOP_BURST,
+        "checks a channel may make at once before its sustained rate applies; `0` turns the "
+        "limit off",
+    )
+    payer_rate_limit_per_second: Annotated[float, parsing.rate()] = env(
+        "LEDGER_VOP_PAYER_RATE_LIMIT_PER_SECOND",
+        DEFAULT_PAYER_RATE_PER_SECOND,
+        "requester side: sustained checks per second per payer account (`payerAccount.iban`, "
+        "whichever channel asks): against probing many payees' names from one account; "
+        "above it **429** with `Retry-After`; `0` turns it off",
+    )
+    payer_rate_limit_burst: Annotated[int, parsing.integer(0)] = env(
+        "LEDGER_VOP_PAYER_RATE_LIMIT_BURST",
+        DEFAULT_PAYER_BURST,
+        "checks of one payer account at once before its sustained rate applies; `0` turns "
+        "the limit off",
+    )
+    peer_max_concurrent: Annotated[int, parsing.integer(1, 1000)] = env(
+        "LEDGER_VOP_PEER_MAX_CONCURRENT",
+        MAX_CONCURRENT,
+        "calls to other PSPs' responders under way at once per process; one more is not "
+        "queued but answered `NOAP` `PSP_UNAVAILABLE` at once (a slow PSP cannot take every "
+        "request thread)",
+    )
+
+    @property
+    def request_rate_limited(self) -> bool:
+        return self.request_rate_limit_per_second > 0 and self.request_rate_limit_burst > 0
+
+    @property
+    def payer_rate_limited(self) -> bool:
+        return self.payer_rate_limit_per_second > 0 and self.payer_rate_limit_burst > 0
