@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import ConfigDict
 
 from api.http.deps import ContainerDep, MetricsDep, causation, require
+from api.http.middleware.ratelimit import RateLimiter
 from api.http.routers.vop import (
     AccountIn,
     AgentIn,
@@ -33,7 +34,6 @@ from api.http.routers.vop import (
     _headers,
     _out,
 )
-from api.http.middleware.ratelimit import RateLimiter
 from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES
 from api.runtime.metrics import Metrics
 from api.security import Permission, Principal
