@@ -17,4 +17,12 @@ class ReadModelPayeeChecks:
 
     def payee_check(self, check_id: str) -> PayeeCheck | None:
         view = self.queries.check(check_id)
-        return PayeeCheck(view.outcome, view.iban) if view is not None else None
+        if view is None:
+            return None
+        return PayeeCheck(
+            view.outcome,
+            view.iban,
+            direction=view.direction,
+            requester=view.requester,
+            payer_iban=view.payer_iban,
+        )

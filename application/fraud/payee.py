@@ -13,8 +13,16 @@ recorded where it is read does not hold the payment up (``vop-check-unknown``).
 | ``vop-no-match`` | the check answered NMTC |
 | ``vop-close-match`` | the check answered CMTC |
 | ``vop-not-applicable`` | the check answered NOAP (nothing could be checked) |
-| ``vop-check-unknown`` | no check with that id can be read now |
+| ``vop-check-unknown`` | no check with that id can be read now, or it is not one of our
+  payers' checks (direction RESPONDER: another PSP's question to us); no outcome hit then |
 | ``vop-check-other-payee`` | the check was about another IBAN than the payment's creditor |
+| ``vop-check-other-payer`` | the check names a payer account other than the debtor |
+
+Who asked is not compared: the payment does not record the principal that submitted it (a
+payment ingested from the broker is recorded by the ingestion service, and its ``channel`` is
+a channel code, not the principal that asked for the check), so a check of one channel named
+by a payment of another is not told apart. The payer account is compared when the check has
+one (the app sent ``payerAccount``).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ VOP_HITS = {"NMTC": "vop-no-match", "CMTC": "vop-close-match", "NOAP": "vop-not-
 """The rule hit of each outcome that is a signal (a match, MTCH, is none)."""
 VOP_UNKNOWN = "vop-check-unknown"
 VOP_OTHER_PAYEE = "vop-check-other-payee"
+VOP_OTHER_PAYER = "vop-check-other-payer"
 
 
 def payee_check_hits(checks: PayeeChecks | None, request: ScreeningRequest) -> list[str]:
@@ -41,11 +50,13 @@ def payee_check_hits(checks: PayeeChecks | None, request: ScreeningRequest) -> l
     except Exception as error:  # a lookup failure must not stop a payment
         log.warning("VoP check %s could not be read: %s", request.vop_check_id, error)
         check = None
-    if check is None:
+    if check is None or check.direction != "REQUESTER":
         return [VOP_UNKNOWN]
     hits = []
     if check.iban != request.creditor_iban:
         hits.append(VOP_OTHER_PAYEE)
+    if check.payer_iban is not None and check.payer_iban != request.debtor_iban:
+        hits.append(VOP_OTHER_PAYER)
     if check.outcome in VOP_HITS:
         hits.append(VOP_HITS[check.outcome])
     return hits

@@ -97,10 +97,15 @@ class OverdueCases(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PayeeCheck:
-    """A Verification of Payee check as screening sees it: its outcome and the IBAN asked."""
+    """A Verification of Payee check as screening sees it: its outcome, the IBAN asked, who
+    asked (a check of our payer's app is direction REQUESTER; a RESPONDER check is another
+    PSP's question to us) and the payer's account when the app sent it."""
 
     outcome: str  # MTCH | CMTC | NMTC | NOAP
     iban: str
+    direction: str = "REQUESTER"  # REQUESTER | RESPONDER
+    requester: str | None = None  # our channel's principal (service:<channel>), or a BIC
+    payer_iban: str | None = None
 
 
 class PayeeChecks(Protocol):

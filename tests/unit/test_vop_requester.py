@@ -197,6 +197,20 @@ def test_an_unknown_unreadable_or_misdirected_check_is_a_hit_not_a_stall() -> No
     assert payee_check_hits(broken, screening_request(NL, CHECK)) == ["vop-check-unknown"]
 
 
+def test_a_check_not_of_our_payer_or_of_another_payer_is_a_hit() -> None:
+    theirs = PayeeCheck("MTCH", NL, direction="RESPONDER", requester="BNPAFRPPXXX")
+    assert payee_check_hits(Checks({CHECK: theirs}), screening_request(NL, CHECK)) == [
+        "vop-check-unknown"  # another PSP's question to us is not our payer's check
+    ]
+    other = PayeeCheck("CMTC", NL, requester="service:mobile", payer_iban=iban("FR", 9))
+    assert payee_check_hits(Checks({CHECK: other}), screening_request(NL, CHECK)) == [
+        "vop-check-other-payer",
+        "vop-close-match",
+    ]
+    mine = PayeeCheck("MTCH", NL, requester="service:mobile", payer_iban=DE)
+    assert payee_check_hits(Checks({CHECK: mine}), screening_request(NL, CHECK)) == []
+
+
 def test_settings_refuse_the_token_over_plain_http_and_credentials_in_a_route() -> None:
     base = {"LEDGER_VOP_BIC": "LEDGDEFF", "LEDGER_VOP_PEER_TOKEN": "t0ken"}
     with pytest.raises(SettingsError) as clear:
