@@ -7,6 +7,7 @@ reads one; both need ``vop:read`` and read the ``rm_vop_checks`` read model only
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 from uuid import UUID
@@ -23,6 +24,9 @@ from domain.iban import Iban
 from projections.vop.checks import VopCheckFilter, VopCheckQueries, VopCheckView
 
 Info = strawberry.Info[LedgerContext, None]
+
+
+_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 
 
 @strawberry.enum(description="A VoP answer (EPC codes)")
@@ -104,7 +108,11 @@ class VopCheck:
 @strawberry.input(description="All given conditions hold")
 class VopCheckFilterInput:
     iban: str | None = None
-    requester: str | None = strawberry.field(default=None, description="A PSP's BIC")
+    requester: str | None = strawberry.field(
+        default=None,
+        description="Who asked: a PSP's BIC for RESPONDER checks (any case), our channel's "
+        "principal for REQUESTER checks (as it is, e.g. service:mobile)",
+    )
     outcome: VopOutcome | None = None
     direction: VopDirection | None = None
     recorded_from: datetime | None = strawberry.field(default=None, name="from")
@@ -126,7 +134,9 @@ def _filter(given: VopCheckFilterInput | None) -> VopCheckFilter:
         and given.recorded_from > given.recorded_to
     ):
         raise bad_input("filter.from is after filter.to")
-    requester = given.requester.strip().upper() if given.requester else None
+    requester = given.requester.strip() if given.requester else None
+    if requester and _BIC.fullmatch(requester.upper()):
+        requester = requester.upper()  # a BIC; a principal (service:mobile) is kept as it is
     return VopCheckFilter(
         iban=iban,
         requester=requester or None,

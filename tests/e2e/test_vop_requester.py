@@ -352,3 +352,22 @@ def test_the_requester_side_has_its_own_limits_per_channel_and_per_payer(
         assert refused.status_code == 429  # the same payer through another channel
         assert "Retry-After" in refused.headers
         assert client.post("/v1/vop/checks", json=body, headers=as_web).status_code == 200
+
+
+CHECKS_BY = """
+query($requester: String) {
+  vopChecks(filter: {requester: $requester}) { edges { node { requester direction } } } }
+"""
+
+
+def test_compliance_finds_a_channels_checks_by_its_principal(ours: Container) -> None:
+    with client_as(ours, CHANNEL) as channel:
+        check(channel, iban("DE"), "Anyone")
+    project(ours)
+    auditor = Principal("user:audrey", frozenset({"auditor"}))
+    with client_as(ours, auditor) as client:
+        found = gql(client, CHECKS_BY, {"requester": "service:mobile"})["vopChecks"]["edges"]
+        assert [e["node"] for e in found] == [
+            {"requester": "service:mobile", "direction": "REQUESTER"}
+        ]
+        assert gql(client, CHECKS_BY, {"requester": "ledgdeff"})["vopChecks"]["edges"] == []
