@@ -36,7 +36,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, String, inspect, text
 
 import projections.runner.registry  # noqa: F401  (imports every projection: their tables register)
 from adapters.messaging.outbox import metadata as outbox_metadata
@@ -134,9 +134,25 @@ def context_options(connection: Connection) -> dict[str, Any]:
         "target_metadata": target_metadata(),
         "version_table_schema": version_table_schema(connection),
         "render_as_batch": connection.dialect.name == "sqlite",  # ALTER TABLE by copy on SQLite
-        "compare_type": True,
+        "compare_type": _compare_type,
         "include_name": is_ours,
     }
+
+
+def _compare_type(
+    context: Any, inspected_column: Any, metadata_column: Any, inspected: Any, wanted: Any
+) -> bool | None:
+    """Alembic's type comparison, except that SQLite's VARCHAR length is no difference:
+    SQLite ignores it, so a revision widens a column on PostgreSQL only (rebuilding a table
+    on SQLite for a length it does not enforce would copy an append-only table for nothing;
+    revision 0006)."""
+    if (
+        context.dialect.name == "sqlite"
+        and isinstance(inspected, String)
+        and isinstance(wanted, String)
+    ):
+        return False
+    return None  # the default comparison
 
 
 def differences(connection: Connection, metadata: MetaData | None = None) -> list[Any]:

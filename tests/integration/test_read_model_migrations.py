@@ -233,3 +233,50 @@ def test_several_ledger_migrate_at_once_all_succeed(
     assert errors == []
     require_migrated(database)
     assert _differences(engine) == []
+
+
+def test_revision_0006_adds_columns_without_rebuilding_the_checks_table(
+    database: DatabaseConfig, engine: Engine
+) -> None:
+    """SQLite: the append-only ``rm_vop_checks`` is altered in place (its root page stays),
+    not copied to widen a length SQLite ignores; both: down and up again keeps the rows and
+    a wide requester (the downgrade does not narrow it)."""
+    _migrate(database)
+    with engine.begin() as connection:
+        command.downgrade(migrations.alembic_config(connection), "0005")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO rm_vop_checks (check_id, direction, requester, request_id, entry, "
+                "iban, outcome, score, latency_us, requested_at, received_at, recorded_at, "
+                "actor) VALUES ('c1', 'RESPONDER', 'BNPAFRPPXXX', 'r', 0, 'DE', 'MTCH', "
+                "'100', 1, :at, :at, :at, 'service:x')"
+            ),
+            {"at": "2026-01-01 00:00:00"},
+        )
+    before = _root_page(engine)
+    with engine.begin() as connection:
+        command.upgrade(migrations.alembic_config(connection), "0006")
+    assert _root_page(engine) == before
+    assert _differences(engine) == []
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE rm_vop_checks SET requester = :r WHERE check_id = 'c1'"),
+            {"r": "service:" + "m" * 40},
+        )
+    with engine.begin() as connection:  # down keeps the long principal, up again
+        command.downgrade(migrations.alembic_config(connection), "0005")
+        command.upgrade(migrations.alembic_config(connection), "0006")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT requester FROM rm_vop_checks")).scalar_one()
+    assert kept == "service:" + "m" * 40
+
+
+def _root_page(engine: Engine) -> int | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as connection:
+        page: int = connection.execute(
+            text("SELECT rootpage FROM sqlite_master WHERE name = 'rm_vop_checks'")
+        ).scalar_one()
+    return page
