@@ -371,3 +371,9 @@ def test_compliance_finds_a_channels_checks_by_its_principal(ours: Container) ->
             {"requester": "service:mobile", "direction": "REQUESTER"}
         ]
         assert gql(client, CHECKS_BY, {"requester": "ledgdeff"})["vopChecks"]["edges"] == []
+
+
+def test_the_openapi_reason_names_psp_unavailable(ours: Container) -> None:
+    with client_as(ours, CHANNEL) as client:
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "PSP_UNAVAILABLE" in schemas["VerificationOut"]["properties"]["reason"]["description"]

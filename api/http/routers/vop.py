@@ -119,7 +119,9 @@ class VerificationOut(CamelModel):
     )
     reason: str | None = Field(
         default=None,
-        description="With NOAP: ACCOUNT_UNKNOWN, ACCOUNT_CLOSED, NO_NAME_DATA, NO_IDENTIFIER_DATA",
+        description="With NOAP: ACCOUNT_UNKNOWN, ACCOUNT_CLOSED, NO_NAME_DATA, "
+        "NO_IDENTIFIER_DATA; on the requester side (POST /v1/vop/checks) also PSP_UNAVAILABLE "
+        "(the payee's PSP is not routed or gave no usable answer in time)",
     )
     vop_check_id: str = Field(description="The recorded check (its event)")
 
