@@ -23,7 +23,7 @@ from api.http.errors import install_error_handlers
 from api.http.middleware.body_limit import BodySizeLimitMiddleware
 from api.http.middleware.ratelimit import RateLimiter
 from api.http.middleware.request_context import RequestContextMiddleware
-from api.http.routers import ops_router, v1_routers
+from api.http.routers import ops_router, v1_routers, vop_router
 from api.http.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.logs import configure_logging, get_logger
@@ -92,6 +92,7 @@ def create_app(
     run_projector: bool = False,
     run_ingestion: bool = False,
     operations_only: bool = False,
+    vop_only: bool = False,
     principal_resolver: PrincipalResolver | None = None,
     workers: Sequence[Worker] = (),
 ) -> FastAPI:
@@ -99,7 +100,9 @@ def create_app(
 
     ``run_ingestion`` runs the STOMP consumer and the outbox (the settings must name a
     broker) for the app's lifetime; ``operations_only`` serves only ``/healthz``,
-    ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic).
+    ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic); with
+    ``vop_only`` as well, those and the Verification of Payee responder ``/v1/vop`` (the
+    ``vop`` role: no other REST route, no GraphQL, no pages).
     ``principal_resolver`` defaults to bearer-token authentication from the settings;
     tests may pass their own. ``workers`` (:mod:`api.runtime.workers`; built per role by
     :mod:`api.runtime.roles`) run for the app's lifetime and each one's readiness is part of
@@ -139,7 +142,7 @@ def create_app(
             shutdown_all(background, BACKGROUND_SHUTDOWN_SECONDS)
             log.info("api stopped")
 
-    app = _build(container, settings, lifespan, principal_resolver, operations_only)
+    app = _build(container, settings, lifespan, principal_resolver, operations_only, vop_only)
     # The ingestion role serves no read model, so projection lag does not make it unready.
     app.state.check_projections = run_projector or not operations_only
     app.state.background_gates_readiness = operations_only
@@ -159,6 +162,7 @@ def _build(
     lifespan: object,
     principal_resolver: PrincipalResolver | None,
     operations_only: bool = False,
+    vop_only: bool = False,
 ) -> FastAPI:
     app = FastAPI(
         title="backoffice-ledger",
@@ -207,6 +211,8 @@ def _build(
     # Added last runs first: the request context wraps the body limit, so a 413 carries
     # the correlation id and shows in the access log and the metrics.
     if operations_only:
+        if vop_only:
+            app.include_router(vop_router)
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         app.add_middleware(SecurityHeadersMiddleware)

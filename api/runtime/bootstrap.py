@@ -350,7 +350,15 @@ def _build(
                 store_env("reconciliation"), engine, stack
             )
         if "vop" in contexts:
-            parts["vop"] = build_vop(settings, store_env("vop"), now, engine, stack)
+            parts["vop"] = build_vop(
+                settings,
+                store_env("vop"),
+                now,
+                engine,
+                stack,
+                ledger_env=store_env("ledger"),
+                ledger=ledger,
+            )
         sources = [EventSource(built.app) for built in parts.values()]
         projector = Projector(
             engine,

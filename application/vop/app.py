@@ -11,8 +11,10 @@ A request the PSP sends again with the same request id is answered as recorded (
 ids derive from requester, request id and entry), not checked and recorded twice; the same
 request id asking something else is a :class:`~application.errors.Conflict`.
 
-Checks are written one request per commit here; writing them in batches (group commit) is a
-later step (docs/vop.md).
+Checks are written through :meth:`VopApplication._save_checks`, the one way a check is saved:
+a :class:`~application.vop.group_commit.GroupCommitter` writes the checks of concurrent
+requests in one commit (``commit_batch_size`` checks at most, waiting at most
+``commit_max_wait`` seconds for more), and each request returns once its own are durable.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from eventsourcing.utils import EnvType
 
 from application.errors import Conflict, NotFound
 from application.unit_of_work import Clock, utc_now
+from application.vop.group_commit import GroupCommitter
 from application.vop.ports import AccountDirectory
 from application.vop.responder import VopAnswer, VopRequest, decide
 from domain.vop.checks import Direction, VopCheck, check_id
@@ -49,6 +52,8 @@ class VopApplication(Application[UUID]):
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         clock: Clock = utc_now,
         monotonic: Monotonic = time.perf_counter,
+        commit_batch_size: int = 500,
+        commit_max_wait: float = 0.0,
     ) -> None:
         super().__init__(env)
         self.directory = directory
@@ -56,6 +61,23 @@ class VopApplication(Application[UUID]):
         self.clock = clock
         self.monotonic = monotonic
         self._lock = threading.Lock()
+        self.committer = GroupCommitter(
+            self._save_now, batch_size=commit_batch_size, max_wait=commit_max_wait
+        )
+
+    def _save_checks(self, *checks: VopCheck) -> None:
+        """Save ``checks`` in one commit (perhaps with other requests' checks); returns once
+        they are durable. ``IntegrityError``: one of them was recorded before (nothing of
+        this call was written)."""
+        self.committer.save(*checks)
+
+    def _save_now(self, *checks: VopCheck) -> None:
+        with self._lock:
+            self.save(*checks)
+
+    def close(self) -> None:
+        self.committer.close()
+        super().close()
 
     def respond(self, request: VopRequest) -> list[VopAnswer]:
         """Answer every entry of ``request`` (in order) and record each as a check."""
@@ -86,8 +108,7 @@ class VopApplication(Application[UUID]):
                 )
             )
         try:
-            with self._lock:
-                self.save(*checks)
+            self._save_checks(*checks)
         except IntegrityError:
             return self._repeated(request)
         return [answer_of(check) for check in checks]

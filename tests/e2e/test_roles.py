@@ -35,6 +35,7 @@ BUILT = {
     "fraud": ("ledger", "fraud"),
     "reconciliation": ("ledger", "reconciliation"),
     "notifications": ("notifications",),  # the default rules listen to no log
+    "vop": ("vop",),  # the directory is a read model: no ledger
 }
 
 ATTRIBUTES = {
@@ -48,6 +49,7 @@ ATTRIBUTES = {
         "notification_sender",
     ),
     "reconciliation": ("reconciliation", "reconciliation_queries"),
+    "vop": ("vop", "vop_directory", "vop_checks"),
 }
 
 
@@ -78,7 +80,12 @@ def test_a_role_container_holds_only_its_contexts(sqlite_database: DatabaseConfi
         # What the role runs works on what it built.
         process = role(name)
         workers = build_workers(process, container)
-        app = create_app(container, operations_only=not process.serves_api, workers=workers)
+        app = create_app(
+            container,
+            operations_only=not process.serves_api,
+            vop_only=process.serves_vop and not process.serves_api,
+            workers=workers,
+        )
         with TestClient(app) as client:
             assert client.get("/healthz").status_code == 200
             assert client.get("/readyz").json()["checks"]["database"] == "ok"

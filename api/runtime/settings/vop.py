@@ -1,5 +1,6 @@
 """``LEDGER_VOP_*``: Verification of Payee (docs/vop.md): the matching thresholds, the size of
-a bulk request and the rate limit per requesting PSP."""
+a bulk request, the rate limit per requesting PSP, the group commit of the checks' events and
+the in-process directory cache."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from domain.vop.outcomes import CLOSE_MATCH_THRESHOLD, MATCH_THRESHOLD, Threshol
 
 DEFAULT_VOP_RATE_PER_SECOND = 50.0
 DEFAULT_VOP_BURST = 200
+DEFAULT_COMMIT_BATCH_SIZE = 500
+DEFAULT_COMMIT_MAX_WAIT_MS = 1.0
+DEFAULT_CACHE_SIZE = 200_000
+DEFAULT_CACHE_POLL_SECONDS = 0.5
 
 
 class VopSettings(Section):
@@ -49,6 +54,33 @@ class VopSettings(Section):
         DEFAULT_VOP_BURST,
         "checks a requesting PSP may make at once before the sustained rate applies; at least "
         "the bulk size to let a full bulk request through; `0` turns the limit off",
+    )
+
+    commit_batch_size: Annotated[int, parsing.integer(1, 10_000)] = env(
+        "LEDGER_VOP_COMMIT_BATCH_SIZE",
+        DEFAULT_COMMIT_BATCH_SIZE,
+        "checks of concurrent requests written in one event-store commit at most (group "
+        "commit); a bulk request larger than this is still one commit of its own",
+    )
+    commit_max_wait_ms: Annotated[float, parsing.bounded(0, 1000, whole=False)] = env(
+        "LEDGER_VOP_COMMIT_MAX_WAIT_MS",
+        DEFAULT_COMMIT_MAX_WAIT_MS,
+        "how long the group commit waits for more checks when it has fewer than the batch "
+        "size (milliseconds); `0`: it takes only what is waiting (requests that arrive while "
+        "a commit is in flight still share the next)",
+    )
+    directory_cache_size: Annotated[int, parsing.integer(0, 10_000_000)] = env(
+        "LEDGER_VOP_DIRECTORY_CACHE_SIZE",
+        DEFAULT_CACHE_SIZE,
+        "accounts the responder keeps in its in-process directory cache (least recently "
+        "used out first; about 1 KiB each); `0` turns the cache off",
+    )
+    directory_cache_poll_seconds: Annotated[float, parsing.positive_seconds()] = env(
+        "LEDGER_VOP_DIRECTORY_CACHE_POLL_SECONDS",
+        DEFAULT_CACHE_POLL_SECONDS,
+        "how often the directory cache follows the projection of the ledger's account events "
+        "and drops the accounts changed; a cached entry is stale at most the projector's lag "
+        "plus this",
     )
 
     @field_validator("close_match_threshold")
