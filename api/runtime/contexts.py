@@ -56,8 +56,8 @@ from projections.notifications.read_model import NotificationQueries
 from projections.quarantine import QuarantineStore
 from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
-from projections.vop.checks import VopCheckQueries
 from projections.vop.cache import DirectoryCache, recorder_changes
+from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
 
 CONTEXTS = ("ledger", "fraud", "identity", "notifications", "reconciliation", "vop")

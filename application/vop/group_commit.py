@@ -152,7 +152,7 @@ class GroupCommitter:
             for member in batch:  # find the one(s) that collided; write the others
                 self._commit([member])
             return
-        except BaseException as error:  # noqa: BLE001 - every waiting member must hear it
+        except BaseException as error:
             for member in batch:
                 member.done.set_exception(error)
             return

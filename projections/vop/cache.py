@@ -241,7 +241,7 @@ class DirectoryCache:
         while not self._stop.is_set():
             try:
                 self.refresh()
-            except Exception:  # noqa: BLE001 - the follower outlives a database outage
+            except Exception:
                 logger.warning("vop directory cache: refresh failed; cache emptied", exc_info=True)
                 self.forget()
             self._stop.wait(poll_interval)

@@ -34,7 +34,7 @@ class Queries:
 
 class Cache(DirectoryCache):
     position = 0
-    events: list[tuple[int, str, str]] = []
+    events: list[tuple[int, str, str]]
 
     def projected_position(self) -> int:
         return self.position

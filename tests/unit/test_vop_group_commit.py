@@ -46,7 +46,7 @@ def _concurrently(
         try:
             committer.save(*calls[n])
             outcomes[n] = "saved"
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             outcomes[n] = error
 
     with ThreadPoolExecutor(len(calls)) as pool:
