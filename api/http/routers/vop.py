@@ -15,29 +15,60 @@ error. ``vopCheckId`` names the check's recorded event.
 Callers are other PSPs as service principals with role ``vop_requester`` (permission
 ``vop:check``); each is rate limited per principal beyond the general limit
 (``LEDGER_VOP_RATE_LIMIT_*``, one token per entry). Bad input is 422 naming every field.
+
+The routes are ``async`` and hand the blocking work to the thread pool twice per request
+(authenticating the caller, then answering and recording the checks), instead of once per
+sync dependency and once more for the route: at thousands of requests per second per process
+each hand-over costs (docs/capacity.md, "Verification of Payee").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from starlette.concurrency import run_in_threadpool
 
-from api.http.deps import ContainerDep, MetricsDep, causation, require
+from api.http.deps import causation, request_principal
 from api.http.middleware.ratelimit import RateLimiter
 from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES, CamelModel
+from api.runtime.bootstrap import Container
 from api.runtime.metrics import Metrics
-from api.security import Permission, Principal
+from api.security import Permission, Principal, authorize
 from application.vop.requests import EntryFields, parse_request
-from application.vop.responder import VopAnswer
-from domain.causation import caused_by
+from application.vop.responder import VopAnswer, VopRequest
+from domain.causation import Causation, caused_by
 
 router = APIRouter(prefix="/v1/vop", tags=["vop"], responses=V1_RESPONSES)
 
-VopRequester = Annotated[Principal, Depends(require(Permission.VOP_CHECK))]
+
+def _authorized(request: Request) -> Principal:
+    return authorize(request_principal(request), Permission.VOP_CHECK)
+
+
+async def require_vop_check(request: Request) -> Principal:
+    """The caller, authorized for ``vop:check`` (as :func:`api.http.deps.require` does, in one
+    hand-over to the thread pool: a token's keys may have to be fetched)."""
+    return await run_in_threadpool(_authorized, request)
+
+
+require_vop_check.permission = Permission.VOP_CHECK  # type: ignore[attr-defined]  # route audit
+
+VopRequester = Annotated[Principal, Depends(require_vop_check)]
+
+
+def _respond(
+    container: Container, parse: Callable[[], VopRequest], cause: Causation
+) -> tuple[VopRequest, list[VopAnswer]]:
+    """In the thread pool: the request checked (IBANs, BICs: a bulk request's take a while),
+    answered and recorded."""
+    parsed = parse()
+    with caused_by(cause):
+        return parsed, container.vop.respond(parsed)
 
 
 class _Strict(CamelModel):
@@ -197,25 +228,24 @@ TimestampHeader = Annotated[
     summary="Verify a payee's name or organisation identifier against one of our IBANs",
     responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
 )
-def verify_payee(
+async def verify_payee(
     body: VerificationIn,
     request: Request,
     response: Response,
-    container: ContainerDep,
-    metrics: MetricsDep,
     principal: VopRequester,
     request_id: RequestIdHeader = None,
     requested_at: TimestampHeader = None,
 ) -> VerificationOut:
+    container: Container = request.app.state.container
+    metrics: Metrics = request.app.state.metrics
     _limit(request, principal, 1)
-    parsed = parse_request(
-        request_id,
-        requested_at,
-        body.requesting_agent.financial_institution_id.bicfi,
-        [_fields(body)],
+    bic = body.requesting_agent.financial_institution_id.bicfi
+    parsed, (answer,) = await run_in_threadpool(
+        _respond,
+        container,
+        lambda: parse_request(request_id, requested_at, bic, [_fields(body)]),
+        causation(request, principal),
     )
-    with caused_by(causation(request, principal)):
-        (answer,) = container.vop.respond(parsed)
     _observe(metrics, [answer])
     _headers(response, parsed.request_id)
     return _out(answer)
@@ -228,26 +258,30 @@ def verify_payee(
     summary="Verify several payees in one request; each entry is answered on its own",
     responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
 )
-def verify_payees(
+async def verify_payees(
     body: BulkVerificationIn,
     request: Request,
     response: Response,
-    container: ContainerDep,
-    metrics: MetricsDep,
     principal: VopRequester,
     request_id: RequestIdHeader = None,
     requested_at: TimestampHeader = None,
 ) -> BulkVerificationOut:
+    container: Container = request.app.state.container
+    metrics: Metrics = request.app.state.metrics
     _limit(request, principal, len(body.entries))
-    parsed = parse_request(
-        request_id,
-        requested_at,
-        body.requesting_agent.financial_institution_id.bicfi,
-        [_fields(entry, f"entries[{n}].") for n, entry in enumerate(body.entries)],
-        max_entries=container.settings.vop.bulk_max_entries,
+    bic = body.requesting_agent.financial_institution_id.bicfi
+    parsed, answers = await run_in_threadpool(
+        _respond,
+        container,
+        lambda: parse_request(
+            request_id,
+            requested_at,
+            bic,
+            [_fields(entry, f"entries[{n}].") for n, entry in enumerate(body.entries)],
+            max_entries=container.settings.vop.bulk_max_entries,
+        ),
+        causation(request, principal),
     )
-    with caused_by(causation(request, principal)):
-        answers = container.vop.respond(parsed)
     _observe(metrics, answers)
     _headers(response, parsed.request_id)
     return BulkVerificationOut(
