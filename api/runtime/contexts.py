@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.loader import ArtifactModelLoader
@@ -374,6 +375,12 @@ def build_vop(
         cache = DirectoryCache(
             directory, recorder_changes(recorder), size=settings.vop.directory_cache_size
         )
+        try:  # follow from the projection's position on, and start warm
+            cache.refresh()
+            if settings.vop.directory_cache_preload:
+                cache.preload()
+        except SQLAlchemyError:  # no read models yet (a fresh store): the follower starts it
+            cache.forget()
         cache.start(settings.vop.directory_cache_poll_seconds)
         stack.callback(cache.close)
         port = cache

@@ -165,6 +165,27 @@ class DirectoryCache:
                 _, (old_id, _) = self._entries.popitem(last=False)
                 self._ibans.pop(old_id, None)
 
+    def preload(self) -> int:
+        """Fill the cache with up to ``size`` entries of the directory (a pod starting warm:
+        with the whole directory in memory only accounts opened since are read one by one);
+        call after the first :meth:`refresh`. Returns the entries loaded."""
+        with self._lock:
+            epoch = self._epoch
+            if self._position is None:
+                return 0
+        loaded: list[tuple[str, DirectoryEntry]] = list(self.queries.all_with_ids(self.size))
+        with self._lock:
+            if self._epoch != epoch:
+                return 0  # a refresh ran meanwhile: what was read may be older than it
+            for account_id, entry in loaded:
+                if entry.iban not in self._entries:
+                    self._entries[entry.iban] = (account_id, entry)
+                    self._ibans[account_id] = entry.iban
+            while len(self._entries) > self.size:
+                _, (old_id, _) = self._entries.popitem(last=False)
+                self._ibans.pop(old_id, None)
+        return len(loaded)
+
     def __len__(self) -> int:
         return len(self._entries)
 

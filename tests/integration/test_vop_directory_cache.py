@@ -89,3 +89,31 @@ def _wait(condition: object, timeout: float = 10.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "the condition did not come true"
         time.sleep(0.01)
+
+
+def test_a_preloaded_cache_answers_from_memory_and_is_still_invalidated(
+    database: DatabaseConfig,
+) -> None:
+    ledger = make_ledger(database)
+    app = ledger.app
+    queries = DirectoryQueries(ledger.engine)
+    cache = DirectoryCache(queries, recorder_changes(app.recorder), size=2)
+    try:
+        for n, name in enumerate(["John Smith", "Erika Muster", "Hugo Martin"], start=1):
+            _open(app, n, name)
+        ledger.projector.catch_up()
+        assert cache.preload() == 0  # not following yet: nothing is kept
+        cache.refresh()
+        assert cache.preload() == 2  # at most its size
+        assert len(cache) == 2
+        held = [i for i in (iban(1), iban(2), iban(3)) if i in cache._entries]
+        cache.entries(held)
+        assert cache.stats.misses == 0
+        app.close_account(held[0], "t")
+        ledger.projector.catch_up()
+        assert cache.refresh() == 1
+        assert cache.entry(held[0]).status == "CLOSED"  # type: ignore[union-attr]
+    finally:
+        cache.close()
+        app.close()
+        ledger.close()

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
@@ -36,9 +36,10 @@ from starlette.concurrency import run_in_threadpool
 from api.http.deps import causation, request_principal
 from api.http.middleware.ratelimit import RateLimiter
 from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES, CamelModel
+from api.http.verified_tokens import VerifiedTokens
 from api.runtime.bootstrap import Container
 from api.runtime.metrics import Metrics
-from api.security import Permission, Principal, authorize
+from api.security import Permission, Principal, TokenAuthenticator, authorize
 from application.vop.requests import EntryFields, parse_request
 from application.vop.responder import VopAnswer, VopRequest
 from domain.causation import Causation, caused_by
@@ -46,14 +47,28 @@ from domain.causation import Causation, caused_by
 router = APIRouter(prefix="/v1/vop", tags=["vop"], responses=V1_RESPONSES)
 
 
-def _authorized(request: Request) -> Principal:
-    return authorize(request_principal(request), Permission.VOP_CHECK)
-
-
 async def require_vop_check(request: Request) -> Principal:
-    """The caller, authorized for ``vop:check`` (as :func:`api.http.deps.require` does, in one
-    hand-over to the thread pool: a token's keys may have to be fetched)."""
-    return await run_in_threadpool(_authorized, request)
+    """The caller, authorized for ``vop:check``, as :func:`api.http.deps.require` does: a
+    service token verified lately is trusted again (:mod:`api.http.verified_tokens`; the
+    general rate limit is still taken), anything else is authenticated in the thread pool (a
+    token's keys may have to be fetched, a person looked up)."""
+    state = request.app.state
+    header = request.headers.get("authorization", "")
+    tokens: VerifiedTokens | None = None
+    if isinstance(state.principal_resolver, TokenAuthenticator):
+        tokens = getattr(state, "verified_tokens", None)
+        if tokens is None:
+            tokens = state.verified_tokens = VerifiedTokens()
+        principal = tokens.get(header)
+        if principal is not None:
+            limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+            if limiter is not None:
+                limiter.check(principal.name)
+            return authorize(principal, Permission.VOP_CHECK)
+    principal = await run_in_threadpool(request_principal, request)
+    if tokens is not None:
+        tokens.remember(header, principal)
+    return authorize(principal, Permission.VOP_CHECK)
 
 
 require_vop_check.permission = Permission.VOP_CHECK  # type: ignore[attr-defined]  # route audit
@@ -211,14 +226,26 @@ def _headers(response: Response, request_id: str) -> None:
     )
 
 
-RequestIdHeader = Annotated[
-    str | None,
-    Header(alias="X-Request-ID", description="The requesting PSP's reference (a UUID)"),
-]
-TimestampHeader = Annotated[
-    str | None,
-    Header(alias="X-Request-Timestamp", description="When the PSP sent it (ISO 8601, zoned)"),
-]
+HEADERS = {
+    "parameters": [
+        {
+            "name": "X-Request-ID",
+            "in": "header",
+            "required": True,
+            "description": "The requesting PSP's reference (a UUID)",
+            "schema": {"type": "string", "format": "uuid"},
+        },
+        {
+            "name": "X-Request-Timestamp",
+            "in": "header",
+            "required": True,
+            "description": "When the PSP sent it (ISO 8601, zoned)",
+            "schema": {"type": "string", "format": "date-time"},
+        },
+    ]
+}
+"""The two headers, documented here and read from the request (FastAPI's header parameters
+cost more per request than the rest of the route: docs/capacity.md)."""
 
 
 @router.post(
@@ -227,15 +254,16 @@ TimestampHeader = Annotated[
     response_model_exclude_none=True,
     summary="Verify a payee's name or organisation identifier against one of our IBANs",
     responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+    openapi_extra=HEADERS,
 )
 async def verify_payee(
     body: VerificationIn,
     request: Request,
     response: Response,
     principal: VopRequester,
-    request_id: RequestIdHeader = None,
-    requested_at: TimestampHeader = None,
 ) -> VerificationOut:
+    request_id = request.headers.get("x-request-id")
+    requested_at = request.headers.get("x-request-timestamp")
     container: Container = request.app.state.container
     metrics: Metrics = request.app.state.metrics
     _limit(request, principal, 1)
@@ -257,15 +285,16 @@ async def verify_payee(
     response_model_exclude_none=True,
     summary="Verify several payees in one request; each entry is answered on its own",
     responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+    openapi_extra=HEADERS,
 )
 async def verify_payees(
     body: BulkVerificationIn,
     request: Request,
     response: Response,
     principal: VopRequester,
-    request_id: RequestIdHeader = None,
-    requested_at: TimestampHeader = None,
 ) -> BulkVerificationOut:
+    request_id = request.headers.get("x-request-id")
+    requested_at = request.headers.get("x-request-timestamp")
     container: Container = request.app.state.container
     metrics: Metrics = request.app.state.metrics
     _limit(request, principal, len(body.entries))

@@ -21,6 +21,13 @@ DEFAULT_CACHE_SIZE = 200_000
 DEFAULT_CACHE_POLL_SECONDS = 0.5
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value in {"true", "1", "yes", "on"}
+
+
 class VopSettings(Section):
     """How names match, how big a bulk request may be, and how fast a PSP may ask."""
 
@@ -74,6 +81,12 @@ class VopSettings(Section):
         DEFAULT_CACHE_SIZE,
         "accounts the responder keeps in its in-process directory cache (least recently "
         "used out first; about 1 KiB each); `0` turns the cache off",
+    )
+    directory_cache_preload: Annotated[bool, parsing.when_text(_flag)] = env(
+        "LEDGER_VOP_DIRECTORY_CACHE_PRELOAD",
+        True,
+        "fill the directory cache with the directory (up to its size) when the process starts, "
+        "so that a new pod answers from memory at once",
     )
     directory_cache_poll_seconds: Annotated[float, parsing.positive_seconds()] = env(
         "LEDGER_VOP_DIRECTORY_CACHE_POLL_SECONDS",
