@@ -144,9 +144,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--accounts", type=int, default=100_000, help="directory size")
     parser.add_argument("--processes", type=counts, default=[1, 2], help="e.g. 1,2 (default)")
-    parser.add_argument("--connections", type=int, default=24, help="single-check, in all")
+    parser.add_argument("--connections", type=int, default=32, help="single-check, in all")
     parser.add_argument("--bulk-connections", type=int, default=4, help="bulk, in all")
-    parser.add_argument("--bulk-size", type=int, default=50, help="entries per bulk request")
+    parser.add_argument("--bulk-size", type=int, default=20, help="entries per bulk request")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured window per kind")
     parser.add_argument("--warmup", type=float, default=3.0, help="load before each window")
     parser.add_argument(
@@ -353,7 +353,7 @@ def render_runs(runs: Sequence[tuple[int, str, Window]], args: argparse.Namespac
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args = parse_args(given)
-    console = Console()
+    console = Console(width=160)  # one line per row, also in a log file
     started, load_before = time.perf_counter(), load_average()
     runs: list[tuple[int, str, Window]] = []
     with fresh_store("postgres") as database, tempfile.TemporaryDirectory() as logs:
