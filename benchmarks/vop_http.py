@@ -312,11 +312,34 @@ def events_written(database: DatabaseConfig) -> int:
     return int(row[0]) if row else 0
 
 
+def database_commits(database: DatabaseConfig) -> int:
+    """Transactions committed in the benchmark's database so far (every session's; in the
+    window they are the group commits, the few directory reads of cache misses and the
+    caches' refreshes)."""
+    assert database.url is not None
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def bytes_per_event(database: DatabaseConfig) -> float:
+    """The vop event table with its indexes, per event."""
+    assert database.url is not None
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        row = conn.execute(
+            f"SELECT pg_total_relation_size('\"{database.schema}\".vop_events'), "
+            f'count(*) FROM "{database.schema}".vop_events'
+        ).fetchone()
+    return row[0] / row[1] if row and row[1] else 0.0
+
+
 def _ms(samples: list[float], q: float) -> str:
     return f"{percentile(samples, q):.1f}" if samples else "-"
 
 
-def render_runs(runs: Sequence[tuple[int, str, Window]], args: argparse.Namespace) -> Table:
+def render_runs(runs: Sequence[tuple[int, str, Window, int]], args: argparse.Namespace) -> Table:
     table = Table(
         title=f"vop role over HTTP: {args.accounts:,} accounts in the directory; single checks "
         f"over {args.connections} connections, bulk of {args.bulk_size} over "
@@ -332,10 +355,13 @@ def render_runs(runs: Sequence[tuple[int, str, Window]], args: argparse.Namespac
         "errors",
         "client CPU (cores)",
         "vop CPU (cores)",
+        "DB commits/s",
+        "checks/commit",
     ):
         table.add_column(column, justify="right")
     table.columns[0].justify = "left"
-    for processes, kind, window in runs:
+    for processes, kind, window, commits in runs:
+        per_second = commits / window.seconds if window.seconds else 0.0
         table.add_row(
             f"{processes} ({kind})",
             f"{window.requests:,}",
@@ -346,6 +372,8 @@ def render_runs(runs: Sequence[tuple[int, str, Window]], args: argparse.Namespac
             str(window.errors),
             f"{window.client_cpu:.2f}",
             f"{window.server_cpu:.2f}",
+            f"{per_second:,.0f}",
+            f"{window.check_rate / per_second:.1f}" if per_second else "-",
         )
     return table
 
@@ -355,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(given)
     console = Console(width=160)  # one line per row, also in a log file
     started, load_before = time.perf_counter(), load_average()
-    runs: list[tuple[int, str, Window]] = []
+    runs: list[tuple[int, str, Window, int]] = []
     with fresh_store("postgres") as database, tempfile.TemporaryDirectory() as logs:
         env = ledger_env(database, args.set)
         migrate(env)
@@ -387,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             processes = start_processes(count, env, Path(logs))
             try:
                 for kind, requests, connections in kinds:
+                    commits_before = database_commits(database)
                     window = drive(
                         [p.port for p in processes],
                         [p.process.pid for p in processes],
@@ -395,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
                         warmup=args.warmup,
                         seconds=args.seconds,
                     )
-                    runs.append((count, kind, window))
+                    # the commits of warm-up and window, scaled to the window's share
+                    commits = database_commits(database) - commits_before
+                    share = window.seconds / (window.seconds + args.warmup)
+                    runs.append((count, kind, window, round(commits * share)))
                     console.log(
                         f"{count} process(es), {kind}: {window.check_rate:,.0f} checks/s, "
                         f"p99 {_ms(window.latencies_ms, 99)} ms"
@@ -403,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 for process in processes:
                     process.stop()
-        answered = sum(window.checks_answered for _, _, window in runs)
+        answered = sum(window.checks_answered for _, _, window, _ in runs)
         written = events_written(database)
+        event_bytes = bytes_per_event(database)
     command = "python -m benchmarks.vop_http " + shlex.join(given)
     machine = render_machine(command, time.perf_counter() - started)
     machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after")
@@ -417,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"checks answered {answered:,}; events in the vop event store {written:,}: {verdict}"
     )
-    failed = [w for _, _, w in runs if w.errors or not w.requests]
+    console.print(f"vop event table with its indexes: {event_bytes:,.0f} bytes per check")
+    failed = [w for _, _, w, _ in runs if w.errors or not w.requests]
     if failed:
         console.print(f"[red]requests failed: {failed[0].errors}; {failed[0].first_error}[/red]")
         return 1
