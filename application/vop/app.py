@@ -68,12 +68,14 @@ class VopApplication(Application[UUID]):
     def _save_checks(self, *checks: VopCheck) -> None:
         """Save ``checks`` in one commit (perhaps with other requests' checks); returns once
         they are durable. ``IntegrityError``: one of them was recorded before (nothing of
-        this call was written)."""
-        self.committer.save(*checks)
+        this call was written). Their events are taken from them first: a batch that fails
+        is saved again member by member, and ``save`` would find an aggregate's pending
+        events already collected by the failed attempt."""
+        self.committer.save(*(event for check in checks for event in check.collect_events()))
 
-    def _save_now(self, *checks: VopCheck) -> None:
+    def _save_now(self, *events: VopCheck.Event) -> None:
         with self._lock:
-            self.save(*checks)
+            self.save(*events)
 
     def close(self) -> None:
         self.committer.close()

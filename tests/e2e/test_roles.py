@@ -169,3 +169,28 @@ def test_a_role_opens_pools_only_for_its_contexts(postgres_database: DatabaseCon
     # eventsourcing opens each pool's minimum at once (5; notifications 2, reconciliation 1)
     assert opened["all"] - opened["ingestion"] >= 5 + 2 + 1  # no identity, notifications, recon.
     assert opened["ingestion"] > opened["reconciliation"] > opened["notifications"]
+
+
+def test_the_vop_role_serves_only_the_vop_routes(sqlite_database: DatabaseConfig) -> None:
+    """``ledger serve --role vop``: /v1/vop (authorized like every /v1 route) and the probes;
+    no other REST route, no GraphQL."""
+    from api.http.deps import unauthorized_routes, v1_routes
+
+    container = bootstrap(Settings().with_database(sqlite_database), role="vop")
+    try:
+        process = role("vop")
+        assert not process.serves_api and process.serves_vop and process.reads_projected
+        app = create_app(container, operations_only=True, vop_only=True)
+        assert {r.path for r in v1_routes(app)} == {
+            "/v1/vop/payee-verifications",
+            "/v1/vop/payee-verifications/bulk",
+        }
+        assert unauthorized_routes(app) == []
+        with TestClient(app) as client:
+            assert client.post("/v1/vop/payee-verifications", json={}).status_code == 401
+            assert client.get("/v1/accounts/DE89370400440532013000").status_code == 404
+            assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 404
+            assert client.get("/readyz").json()["checks"]["database"] == "ok"
+        assert container.parts["vop"].cache is not None  # type: ignore[union-attr]
+    finally:
+        container.close()
