@@ -74,6 +74,7 @@ from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
 from projections.runner.projector import Projector
 from projections.runner.sources import EventSource
+from projections.vop.cache import DirectoryCache
 from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
 
@@ -212,6 +213,12 @@ class Container:
     def vop_directory(self) -> DirectoryQueries:
         parts: VopParts = self._part("vop", "vop_directory")
         return parts.directory
+
+    @property
+    def vop_cache(self) -> DirectoryCache | None:
+        """The responder's directory cache (None: turned off)."""
+        parts: VopParts = self._part("vop", "vop_cache")
+        return parts.cache
 
     @property
     def vop_checks(self) -> VopCheckQueries:

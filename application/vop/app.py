@@ -19,9 +19,11 @@ requests in one commit (``commit_batch_size`` checks at most, waiting at most
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -31,7 +33,7 @@ from eventsourcing.utils import EnvType
 from application.errors import Conflict, NotFound
 from application.unit_of_work import Clock, utc_now
 from application.vop.group_commit import GroupCommitter
-from application.vop.ports import AccountDirectory
+from application.vop.ports import AccountDirectory, DirectoryEntry
 from application.vop.responder import VopAnswer, VopRequest, decide
 from domain.vop.checks import Direction, VopCheck, check_id
 from domain.vop.outcomes import DEFAULT_THRESHOLDS, Thresholds
@@ -86,6 +88,35 @@ class VopApplication(Application[UUID]):
         started = self.monotonic()
         received_at = self.clock()
         accounts = self.directory.entries({entry.iban for entry in request.entries})
+        checks = self._answered(request, accounts, started, received_at)
+        try:
+            self._save_checks(*checks)
+        except IntegrityError:
+            return self._repeated(request)
+        return [answer_of(check) for check in checks]
+
+    async def respond_known(
+        self, request: VopRequest, accounts: Mapping[str, DirectoryEntry]
+    ) -> list[VopAnswer]:
+        """:meth:`respond` for a request whose accounts the caller has already (all of them
+        in the directory cache): nothing blocks, the group commit is awaited, so an event
+        loop answers it without handing it to a thread."""
+        started = self.monotonic()
+        checks = self._answered(request, accounts, started, self.clock())
+        events = [event for check in checks for event in check.collect_events()]
+        try:
+            await asyncio.wrap_future(self.committer.submit(*events))
+        except IntegrityError:
+            return await asyncio.to_thread(self._repeated, request)
+        return [answer_of(check) for check in checks]
+
+    def _answered(
+        self,
+        request: VopRequest,
+        accounts: Mapping[str, DirectoryEntry],
+        started: float,
+        received_at: datetime,
+    ) -> list[VopCheck]:
         checks = []
         for position, entry in enumerate(request.entries):
             decision = decide(entry, accounts.get(entry.iban), self.thresholds)
@@ -109,11 +140,7 @@ class VopApplication(Application[UUID]):
                     latency_us=latency_us,
                 )
             )
-        try:
-            self._save_checks(*checks)
-        except IntegrityError:
-            return self._repeated(request)
-        return [answer_of(check) for check in checks]
+        return checks
 
     def _repeated(self, request: VopRequest) -> list[VopAnswer]:
         """A request id seen before: the recorded answers, when it asks the same."""

@@ -63,14 +63,20 @@ class GroupCommitter:
     def save(self, *items: Any) -> None:
         """Return once ``items`` are saved (in one commit, perhaps with others'); raise what
         saving them raised (``IntegrityError`` when one of them exists already)."""
-        if not items:
-            return
+        self.submit(*items).result()
+
+    def submit(self, *items: Any) -> Future[None]:
+        """Hand ``items`` in; the future is done once they are saved (or failed), for a
+        caller that must not block (an event loop: ``asyncio.wrap_future``)."""
         if self._closed:
             raise RuntimeError("the group committer is closed")
-        self._ensure_started()
         member = _Member(items)
+        if not items:
+            member.done.set_result(None)
+            return member.done
+        self._ensure_started()
         self._queue.put(member)
-        member.done.result()
+        return member.done
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what was handed in, then stop the writer thread."""

@@ -148,6 +148,22 @@ class DirectoryCache:
         found.update((iban, entry) for iban, (_, entry) in read.items())
         return found
 
+    def known(self, ibans: Collection[str]) -> dict[str, DirectoryEntry] | None:
+        """The entries of ``ibans`` when the cache knows every one of them (cached, or cached
+        as unknown), without touching the database; ``None`` otherwise."""
+        found: dict[str, DirectoryEntry] = {}
+        with self._lock:
+            for iban in set(ibans):
+                cached = self._entries.get(iban)
+                if cached is not None:
+                    found[iban] = cached[1]
+                elif iban not in self._unknown:
+                    return None
+            for iban in found:
+                self._entries.move_to_end(iban)
+            self.stats.hits += len(set(ibans))
+        return found
+
     def entry(self, iban: str) -> DirectoryEntry | None:
         return self.entries([iban]).get(iban)
 

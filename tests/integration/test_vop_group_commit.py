@@ -4,6 +4,7 @@ conflict) and costs the others nothing, and every new check is written exactly o
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -76,3 +77,28 @@ def test_closing_the_application_refuses_further_saves(database: DatabaseConfig)
     vop.close()
     with pytest.raises(RuntimeError, match="closed"):
         vop.respond(_request("r-2"))
+
+
+def test_answering_known_accounts_in_an_event_loop_records_and_repeats_alike(
+    database: DatabaseConfig,
+) -> None:
+    """``respond_known`` (the route's path when the cache knows every IBAN) awaits the group
+    commit; a repeat is answered as recorded, another question under the id is a conflict."""
+    vop = VopApplication(env=event_store_env(database, "vop"), directory=Directory())
+    known = {PERSON.iban: PERSON}
+
+    async def scenario() -> None:
+        answers = await asyncio.gather(
+            *(vop.respond_known(_request(f"r-{n}", "J. Smith"), known) for n in range(5))
+        )
+        assert [a[0].outcome.value for a in answers] == ["CMTC"] * 5
+        (again,) = await vop.respond_known(_request("r-0", "J. Smith"), known)
+        assert again.repeated and again.check_id == answers[0][0].check_id
+        with pytest.raises(Conflict):
+            await vop.respond_known(_request("r-0", "Peter Miller"), known)
+
+    try:
+        asyncio.run(scenario())
+        assert len(vop.recorder.select_notifications(start=1, limit=100)) == 5
+    finally:
+        vop.close()

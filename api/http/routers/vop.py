@@ -16,10 +16,11 @@ Callers are other PSPs as service principals with role ``vop_requester`` (permis
 ``vop:check``); each is rate limited per principal beyond the general limit
 (``LEDGER_VOP_RATE_LIMIT_*``, one token per entry). Bad input is 422 naming every field.
 
-The routes are ``async`` and hand the blocking work to the thread pool twice per request
-(authenticating the caller, then answering and recording the checks), instead of once per
-sync dependency and once more for the route: at thousands of requests per second per process
-each hand-over costs (docs/capacity.md, "Verification of Payee").
+The routes are ``async``: a request whose IBANs the directory cache knows is answered in the
+event loop (the group commit is awaited, nothing blocks), and a service token verified lately
+is not verified again; otherwise the blocking work goes to the thread pool (authentication,
+directory reads). FastAPI would hand every sync dependency and the route to a thread: at
+thousands of requests per second per process each hand-over costs (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -76,14 +77,25 @@ require_vop_check.permission = Permission.VOP_CHECK  # type: ignore[attr-defined
 VopRequester = Annotated[Principal, Depends(require_vop_check)]
 
 
-def _respond(
+def _respond(container: Container, parsed: VopRequest, cause: Causation) -> list[VopAnswer]:
+    with caused_by(cause):
+        return container.vop.respond(parsed)
+
+
+async def _answer(
     container: Container, parse: Callable[[], VopRequest], cause: Causation
 ) -> tuple[VopRequest, list[VopAnswer]]:
-    """In the thread pool: the request checked (IBANs, BICs: a bulk request's take a while),
-    answered and recorded."""
+    """The request checked (IBANs, BICs), answered and recorded: in the event loop when the
+    directory cache knows every IBAN (nothing blocks; the group commit is awaited), otherwise
+    in the thread pool (the directory is read from the database)."""
     parsed = parse()
-    with caused_by(cause):
-        return parsed, container.vop.respond(parsed)
+    cache = container.vop_cache
+    if cache is not None:
+        accounts = cache.known({entry.iban for entry in parsed.entries})
+        if accounts is not None:
+            with caused_by(cause):
+                return parsed, await container.vop.respond_known(parsed, accounts)
+    return parsed, await run_in_threadpool(_respond, container, parsed, cause)
 
 
 class _Strict(CamelModel):
@@ -268,8 +280,7 @@ async def verify_payee(
     metrics: Metrics = request.app.state.metrics
     _limit(request, principal, 1)
     bic = body.requesting_agent.financial_institution_id.bicfi
-    parsed, (answer,) = await run_in_threadpool(
-        _respond,
+    parsed, (answer,) = await _answer(
         container,
         lambda: parse_request(request_id, requested_at, bic, [_fields(body)]),
         causation(request, principal),
@@ -299,8 +310,7 @@ async def verify_payees(
     metrics: Metrics = request.app.state.metrics
     _limit(request, principal, len(body.entries))
     bic = body.requesting_agent.financial_institution_id.bicfi
-    parsed, answers = await run_in_threadpool(
-        _respond,
+    parsed, answers = await _answer(
         container,
         lambda: parse_request(
             request_id,
