@@ -26,6 +26,7 @@ from api.http.middleware.request_context import RequestContextMiddleware
 from api.http.routers import ops_router, v1_routers, vop_router
 from api.http.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.contexts import start_vop_cache
 from api.runtime.logs import configure_logging, get_logger
 from api.runtime.metrics import Metrics
 from api.runtime.settings import Settings
@@ -114,6 +115,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _start_vop_cache(container)
         projector = ProjectorThread(container) if run_projector else None
         if projector is not None:
             projector.start()
@@ -298,6 +300,13 @@ def _quarantine_counts(app: FastAPI) -> dict[tuple[str, str], int]:
     return container.projector.quarantined.open_counts()
 
 
+def _start_vop_cache(container: Container) -> None:
+    """A serving process answers VoP checks from its directory cache: loaded, then following
+    the log (docs/vop.md); one-off commands leave it unstarted (it then caches nothing)."""
+    if container.has("vop") and container.vop_cache is not None:
+        start_vop_cache(container.settings, container.vop_cache)
+
+
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory api.http.app:app_from_env``: settings from the environment, the
     container built at startup and closed at shutdown, the projector in-process."""
@@ -309,6 +318,7 @@ def app_from_env() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings, migrate=False)  # no DDL: `ledger migrate` first
         app.state.container = container
+        _start_vop_cache(container)
         tune_for_latency()  # api/runtime/tuning.py: GC and GIL settings for latency
         projector = ProjectorThread(container)
         projector.start()

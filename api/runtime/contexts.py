@@ -342,6 +342,20 @@ class VopParts:
     """The in-process directory cache the responder reads through (None: turned off)."""
 
 
+def start_vop_cache(settings: Settings, cache: DirectoryCache) -> None:
+    """Make a serving process's directory cache follow the log (until the container closes)
+    and, with ``LEDGER_VOP_DIRECTORY_CACHE_PRELOAD``, load the directory first, so that the
+    process answers from memory from its first request. Not started, the cache caches nothing
+    (one-off commands read the directory itself)."""
+    try:
+        cache.refresh()
+        if settings.vop.directory_cache_preload:
+            cache.preload()
+    except SQLAlchemyError:  # no read models yet (a fresh store): the follower retries
+        cache.forget()
+    cache.start(settings.vop.directory_cache_poll_seconds)
+
+
 class _LedgerLog(Application[UUID]):
     """The ledger's event store, only to read its notification log (the directory cache's
     invalidation) in a process that does not build the ledger: nothing is saved through it."""
@@ -375,14 +389,7 @@ def build_vop(
         cache = DirectoryCache(
             directory, recorder_changes(recorder), size=settings.vop.directory_cache_size
         )
-        try:  # follow from the projection's position on, and start warm
-            cache.refresh()
-            if settings.vop.directory_cache_preload:
-                cache.preload()
-        except SQLAlchemyError:  # no read models yet (a fresh store): the follower starts it
-            cache.forget()
-        cache.start(settings.vop.directory_cache_poll_seconds)
-        stack.callback(cache.close)
+        stack.callback(cache.close)  # started by a serving process: start_vop_cache
         port = cache
     app = VopApplication(
         env=env,
