@@ -120,6 +120,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 run_ingestion=process.ingestion == "yes"
                 or (process.ingestion == "if-configured" and settings.stomp is not None),
                 operations_only=not process.serves_api,
+                vop_only=process.serves_vop and not process.serves_api,
                 workers=build_workers(process, container),
             )
             if process.reads_projected:

@@ -23,9 +23,10 @@ from api.http.errors import install_error_handlers
 from api.http.middleware.body_limit import BodySizeLimitMiddleware
 from api.http.middleware.ratelimit import RateLimiter
 from api.http.middleware.request_context import RequestContextMiddleware
-from api.http.routers import ops_router, v1_routers
+from api.http.routers import ops_router, v1_routers, vop_router
 from api.http.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.runtime.bootstrap import Container, bootstrap
+from api.runtime.contexts import start_vop_cache
 from api.runtime.logs import configure_logging, get_logger
 from api.runtime.metrics import Metrics
 from api.runtime.settings import Settings
@@ -92,6 +93,7 @@ def create_app(
     run_projector: bool = False,
     run_ingestion: bool = False,
     operations_only: bool = False,
+    vop_only: bool = False,
     principal_resolver: PrincipalResolver | None = None,
     workers: Sequence[Worker] = (),
 ) -> FastAPI:
@@ -99,7 +101,9 @@ def create_app(
 
     ``run_ingestion`` runs the STOMP consumer and the outbox (the settings must name a
     broker) for the app's lifetime; ``operations_only`` serves only ``/healthz``,
-    ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic).
+    ``/readyz`` and ``/metrics`` (the ingestion role takes no HTTP traffic); with
+    ``vop_only`` as well, those and the Verification of Payee responder ``/v1/vop`` (the
+    ``vop`` role: no other REST route, no GraphQL, no pages).
     ``principal_resolver`` defaults to bearer-token authentication from the settings;
     tests may pass their own. ``workers`` (:mod:`api.runtime.workers`; built per role by
     :mod:`api.runtime.roles`) run for the app's lifetime and each one's readiness is part of
@@ -111,6 +115,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _start_vop_cache(container)
         projector = ProjectorThread(container) if run_projector else None
         if projector is not None:
             projector.start()
@@ -139,7 +144,7 @@ def create_app(
             shutdown_all(background, BACKGROUND_SHUTDOWN_SECONDS)
             log.info("api stopped")
 
-    app = _build(container, settings, lifespan, principal_resolver, operations_only)
+    app = _build(container, settings, lifespan, principal_resolver, operations_only, vop_only)
     # The ingestion role serves no read model, so projection lag does not make it unready.
     app.state.check_projections = run_projector or not operations_only
     app.state.background_gates_readiness = operations_only
@@ -159,6 +164,7 @@ def _build(
     lifespan: object,
     principal_resolver: PrincipalResolver | None,
     operations_only: bool = False,
+    vop_only: bool = False,
 ) -> FastAPI:
     app = FastAPI(
         title="backoffice-ledger",
@@ -219,6 +225,8 @@ def _build(
     # Added last runs first: the request context wraps the body limit, so a 413 carries
     # the correlation id and shows in the access log and the metrics.
     if operations_only:
+        if vop_only:
+            app.include_router(vop_router)
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
         app.add_middleware(RequestContextMiddleware, metrics=metrics)
         app.add_middleware(SecurityHeadersMiddleware)
@@ -304,6 +312,13 @@ def _quarantine_counts(app: FastAPI) -> dict[tuple[str, str], int]:
     return container.projector.quarantined.open_counts()
 
 
+def _start_vop_cache(container: Container) -> None:
+    """A serving process answers VoP checks from its directory cache: loaded, then following
+    the log (docs/vop.md); one-off commands leave it unstarted (it then caches nothing)."""
+    if container.has("vop") and container.vop_cache is not None:
+        start_vop_cache(container.settings, container.vop_cache)
+
+
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory api.http.app:app_from_env``: settings from the environment, the
     container built at startup and closed at shutdown, the projector in-process."""
@@ -315,6 +330,7 @@ def app_from_env() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings, migrate=False)  # no DDL: `ledger migrate` first
         app.state.container = container
+        _start_vop_cache(container)
         tune_for_latency()  # api/runtime/tuning.py: GC and GIL settings for latency
         projector = ProjectorThread(container)
         projector.start()

@@ -74,6 +74,7 @@ from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
 from projections.runner.projector import Projector
 from projections.runner.sources import EventSource
+from projections.vop.cache import DirectoryCache
 from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
 
@@ -214,6 +215,12 @@ class Container:
         return parts.directory
 
     @property
+    def vop_cache(self) -> DirectoryCache | None:
+        """The responder's directory cache (None: turned off)."""
+        parts: VopParts = self._part("vop", "vop_cache")
+        return parts.cache
+
+    @property
     def vop_checks(self) -> VopCheckQueries:
         parts: VopParts = self._part("vop", "vop_checks")
         return parts.checks
@@ -350,7 +357,15 @@ def _build(
                 store_env("reconciliation"), engine, stack
             )
         if "vop" in contexts:
-            parts["vop"] = build_vop(settings, store_env("vop"), now, engine, stack)
+            parts["vop"] = build_vop(
+                settings,
+                store_env("vop"),
+                now,
+                engine,
+                stack,
+                ledger_env=store_env("ledger"),
+                ledger=ledger,
+            )
         sources = [EventSource(built.app) for built in parts.values()]
         projector = Projector(
             engine,

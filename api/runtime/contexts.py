@@ -15,8 +15,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.application import Application
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.loader import ArtifactModelLoader
@@ -47,6 +50,7 @@ from application.notifications.sending import NotificationSender
 from application.reconciliation.app import ReconciliationApplication
 from application.unit_of_work import Clock
 from application.vop.app import VopApplication
+from application.vop.ports import AccountDirectory
 from domain.notifications.rules import Channel
 from projections.fraud.queries import FraudQueries
 from projections.identity.read_model import IdentityQueries
@@ -55,6 +59,7 @@ from projections.notifications.read_model import NotificationQueries
 from projections.quarantine import QuarantineStore
 from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
+from projections.vop.cache import DirectoryCache, recorder_changes
 from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
 
@@ -69,6 +74,7 @@ ROLE_CONTEXTS: dict[str, tuple[str, ...]] = {
     "fraud": ("ledger", "fraud"),  # the escalation reads the held payment from the ledger
     "reconciliation": ("ledger", "reconciliation"),  # matches against the ledger's read models
     "notifications": ("notifications",),  # + the logs its rules listen to (contexts_needed)
+    "vop": ("vop",),  # the responder: the directory is a read model, no ledger in the process
 }
 """What each process role of :mod:`api.runtime.roles` calls: the contexts ``bootstrap`` builds
 for it (every CLI command and ``uvicorn --factory`` use ``all``). Here rather than in the role
@@ -335,14 +341,60 @@ class VopParts:
     """The account directory (read model of the ledger's customer accounts)."""
     checks: VopCheckQueries
     """The recorded checks (read model), for compliance."""
+    cache: DirectoryCache | None = None
+    """The in-process directory cache the responder reads through (None: turned off)."""
+
+
+def start_vop_cache(settings: Settings, cache: DirectoryCache) -> None:
+    """Make a serving process's directory cache follow the log (until the container closes)
+    and, with ``LEDGER_VOP_DIRECTORY_CACHE_PRELOAD``, load the directory first, so that the
+    process answers from memory from its first request. Not started, the cache caches nothing
+    (one-off commands read the directory itself)."""
+    try:
+        cache.refresh()
+        if settings.vop.directory_cache_preload:
+            cache.preload()
+    except SQLAlchemyError:  # no read models yet (a fresh store): the follower retries
+        cache.forget()
+    cache.start(settings.vop.directory_cache_poll_seconds)
+
+
+class _LedgerLog(Application[UUID]):
+    """The ledger's event store, only to read its notification log (the directory cache's
+    invalidation) in a process that does not build the ledger: nothing is saved through it."""
+
+    name = "ledger"
 
 
 def build_vop(
-    settings: Settings, env: dict[str, str], clock: Clock, engine: Engine, stack: ExitStack
+    settings: Settings,
+    env: dict[str, str],
+    clock: Clock,
+    engine: Engine,
+    stack: ExitStack,
+    *,
+    ledger_env: dict[str, str],
+    ledger: LedgerParts | None = None,
 ) -> VopParts:
-    """The responder and the requester, reading the directory from the read model (no
-    ledger in the process); the requester asks other PSPs over HTTP when routes are set."""
+    """The responder and the requester. The directory is read from the read model through the
+    in-process cache (invalidated from the ledger's log: the ledger's recorder when the process
+    builds the ledger, otherwise a one-connection reader of its event store); checks are saved
+    with group commit; the requester asks other PSPs over HTTP when routes are set."""
     directory = DirectoryQueries(engine)
+    cache = None
+    port: AccountDirectory = directory
+    if settings.vop.directory_cache_size > 0:
+        if ledger is not None:
+            recorder = ledger.app.recorder
+        else:
+            log = _LedgerLog(env=small_pool(ledger_env, size=1, overflow=1))
+            stack.callback(log.close)
+            recorder = log.recorder
+        cache = DirectoryCache(
+            directory, recorder_changes(recorder), size=settings.vop.directory_cache_size
+        )
+        stack.callback(cache.close)  # started by a serving process: start_vop_cache
+        port = cache
     peers = None
     if settings.vop.routes and settings.vop.bic is not None:
         peers = HttpPayeePsps(
@@ -355,10 +407,12 @@ def build_vop(
         stack.callback(peers.close)
     app = VopApplication(
         env=env,
-        directory=directory,
+        directory=port,
         thresholds=settings.vop.thresholds(),
         clock=clock,
         peers=peers,
+        commit_batch_size=settings.vop.commit_batch_size,
+        commit_max_wait=settings.vop.commit_max_wait_ms / 1000,
     )
     stack.callback(app.close)
-    return VopParts(app, directory, VopCheckQueries(engine))
+    return VopParts(app, directory, VopCheckQueries(engine), cache)

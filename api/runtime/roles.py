@@ -39,6 +39,9 @@ class Role:
     reads_projected: bool = False
     """Reads the read models while a projector runs in another process: a use case that needs
     them current (read-your-writes, a statement's matching) waits for that projector."""
+    serves_vop: bool = False
+    """Serves the Verification of Payee responder ``/v1/vop`` (with ``serves_api`` False:
+    only that, beside the operations endpoints)."""
 
 
 def _role_table() -> dict[str, Role]:
@@ -98,10 +101,26 @@ def _role_table() -> dict[str, Role]:
             workers=(notification_workers,),
             reads_projected=True,
         ),
+        "vop": Role(
+            "vop",
+            "the Verification of Payee responder /v1/vop (directory from the read model)",
+            uses["vop"],
+            reads_projected=True,
+            serves_vop=True,
+        ),
     }
 
 
-ROLE_NAMES = ("all", "api", "projector", "ingestion", "fraud", "reconciliation", "notifications")
+ROLE_NAMES = (
+    "all",
+    "api",
+    "projector",
+    "ingestion",
+    "fraud",
+    "reconciliation",
+    "notifications",
+    "vop",
+)
 """Kept equal to the table by a test (the table imports the workers lazily)."""
 
 

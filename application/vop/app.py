@@ -13,15 +13,19 @@ request id asking something else is a :class:`~application.errors.Conflict`.
 
 :meth:`VopApplication.request_check` is the requester side (our payer asks before paying,
 :mod:`application.vop.requester`). Every check of either side is written through
-:meth:`VopApplication._save_checks`, one request per commit here; writing them in batches
-(group commit) is a later step (docs/vop.md).
+:meth:`VopApplication._save_checks`, the one way a check is saved: a
+:class:`~application.vop.group_commit.GroupCommitter` writes the checks of concurrent
+requests in one commit (``commit_batch_size`` checks at most, waiting at most
+``commit_max_wait`` seconds for more), and each request returns once its own are durable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -30,7 +34,8 @@ from eventsourcing.utils import EnvType
 
 from application.errors import Conflict, NotFound
 from application.unit_of_work import Clock, utc_now
-from application.vop.ports import AccountDirectory, PayeePsps
+from application.vop.group_commit import GroupCommitter
+from application.vop.ports import AccountDirectory, DirectoryEntry, PayeePsps
 from application.vop.requester import PayeeCheckRequest, request_check
 from application.vop.responder import VopAnswer, VopRequest, decide
 from domain.vop.checks import Direction, VopCheck, check_id
@@ -53,6 +58,8 @@ class VopApplication(Application[UUID]):
         clock: Clock = utc_now,
         monotonic: Monotonic = time.perf_counter,
         peers: PayeePsps | None = None,
+        commit_batch_size: int = 500,
+        commit_max_wait: float = 0.0,
     ) -> None:
         super().__init__(env)
         self.directory = directory
@@ -62,12 +69,60 @@ class VopApplication(Application[UUID]):
         self.peers = peers
         """Other PSPs' responders, for the requester side (None: every other PSP is NOAP)."""
         self._lock = threading.Lock()
+        self.committer = GroupCommitter(
+            self._save_now, batch_size=commit_batch_size, max_wait=commit_max_wait
+        )
+
+    def _save_checks(self, *checks: VopCheck) -> None:
+        """Save ``checks`` in one commit (perhaps with other requests' checks); returns once
+        they are durable. ``IntegrityError``: one of them was recorded before (nothing of
+        this call was written). Their events are taken from them first: a batch that fails
+        is saved again member by member, and ``save`` would find an aggregate's pending
+        events already collected by the failed attempt."""
+        self.committer.save(*(event for check in checks for event in check.collect_events()))
+
+    def _save_now(self, *events: VopCheck.Event) -> None:
+        with self._lock:
+            self.save(*events)
+
+    def close(self) -> None:
+        self.committer.close()
+        super().close()
 
     def respond(self, request: VopRequest) -> list[VopAnswer]:
         """Answer every entry of ``request`` (in order) and record each as a check."""
         started = self.monotonic()
         received_at = self.clock()
         accounts = self.directory.entries({entry.iban for entry in request.entries})
+        checks = self._answered(request, accounts, started, received_at)
+        try:
+            self._save_checks(*checks)
+        except IntegrityError:
+            return self._repeated(request)
+        return [answer_of(check) for check in checks]
+
+    async def respond_known(
+        self, request: VopRequest, accounts: Mapping[str, DirectoryEntry]
+    ) -> list[VopAnswer]:
+        """:meth:`respond` for a request whose accounts the caller has already (all of them
+        in the directory cache): nothing blocks, the group commit is awaited, so an event
+        loop answers it without handing it to a thread."""
+        started = self.monotonic()
+        checks = self._answered(request, accounts, started, self.clock())
+        events = [event for check in checks for event in check.collect_events()]
+        try:
+            await asyncio.wrap_future(self.committer.submit(*events))
+        except IntegrityError:
+            return await asyncio.to_thread(self._repeated, request)
+        return [answer_of(check) for check in checks]
+
+    def _answered(
+        self,
+        request: VopRequest,
+        accounts: Mapping[str, DirectoryEntry],
+        started: float,
+        received_at: datetime,
+    ) -> list[VopCheck]:
         checks = []
         for position, entry in enumerate(request.entries):
             decision = decide(entry, accounts.get(entry.iban), self.thresholds)
@@ -91,21 +146,12 @@ class VopApplication(Application[UUID]):
                     latency_us=latency_us,
                 )
             )
-        try:
-            self._save_checks(*checks)
-        except IntegrityError:
-            return self._repeated(request)
-        return [answer_of(check) for check in checks]
+        return checks
 
     def request_check(self, request: PayeeCheckRequest) -> VopAnswer:
         """Our channel asks about a payee before its payer authorises a payment; recorded as
         a ``REQUESTER`` check (:func:`application.vop.requester.request_check`)."""
         return request_check(self, request, self._save_checks)
-
-    def _save_checks(self, *checks: VopCheck) -> None:
-        """Write checks, both directions' (one commit for all of ``checks``)."""
-        with self._lock:
-            self.save(*checks)
 
     def _repeated(self, request: VopRequest) -> list[VopAnswer]:
         """A request id seen before: the recorded answers, when it asks the same."""

@@ -35,6 +35,7 @@ BUILT = {
     "fraud": ("ledger", "fraud"),
     "reconciliation": ("ledger", "reconciliation"),
     "notifications": ("notifications",),  # the default rules listen to no log
+    "vop": ("vop",),  # the directory is a read model: no ledger
 }
 
 ATTRIBUTES = {
@@ -48,6 +49,7 @@ ATTRIBUTES = {
         "notification_sender",
     ),
     "reconciliation": ("reconciliation", "reconciliation_queries"),
+    "vop": ("vop", "vop_directory", "vop_checks"),
 }
 
 
@@ -78,7 +80,12 @@ def test_a_role_container_holds_only_its_contexts(sqlite_database: DatabaseConfi
         # What the role runs works on what it built.
         process = role(name)
         workers = build_workers(process, container)
-        app = create_app(container, operations_only=not process.serves_api, workers=workers)
+        app = create_app(
+            container,
+            operations_only=not process.serves_api,
+            vop_only=process.serves_vop and not process.serves_api,
+            workers=workers,
+        )
         with TestClient(app) as client:
             assert client.get("/healthz").status_code == 200
             assert client.get("/readyz").json()["checks"]["database"] == "ok"
@@ -162,3 +169,28 @@ def test_a_role_opens_pools_only_for_its_contexts(postgres_database: DatabaseCon
     # eventsourcing opens each pool's minimum at once (5; notifications 2, reconciliation 1)
     assert opened["all"] - opened["ingestion"] >= 5 + 2 + 1  # no identity, notifications, recon.
     assert opened["ingestion"] > opened["reconciliation"] > opened["notifications"]
+
+
+def test_the_vop_role_serves_only_the_vop_routes(sqlite_database: DatabaseConfig) -> None:
+    """``ledger serve --role vop``: /v1/vop (authorized like every /v1 route) and the probes;
+    no other REST route, no GraphQL."""
+    from api.http.deps import unauthorized_routes, v1_routes
+
+    container = bootstrap(Settings().with_database(sqlite_database), role="vop")
+    try:
+        process = role("vop")
+        assert not process.serves_api and process.serves_vop and process.reads_projected
+        app = create_app(container, operations_only=True, vop_only=True)
+        assert {r.path for r in v1_routes(app)} == {
+            "/v1/vop/payee-verifications",
+            "/v1/vop/payee-verifications/bulk",
+        }
+        assert unauthorized_routes(app) == []
+        with TestClient(app) as client:
+            assert client.post("/v1/vop/payee-verifications", json={}).status_code == 401
+            assert client.get("/v1/accounts/DE89370400440532013000").status_code == 404
+            assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 404
+            assert client.get("/readyz").json()["checks"]["database"] == "ok"
+        assert container.parts["vop"].cache is not None  # type: ignore[union-attr]
+    finally:
+        container.close()

@@ -299,3 +299,33 @@ def test_compliance_reads_the_checks_and_metrics_count_them(
     with client_as(container, OLGA) as olga:
         errors = gql_errors(olga, CHECKS)
         assert errors[0]["extensions"] == {"code": "FORBIDDEN", "permission": "vop:read"}
+
+
+def test_answers_from_the_directory_cache_follow_the_ledger(
+    container: Container, accounts: dict[str, str]
+) -> None:
+    """Once the cache knows an IBAN the route answers in the event loop (no directory read);
+    the answers, repeats and conflicts are those of the database path, and a closure the
+    projector applied reaches the answer after the cache's next refresh."""
+    cache = container.vop_cache
+    assert cache is not None
+    cache.refresh()  # follows the log from here (the follower thread would, within 0.5 s)
+    person = accounts["person"]
+    with client_as(container, PSP) as psp:
+        assert answer(psp, person, "Laura Mustermann") == {"partyNameMatch": "MTCH"}  # read
+        hits = cache.stats.hits
+        first = ask(psp, person, "L. Mustermann", request_id="7b7c1b1e-4c6f-4d3c-9d7e-5b1a2c3d4e5f")
+        assert first.json()["partyNameMatch"] == "CMTC"
+        assert cache.stats.hits == hits + 1  # answered from memory
+        again = ask(psp, person, "L. Mustermann", request_id="7b7c1b1e-4c6f-4d3c-9d7e-5b1a2c3d4e5f")
+        assert again.status_code == 200
+        assert again.json()["vopCheckId"] == first.json()["vopCheckId"]
+        other = ask(psp, person, "Hans Meier", request_id="7b7c1b1e-4c6f-4d3c-9d7e-5b1a2c3d4e5f")
+        assert other.status_code == 409
+        container.ledger.close_account(person, "customer left")
+        project(container)
+        cache.refresh()
+        assert answer(psp, person, "Laura Mustermann") == {
+            "partyNameMatch": "NOAP",
+            "reason": "ACCOUNT_CLOSED",
+        }

@@ -496,6 +496,18 @@ def check_edge_and_connectivity(dirs: dict[str, Dir]) -> list[str]:
         for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
             if group not in managed:
                 problems.append(f"modules/edge: WAF lacks the managed rule group {group}")
+        vop_limited = [
+            rate
+            for acl in acls.values()
+            for rule in blocks(acl, "rule")
+            for st in blocks(rule, "statement")
+            for rate in blocks(st, "rate_based_statement")
+            for scope in blocks(rate, "scope_down_statement")
+            for match in blocks(scope, "byte_match_statement")
+            if attr(match, "search_string") == "/v1/vop/"
+        ]
+        if not vop_limited:
+            problems.append("modules/edge: WAF has no rate-based rule scoped to /v1/vop/")
         if not dict(edge.of_type("aws_wafv2_web_acl_association")):
             problems.append("modules/edge: the WAF web ACL is not associated with the ALB")
         for name, body in edge.of_type("aws_lb_listener"):

@@ -373,3 +373,21 @@ def test_edge_publishes_only_health_without_a_token(
     assert call("/readyz", token) == 403
     assert call("/metrics") == 401
     assert [s["path"] for s in edge.seen] == ["/healthz"]
+
+
+def test_edge_admits_only_vop_requesters_to_the_vop_route(
+    edge: Upstream, keys: tuple[SigningKey, SigningKey]
+) -> None:
+    """``/v1/vop/`` goes to the vop role, for the service role ``vop_requester`` (other PSPs)
+    and only with POST; that role reaches nothing else, and no other role reaches it."""
+    psp = keys[0].token(roles=["vop_requester"], sub="service:bankfrpp")
+    path = "/v1/vop/payee-verifications"
+    assert call(path, psp, "POST") == 200
+    assert call(f"{path}/bulk", psp, "POST") == 200
+    assert call(path, psp) == 403  # GET
+    assert call("/v1/transactions", psp) == 403
+    assert call("/graphql", psp, "POST") == 403
+    for role in ("channel", "admin", "operator"):
+        assert call(path, keys[0].token(roles=[role]), "POST") == 403, role
+    assert call(path, method="POST") == 401
+    assert [s["path"] for s in edge.seen] == [path, f"{path}/bulk"]

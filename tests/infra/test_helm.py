@@ -191,7 +191,7 @@ def test_each_deployment_runs_its_role_securely(all_roles_manifests: list[dict])
         pod = deployment["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         assert container["args"][:2] == ["--role", role], name
-        if role == "api":
+        if role in ("api", "vop"):
             assert "replicas" not in deployment["spec"], f"{name}: the HPA owns the count"
         else:
             assert deployment["spec"]["replicas"] == 2, f"{name}: one working, one standby"
@@ -226,16 +226,18 @@ def test_each_deployment_runs_its_role_securely(all_roles_manifests: list[dict])
         assert secret_refs and set(secret_refs) == {"backoffice-ledger"}
 
 
-def test_only_the_measured_role_autoscales(all_roles_manifests: list[dict]) -> None:
-    """Only the api was measured to gain from a second process (docs/operations.md §7: api
-    1.42x where a core was free; ingestion, partitioned, 0.95x to 0.97x on 2 cores; the others
-    leader-elected or repeating one another's work): it alone gets an HPA; every role keeps a
-    PDB that lets a drain take one pod."""
+def test_only_the_measured_roles_autoscale(all_roles_manifests: list[dict]) -> None:
+    """Only the api and the vop responder were measured to gain from a second process
+    (docs/operations.md §7: api 1.42x where a core was free; vop: benchmarks.vop_http,
+    docs/capacity.md; ingestion, partitioned, 0.95x to 0.97x on 2 cores; the others
+    leader-elected or repeating one another's work): they alone get an HPA, the vop's 3-100 as
+    seed 003 says; every role keeps a PDB that lets a drain take one pod."""
     hpas = by_kind(all_roles_manifests, "HorizontalPodAutoscaler")
-    assert [role_of(h) for h in hpas.values()] == ["api"]
+    assert [role_of(h) for h in hpas.values()] == ["api", "vop"]
+    bounds = {"api": (2, 6), "vop": (3, 100)}
     for name, hpa in hpas.items():
         spec = hpa["spec"]
-        assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 6), name
+        assert (spec["minReplicas"], spec["maxReplicas"]) == bounds[role_of(hpa)], name
         targets = {
             m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
             for m in spec["metrics"]
@@ -253,7 +255,10 @@ def test_only_the_measured_role_autoscales(all_roles_manifests: list[dict]) -> N
 
 
 def test_without_its_hpa_the_api_runs_a_fixed_count(tools: Tools, tmp_path: Path) -> None:
-    proc = tools.helm_template(ALL_ROLES_VALUES, sets=["roles.api.autoscaling.enabled=false"])
+    proc = tools.helm_template(
+        ALL_ROLES_VALUES,
+        sets=["roles.api.autoscaling.enabled=false", "roles.vop.autoscaling.enabled=false"],
+    )
     assert proc.returncode == 0, proc.stderr
     code, output = kubernetes_validate(tools, proc.stdout, tmp_path)
     assert code == 0, output
@@ -294,7 +299,7 @@ def test_network_policies_deny_by_default_and_allow_what_each_role_needs(
                 for f in rule["from"]
             )
         ]
-        assert bool(from_edge) == (role == "api"), role
+        assert bool(from_edge) == (role in ("api", "vop")), role
 
 
 def test_service_account_carries_the_irsa_role(all_roles_manifests: list[dict]) -> None:
@@ -584,8 +589,9 @@ def test_roles_behind_the_edge_may_reach_the_jwks_endpoint(
     expected = idp_rule(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"])
     for role in ROLES:
         egress = policies[f"{RELEASE}-{role}"]["spec"]["egress"]
-        assert (expected in egress) == (role == "api"), role
-    # Nothing behind the edge but the api; the migration Job verifies no tokens.
+        assert (expected in egress) == (role in ("api", "vop")), role
+    # Nothing behind the edge but the api and the vop responder; the migration Job verifies no
+    # tokens.
     migrate = policies[f"{RELEASE}-migrate"]["spec"]["egress"]
     assert {443} not in [_ports(rule) for rule in migrate]
 

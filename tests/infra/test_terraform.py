@@ -69,6 +69,16 @@ resource "aws_vpc_security_group_ingress_rule" "ssh" {
     assert any("ingress_rule.ssh opens tcp 22-22 to 0.0.0.0/0" in p for p in problems), problems
 
 
+def test_promise_check_catches_a_missing_vop_rate_rule(tools: Tools, tree_copy: Path) -> None:
+    edit(
+        tree_copy / "modules" / "edge" / "main.tf",
+        '            search_string         = "/v1/vop/"\n            positional',
+        '            search_string         = "/v1/accounts/"\n            positional',
+    )
+    problems = check_promises(tree_copy, tools.path("hcl2tojson"))
+    assert "modules/edge: WAF has no rate-based rule scoped to /v1/vop/" in problems, problems
+
+
 def test_promise_check_catches_inline_world_ingress_on_the_alb_other_than_443(
     tools: Tools, tree_copy: Path
 ) -> None:

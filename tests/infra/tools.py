@@ -21,7 +21,7 @@ ENVOY_DIR = REPO / "deploy" / "envoy"
 # The EKS version of terraform/modules/eks (kubernetes_version default); the chart is validated
 # against its schemas.
 KUBERNETES_VERSION = "1.33.0"
-ROLES = ("api", "projector", "ingestion", "fraud", "reconciliation", "notifications")
+ROLES = ("api", "projector", "ingestion", "fraud", "reconciliation", "notifications", "vop")
 RELEASE = "backoffice-ledger"
 NAMESPACE = "ledger"
 

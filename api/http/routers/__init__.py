@@ -24,4 +24,7 @@ v1_routers: tuple[APIRouter, ...] = (
 
 ops_router = ops.router
 
-__all__ = ["ops_router", "v1_routers"]
+vop_router = vop.router
+"""All the ``vop`` role serves beside the operations router."""
+
+__all__ = ["ops_router", "v1_routers", "vop_router"]

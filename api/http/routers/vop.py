@@ -15,29 +15,87 @@ error. ``vopCheckId`` names the check's recorded event.
 Callers are other PSPs as service principals with role ``vop_requester`` (permission
 ``vop:check``); each is rate limited per principal beyond the general limit
 (``LEDGER_VOP_RATE_LIMIT_*``, one token per entry). Bad input is 422 naming every field.
+
+The routes are ``async``: a request whose IBANs the directory cache knows is answered in the
+event loop (the group commit is awaited, nothing blocks), and a service token verified lately
+is not verified again; otherwise the blocking work goes to the thread pool (authentication,
+directory reads). FastAPI would hand every sync dependency and the route to a thread: at
+thousands of requests per second per process each hand-over costs (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from starlette.concurrency import run_in_threadpool
 
-from api.http.deps import ContainerDep, MetricsDep, causation, require
+from api.http.deps import causation, request_principal
 from api.http.middleware.ratelimit import RateLimiter
 from api.http.schemas import INPUT_ERROR_RESPONSES, V1_RESPONSES, CamelModel
+from api.http.verified_tokens import VerifiedTokens
+from api.runtime.bootstrap import Container
 from api.runtime.metrics import Metrics
-from api.security import Permission, Principal
+from api.security import Permission, Principal, TokenAuthenticator, authorize
 from application.vop.requests import EntryFields, parse_request
-from application.vop.responder import VopAnswer
-from domain.causation import caused_by
+from application.vop.responder import VopAnswer, VopRequest
+from domain.causation import Causation, caused_by
 
 router = APIRouter(prefix="/v1/vop", tags=["vop"], responses=V1_RESPONSES)
 
-VopRequester = Annotated[Principal, Depends(require(Permission.VOP_CHECK))]
+
+async def require_vop_check(request: Request) -> Principal:
+    """The caller, authorized for ``vop:check``, as :func:`api.http.deps.require` does: a
+    service token verified lately is trusted again (:mod:`api.http.verified_tokens`; the
+    general rate limit is still taken), anything else is authenticated in the thread pool (a
+    token's keys may have to be fetched, a person looked up)."""
+    state = request.app.state
+    header = request.headers.get("authorization", "")
+    tokens: VerifiedTokens | None = None
+    if isinstance(state.principal_resolver, TokenAuthenticator):
+        tokens = getattr(state, "verified_tokens", None)
+        if tokens is None:
+            tokens = state.verified_tokens = VerifiedTokens()
+        principal = tokens.get(header)
+        if principal is not None:
+            limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+            if limiter is not None:
+                limiter.check(principal.name)
+            return authorize(principal, Permission.VOP_CHECK)
+    principal = await run_in_threadpool(request_principal, request)
+    if tokens is not None:
+        tokens.remember(header, principal)
+    return authorize(principal, Permission.VOP_CHECK)
+
+
+require_vop_check.permission = Permission.VOP_CHECK  # type: ignore[attr-defined]  # route audit
+
+VopRequester = Annotated[Principal, Depends(require_vop_check)]
+
+
+def _respond(container: Container, parsed: VopRequest, cause: Causation) -> list[VopAnswer]:
+    with caused_by(cause):
+        return container.vop.respond(parsed)
+
+
+async def _answer(
+    container: Container, parse: Callable[[], VopRequest], cause: Causation
+) -> tuple[VopRequest, list[VopAnswer]]:
+    """The request checked (IBANs, BICs), answered and recorded: in the event loop when the
+    directory cache knows every IBAN (nothing blocks; the group commit is awaited), otherwise
+    in the thread pool (the directory is read from the database)."""
+    parsed = parse()
+    cache = container.vop_cache
+    if cache is not None:
+        accounts = cache.known({entry.iban for entry in parsed.entries})
+        if accounts is not None:
+            with caused_by(cause):
+                return parsed, await container.vop.respond_known(parsed, accounts)
+    return parsed, await run_in_threadpool(_respond, container, parsed, cause)
 
 
 class _Strict(CamelModel):
@@ -182,14 +240,26 @@ def _headers(response: Response, request_id: str) -> None:
     )
 
 
-RequestIdHeader = Annotated[
-    str | None,
-    Header(alias="X-Request-ID", description="The requesting PSP's reference (a UUID)"),
-]
-TimestampHeader = Annotated[
-    str | None,
-    Header(alias="X-Request-Timestamp", description="When the PSP sent it (ISO 8601, zoned)"),
-]
+HEADERS = {
+    "parameters": [
+        {
+            "name": "X-Request-ID",
+            "in": "header",
+            "required": True,
+            "description": "The requesting PSP's reference (a UUID)",
+            "schema": {"type": "string", "format": "uuid"},
+        },
+        {
+            "name": "X-Request-Timestamp",
+            "in": "header",
+            "required": True,
+            "description": "When the PSP sent it (ISO 8601, zoned)",
+            "schema": {"type": "string", "format": "date-time"},
+        },
+    ]
+}
+"""The two headers, documented here and read from the request (FastAPI's header parameters
+cost more per request than the rest of the route: docs/capacity.md)."""
 
 
 @router.post(
@@ -198,26 +268,25 @@ TimestampHeader = Annotated[
     response_model_exclude_none=True,
     summary="Verify a payee's name or organisation identifier against one of our IBANs",
     responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+    openapi_extra=HEADERS,
 )
-def verify_payee(
+async def verify_payee(
     body: VerificationIn,
     request: Request,
     response: Response,
-    container: ContainerDep,
-    metrics: MetricsDep,
     principal: VopRequester,
-    request_id: RequestIdHeader = None,
-    requested_at: TimestampHeader = None,
 ) -> VerificationOut:
+    request_id = request.headers.get("x-request-id")
+    requested_at = request.headers.get("x-request-timestamp")
+    container: Container = request.app.state.container
+    metrics: Metrics = request.app.state.metrics
     _limit(request, principal, 1)
-    parsed = parse_request(
-        request_id,
-        requested_at,
-        body.requesting_agent.financial_institution_id.bicfi,
-        [_fields(body)],
+    bic = body.requesting_agent.financial_institution_id.bicfi
+    parsed, (answer,) = await _answer(
+        container,
+        lambda: parse_request(request_id, requested_at, bic, [_fields(body)]),
+        causation(request, principal),
     )
-    with caused_by(causation(request, principal)):
-        (answer,) = container.vop.respond(parsed)
     _observe(metrics, [answer])
     _headers(response, parsed.request_id)
     return _out(answer)
@@ -229,27 +298,31 @@ def verify_payee(
     response_model_exclude_none=True,
     summary="Verify several payees in one request; each entry is answered on its own",
     responses={**INPUT_ERROR_RESPONSES, 409: {"description": "X-Request-ID used for another"}},
+    openapi_extra=HEADERS,
 )
-def verify_payees(
+async def verify_payees(
     body: BulkVerificationIn,
     request: Request,
     response: Response,
-    container: ContainerDep,
-    metrics: MetricsDep,
     principal: VopRequester,
-    request_id: RequestIdHeader = None,
-    requested_at: TimestampHeader = None,
 ) -> BulkVerificationOut:
+    request_id = request.headers.get("x-request-id")
+    requested_at = request.headers.get("x-request-timestamp")
+    container: Container = request.app.state.container
+    metrics: Metrics = request.app.state.metrics
     _limit(request, principal, len(body.entries))
-    parsed = parse_request(
-        request_id,
-        requested_at,
-        body.requesting_agent.financial_institution_id.bicfi,
-        [_fields(entry, f"entries[{n}].") for n, entry in enumerate(body.entries)],
-        max_entries=container.settings.vop.bulk_max_entries,
+    bic = body.requesting_agent.financial_institution_id.bicfi
+    parsed, answers = await _answer(
+        container,
+        lambda: parse_request(
+            request_id,
+            requested_at,
+            bic,
+            [_fields(entry, f"entries[{n}].") for n, entry in enumerate(body.entries)],
+            max_entries=container.settings.vop.bulk_max_entries,
+        ),
+        causation(request, principal),
     )
-    with caused_by(causation(request, principal)):
-        answers = container.vop.respond(parsed)
     _observe(metrics, answers)
     _headers(response, parsed.request_id)
     return BulkVerificationOut(

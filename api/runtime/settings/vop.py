@@ -1,6 +1,7 @@
 """``LEDGER_VOP_*``: Verification of Payee (docs/vop.md): the matching thresholds, the size of
-a bulk request and the rate limit per requesting PSP; on the requester side, which PSP answers
-for a payee (the routes), our BIC, the token and the timeout of those calls."""
+a bulk request and the rate limit per requesting PSP; the group commit of the checks' events
+and the in-process directory cache; on the requester side, which PSP answers for a payee
+(the routes), our BIC, the token and the timeout of those calls."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ def _bic(raw: str) -> str:
 DEFAULT_VOP_BURST = 200
 DEFAULT_PAYER_RATE_PER_SECOND = 0.5
 DEFAULT_PAYER_BURST = 10
+DEFAULT_COMMIT_BATCH_SIZE = 500
+DEFAULT_COMMIT_MAX_WAIT_MS = 0.0
+DEFAULT_CACHE_SIZE = 200_000
+DEFAULT_CACHE_POLL_SECONDS = 0.5
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value in {"true", "1", "yes", "on"}
 
 
 class VopSettings(Section):
@@ -122,6 +134,39 @@ class VopSettings(Section):
         if routes and bic is None:
             raise ValueError("required when LEDGER_VOP_ROUTES is set")
         return bic
+
+    commit_batch_size: Annotated[int, parsing.integer(1, 10_000)] = env(
+        "LEDGER_VOP_COMMIT_BATCH_SIZE",
+        DEFAULT_COMMIT_BATCH_SIZE,
+        "checks of concurrent requests written in one event-store commit at most (group "
+        "commit); a bulk request larger than this is still one commit of its own",
+    )
+    commit_max_wait_ms: Annotated[float, parsing.bounded(0, 1000, whole=False)] = env(
+        "LEDGER_VOP_COMMIT_MAX_WAIT_MS",
+        DEFAULT_COMMIT_MAX_WAIT_MS,
+        "how long the group commit waits for more checks when it has fewer than the batch "
+        "size (milliseconds); `0`: it takes only what is waiting (requests that arrive while "
+        "a commit is in flight still share the next)",
+    )
+    directory_cache_size: Annotated[int, parsing.integer(0, 10_000_000)] = env(
+        "LEDGER_VOP_DIRECTORY_CACHE_SIZE",
+        DEFAULT_CACHE_SIZE,
+        "accounts the responder keeps in its in-process directory cache (least recently "
+        "used out first; about 1 KiB each); `0` turns the cache off",
+    )
+    directory_cache_preload: Annotated[bool, parsing.when_text(_flag)] = env(
+        "LEDGER_VOP_DIRECTORY_CACHE_PRELOAD",
+        True,
+        "fill the directory cache with the directory (up to its size) when the process starts, "
+        "so that a new pod answers from memory at once",
+    )
+    directory_cache_poll_seconds: Annotated[float, parsing.positive_seconds()] = env(
+        "LEDGER_VOP_DIRECTORY_CACHE_POLL_SECONDS",
+        DEFAULT_CACHE_POLL_SECONDS,
+        "how often the directory cache follows the projection of the ledger's account events "
+        "and drops the accounts changed; a cached entry is stale at most the projector's lag "
+        "plus this",
+    )
 
     @field_validator("close_match_threshold")
     @classmethod

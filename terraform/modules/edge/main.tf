@@ -369,6 +369,49 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
+  # Verification of Payee (/v1/vop/): other PSPs' systems ask thousands of checks from few
+  # addresses, so they have their own, higher per-IP limit (the ledger adds a token bucket per
+  # PSP, LEDGER_VOP_RATE_LIMIT_*, and Envoy admits only the vop_requester role); scanning for
+  # valid IBANs from one address still runs into it.
+  rule {
+    name     = "rate-limit-vop-per-ip"
+    priority = 90
+
+    action {
+      block {}
+    }
+
+    statement {
+      rate_based_statement {
+        limit              = var.vop_rate_limit_per_ip
+        aggregate_key_type = "IP"
+
+        scope_down_statement {
+          byte_match_statement {
+            search_string         = "/v1/vop/"
+            positional_constraint = "STARTS_WITH"
+
+            field_to_match {
+              uri_path {}
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      sampled_requests_enabled   = true
+      metric_name                = "rate-limit-vop-per-ip"
+    }
+  }
+
+  # Everything but /v1/vop/ (which has its own rule above).
   rule {
     name     = "rate-limit-per-ip"
     priority = 100
@@ -381,6 +424,26 @@ resource "aws_wafv2_web_acl" "this" {
       rate_based_statement {
         limit              = var.rate_limit_per_ip
         aggregate_key_type = "IP"
+
+        scope_down_statement {
+          not_statement {
+            statement {
+              byte_match_statement {
+                search_string         = "/v1/vop/"
+                positional_constraint = "STARTS_WITH"
+
+                field_to_match {
+                  uri_path {}
+                }
+
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+          }
+        }
       }
     }
 

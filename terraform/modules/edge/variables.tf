@@ -71,6 +71,17 @@ variable "rate_limit_per_ip" {
   }
 }
 
+variable "vop_rate_limit_per_ip" {
+  type        = number
+  description = "WAF rate-based rule for Verification of Payee (/v1/vop/): requests per IP per 5-minute window before blocking (default 600,000: 2,000 requests/s from one PSP address)."
+  default     = 600000
+
+  validation {
+    condition     = var.vop_rate_limit_per_ip >= 100 && var.vop_rate_limit_per_ip <= 2000000000
+    error_message = "vop_rate_limit_per_ip must be between 100 and 2,000,000,000 (the WAF limits)."
+  }
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Days the WAF logs (CloudWatch) and the ALB access logs (S3) are kept."

@@ -5,7 +5,7 @@ bitnami/common, so the chart renders offline).
 
 {{/* The roles the chart knows, in a fixed order (the order of the rendered documents). */}}
 {{- define "ledger.roleNames" -}}
-api projector ingestion fraud reconciliation notifications
+api projector ingestion fraud reconciliation notifications vop
 {{- end -}}
 
 {{/* Chart name, 63 characters at most. */}}

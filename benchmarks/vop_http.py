@@ -1,0 +1,462 @@
+"""``python -m benchmarks.vop_http [--quick] [--accounts N] [--processes 1,2] [--connections N]
+[--bulk-connections N] [--bulk-size N] [--seconds S] [--warmup S] [--set LEDGER_X=Y ...]``
+
+Verification of Payee over HTTP: does the responder answer ≥ 2,000 checks/s with p99 < 50 ms
+on this machine, does it scale by processes, and is every check's event written?
+
+One PostgreSQL schema is migrated (``ledger migrate``) and its account directory
+(``rm_vop_directory``, the read model the projector keeps) is seeded directly with
+``--accounts`` customer accounts (natural persons, joint accounts, companies with an LEI). For
+each process count, that many ``ledger serve --role vop`` processes are started (each waited
+for on ``/readyz``), then loaded with real HTTP (:mod:`benchmarks.vop_load`: keep-alive
+connections, one asyncio loop): first single-check requests
+(``POST /v1/vop/payee-verifications``, ``--connections`` at once), then bulk requests
+(``.../bulk`` of ``--bulk-size`` entries, ``--bulk-connections`` at once), each for
+``--warmup`` then ``--seconds``. The names asked are a mix: the holder's name as held, in
+another order, with an initial, with a typo, someone else's name, and unknown IBANs (NOAP).
+Every request carries a new request id, so every entry is a new check and a new event.
+
+At the end the checks answered (warm-up included) are compared with the events in the vop
+context's event store: the run fails unless they are equal. Prints the machine, the command
+and the load average, then one row per process count and kind: requests and checks per
+second, the p50/p99 latency of a request, errors, and the CPU the load generator and the vop
+processes used. Exit code 1 when a request failed, an event is missing or a process did not
+become ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert
+
+from adapters.persistence import DatabaseConfig, read_model_engine
+from api.runtime.settings import Settings
+from api.security import local_issuer
+from benchmarks.__main__ import render_machine
+from benchmarks.arguments import counts, ledger_setting
+from benchmarks.auth import percentile
+from benchmarks.environment import fresh_store, load_average
+from benchmarks.scale_out.processes import ROOT, RoleProcess, migrate
+from benchmarks.vop_load import Requests, Window, drive
+from projections.vop.directory import rm_vop_directory
+
+READY_TIMEOUT_S = 180.0
+REQUESTER_BIC = "BANKFRPPXXX"
+LEI = "529900T8BM49AURSDO55"
+FIRST = [
+    "Anna",
+    "Max",
+    "Lukas",
+    "Marie",
+    "Sophie",
+    "Paul",
+    "Jonas",
+    "Emma",
+    "Leon",
+    "Mia",
+    "Felix",
+    "Lea",
+    "Noah",
+    "Hannah",
+    "Elias",
+    "Lena",
+    "Jean",
+    "Pierre",
+    "Claire",
+    "Louis",
+    "Giulia",
+    "Marco",
+    "Chiara",
+    "Luca",
+    "Ana",
+    "José",
+    "Lucía",
+    "Jan",
+    "Piotr",
+    "Agnieszka",
+]
+LAST = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Koch",
+    "Richter",
+    "Dubois",
+    "Martin",
+    "Bernard",
+    "Rossi",
+    "Russo",
+    "Bianchi",
+    "García",
+    "López",
+    "Martínez",
+    "Kowalski",
+    "Nowak",
+    "Jansen",
+    "de Vries",
+    "Svensson",
+    "Andersen",
+    "Novák",
+    "Popescu",
+    "Papadopoulos",
+]
+COMPANY = [
+    "Bau",
+    "Logistik",
+    "Handel",
+    "Technik",
+    "Consulting",
+    "Software",
+    "Immobilien",
+    "Transport",
+    "Energie",
+]
+FORMS = ("GmbH", "AG", "S.A.", "S.à r.l.", "B.V.", "S.p.A.", "Ltd", "SE")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.vop_http",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--accounts", type=int, default=100_000, help="directory size")
+    parser.add_argument("--processes", type=counts, default=[1, 2], help="e.g. 1,2 (default)")
+    parser.add_argument("--connections", type=int, default=32, help="single-check, in all")
+    parser.add_argument("--bulk-connections", type=int, default=4, help="bulk, in all")
+    parser.add_argument("--bulk-size", type=int, default=20, help="entries per bulk request")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured window per kind")
+    parser.add_argument("--warmup", type=float, default=3.0, help="load before each window")
+    parser.add_argument(
+        "--set",
+        type=ledger_setting,
+        action="append",
+        default=[],
+        metavar="LEDGER_X=Y",
+        help="a setting for the vop processes (e.g. LEDGER_VOP_COMMIT_MAX_WAIT_MS=2)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks it runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.accounts, args.seconds, args.warmup = 300, 1.0, 0.3
+        args.connections, args.bulk_connections, args.bulk_size = 4, 2, 5
+    return args
+
+
+def de_iban(n: int) -> str:
+    """The n-th German IBAN of one bank (check digits computed here: 100,000 in no time)."""
+    bban = f"37040044{n:010d}"
+    digits = int(bban + "131400")  # D=13, E=14, then 00
+    return f"DE{98 - digits % 97:02d}{bban}"
+
+
+def holder(n: int, rng: random.Random) -> dict[str, object]:
+    """The directory row of account ``n``: every 10th a company, every 4th a joint account."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    row: dict[str, object] = {
+        "holder_type": "NATURAL",
+        "legal_name": f"{first} {last}",
+        "further_names": [],
+        "identifiers": [],
+    }
+    if n % 10 == 0:
+        name = f"{last} {rng.choice(COMPANY)} {rng.choice(FORMS)}"
+        row.update(
+            holder_type="LEGAL", legal_name=name, identifiers=[{"scheme": "LEI", "value": LEI}]
+        )
+    elif n % 4 == 0:
+        row["further_names"] = [f"{rng.choice(FIRST)} {last}"]
+    return row
+
+
+def seed_directory(database: DatabaseConfig, accounts: int) -> list[tuple[str, str, str]]:
+    """``accounts`` rows in ``rm_vop_directory``; returns (IBAN, holder type, legal name)."""
+    rng = random.Random(15)
+    now = datetime.now(UTC)
+    rows = []
+    for n in range(1, accounts + 1):
+        rows.append(
+            {
+                "account_id": str(uuid.UUID(int=n)),
+                "iban": de_iban(n),
+                "status": "OPEN" if n % 50 else "CLOSED",
+                "opened_at": now,
+                "updated_at": now,
+                "version": 1,
+                **holder(n, rng),
+            }
+        )
+    engine = read_model_engine(database)
+    try:
+        with engine.begin() as conn:
+            for start in range(0, len(rows), 5_000):
+                conn.execute(insert(rm_vop_directory), rows[start : start + 5_000])
+    finally:
+        engine.dispose()
+    return [(str(r["iban"]), str(r["holder_type"]), str(r["legal_name"])) for r in rows]
+
+
+def asked_name(holder_type: str, name: str, rng: random.Random) -> str:
+    """The name a payer types: as held, reordered, an initial, a typo, or someone else."""
+    words = name.split()
+    roll = rng.random()
+    if roll < 0.45 or len(words) < 2:
+        return name
+    if roll < 0.60 and holder_type == "NATURAL":
+        return " ".join(reversed(words))
+    if roll < 0.75 and holder_type == "NATURAL":
+        return f"{words[0][0]}. {' '.join(words[1:])}"
+    if roll < 0.88:
+        last = words[-1] if holder_type == "NATURAL" else words[0]
+        typo = last[:-1] + ("x" if last[-1] != "x" else "y")
+        return name.replace(last, typo, 1)
+    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+
+def entries(directory: list[tuple[str, str, str]], count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    found = []
+    for _ in range(count):
+        if rng.random() < 0.05:  # an IBAN we do not hold: NOAP
+            iban, kind, name = de_iban(10_000_000 + rng.randrange(1_000_000)), "NATURAL", "X Y"
+        else:
+            iban, kind, name = rng.choice(directory)
+        found.append(
+            {"party": {"name": asked_name(kind, name, rng)}, "partyAccount": {"iban": iban}}
+        )
+    return found
+
+
+def single_bodies(directory: list[tuple[str, str, str]], count: int = 20_000) -> list[bytes]:
+    agent = {"financialInstitutionId": {"bicfi": REQUESTER_BIC}}
+    return [
+        json.dumps({**entry, "requestingAgent": agent}).encode()
+        for entry in entries(directory, count, seed=1)
+    ]
+
+
+def bulk_bodies(directory: list[tuple[str, str, str]], size: int, count: int = 400) -> list[bytes]:
+    agent = {"financialInstitutionId": {"bicfi": REQUESTER_BIC}}
+    pool = entries(directory, size * count, seed=2)
+    return [
+        json.dumps({"requestingAgent": agent, "entries": pool[i * size : (i + 1) * size]}).encode()
+        for i in range(count)
+    ]
+
+
+def ledger_env(database: DatabaseConfig, extra: list[tuple[str, str]]) -> dict[str, str]:
+    """The environment of a ``ledger`` command on ``database`` (no ``LEDGER_*`` of ours)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
+    env.update(
+        LEDGER_DATA_DIR=str(database.data_dir),
+        LEDGER_DATABASE_URL=str(database.url),
+        LEDGER_DATABASE_SCHEMA=str(database.schema),
+        LEDGER_LOG_LEVEL="WARNING",
+        # One PSP makes every request: its limits would be measured instead of the process.
+        LEDGER_RATE_LIMIT_PER_SECOND="0",
+        LEDGER_VOP_RATE_LIMIT_PER_SECOND="0",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(dict(extra))
+    return env
+
+
+def start_processes(count: int, env: dict[str, str], log_dir: Path) -> list[RoleProcess]:
+    processes = [RoleProcess.start(i, env, log_dir, role="vop") for i in range(count)]
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    waiting = list(processes)
+    while waiting:
+        for process in list(waiting):
+            if not process.alive():
+                logs = process.log_text()[-3000:]
+                for p in processes:
+                    p.stop()
+                raise RuntimeError(f"vop process {process.index} exited:\n{logs}")
+            if process.ready():
+                waiting.remove(process)
+        if waiting and time.monotonic() > deadline:
+            for p in processes:
+                p.stop()
+            raise RuntimeError(f"vop processes not ready within {READY_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
+    return processes
+
+
+def events_written(database: DatabaseConfig) -> int:
+    """The events in the vop context's event store (one per check)."""
+    assert database.url is not None
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        row = conn.execute(f'SELECT count(*) FROM "{database.schema}".vop_events').fetchone()
+    return int(row[0]) if row else 0
+
+
+def database_commits(database: DatabaseConfig) -> int:
+    """Transactions committed in the benchmark's database so far (every session's; in the
+    window they are the group commits, the few directory reads of cache misses and the
+    caches' refreshes)."""
+    assert database.url is not None
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def bytes_per_event(database: DatabaseConfig) -> float:
+    """The vop event table with its indexes, per event."""
+    assert database.url is not None
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        row = conn.execute(
+            f"SELECT pg_total_relation_size('\"{database.schema}\".vop_events'), "
+            f'count(*) FROM "{database.schema}".vop_events'
+        ).fetchone()
+    return row[0] / row[1] if row and row[1] else 0.0
+
+
+def _ms(samples: list[float], q: float) -> str:
+    return f"{percentile(samples, q):.1f}" if samples else "-"
+
+
+def render_runs(runs: Sequence[tuple[int, str, Window, int]], args: argparse.Namespace) -> Table:
+    table = Table(
+        title=f"vop role over HTTP: {args.accounts:,} accounts in the directory; single checks "
+        f"over {args.connections} connections, bulk of {args.bulk_size} over "
+        f"{args.bulk_connections}"
+    )
+    for column in (
+        "processes",
+        "requests",
+        "requests/s",
+        "checks/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "client CPU (cores)",
+        "vop CPU (cores)",
+        "DB commits/s",
+        "checks/commit",
+    ):
+        table.add_column(column, justify="right")
+    table.columns[0].justify = "left"
+    for processes, kind, window, commits in runs:
+        per_second = commits / window.seconds if window.seconds else 0.0
+        table.add_row(
+            f"{processes} ({kind})",
+            f"{window.requests:,}",
+            f"{window.requests / window.seconds:,.0f}",
+            f"{window.check_rate:,.0f}",
+            _ms(window.latencies_ms, 50),
+            _ms(window.latencies_ms, 99),
+            str(window.errors),
+            f"{window.client_cpu:.2f}",
+            f"{window.server_cpu:.2f}",
+            f"{per_second:,.0f}",
+            f"{window.check_rate / per_second:.1f}" if per_second else "-",
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    args = parse_args(given)
+    console = Console(width=160)  # one line per row, also in a log file
+    started, load_before = time.perf_counter(), load_average()
+    runs: list[tuple[int, str, Window, int]] = []
+    with fresh_store("postgres") as database, tempfile.TemporaryDirectory() as logs:
+        env = ledger_env(database, args.set)
+        migrate(env)
+        seeding = time.perf_counter()
+        directory = seed_directory(database, args.accounts)
+        console.log(f"seeded {len(directory):,} accounts in {time.perf_counter() - seeding:.1f} s")
+        settings = Settings.from_env(env)
+        token = local_issuer(settings.auth, settings.data_dir).issue(
+            "service:bankfrpp", ["vop_requester"], 3600
+        )
+        kinds = (
+            (
+                "single",
+                Requests("/v1/vop/payee-verifications", single_bodies(directory), 1, token),
+                args.connections,
+            ),
+            (
+                "bulk",
+                Requests(
+                    "/v1/vop/payee-verifications/bulk",
+                    bulk_bodies(directory, args.bulk_size),
+                    args.bulk_size,
+                    token,
+                ),
+                args.bulk_connections,
+            ),
+        )
+        for count in args.processes:
+            processes = start_processes(count, env, Path(logs))
+            try:
+                for kind, requests, connections in kinds:
+                    commits_before = database_commits(database)
+                    window = drive(
+                        [p.port for p in processes],
+                        [p.process.pid for p in processes],
+                        requests,
+                        connections=connections,
+                        warmup=args.warmup,
+                        seconds=args.seconds,
+                    )
+                    # the commits of warm-up and window, scaled to the window's share
+                    commits = database_commits(database) - commits_before
+                    share = window.seconds / (window.seconds + args.warmup)
+                    runs.append((count, kind, window, round(commits * share)))
+                    console.log(
+                        f"{count} process(es), {kind}: {window.check_rate:,.0f} checks/s, "
+                        f"p99 {_ms(window.latencies_ms, 99)} ms"
+                    )
+            finally:
+                for process in processes:
+                    process.stop()
+        answered = sum(window.checks_answered for _, _, window, _ in runs)
+        written = events_written(database)
+        event_bytes = bytes_per_event(database)
+    command = "python -m benchmarks.vop_http " + shlex.join(given)
+    machine = render_machine(command, time.perf_counter() - started)
+    machine.add_row("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after")
+    machine.add_row("load generator", "this process: one uvloop loop, raw HTTP/1.1 keep-alive")
+    if args.set:
+        machine.add_row("vop settings", " ".join(f"{k}={v}" for k, v in args.set))
+    console.print(machine)
+    console.print(render_runs(runs, args))
+    verdict = "every check's event written" if written == answered else "EVENTS MISSING"
+    console.print(
+        f"checks answered {answered:,}; events in the vop event store {written:,}: {verdict}"
+    )
+    console.print(f"vop event table with its indexes: {event_bytes:,.0f} bytes per check")
+    failed = [w for _, _, w, _ in runs if w.errors or not w.requests]
+    if failed:
+        console.print(f"[red]requests failed: {failed[0].errors}; {failed[0].first_error}[/red]")
+        return 1
+    return 0 if written == answered else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
