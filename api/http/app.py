@@ -26,12 +26,12 @@ from api.http.middleware.request_context import RequestContextMiddleware
 from api.http.routers import ops_router, v1_routers, vop_router
 from api.http.web_pages import LedgerGraphQLRouter, SecurityHeadersMiddleware, install_pages
 from api.runtime.bootstrap import Container, bootstrap
-from api.runtime.contexts import start_vop_cache
 from api.runtime.logs import configure_logging, get_logger
 from api.runtime.metrics import Metrics
 from api.runtime.settings import Settings
 from api.runtime.tracing import configure_tracing, shutdown_tracing
 from api.runtime.tuning import tune_for_latency
+from api.runtime.vop_context import start_vop_cache
 from api.runtime.workers import Stoppable, Worker, shutdown_all
 from api.security import (
     ANONYMOUS,

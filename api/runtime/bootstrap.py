@@ -43,16 +43,15 @@ from api.runtime.contexts import (
     LedgerParts,
     NotificationParts,
     ReconciliationParts,
-    VopParts,
     build_fraud,
     build_identity,
     build_ledger,
     build_notifications,
     build_reconciliation,
-    build_vop,
     contexts_needed,
 )
 from api.runtime.settings import Settings
+from api.runtime.vop_context import VopParts, build_vop
 from application.errors import ReadModelsBehind
 from application.fraud.app import FraudApplication
 from application.fraud.cases import FraudCases
