@@ -37,7 +37,7 @@ from application.unit_of_work import Clock, utc_now
 from application.vop.group_commit import GroupCommitter
 from application.vop.ports import AccountDirectory, DirectoryEntry, PayeePsps
 from application.vop.requester import PayeeCheckRequest, request_check
-from application.vop.responder import VopAnswer, VopRequest, decide
+from application.vop.responder import VopAnswer, VopRequest, answer_of, decide
 from domain.vop.checks import Direction, VopCheck, check_id
 from domain.vop.outcomes import DEFAULT_THRESHOLDS, Thresholds
 
@@ -186,17 +186,3 @@ class VopApplication(Application[UUID]):
         if found is None:
             raise NotFound(f"no VoP check {check}")
         return found
-
-
-def answer_of(check: VopCheck, *, repeated: bool = False) -> VopAnswer:
-    return VopAnswer(
-        check_id=str(check.id),
-        entry=check.entry,
-        iban=check.iban,
-        outcome=check.outcome,
-        reason=check.reason,
-        disclosed_name=check.disclosed_name,
-        asked_by_identifier=check.requested_identifier is not None,
-        latency_us=check.latency_us,
-        repeated=repeated,
-    )

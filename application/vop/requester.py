@@ -31,7 +31,7 @@ from eventsourcing.persistence import IntegrityError
 from application.errors import Conflict
 from application.unit_of_work import Clock
 from application.vop.ports import AccountDirectory, PayeePsps, PeerAnswer, PeerQuestion
-from application.vop.responder import Decision, VopAnswer, VopEntry, decide
+from application.vop.responder import Decision, VopAnswer, VopEntry, answer_of, decide
 from domain.vop.checks import Direction, NoapReason, VopCheck, check_id
 from domain.vop.outcomes import Outcome, Thresholds
 
@@ -122,7 +122,7 @@ def request_check(
         if recorded is None:
             raise
         return _repeat(recorded, request)
-    return _answer(made)
+    return answer_of(made)
 
 
 def _ask_peer(
@@ -152,18 +152,4 @@ def _repeat(recorded: VopCheck, request: PayeeCheckRequest) -> VopAnswer:
             f"request id {request.request_id} of {request.requester} was used before for "
             "another check"
         )
-    return _answer(recorded, repeated=True)
-
-
-def _answer(check: VopCheck, *, repeated: bool = False) -> VopAnswer:
-    return VopAnswer(
-        check_id=str(check.id),
-        entry=check.entry,
-        iban=check.iban,
-        outcome=check.outcome,
-        reason=check.reason,
-        disclosed_name=check.disclosed_name,
-        asked_by_identifier=check.requested_identifier is not None,
-        latency_us=check.latency_us,
-        repeated=repeated,
-    )
+    return answer_of(recorded, repeated=True)

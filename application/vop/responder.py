@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.vop.ports import DirectoryEntry
-from domain.vop.checks import NoapReason
+from domain.vop.checks import NoapReason, VopCheck
 from domain.vop.identifiers import IdentifierScheme, OrganisationId
 from domain.vop.matching import AccountHolder, match_payee
 from domain.vop.names import HolderKind
@@ -123,4 +123,19 @@ def decide(
         result.disclosed_name if result.outcome is Outcome.CLOSE_MATCH else None,
         round(result.score, 1),
         result.rule,
+    )
+
+
+def answer_of(check: VopCheck, *, repeated: bool = False) -> VopAnswer:
+    """The answer a recorded check gives (``repeated``: answered again from the record)."""
+    return VopAnswer(
+        check_id=str(check.id),
+        entry=check.entry,
+        iban=check.iban,
+        outcome=check.outcome,
+        reason=check.reason,
+        disclosed_name=check.disclosed_name,
+        asked_by_identifier=check.requested_identifier is not None,
+        latency_us=check.latency_us,
+        repeated=repeated,
     )
