@@ -22,6 +22,7 @@ requests in one commit (``commit_batch_size`` checks at most, waiting at most
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -42,6 +43,13 @@ from domain.vop.checks import Direction, VopCheck, check_id
 from domain.vop.outcomes import DEFAULT_THRESHOLDS, Thresholds
 
 Monotonic = Callable[[], float]
+
+COMMIT_CLOSE_WAIT = 5.0
+"""Seconds :meth:`VopApplication.close` waits for the group commit's writer to stop."""
+COMMIT_CLOSE_GRACE = 25.0
+"""Seconds more it waits, logging, when a save is still under way (a slow database)."""
+
+log = logging.getLogger(__name__)
 
 
 class VopApplication(Application[UUID]):
@@ -86,7 +94,16 @@ class VopApplication(Application[UUID]):
             self.save(*events)
 
     def close(self) -> None:
-        self.committer.close()
+        """Stop the group commit, then close the store: only once the writer stopped (its last
+        save must not find the store closed under it), or after a longer bounded wait."""
+        if not self.committer.close(COMMIT_CLOSE_WAIT):
+            log.warning(
+                "vop: the group commit is still saving after %ss; waiting up to %ss more",
+                COMMIT_CLOSE_WAIT,
+                COMMIT_CLOSE_GRACE,
+            )
+            if not self.committer.wait_stopped(COMMIT_CLOSE_GRACE):
+                log.error("vop: the group commit did not stop; closing its store anyway")
         super().close()
 
     def respond(self, request: VopRequest) -> list[VopAnswer]:

@@ -8,28 +8,38 @@ waits; the writer takes whatever requests are waiting, up to ``batch_size`` chec
 at most ``max_wait`` seconds for more when it has fewer, and saves them all with one call of
 ``save`` (one transaction). Each request returns only after its own checks are durable.
 
-A failed batch loses and misattributes nothing: when the commit of the whole batch fails
-with :class:`~eventsourcing.persistence.IntegrityError` (a request id sent again, whose
-checks exist already), every member of the batch is saved again on its own, so the one that
-collided gets its own ``IntegrityError`` (and is answered as recorded, or 409) and the others
-are written. Any other error reaches every member of the failed batch (none of it was
-written: one transaction). A member is never put in a batch larger than ``batch_size``
-checks, except a single request that is larger on its own (its checks stay one commit).
+A failed batch loses and misattributes nothing: when the commit of a batch of several
+requests fails (an :class:`~eventsourcing.persistence.IntegrityError`: a request id sent
+again, whose checks exist already; or any other error), the batch is split in halves and
+each half is saved on its own, recursively, so a request that fails alone gets its own error
+(a repeat is answered as recorded, or 409) and every other one is written: one repeat in a
+batch of ``N`` costs about ``2·log2 N`` extra commits, not ``N``. A member is never put in a
+batch larger than ``batch_size`` checks, except a single request that is larger on its own
+(its checks stay one commit).
+
+A caller that stops waiting (an event loop's request cancelled: its future is cancelled) is
+left out if the writer has not taken it yet (none of its checks is written); once taken it
+is running, cannot be cancelled, and is written. The writer thread never dies of an error: a
+failure it did not expect is logged and fails the batch it was working on. :meth:`close`
+refuses new work at once (under the lock :meth:`submit` enqueues with), lets the writer save
+what was handed in, and fails whatever it leaves; it says whether the writer stopped, so the
+owner closes the store only after the last save.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 Save = Callable[..., Any]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +49,22 @@ class _Member:
 
 
 _STOP = object()
+
+
+def _closed_error() -> RuntimeError:
+    return RuntimeError("the group committer is closed")
+
+
+def _deliver(member: _Member, error: BaseException | None = None) -> None:
+    """Settle ``member``'s future; one that is settled already (cancelled while it was not
+    taken yet) is left as it is, never an error of the writer."""
+    try:
+        if error is None:
+            member.done.set_result(None)
+        else:
+            member.done.set_exception(error)
+    except InvalidStateError:
+        pass
 
 
 class GroupCommitter:
@@ -54,11 +80,21 @@ class GroupCommitter:
         self.max_wait = max_wait
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._carry: _Member | None = None
+        """Taken (running) but left for the next batch: it did not fit."""
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()
+        """Held to check ``_closed``, start the writer and enqueue; and by :meth:`close`."""
         self._closed = False
         self.commits = 0
-        """Commits made (batches, and members saved again on their own)."""
+        """Commits made (batches, and parts of failed batches saved on their own)."""
+
+    @property
+    def alive(self) -> bool:
+        """The writer thread runs, or has not been started yet (nothing handed in so far):
+        False once it stopped (closed, or killed by what nothing should raise), when checks
+        handed in would never be saved (for readiness)."""
+        thread = self._thread
+        return thread is None or thread.is_alive()
 
     def save(self, *items: Any) -> None:
         """Return once ``items`` are saved (in one commit, perhaps with others'); raise what
@@ -67,66 +103,102 @@ class GroupCommitter:
 
     def submit(self, *items: Any) -> Future[None]:
         """Hand ``items`` in; the future is done once they are saved (or failed), for a
-        caller that must not block (an event loop: ``asyncio.wrap_future``)."""
-        if self._closed:
-            raise RuntimeError("the group committer is closed")
+        caller that must not block (an event loop: ``asyncio.wrap_future``). Cancelling the
+        future before the writer took it leaves the items unsaved."""
         member = _Member(items)
-        if not items:
-            member.done.set_result(None)
-            return member.done
-        self._ensure_started()
-        self._queue.put(member)
+        with self._lock:
+            if self._closed:
+                raise _closed_error()
+            if not items:
+                member.done.set_result(None)
+                return member.done
+            self._ensure_started()
+            self._queue.put(member)
         return member.done
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Write what was handed in, then stop the writer thread."""
-        self._closed = True
+    def close(self, timeout: float = 5.0) -> bool:
+        """Refuse new items, let the writer save what was handed in and stop; True once it
+        stopped (within ``timeout`` seconds), False when it is still saving (see
+        :meth:`wait_stopped`). Anything it left is failed, never left waiting."""
+        with self._lock:
+            already = self._closed
+            self._closed = True
+            thread = self._thread
+            if thread is not None and not already:
+                self._queue.put(_STOP)  # the last put: every submit checks _closed first
+        return self.wait_stopped(timeout)
+
+    def wait_stopped(self, timeout: float) -> bool:
+        """After :meth:`close`: wait up to ``timeout`` seconds for the writer to stop; True
+        once it has (what it left is then failed)."""
         thread = self._thread
         if thread is not None:
-            self._queue.put(_STOP)
             thread.join(timeout)
+            if thread.is_alive():
+                return False
+        carried, self._carry = self._carry, None
+        if carried is not None:
+            _deliver(carried, _closed_error())
+        self._refuse_rest()
+        return True
 
     # -- the writer ------------------------------------------------------------------
 
     def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                thread = threading.Thread(target=self._run, name="vop-group-commit", daemon=True)
-                thread.start()
-                self._thread = thread
+        """Start the writer (under ``_lock``); a writer that stopped is not replaced: it
+        stops only when closed, so that would be a bug to see, not to hide."""
+        if self._thread is None:
+            thread = threading.Thread(target=self._run, name="vop-group-commit", daemon=True)
+            thread.start()
+            self._thread = thread
+        elif not self._thread.is_alive():
+            raise RuntimeError("the group committer's writer thread stopped")
 
     def _run(self) -> None:
         stopping = False
         while not stopping or self._carry is not None:
-            batch, stopping = self._collect(stopping)
-            if batch:
-                self._commit(batch)
-        while True:  # handed in while closing: refused, never left waiting
+            batch: list[_Member] = []
+            try:
+                stopping = self._collect(batch, stopping)
+                if batch:
+                    self._commit(batch)
+            except BaseException as error:  # the writer must outlive any error
+                log.exception("group commit: unexpected error; its batch failed")
+                for member in batch:
+                    _deliver(member, error)
+        self._refuse_rest()
+
+    def _refuse_rest(self) -> None:
+        """Fail what is left in the queue: handed in while closing, or (called by
+        :meth:`wait_stopped`) left by a writer that stopped."""
+        while True:
             try:
                 got = self._queue.get_nowait()
             except queue.Empty:
                 return
             if got is not _STOP:
-                got.done.set_exception(RuntimeError("the group committer is closed"))
+                _deliver(got, _closed_error())
 
-    def _collect(self, stopping: bool) -> tuple[list[_Member], bool]:
-        """The next batch: a carried-over member or the first to arrive, then whatever is
-        waiting (and, below ``batch_size``, what arrives within ``max_wait``)."""
-        batch: list[_Member] = []
+    def _collect(self, batch: list[_Member], stopping: bool) -> bool:
+        """Fill ``batch``: a carried-over member or the first to arrive, then whatever is
+        waiting (and, below ``batch_size``, what arrives within ``max_wait``). A member is
+        taken (its future set running) as it is collected; one cancelled before is skipped.
+        Returns whether the stop was seen."""
         size = 0
-        first = self._carry
-        self._carry = None
-        if first is None:
-            if stopping:
-                return batch, True
-            got = self._queue.get()
-            if got is _STOP:
-                return batch, True
-            first = got
-        batch.append(first)
-        size += len(first.items)
+        while not batch:
+            first = self._carry
+            self._carry = None
+            if first is None:
+                if stopping:
+                    return True
+                got = self._queue.get()
+                if got is _STOP:
+                    return True
+                if not got.done.set_running_or_notify_cancel():
+                    continue  # its caller stopped waiting: not written
+                first = got
+            batch.append(first)
+            size = len(first.items)
         deadline = time.monotonic() + self.max_wait
         while size < self.batch_size:
             remaining = deadline - time.monotonic()
@@ -138,29 +210,29 @@ class GroupCommitter:
             except queue.Empty:
                 break
             if got is _STOP:
-                stopping = True
-                break
+                return True
+            if not got.done.set_running_or_notify_cancel():
+                continue
             if size + len(got.items) > self.batch_size:
-                self._carry = got  # the next batch starts with it
+                self._carry = got  # taken; the next batch starts with it
                 break
             batch.append(got)
             size += len(got.items)
-        return batch, stopping
+        return stopping
 
     def _commit(self, batch: list[_Member]) -> None:
+        """Save ``batch`` in one commit; when that fails and it has several members, save
+        each half on its own (recursively): a member that fails alone gets its own error."""
         try:
             self._save(*(item for member in batch for item in member.items))
             self.commits += 1
-        except IntegrityError as error:
-            if len(batch) == 1:
-                batch[0].done.set_exception(error)
-                return
-            for member in batch:  # find the one(s) that collided; write the others
-                self._commit([member])
-            return
         except BaseException as error:
-            for member in batch:
-                member.done.set_exception(error)
+            if len(batch) == 1:
+                _deliver(batch[0], error)
+                return
+            half = len(batch) // 2
+            self._commit(batch[:half])
+            self._commit(batch[half:])
             return
         for member in batch:
-            member.done.set_result(None)
+            _deliver(member)

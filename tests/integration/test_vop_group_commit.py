@@ -5,6 +5,8 @@ conflict) and costs the others nothing, and every new check is written exactly o
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from adapters.persistence import DatabaseConfig, event_store_env
 from application.errors import Conflict
+from application.vop import app as vop_app
 from application.vop.app import VopApplication
 from application.vop.ports import DirectoryEntry
 from application.vop.responder import VopAnswer, VopEntry, VopRequest
@@ -102,3 +105,32 @@ def test_answering_known_accounts_in_an_event_loop_records_and_repeats_alike(
         assert len(vop.recorder.select_notifications(start=1, limit=100)) == 5
     finally:
         vop.close()
+
+
+def test_closing_waits_for_the_last_save_before_closing_the_store(
+    database: DatabaseConfig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A save still under way when the application closes (a slow database) is let finish:
+    the store is closed after it, not under it (the wait is logged)."""
+    monkeypatch.setattr(vop_app, "COMMIT_CLOSE_WAIT", 0.05, raising=False)
+    vop = VopApplication(env=event_store_env(database, "vop"), directory=Directory())
+    save = vop.committer._save
+    entered, gate = threading.Event(), threading.Event()
+
+    def slow_save(*events: Any) -> None:
+        entered.set()
+        gate.wait(10)
+        save(*events)
+
+    vop.committer._save = slow_save
+    with ThreadPoolExecutor(2) as pool, caplog.at_level(logging.WARNING, "application.vop.app"):
+        answered = pool.submit(vop.respond, _request("r-1"))
+        assert entered.wait(5)
+        closing = pool.submit(vop.close)
+        while "still saving" not in caplog.text and not vop.closing.is_set():
+            threading.Event().wait(0.01)
+        assert not vop.closing.is_set()  # the store stays open while the save runs
+        gate.set()
+        closing.result(10)
+        (answer,) = answered.result(10)
+    assert not answer.repeated and vop.closing.is_set()
