@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.routers.vop import IN_LOOP_MAX_ENTRIES
 from api.runtime.bootstrap import Container
 from api.runtime.settings import Settings
 from api.security import Principal
@@ -329,3 +330,59 @@ def test_answers_from_the_directory_cache_follow_the_ledger(
             "partyNameMatch": "NOAP",
             "reason": "ACCOUNT_CLOSED",
         }
+
+
+def bulk(client: TestClient, entries: list[dict[str, Any]]) -> Any:
+    return client.post(
+        "/v1/vop/payee-verifications/bulk",
+        headers={"X-Request-ID": str(uuid.uuid4()), "X-Request-Timestamp": "2026-12-07T10:15:00Z"},
+        json={"requestingAgent": {"financialInstitutionId": {"bicfi": BIC}}, "entries": entries},
+    )
+
+
+def test_only_small_requests_are_answered_in_the_event_loop(
+    container: Container, accounts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk request above ``IN_LOOP_MAX_ENTRIES`` goes to the thread pool even when the
+    cache knows every IBAN: its matching would hold the event loop (and every other request)."""
+    cache = container.vop_cache
+    assert cache is not None
+    cache.refresh()
+    vop = container.vop
+    paths: list[tuple[str, int]] = []
+    respond, respond_known = vop.respond, vop.respond_known
+
+    def in_pool(request: Any) -> Any:
+        paths.append(("pool", len(request.entries)))
+        return respond(request)
+
+    async def in_loop(request: Any, known: Any) -> Any:
+        paths.append(("loop", len(request.entries)))
+        return await respond_known(request, known)
+
+    monkeypatch.setattr(vop, "respond", in_pool)
+    monkeypatch.setattr(vop, "respond_known", in_loop)
+    person = {"party": {"name": "Laura Mustermann"}, "partyAccount": {"iban": accounts["person"]}}
+    most = IN_LOOP_MAX_ENTRIES
+    with client_as(container, PSP) as psp:
+        for size in (most + 1, most, most + 1, 1):  # the first reads the IBAN into the cache
+            response = bulk(psp, [person] * size)
+            assert response.status_code == 200, response.text
+            assert [r["partyNameMatch"] for r in response.json()["results"]] == ["MTCH"] * size
+    assert paths == [("pool", most + 1), ("loop", most), ("pool", most + 1), ("loop", 1)]
+
+
+def test_a_bulk_request_takes_a_token_per_entry_and_an_empty_one_is_422(
+    container: Container, settings: Settings
+) -> None:
+    container.settings = settings.updated(
+        vop={"rate_limit_per_second": 0.001, "rate_limit_burst": 6, "bulk_max_entries": 5}
+    )
+    entry = {"party": {"name": "Anyone"}, "partyAccount": {"iban": iban("DE")}}
+    with client_as(container, PSP) as psp:
+        empty = bulk(psp, [])
+        assert empty.status_code == 422, empty.text
+        assert "entries: at least one" in empty.json()["detail"]
+        assert bulk(psp, [entry] * 4).status_code == 200  # 1 + 4 of 6 taken
+        assert ask(psp, iban("DE"), "Anyone").status_code == 200
+        assert ask(psp, iban("DE"), "Anyone").status_code == 429

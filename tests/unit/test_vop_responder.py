@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from api.http.middleware.ratelimit import RateLimited, RateLimiter
+from api.runtime.settings import Settings
+from api.runtime.settings.base import SettingsError
 from application.errors import Conflict, InvalidCommand
 from application.vop.app import VopApplication
 from application.vop.ports import DirectoryEntry
@@ -209,3 +211,21 @@ def test_a_limiter_takes_a_cost() -> None:
     limiter.check("psp", cost=3)
     with pytest.raises(ValueError, match="cost must be 1 to 5"):
         limiter.check("psp", cost=6)
+
+
+def test_a_burst_below_the_bulk_size_is_refused_at_startup() -> None:
+    """Each entry of a bulk request takes a token of the PSP's bucket: a burst smaller than
+    the bulk size would undercount (or refuse every full bulk request)."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(
+            {"LEDGER_VOP_BULK_MAX_ENTRIES": "300", "LEDGER_VOP_RATE_LIMIT_BURST": "200"}
+        )
+    assert "LEDGER_VOP_RATE_LIMIT_BURST" in str(refused.value)
+    assert "LEDGER_VOP_BULK_MAX_ENTRIES (300)" in str(refused.value)
+    for off in ({"LEDGER_VOP_RATE_LIMIT_BURST": "0"}, {"LEDGER_VOP_RATE_LIMIT_PER_SECOND": "0"}):
+        settings = Settings.from_env({"LEDGER_VOP_BULK_MAX_ENTRIES": "300", **off})
+        assert settings.vop.bulk_max_entries == 300 and not settings.vop.rate_limited
+    fits = Settings.from_env(
+        {"LEDGER_VOP_BULK_MAX_ENTRIES": "300", "LEDGER_VOP_RATE_LIMIT_BURST": "300"}
+    )
+    assert fits.vop.rate_limit_burst == 300

@@ -75,8 +75,10 @@ class VopSettings(Section):
     rate_limit_burst: Annotated[int, parsing.integer(0)] = env(
         "LEDGER_VOP_RATE_LIMIT_BURST",
         DEFAULT_VOP_BURST,
-        "checks a requesting PSP may make at once before the sustained rate applies; at least "
-        "the bulk size to let a full bulk request through; `0` turns the limit off",
+        "checks a requesting PSP may make at once before the sustained rate applies; with the "
+        "limit on, at least `LEDGER_VOP_BULK_MAX_ENTRIES` (a bulk request takes one per entry; "
+        "a smaller burst is refused at startup); `0` turns the limit off",
+        cross_check=True,
     )
 
     routes: Annotated[InstanceOf[VopRoutes], parsing.when_text(parse_routes)] = env(
@@ -167,6 +169,21 @@ class VopSettings(Section):
         "and drops the accounts changed; a cached entry is stale at most the projector's lag "
         "plus this",
     )
+
+    @field_validator("rate_limit_burst")
+    @classmethod
+    def _bulk_fits_the_burst(cls, burst: int, info: ValidationInfo) -> int:
+        """A bulk request is charged one token per entry: a burst below the bulk size would
+        either refuse every full bulk request or, charged less, undercount the PSP's checks."""
+        entries = info.data.get("bulk_max_entries")
+        rate = info.data.get("rate_limit_per_second")
+        if entries is not None and rate and burst > 0 and burst < entries:
+            raise ValueError(
+                f"must be at least LEDGER_VOP_BULK_MAX_ENTRIES ({entries}) while the per-PSP "
+                "limit is on (each entry of a bulk request takes a token): raise it, lower "
+                "LEDGER_VOP_BULK_MAX_ENTRIES, or turn the limit off with 0"
+            )
+        return burst
 
     @field_validator("close_match_threshold")
     @classmethod
