@@ -134,3 +134,46 @@ def test_closing_waits_for_the_last_save_before_closing_the_store(
         closing.result(10)
         (answer,) = answered.result(10)
     assert not answer.repeated and vop.closing.is_set()
+
+
+def test_a_request_cancelled_while_waiting_leaves_the_writer_answering(
+    database: DatabaseConfig,
+) -> None:
+    """The route's in-loop path: a request whose client went away (its task cancelled)
+    while an earlier commit is under way is not written, and later requests are answered
+    (the writer thread died of it before)."""
+    vop = VopApplication(env=event_store_env(database, "vop"), directory=Directory())
+    known = {PERSON.iban: PERSON}
+    save = vop.committer._save
+    entered, gate = threading.Event(), threading.Event()
+
+    def held_save(*events: Any) -> None:
+        entered.set()
+        gate.wait(10)
+        save(*events)
+
+    vop.committer._save = held_save
+
+    async def scenario() -> None:
+        first = asyncio.create_task(vop.respond_known(_request("r-1"), known))
+        while not entered.is_set():
+            await asyncio.sleep(0.001)
+        gone = asyncio.create_task(vop.respond_known(_request("r-2"), known))
+        while vop.committer._queue.qsize() < 1:
+            await asyncio.sleep(0.001)
+        gone.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        await asyncio.sleep(0)  # the loop passes the cancellation on to the commit's future
+        gate.set()
+        assert not (await first)[0].repeated
+        (later,) = await asyncio.wait_for(vop.respond_known(_request("r-3"), known), 10)
+        assert not later.repeated
+
+    try:
+        asyncio.run(scenario())
+        assert vop.committer.alive
+        written = vop.recorder.select_notifications(start=1, limit=10)
+        assert len(written) == 2  # r-1 and r-3; r-2 was left out
+    finally:
+        vop.close()
