@@ -37,9 +37,22 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
+    InterfaceError,
+    OperationalError,
+)
+
 Save = Callable[..., Any]
 
 log = logging.getLogger(__name__)
+
+SHARED_FAILURES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionPoolClosedError,
+)
+"""Failures of the database itself, not of one member's checks: not retried in halves."""
 
 
 @dataclass
@@ -222,13 +235,17 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Member]) -> None:
         """Save ``batch`` in one commit; when that fails and it has several members, save
-        each half on its own (recursively): a member that fails alone gets its own error."""
+        each half on its own (recursively): a member that fails alone gets its own error.
+        A failure of the database itself (:data:`SHARED_FAILURES`: unreachable, connection
+        lost, pool exhausted) is every member's alike: the whole batch gets it at once,
+        rather than retrying halves against a database that is not there."""
         try:
             self._save(*(item for member in batch for item in member.items))
             self.commits += 1
         except BaseException as error:
-            if len(batch) == 1:
-                _deliver(batch[0], error)
+            if len(batch) == 1 or isinstance(error, SHARED_FAILURES):
+                for member in batch:
+                    _deliver(member, error)
                 return
             half = len(batch) // 2
             self._commit(batch[:half])

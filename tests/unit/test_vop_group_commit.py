@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 
 from application.vop.group_commit import GroupCommitter
 
@@ -100,6 +100,21 @@ def test_an_error_of_every_save_reaches_every_member() -> None:
     try:
         outcomes = _concurrently(committer, store, [("a",), ("b",), ("c",)])
         assert all(isinstance(o, OSError) for o in outcomes)
+        assert store.saved == set()
+    finally:
+        committer.close()
+
+
+def test_a_database_failure_fails_the_whole_batch_at_once_without_retrying_halves() -> None:
+    """Unreachable, connection lost, pool exhausted: the same for every member, so retrying
+    halves would only multiply the wait on a database that is not there."""
+    store = Store(fail_with=OperationalError("connection refused"))
+    committer = GroupCommitter(store.save, batch_size=100)
+    try:
+        calls = [("first",), *[(f"m{n}",) for n in range(8)]]
+        outcomes = _concurrently(committer, store, calls)
+        assert all(isinstance(o, OperationalError) for o in outcomes)
+        assert store.attempts == 2  # the first alone, then the batch of 8 once
         assert store.saved == set()
     finally:
         committer.close()
