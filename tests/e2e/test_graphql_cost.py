@@ -185,9 +185,15 @@ def test_a_query_past_its_deadline_is_cancelled(
         }
     ]
     assert slow.count < 9  # cancelled before it read every account's postings
-    assert "errors" not in post(client, CHEAP)  # and the server goes on
+    # and the server goes on: a cheap query answers (on a loaded machine even a cheap query
+    # can pass the tiny 0.5 s deadline once, so a few tries)
+    answers = [post(client, CHEAP)]
+    while "errors" in answers[-1] and len(answers) < 5:
+        answers.append(post(client, CHEAP))
+    assert "errors" not in answers[-1], answers
     metrics = client.get("/metrics").text
-    assert 'ledger_graphql_errors_total{code="DEADLINE_EXCEEDED"} 1.0' in metrics
+    deadlines = 1 + sum("errors" in answer for answer in answers)
+    assert f'ledger_graphql_errors_total{{code="DEADLINE_EXCEEDED"}} {deadlines}.0' in metrics
 
 
 # --------------------------------------------------------------------------- concurrency
