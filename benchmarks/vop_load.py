@@ -9,12 +9,19 @@ by its ``Content-Length`` without parsing the JSON (the status line decides: 200
 answer, anything else an error). Latency is from writing the request to the end of the body.
 
 Requests answered during the warm-up are not measured but counted as answered checks (every
-answered check must have its event, whatever the window).
+answered check must have its event, whatever the window); the ``vopCheckId`` of every answer is
+kept (found in the body by a regular expression, still without parsing it) to be compared with
+the event store.
+
+The load is **closed-loop**: a connection sends its next request when the answer to the last
+one arrived, so the rate measured is the processes' saturation throughput, and the latency the
+latency at that saturation (not at a fixed offered rate).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 TICKS = 100
+CHECK_ID = re.compile(rb'"vopCheckId"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 
 def cpu_seconds(pid: int) -> float:
@@ -42,6 +50,8 @@ class Window:
     checks_measured: int = 0
     checks_answered: int = 0
     """Every check answered with 200, warm-up included (each must have its event)."""
+    check_ids: list[bytes] = field(default_factory=list)
+    """The ``vopCheckId`` of every check answered, warm-up included."""
     errors: int = 0
     first_error: str | None = None
     seconds: float = 0.0
@@ -128,6 +138,7 @@ async def _connection(
                 window.error(f"{status} {body[:300]!r}")
                 continue
             window.checks_answered += checks
+            window.check_ids.extend(CHECK_ID.findall(body))
             if measuring.is_set() and not done.is_set():
                 window.latencies_ms.append(elapsed)
                 window.checks_measured += checks
