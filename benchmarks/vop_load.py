@@ -13,9 +13,13 @@ answered check must have its event, whatever the window); the ``vopCheckId`` of 
 kept (found in the body by a regular expression, still without parsing it) to be compared with
 the event store.
 
-The load is **closed-loop**: a connection sends its next request when the answer to the last
-one arrived, so the rate measured is the processes' saturation throughput, and the latency the
-latency at that saturation (not at a fixed offered rate).
+By default the load is **closed-loop**: a connection sends its next request when the answer to
+the last one arrived, so the rate measured is the processes' saturation throughput, and the
+latency the latency at that saturation (not at a fixed offered rate). With ``rate`` it is
+**open-loop**: the requests are due at that rate in all (each connection its share, evenly
+spaced), and a request's latency runs from when it was due, not from when it was sent, so
+waiting behind a slow answer counts (no coordinated omission); connections must be enough to
+carry the rate.
 """
 
 from __future__ import annotations
@@ -118,14 +122,26 @@ async def _connection(
     measuring: asyncio.Event,
     done: asyncio.Event,
     window: Window,
+    schedule: tuple[float, float] | None = None,
 ) -> None:
+    """``schedule``: ``(first, interval)``, the perf_counter time the first request is due and
+    the seconds between two (open loop); None: each request as soon as the last is answered."""
     reader, writer = await asyncio.open_connection(host, port)
     n = start
+    sent = 0
     try:
         while not done.is_set():
             request = make(n)
             n += 1
             began = time.perf_counter()
+            if schedule is not None:
+                due = schedule[0] + sent * schedule[1]
+                sent += 1
+                if due > began:
+                    await asyncio.sleep(due - began)
+                    if done.is_set():
+                        break
+                began = due  # the latency counts from when it was due
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             lower = head.lower()
@@ -153,11 +169,14 @@ async def _drive(
     connections: int,
     warmup: float,
     seconds: float,
+    rate: float | None,
 ) -> Window:
     window = Window()
     measuring, done = asyncio.Event(), asyncio.Event()
     make = requests.maker()
     spacing = max(1, len(requests.bodies) // max(1, connections))
+    first = time.perf_counter() + 0.05
+    interval = connections / rate if rate else 0.0
     tasks = [
         asyncio.create_task(
             _connection(
@@ -169,6 +188,7 @@ async def _drive(
                 measuring,
                 done,
                 window,
+                (first + i * interval / connections, interval) if rate else None,
             )
         )
         for i in range(connections)
@@ -197,9 +217,11 @@ def drive(
     connections: int,
     warmup: float,
     seconds: float,
+    rate: float | None = None,
 ) -> Window:
-    """Load the processes listening on ``ports`` for ``warmup`` then ``seconds``."""
-    work = _drive(ports, pids, requests, connections, warmup, seconds)
+    """Load the processes listening on ``ports`` for ``warmup`` then ``seconds``; closed loop,
+    or open loop at ``rate`` requests/s in all."""
+    work = _drive(ports, pids, requests, connections, warmup, seconds, rate)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
