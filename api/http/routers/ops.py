@@ -114,9 +114,12 @@ def _quarantine_check(container: Container) -> dict[str, Any]:
 
 def _vop_check(container: Container) -> dict[str, Any] | None:
     """The Verification of Payee parts of a process serving it (None: it does not): the group
-    commit writer alive (otherwise no check can be recorded, so none answered) and the
-    directory cache fresh (refreshed within its bound; a stale one answers from the read
-    model, correct but without the cache, docs/vop.md). Either makes the vop role unready."""
+    commit writer alive (otherwise no check can be recorded, so none answered: the vop role is
+    unready without it) and the directory cache fresh (refreshed within its bound). A stale
+    cache is reported, never a reason to be unready: it answers from the read model, correct
+    but without the cache (docs/vop.md), and the refreshes of every pod slow down together
+    (a large import of accounts, a slow database), so gating on it would take every pod out
+    of service at once; the alert is ``ledger_vop_directory_cache_fresh``."""
     if not container.has("vop"):
         return None
     # ``alive`` is GroupCommitter's (its writer thread); a committer without it counts as alive.
@@ -126,7 +129,7 @@ def _vop_check(container: Container) -> dict[str, Any] | None:
     fresh = cache is None or cache.fresh
     if cache is not None:
         check["directoryCache"] = "fresh" if fresh else "stale"
-    check["ready"] = alive and fresh
+    check["ready"] = alive
     return check
 
 
