@@ -422,5 +422,7 @@ def test_edge_sends_the_vop_requester_route_to_the_api(
     channel = keys[0].token(roles=["channel"], sub="service:app")
     assert call("/v1/vop/checks", channel, "POST") == 200
     assert call("/v1/vop/checks", keys[0].token(roles=["vop_requester"]), "POST") == 403
+    assert call("/v1/vop/checks/../other", channel, "POST") == 403  # normalised: /v1/vop/other
+    assert call("/v1/vop/anything", channel, "POST") == 403  # nothing else of the vop role's
     assert edge.paths("api") == ["/v1/vop/checks"]
     assert edge.paths("vop") == []
