@@ -17,11 +17,23 @@ another order, with an initial, with a typo, someone else's name, and unknown IB
 Every request carries a new request id, so every entry is a new check and a new event.
 
 At the end the checks answered (warm-up included) are compared with the events in the vop
-context's event store: the run fails unless they are equal. Prints the machine, the command
-and the load average, then one row per process count and kind: requests and checks per
-second, the p50/p99 latency of a request, errors, and the CPU the load generator and the vop
-processes used. Exit code 1 when a request failed, an event is missing or a process did not
+context's event store: their number, and the ``vopCheckId`` of every answer with the
+originator ids of the events (every one of them, as sets, and no id returned twice); the run
+fails unless they are equal. Prints the machine, the command and the load average, then one
+row per process count and kind: requests and checks per second, the p50/p99 latency of a
+request, errors, the CPU the load generator and the vop processes used, the directory
+cache's hits and misses in that window (the processes' ``/metrics``), and whether the row
+meets the issue's target (**≥ 2,000 checks/s with p99 < 50 ms**); below it, the target's
+verdict on the best process count. The verdict is reported, not the exit code: exit code 1
+when a request failed, an event is missing or a check id does not match, or a process did not
 become ready.
+
+What it does not show: by default the load is **closed-loop** (each connection sends its next
+request when the last one is answered), so the rates are saturation throughput and p99 is the
+latency at saturation, not at a given offered rate (``--rate C``: open loop instead, C checks/s
+offered per kind, latency from when each request was due); and the directory is seeded
+directly into its read model, so no account event reaches the caches during the run (no
+invalidation traffic: the hit rate is the best case, a preloaded cache that nothing changes).
 """
 
 from __future__ import annotations
@@ -36,10 +48,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert
@@ -56,6 +71,9 @@ from benchmarks.vop_load import Requests, Window, drive
 from projections.vop.directory import rm_vop_directory
 
 READY_TIMEOUT_S = 180.0
+TARGET_CHECKS_PER_S = 2_000
+TARGET_P99_MS = 50.0
+"""Issue #15's target on this 2-core machine."""
 REQUESTER_BIC = "BANKFRPPXXX"
 LEI = "529900T8BM49AURSDO55"
 FIRST = [
@@ -157,8 +175,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="LEDGER_X=Y",
         help="a setting for the vop processes (e.g. LEDGER_VOP_COMMIT_MAX_WAIT_MS=2)",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="C",
+        help="open loop: offer C checks/s per kind (requests due at that rate, latency from "
+        "when due); default: closed loop (saturation)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks it runs")
     args = parser.parse_args(argv)
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive (checks/s offered per kind)")
     if args.quick:
         args.accounts, args.seconds, args.warmup = 300, 1.0, 0.3
         args.connections, args.bulk_connections, args.bulk_size = 4, 2, 5
@@ -304,6 +332,87 @@ def start_processes(count: int, env: dict[str, str], log_dir: Path) -> list[Role
     return processes
 
 
+@dataclass
+class Run:
+    """One process count and kind of request: the window and what the servers did in it."""
+
+    processes: int
+    kind: str
+    window: Window
+    commits: int
+    cache_hits: int
+    cache_misses: int
+
+    @property
+    def p99(self) -> float | None:
+        return percentile(self.window.latencies_ms, 99) if self.window.latencies_ms else None
+
+    @property
+    def meets_target(self) -> bool:
+        p99 = self.p99
+        return (
+            self.window.check_rate >= TARGET_CHECKS_PER_S
+            and p99 is not None
+            and p99 < TARGET_P99_MS
+        )
+
+
+def cache_counts(ports: Sequence[int]) -> tuple[int, int]:
+    """The directory caches' hits and misses so far, summed over the processes."""
+    hits = misses = 0.0
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "ledger_vop_directory_cache_hits_total":
+                    hits += sample.value
+                elif sample.name == "ledger_vop_directory_cache_misses_total":
+                    misses += sample.value
+    return int(hits), int(misses)
+
+
+def check_ids_in_store(database: DatabaseConfig) -> set[str]:
+    """The originator ids of the vop context's events (one check each)."""
+    assert database.url is not None
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        rows = conn.execute(
+            f'SELECT originator_id::text FROM "{database.schema}".vop_events'
+        ).fetchall()
+    return {str(row[0]).lower() for row in rows}
+
+
+def id_problems(returned: Sequence[bytes], answered: int, stored: set[str]) -> list[str]:
+    """How the ``vopCheckId``s answered differ from the events' originator ids (none: equal)."""
+    ids = [i.decode().lower() for i in returned]
+    distinct = set(ids)
+    problems = []
+    if len(ids) != answered:
+        problems.append(f"{answered - len(ids):,} answers without a vopCheckId")
+    if len(distinct) != len(ids):
+        problems.append(f"{len(ids) - len(distinct):,} vopCheckIds returned twice")
+    if distinct - stored:
+        problems.append(f"{len(distinct - stored):,} vopCheckIds with no event")
+    if stored - distinct:
+        problems.append(f"{len(stored - distinct):,} events whose id no answer returned")
+    return problems
+
+
+def target_verdict(runs: Sequence[Run]) -> str:
+    """The issue's target on the best process count of each kind (the most checks/s)."""
+    parts = []
+    for kind in dict.fromkeys(r.kind for r in runs):
+        best = max((r for r in runs if r.kind == kind), key=lambda r: r.window.check_rate)
+        p99 = f"{best.p99:.1f}" if best.p99 is not None else "-"
+        parts.append(
+            f"{kind}: {'PASS' if best.meets_target else 'FAIL'} at {best.processes} process(es) "
+            f"({best.window.check_rate:,.0f} checks/s, p99 {p99} ms)"
+        )
+    return (
+        f"target (issue #15: >= {TARGET_CHECKS_PER_S:,} checks/s with p99 < {TARGET_P99_MS:.0f} "
+        f"ms, best process count): " + "; ".join(parts)
+    )
+
+
 def events_written(database: DatabaseConfig) -> int:
     """The events in the vop context's event store (one per check)."""
     assert database.url is not None
@@ -339,11 +448,21 @@ def _ms(samples: list[float], q: float) -> str:
     return f"{percentile(samples, q):.1f}" if samples else "-"
 
 
-def render_runs(runs: Sequence[tuple[int, str, Window, int]], args: argparse.Namespace) -> Table:
+def render_runs(runs: Sequence[Run], args: argparse.Namespace) -> Table:
     table = Table(
         title=f"vop role over HTTP: {args.accounts:,} accounts in the directory; single checks "
         f"over {args.connections} connections, bulk of {args.bulk_size} over "
-        f"{args.bulk_connections}"
+        f"{args.bulk_connections}",
+        caption=(
+            f"open loop: {args.rate:,.0f} checks/s offered per kind, latency from when a request "
+            "was due"
+            if args.rate
+            else "closed loop (each connection waits for its answer): checks/s is saturation "
+            "throughput and p99 the latency at saturation"
+        )
+        + "; the directory is seeded directly "
+        "(no account events: no cache invalidation during the run); cache hits/misses "
+        "include the warm-up; target: >= 2,000 checks/s with p99 < 50 ms",
     )
     for column in (
         "processes",
@@ -357,13 +476,16 @@ def render_runs(runs: Sequence[tuple[int, str, Window, int]], args: argparse.Nam
         "vop CPU (cores)",
         "DB commits/s",
         "checks/commit",
+        "cache hits/misses",
+        "target",
     ):
         table.add_column(column, justify="right")
     table.columns[0].justify = "left"
-    for processes, kind, window, commits in runs:
-        per_second = commits / window.seconds if window.seconds else 0.0
+    for run in runs:
+        window = run.window
+        per_second = run.commits / window.seconds if window.seconds else 0.0
         table.add_row(
-            f"{processes} ({kind})",
+            f"{run.processes} ({run.kind})",
             f"{window.requests:,}",
             f"{window.requests / window.seconds:,.0f}",
             f"{window.check_rate:,.0f}",
@@ -374,6 +496,8 @@ def render_runs(runs: Sequence[tuple[int, str, Window, int]], args: argparse.Nam
             f"{window.server_cpu:.2f}",
             f"{per_second:,.0f}",
             f"{window.check_rate / per_second:.1f}" if per_second else "-",
+            f"{run.cache_hits:,}/{run.cache_misses:,}",
+            "PASS" if run.meets_target else "FAIL",
         )
     return table
 
@@ -383,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(given)
     console = Console(width=160)  # one line per row, also in a log file
     started, load_before = time.perf_counter(), load_average()
-    runs: list[tuple[int, str, Window, int]] = []
+    runs: list[Run] = []
     with fresh_store("postgres") as database, tempfile.TemporaryDirectory() as logs:
         env = ledger_env(database, args.set)
         migrate(env)
@@ -414,8 +538,10 @@ def main(argv: list[str] | None = None) -> int:
         for count in args.processes:
             processes = start_processes(count, env, Path(logs))
             try:
+                ports = [p.port for p in processes]
                 for kind, requests, connections in kinds:
                     commits_before = database_commits(database)
+                    hits_before, misses_before = cache_counts(ports)
                     window = drive(
                         [p.port for p in processes],
                         [p.process.pid for p in processes],
@@ -423,11 +549,22 @@ def main(argv: list[str] | None = None) -> int:
                         connections=connections,
                         warmup=args.warmup,
                         seconds=args.seconds,
+                        rate=args.rate / requests.checks if args.rate else None,
                     )
                     # the commits of warm-up and window, scaled to the window's share
                     commits = database_commits(database) - commits_before
                     share = window.seconds / (window.seconds + args.warmup)
-                    runs.append((count, kind, window, round(commits * share)))
+                    hits, misses = cache_counts(ports)
+                    runs.append(
+                        Run(
+                            count,
+                            kind,
+                            window,
+                            round(commits * share),
+                            hits - hits_before,
+                            misses - misses_before,
+                        )
+                    )
                     console.log(
                         f"{count} process(es), {kind}: {window.check_rate:,.0f} checks/s, "
                         f"p99 {_ms(window.latencies_ms, 99)} ms"
@@ -435,8 +572,13 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 for process in processes:
                     process.stop()
-        answered = sum(window.checks_answered for _, _, window, _ in runs)
+        answered = sum(run.window.checks_answered for run in runs)
         written = events_written(database)
+        mismatched = id_problems(
+            [i for run in runs for i in run.window.check_ids],
+            answered,
+            check_ids_in_store(database),
+        )
         event_bytes = bytes_per_event(database)
     command = "python -m benchmarks.vop_http " + shlex.join(given)
     machine = render_machine(command, time.perf_counter() - started)
@@ -446,16 +588,27 @@ def main(argv: list[str] | None = None) -> int:
         machine.add_row("vop settings", " ".join(f"{k}={v}" for k, v in args.set))
     console.print(machine)
     console.print(render_runs(runs, args))
-    verdict = "every check's event written" if written == answered else "EVENTS MISSING"
+    console.print(target_verdict(runs))
+    hits, misses = sum(r.cache_hits for r in runs), sum(r.cache_misses for r in runs)
     console.print(
-        f"checks answered {answered:,}; events in the vop event store {written:,}: {verdict}"
+        f"directory cache: {hits:,} hits, {misses:,} misses "
+        f"({hits / (hits + misses):.1%} from memory)"
+        if hits + misses
+        else "directory cache: no lookups counted (cache off?)"
+    )
+    ok = written == answered and not mismatched
+    verdict = "every check's event written" if ok else "EVENTS MISSING OR IDS DIFFER"
+    console.print(
+        f"checks answered {answered:,}; events in the vop event store {written:,}; every "
+        f"vopCheckId compared with the events' originator ids: "
+        f"{'; '.join(mismatched) or 'equal'}: {verdict}"
     )
     console.print(f"vop event table with its indexes: {event_bytes:,.0f} bytes per check")
-    failed = [w for _, _, w, _ in runs if w.errors or not w.requests]
+    failed = [r.window for r in runs if r.window.errors or not r.window.requests]
     if failed:
         console.print(f"[red]requests failed: {failed[0].errors}; {failed[0].first_error}[/red]")
         return 1
-    return 0 if written == answered else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -9,12 +9,23 @@ by its ``Content-Length`` without parsing the JSON (the status line decides: 200
 answer, anything else an error). Latency is from writing the request to the end of the body.
 
 Requests answered during the warm-up are not measured but counted as answered checks (every
-answered check must have its event, whatever the window).
+answered check must have its event, whatever the window); the ``vopCheckId`` of every answer is
+kept (found in the body by a regular expression, still without parsing it) to be compared with
+the event store.
+
+By default the load is **closed-loop**: a connection sends its next request when the answer to
+the last one arrived, so the rate measured is the processes' saturation throughput, and the
+latency the latency at that saturation (not at a fixed offered rate). With ``rate`` it is
+**open-loop**: the requests are due at that rate in all (each connection its share, evenly
+spaced), and a request's latency runs from when it was due, not from when it was sent, so
+waiting behind a slow answer counts (no coordinated omission); connections must be enough to
+carry the rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 TICKS = 100
+CHECK_ID = re.compile(rb'"vopCheckId"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 
 def cpu_seconds(pid: int) -> float:
@@ -42,6 +54,8 @@ class Window:
     checks_measured: int = 0
     checks_answered: int = 0
     """Every check answered with 200, warm-up included (each must have its event)."""
+    check_ids: list[bytes] = field(default_factory=list)
+    """The ``vopCheckId`` of every check answered, warm-up included."""
     errors: int = 0
     first_error: str | None = None
     seconds: float = 0.0
@@ -108,14 +122,26 @@ async def _connection(
     measuring: asyncio.Event,
     done: asyncio.Event,
     window: Window,
+    schedule: tuple[float, float] | None = None,
 ) -> None:
+    """``schedule``: ``(first, interval)``, the perf_counter time the first request is due and
+    the seconds between two (open loop); None: each request as soon as the last is answered."""
     reader, writer = await asyncio.open_connection(host, port)
     n = start
+    sent = 0
     try:
         while not done.is_set():
             request = make(n)
             n += 1
             began = time.perf_counter()
+            if schedule is not None:
+                due = schedule[0] + sent * schedule[1]
+                sent += 1
+                if due > began:
+                    await asyncio.sleep(due - began)
+                    if done.is_set():
+                        break
+                began = due  # the latency counts from when it was due
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             lower = head.lower()
@@ -128,6 +154,7 @@ async def _connection(
                 window.error(f"{status} {body[:300]!r}")
                 continue
             window.checks_answered += checks
+            window.check_ids.extend(CHECK_ID.findall(body))
             if measuring.is_set() and not done.is_set():
                 window.latencies_ms.append(elapsed)
                 window.checks_measured += checks
@@ -142,11 +169,14 @@ async def _drive(
     connections: int,
     warmup: float,
     seconds: float,
+    rate: float | None,
 ) -> Window:
     window = Window()
     measuring, done = asyncio.Event(), asyncio.Event()
     make = requests.maker()
     spacing = max(1, len(requests.bodies) // max(1, connections))
+    first = time.perf_counter() + 0.05
+    interval = connections / rate if rate else 0.0
     tasks = [
         asyncio.create_task(
             _connection(
@@ -158,6 +188,7 @@ async def _drive(
                 measuring,
                 done,
                 window,
+                (first + i * interval / connections, interval) if rate else None,
             )
         )
         for i in range(connections)
@@ -186,9 +217,11 @@ def drive(
     connections: int,
     warmup: float,
     seconds: float,
+    rate: float | None = None,
 ) -> Window:
-    """Load the processes listening on ``ports`` for ``warmup`` then ``seconds``."""
-    work = _drive(ports, pids, requests, connections, warmup, seconds)
+    """Load the processes listening on ``ports`` for ``warmup`` then ``seconds``; closed loop,
+    or open loop at ``rate`` requests/s in all."""
+    work = _drive(ports, pids, requests, connections, warmup, seconds, rate)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux

@@ -148,6 +148,7 @@ def create_app(
     # The ingestion role serves no read model, so projection lag does not make it unready.
     app.state.check_projections = run_projector or not operations_only
     app.state.background_gates_readiness = operations_only
+    app.state.vop_gates_readiness = vop_only  # the vop role: unready without its VoP parts
     app.state.workers = list(workers)
     if run_ingestion and settings.stomp is not None:
         from api.runtime.ingestion import IngestionWorkers
@@ -190,6 +191,7 @@ def _build(
     metrics = Metrics(
         projection_status=lambda: _projection_rows(app),
         quarantine_counts=lambda: _quarantine_counts(app),
+        vop_cache=lambda: _vop_cache(app),
     )
     app.state.container = container
     app.state.metrics = metrics
@@ -310,6 +312,14 @@ def _quarantine_counts(app: FastAPI) -> dict[tuple[str, str], int]:
     if container is None:
         return {}
     return container.projector.quarantined.open_counts()
+
+
+def _vop_cache(app: FastAPI) -> tuple[int, int, int, bool] | None:
+    container: Container | None = getattr(app.state, "container", None)  # read at register
+    if container is None or not container.has("vop") or container.vop_cache is None:
+        return None
+    cache = container.vop_cache
+    return cache.stats.hits, cache.stats.misses, len(cache), cache.fresh
 
 
 def _start_vop_cache(container: Container) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from adapters.metric_labels import BoundedLabel
@@ -92,6 +92,45 @@ class _QuarantineCollector(Collector):
         return [gauge]
 
 
+VopCacheProvider = Callable[[], "tuple[int, int, int, bool] | None"]
+"""Returns the VoP directory cache's ``(hits, misses, entries, fresh)`` (None: no cache in
+this process); read at scrape time."""
+
+
+class _VopCacheCollector(Collector):
+    """``ledger_vop_directory_cache_{hits,misses}_total`` (IBANs answered from memory, read
+    from the read model), ``..._entries`` and ``..._fresh``; no labels."""
+
+    def __init__(self, provider: VopCacheProvider) -> None:
+        self.provider = provider
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        state = self.provider()
+        if state is None:
+            return
+        hits, misses, entries, fresh = state
+        yield CounterMetricFamily(
+            "ledger_vop_directory_cache_hits",
+            "VoP directory cache: IBANs answered from memory (an entry, or known unknown)",
+            value=hits,
+        )
+        yield CounterMetricFamily(
+            "ledger_vop_directory_cache_misses",
+            "VoP directory cache: IBANs read from the read model (not cached, or cache stale)",
+            value=misses,
+        )
+        yield GaugeMetricFamily(
+            "ledger_vop_directory_cache_entries",
+            "VoP directory cache: accounts held in memory",
+            value=entries,
+        )
+        yield GaugeMetricFamily(
+            "ledger_vop_directory_cache_fresh",
+            "VoP directory cache: 1 when refreshed within its bound, 0 when stale (bypassed)",
+            value=1 if fresh else 0,
+        )
+
+
 class Metrics:
     """The application's collectors, on their own registry."""
 
@@ -99,6 +138,7 @@ class Metrics:
         self,
         projection_status: StatusProvider | None = None,
         quarantine_counts: QuarantineProvider | None = None,
+        vop_cache: VopCacheProvider | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
@@ -147,3 +187,5 @@ class Metrics:
             self.registry.register(_ProjectionCollector(projection_status))
         if quarantine_counts is not None:
             self.registry.register(_QuarantineCollector(quarantine_counts))
+        if vop_cache is not None:
+            self.registry.register(_VopCacheCollector(vop_cache))

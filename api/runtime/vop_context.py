@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.vop.peers import HttpPayeePsps
 from api.runtime.contexts import LedgerParts, small_pool
+from api.runtime.logs import get_logger
 from api.runtime.settings import Settings
 from application.unit_of_work import Clock
 from application.vop.app import VopApplication
@@ -22,6 +23,8 @@ from application.vop.ports import AccountDirectory
 from projections.vop.cache import DirectoryCache, recorder_changes
 from projections.vop.checks import VopCheckQueries
 from projections.vop.queries import DirectoryQueries
+
+log = get_logger("api.runtime.vop_context")
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,13 @@ class VopParts:
 
 def start_vop_cache(settings: Settings, cache: DirectoryCache) -> None:
     """Make a serving process's directory cache follow the log (until the container closes)
-    and, with ``LEDGER_VOP_DIRECTORY_CACHE_PRELOAD``, load the directory first, so that the
-    process answers from memory from its first request. Not started, the cache caches nothing
-    (one-off commands read the directory itself)."""
+    and, with ``LEDGER_VOP_DIRECTORY_CACHE_PRELOAD``, load the directory first (the cache's
+    first refresh does), so that the process answers from memory from its first request. Not
+    started, the cache caches nothing (one-off commands read the directory itself)."""
     try:
         cache.refresh()
-        if settings.vop.directory_cache_preload:
-            cache.preload()
     except SQLAlchemyError:  # no read models yet (a fresh store): the follower retries
-        cache.forget()
+        log.warning("vop directory cache: first refresh failed; the follower retries")
     cache.start(settings.vop.directory_cache_poll_seconds)
 
 
@@ -82,7 +83,10 @@ def build_vop(
             stack.callback(log.close)
             recorder = log.recorder
         cache = DirectoryCache(
-            directory, recorder_changes(recorder), size=settings.vop.directory_cache_size
+            directory,
+            recorder_changes(recorder),
+            size=settings.vop.directory_cache_size,
+            preload=settings.vop.directory_cache_preload,
         )
         stack.callback(cache.close)  # started by a serving process: start_vop_cache
         port = cache

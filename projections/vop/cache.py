@@ -16,18 +16,28 @@ which is not decoded). Only what the projection has applied is invalidated, so a
 again afterwards is at least that fresh. A lookup that read the database while a refresh ran
 is not cached (the refresh's epoch changed), so a read from before a change cannot be stored
 after the change was invalidated. A projection rebuilt (its position went back) empties the
-cache.
+cache, which then loads the directory again when ``preload`` is on. (A rebuild that both
+reset and caught up past the cache's position between two polls goes unnoticed: the
+entries cached stay until the log changes them or they are evicted. A rebuild of the
+directory replays the whole log, far longer than a poll; after one that fixed wrong rows,
+restart the ``vop`` pods, docs/vop.md.)
 
 **Bounded staleness**: a change is visible to the responder at most the projector's lag
-plus ``poll_interval`` (plus a refresh's own time) after it was recorded. When a refresh
-fails (the database unreachable) the cache empties and caches nothing until a refresh
-succeeds again, so a failing refresh never lets an entry live longer.
+plus ``poll_interval`` (plus a refresh's own time) after it was recorded. A cache whose last
+successful refresh is older than ``stale_after`` (by default :data:`STALE_POLLS` polls: the
+follower is stuck or the database unreachable) is not :attr:`~DirectoryCache.fresh`: it
+answers from the read model, as if it were off, until a refresh succeeds again. A failed
+refresh keeps the entries and the position: the next successful one invalidates what the
+projection changed since that position, so a transient database error neither serves stale
+entries past the bound nor empties every pod's cache (a stampede on the read model after
+the database came back).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -59,12 +69,22 @@ def kind_of(topic: str) -> str | None:
     return _KIND_OF_TOPIC.get(topic)
 
 
+STALE_POLLS = 5
+"""A started cache is stale when it has not refreshed for this many polls."""
+
+
 @dataclass
 class CacheStats:
+    """Counters since the cache was built (``ledger_vop_directory_cache_*_total``)."""
+
     hits: int = 0
+    """IBANs answered from memory (an entry, or known to be unknown)."""
     misses: int = 0
+    """IBANs read from the read model (not cached, or the cache stale)."""
     invalidated: int = 0
     refreshes: int = 0
+    """Successful refreshes."""
+    failed_refreshes: int = 0
 
 
 class NotificationReader(Protocol):
@@ -103,6 +123,9 @@ class DirectoryCache:
         *,
         size: int = 200_000,
         context: str = "ledger",
+        preload: bool = False,
+        stale_after: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
@@ -110,6 +133,14 @@ class DirectoryCache:
         self.changes = changes
         self.size = size
         self.context = context
+        self.preload_on_follow = preload
+        """Load the directory (:meth:`preload`) on the first follow and after a rebuild."""
+        self.stale_after = stale_after
+        """Seconds without a successful refresh after which the cache bypasses itself (None:
+        never by time; :meth:`start` sets :data:`STALE_POLLS` polls)."""
+        self._clock = clock
+        self._refreshed_at: float | None = None  # clock() of the last successful refresh
+        self._preload_pending = preload
         self.stats = CacheStats()
         self._entries: OrderedDict[str, tuple[str, DirectoryEntry]] = OrderedDict()
         self._ibans: dict[str, str] = {}  # account id -> IBAN, of the cached entries
@@ -122,18 +153,31 @@ class DirectoryCache:
 
     # -- the port --------------------------------------------------------------------
 
+    @property
+    def fresh(self) -> bool:
+        """Following the log, and refreshed successfully within ``stale_after``: only then
+        does the cache answer from memory (readiness of the roles serving VoP)."""
+        with self._lock:
+            return self._fresh()
+
+    def _fresh(self) -> bool:  # with the lock held
+        if self._position is None or self._refreshed_at is None:
+            return False
+        return self.stale_after is None or self._clock() - self._refreshed_at <= self.stale_after
+
     def entries(self, ibans: Collection[str]) -> dict[str, DirectoryEntry]:
         found: dict[str, DirectoryEntry] = {}
         missing: list[str] = []
+        wanted = set(ibans)
         with self._lock:
-            epoch, caching = self._epoch, self._position is not None
-            wanted = set(ibans)
+            # Stale or not following: every IBAN from the read model, and nothing cached.
+            caching, epoch = self._fresh(), self._epoch
             for iban in wanted:
-                cached = self._entries.get(iban)
+                cached = self._entries.get(iban) if caching else None
                 if cached is not None:
                     self._entries.move_to_end(iban)
                     found[iban] = cached[1]
-                elif iban in self._unknown:
+                elif caching and iban in self._unknown:
                     self._unknown.move_to_end(iban)
                 else:
                     missing.append(iban)
@@ -153,6 +197,8 @@ class DirectoryCache:
         as unknown), without touching the database; ``None`` otherwise."""
         found: dict[str, DirectoryEntry] = {}
         with self._lock:
+            if not self._fresh():
+                return None
             for iban in set(ibans):
                 cached = self._entries.get(iban)
                 if cached is not None:
@@ -219,16 +265,35 @@ class DirectoryCache:
         return int(position or 0)
 
     def refresh(self) -> int:
-        """Drop what the projection changed since the last refresh; returns how many
-        cached entries were dropped."""
+        """Drop what the projection changed since the last successful refresh (loading the
+        directory first when following anew with ``preload``); returns how many cached
+        entries were dropped. Raises what reading the database raised, keeping the entries
+        and the position (the next refresh continues from there)."""
         position = self.projected_position()
         with self._lock:
             previous = self._position
+        dropped = 0
         if previous is None or position < previous:  # first follow, or a rebuild
+            if previous is not None:
+                logger.warning(
+                    "vop directory cache: the projection went back from %d to %d (rebuilt); "
+                    "cache emptied",
+                    previous,
+                    position,
+                )
             self._reset(position)
-            return 0
-        if position == previous:
-            return 0
+            self._preload_pending = self.preload_on_follow
+        elif position > previous:
+            dropped = self._invalidate(previous, position)
+        if self._preload_pending:
+            self.preload()
+            self._preload_pending = False
+        with self._lock:
+            self._refreshed_at = self._clock()
+            self.stats.refreshes += 1
+        return dropped
+
+    def _invalidate(self, previous: int, position: int) -> int:
         changed: set[str] = set()
         opened = False
         for topic, account_id in self.changes(previous, position):
@@ -248,12 +313,14 @@ class DirectoryCache:
             self._epoch += 1
             self._position = position
             self.stats.invalidated += dropped
-            self.stats.refreshes += 1
         return dropped
 
     def forget(self) -> None:
-        """Empty the cache and cache nothing until a refresh succeeds."""
+        """Empty the cache and cache nothing until a refresh succeeds (which loads the
+        directory again with ``preload``)."""
         self._reset(None)
+        with self._lock:
+            self._refreshed_at = None
 
     def _reset(self, position: int | None) -> None:
         with self._lock:
@@ -266,9 +333,13 @@ class DirectoryCache:
     # -- the follower thread -----------------------------------------------------------
 
     def start(self, poll_interval: float) -> None:
-        """Refresh every ``poll_interval`` seconds in a daemon thread until :meth:`close`."""
+        """Refresh every ``poll_interval`` seconds in a daemon thread until :meth:`close`;
+        stale (bypassed) after :data:`STALE_POLLS` polls without a successful refresh,
+        unless ``stale_after`` was given."""
         if self._thread is not None:
             return
+        if self.stale_after is None:
+            self.stale_after = STALE_POLLS * poll_interval
         self._thread = threading.Thread(
             target=self._follow, args=(poll_interval,), name="vop-directory-cache", daemon=True
         )
@@ -279,8 +350,13 @@ class DirectoryCache:
             try:
                 self.refresh()
             except Exception:
-                logger.warning("vop directory cache: refresh failed; cache emptied", exc_info=True)
-                self.forget()
+                with self._lock:
+                    self.stats.failed_refreshes += 1
+                logger.warning(
+                    "vop directory cache: refresh failed; entries kept, answered from the read "
+                    "model once stale, followed on from the last position when it recovers",
+                    exc_info=True,
+                )
             self._stop.wait(poll_interval)
 
     def close(self) -> None:

@@ -194,3 +194,48 @@ def test_the_vop_role_serves_only_the_vop_routes(sqlite_database: DatabaseConfig
         assert container.parts["vop"].cache is not None  # type: ignore[union-attr]
     finally:
         container.close()
+
+
+def test_the_vop_role_reports_its_cache_and_is_unready_without_its_commit_writer(
+    sqlite_database: DatabaseConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/readyz`` of the vop role reports the directory cache's freshness (a stale cache reads
+    the read model: reported, still ready) and the group commit writer's liveness (503 without
+    it; the api role only reports it); the cache's hits and misses are metrics."""
+    container = bootstrap(Settings().with_database(sqlite_database), role="vop")
+    try:
+        cache = container.vop_cache
+        assert cache is not None
+        app = create_app(container, operations_only=True, vop_only=True)
+        with TestClient(app) as client:
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            vop = ready.json()["checks"]["vop"]
+            assert vop == {"groupCommit": "alive", "directoryCache": "fresh", "ready": True}
+            text = client.get("/metrics").text
+            assert "ledger_vop_directory_cache_hits_total 0.0" in text
+            assert "ledger_vop_directory_cache_misses_total 0.0" in text
+            assert "ledger_vop_directory_cache_fresh 1.0" in text
+
+            cache.stale_after = -1.0  # as if the follower had not refreshed for too long
+            stale = client.get("/readyz")
+            assert stale.status_code == 200
+            assert stale.json()["checks"]["vop"]["directoryCache"] == "stale"
+            assert "ledger_vop_directory_cache_fresh 0.0" in client.get("/metrics").text
+            cache.stale_after = 3600.0
+
+            committer = type(container.vop.committer)
+            monkeypatch.setattr(committer, "alive", property(lambda _: False), raising=False)
+            stopped = client.get("/readyz")
+            assert stopped.status_code == 503
+            assert stopped.json()["checks"]["vop"]["groupCommit"] == "stopped"
+    finally:
+        container.close()
+    api = bootstrap(Settings().with_database(sqlite_database), role="api")
+    try:
+        with TestClient(create_app(api)) as client:
+            reported = client.get("/readyz").json()["checks"]["vop"]
+            assert reported["groupCommit"] == "stopped"  # still patched
+            assert client.get("/readyz").status_code == 200  # reported, not gating
+    finally:
+        api.close()

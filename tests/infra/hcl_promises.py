@@ -481,6 +481,29 @@ def check_data_tier(dirs: dict[str, Dir]) -> list[str]:
     return problems
 
 
+VOP_RESPONDER_PATH = "/v1/vop/payee-verifications"
+"""The Verification of Payee responder's paths (their own WAF rate limit per IP)."""
+
+
+def path_match_problems(match: dict[str, Any]) -> list[str]:
+    """A prefix match on the URI path must see the path as Envoy routes it (percent-decoded,
+    then normalised: no dot segments), or ``/v1/vop/payee-verifications/../../accounts/X``
+    (Envoy: ``/v1/accounts/X``) counts against the VoP limit instead of the general one."""
+    if attr(match, "positional_constraint") == "EXACTLY":
+        return []  # no other path equals it, dot segments or not
+    steps = sorted(
+        (int(attr(tt, "priority", 0)), str(attr(tt, "type")))
+        for tt in blocks(match, "text_transformation")
+    )
+    kinds = [kind for _, kind in steps]
+    if "NORMALIZE_PATH" not in kinds and "NORMALIZE_PATH_WIN" not in kinds:
+        return ["does not normalise the path (text_transformation NORMALIZE_PATH)"]
+    normalise = next(i for i, k in enumerate(kinds) if k.startswith("NORMALIZE_PATH"))
+    if "URL_DECODE" not in kinds[:normalise]:
+        return ["does not percent-decode the path before normalising it (URL_DECODE first)"]
+    return []
+
+
 def check_edge_and_connectivity(dirs: dict[str, Dir]) -> list[str]:
     problems = []
     edge = dirs.get("modules/edge")
@@ -496,18 +519,37 @@ def check_edge_and_connectivity(dirs: dict[str, Dir]) -> list[str]:
         for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
             if group not in managed:
                 problems.append(f"modules/edge: WAF lacks the managed rule group {group}")
-        vop_limited = [
-            rate
+        scopes = [
+            scope
             for acl in acls.values()
             for rule in blocks(acl, "rule")
             for st in blocks(rule, "statement")
             for rate in blocks(st, "rate_based_statement")
             for scope in blocks(rate, "scope_down_statement")
+        ]
+        vop_limited = [
+            match
+            for scope in scopes
             for match in blocks(scope, "byte_match_statement")
-            if attr(match, "search_string") == "/v1/vop/"
+            if attr(match, "search_string") == VOP_RESPONDER_PATH
         ]
         if not vop_limited:
-            problems.append("modules/edge: WAF has no rate-based rule scoped to /v1/vop/")
+            problems.append(
+                f"modules/edge: WAF has no rate-based rule scoped to {VOP_RESPONDER_PATH}"
+            )
+        negated = [
+            match
+            for scope in scopes
+            for ns in blocks(scope, "not_statement")
+            for st in blocks(ns, "statement")
+            for match in blocks(st, "byte_match_statement")
+        ]
+        problems += [
+            f"modules/edge: WAF match on {attr(match, 'search_string')} {problem}"
+            for match in vop_limited + negated
+            if str(attr(match, "search_string", "")).startswith("/v1/vop/")
+            for problem in path_match_problems(match)
+        ]
         if not dict(edge.of_type("aws_wafv2_web_acl_association")):
             problems.append("modules/edge: the WAF web ACL is not associated with the ALB")
         for name, body in edge.of_type("aws_lb_listener"):

@@ -1,6 +1,7 @@
 """deploy/envoy: both configs validated by a real envoy binary, and the loopback edge exercised.
 
-The loopback test runs envoy-test.yaml in front of a stub upstream on 127.0.0.1:18000 and proves
+The loopback test runs envoy-test.yaml in front of stub upstreams (the api on 127.0.0.1:18000, the
+vop role on 18001) and proves
 the edge half of issue 6's promise: a request without a token is refused, one with a valid token
 reaches the upstream. The same test against the real api (instead of the stub) needs the JWT
 verification of issue 5; see docs/operations.md.
@@ -29,6 +30,7 @@ PROD = ENVOY_DIR / "envoy.yaml"
 TEST = ENVOY_DIR / "envoy-test.yaml"
 EDGE_PORT = 18080
 UPSTREAM_PORT = 18000
+VOP_UPSTREAM_PORT = 18001
 ISSUER = "https://ledger.test/issuer"
 AUDIENCE = "backoffice-ledger"
 
@@ -250,9 +252,12 @@ def test_rbac_role_name_check_catches_a_drift(
 
 @dataclass
 class Upstream:
-    """Stub of the api role: records what reached it."""
+    """Stubs of the api and vop roles: record what reached them (``upstream``: which one)."""
 
     seen: list[dict[str, str]] = field(default_factory=list)
+
+    def paths(self, upstream: str | None = None) -> list[str]:
+        return [s["path"] for s in self.seen if upstream is None or s["upstream"] == upstream]
 
 
 def port_free(port: int) -> bool:
@@ -262,14 +267,20 @@ def port_free(port: int) -> bool:
 
 @pytest.fixture
 def edge(tools: Tools, keys: tuple[SigningKey, SigningKey], tmp_path: Path) -> Iterator[Upstream]:
-    for port in (EDGE_PORT, UPSTREAM_PORT):
+    for port in (EDGE_PORT, UPSTREAM_PORT, VOP_UPSTREAM_PORT):
         assert port_free(port), f"127.0.0.1:{port} is in use; the loopback edge test needs it"
     upstream = Upstream()
 
     class Handler(BaseHTTPRequestHandler):
+        name = "api"
+
         def _answer(self) -> None:
             upstream.seen.append(
-                {"path": self.path, "authorization": self.headers.get("Authorization", "")}
+                {
+                    "upstream": self.name,
+                    "path": self.path,
+                    "authorization": self.headers.get("Authorization", ""),
+                }
             )
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
@@ -285,9 +296,15 @@ def edge(tools: Tools, keys: tuple[SigningKey, SigningKey], tmp_path: Path) -> I
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", UPSTREAM_PORT), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    class VopHandler(Handler):
+        name = "vop"
+
+    servers = [
+        ThreadingHTTPServer(("127.0.0.1", UPSTREAM_PORT), Handler),
+        ThreadingHTTPServer(("127.0.0.1", VOP_UPSTREAM_PORT), VopHandler),
+    ]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     log = (tmp_path / "envoy.log").open("w")
     envoy = subprocess.Popen(
         [tools.path("envoy"), "-c", str(TEST), "--use-dynamic-base-id", "--log-level", "warn"],
@@ -310,8 +327,9 @@ def edge(tools: Tools, keys: tuple[SigningKey, SigningKey], tmp_path: Path) -> I
             envoy.kill()
             envoy.wait(timeout=10)
         log.close()
-        server.shutdown()
-        server.server_close()
+        for server in servers:
+            server.shutdown()
+            server.server_close()
 
 
 def call(path: str, token: str | None = None, method: str = "GET") -> int:
@@ -378,16 +396,33 @@ def test_edge_publishes_only_health_without_a_token(
 def test_edge_admits_only_vop_requesters_to_the_vop_route(
     edge: Upstream, keys: tuple[SigningKey, SigningKey]
 ) -> None:
-    """``/v1/vop/`` goes to the vop role, for the service role ``vop_requester`` (other PSPs)
-    and only with POST; that role reaches nothing else, and no other role reaches it."""
+    """The responder ``/v1/vop/payee-verifications`` goes to the vop role, for the service role
+    ``vop_requester`` (other PSPs) and only with POST; that role reaches nothing else, and no
+    other role reaches it."""
     psp = keys[0].token(roles=["vop_requester"], sub="service:bankfrpp")
     path = "/v1/vop/payee-verifications"
     assert call(path, psp, "POST") == 200
     assert call(f"{path}/bulk", psp, "POST") == 200
     assert call(path, psp) == 403  # GET
     assert call("/v1/transactions", psp) == 403
+    assert call("/v1/vop/checks", psp, "POST") == 403  # the requester side is not theirs
     assert call("/graphql", psp, "POST") == 403
     for role in ("channel", "admin", "operator"):
         assert call(path, keys[0].token(roles=[role]), "POST") == 403, role
     assert call(path, method="POST") == 401
-    assert [s["path"] for s in edge.seen] == [path, f"{path}/bulk"]
+    assert edge.paths("vop") == [path, f"{path}/bulk"]
+    assert edge.paths("api") == []
+
+
+def test_edge_sends_the_vop_requester_route_to_the_api(
+    edge: Upstream, keys: tuple[SigningKey, SigningKey]
+) -> None:
+    """``POST /v1/vop/checks`` (a channel asking another PSP about a payee) is the api role's:
+    a channel's token gets through to the api upstream, not to the vop role."""
+    channel = keys[0].token(roles=["channel"], sub="service:app")
+    assert call("/v1/vop/checks", channel, "POST") == 200
+    assert call("/v1/vop/checks", keys[0].token(roles=["vop_requester"]), "POST") == 403
+    assert call("/v1/vop/checks/../other", channel, "POST") == 403  # normalised: /v1/vop/other
+    assert call("/v1/vop/anything", channel, "POST") == 403  # nothing else of the vop role's
+    assert edge.paths("api") == ["/v1/vop/checks"]
+    assert edge.paths("vop") == []

@@ -254,6 +254,41 @@ def test_only_the_measured_roles_autoscale(all_roles_manifests: list[dict]) -> N
         assert pdb["spec"]["maxUnavailable"] == 1, name
 
 
+VOP_BASELINE_MIB = 133
+"""RSS of a bare ``ledger serve --role vop`` process (docs/capacity.md §6)."""
+VOP_BYTES_PER_CACHED_ACCOUNT = 650
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+def test_the_vop_memory_request_fits_its_directory_cache(all_roles_manifests: list[dict]) -> None:
+    """values.yaml's sizing rule: the memory request holds the bare process and the cache at
+    the HPA's memory target (request >= (baseline + size x ~650 B) / target)."""
+    from api.runtime.settings.vop import DEFAULT_CACHE_SIZE
+
+    (deployment,) = [
+        d for d in by_kind(all_roles_manifests, "Deployment").values() if role_of(d) == "vop"
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    size = int(env["LEDGER_VOP_DIRECTORY_CACHE_SIZE"])
+    assert size == DEFAULT_CACHE_SIZE  # the chart states the setting's default beside its memory
+    (hpa,) = [
+        h
+        for h in by_kind(all_roles_manifests, "HorizontalPodAutoscaler").values()
+        if role_of(h) == "vop"
+    ]
+    (memory,) = [m for m in hpa["spec"]["metrics"] if m["resource"]["name"] == "memory"]
+    target = memory["resource"]["target"]["averageUtilization"] / 100
+    needed = (VOP_BASELINE_MIB + size * VOP_BYTES_PER_CACHED_ACCOUNT / 2**20) / target
+    resources = container["resources"]
+    assert mebibytes(resources["requests"]["memory"]) >= needed
+    assert mebibytes(resources["limits"]["memory"]) >= mebibytes(resources["requests"]["memory"])
+
+
 def test_without_its_hpa_the_api_runs_a_fixed_count(tools: Tools, tmp_path: Path) -> None:
     proc = tools.helm_template(
         ALL_ROLES_VALUES,

@@ -72,11 +72,32 @@ resource "aws_vpc_security_group_ingress_rule" "ssh" {
 def test_promise_check_catches_a_missing_vop_rate_rule(tools: Tools, tree_copy: Path) -> None:
     edit(
         tree_copy / "modules" / "edge" / "main.tf",
-        '            search_string         = "/v1/vop/"\n            positional',
+        '            search_string         = "/v1/vop/payee-verifications"\n            positional',
         '            search_string         = "/v1/accounts/"\n            positional',
     )
     problems = check_promises(tree_copy, tools.path("hcl2tojson"))
-    assert "modules/edge: WAF has no rate-based rule scoped to /v1/vop/" in problems, problems
+    assert (
+        "modules/edge: WAF has no rate-based rule scoped to /v1/vop/payee-verifications" in problems
+    ), problems
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('type     = "NORMALIZE_PATH"', 'type     = "NONE"', "does not normalise the path"),
+        ('type     = "URL_DECODE"', 'type     = "NONE"', "does not percent-decode the path"),
+    ],
+    ids=["no-normalize", "no-decode"],
+)
+def test_promise_check_catches_a_vop_path_match_that_dot_segments_evade(
+    tools: Tools, tree_copy: Path, old: str, new: str, problem: str
+) -> None:
+    """``/v1/vop/payee-verifications/../../accounts/X`` is ``/v1/accounts/X`` to Envoy: the
+    WAF must not count it against the (300x larger) VoP per-IP limit."""
+    main = tree_copy / "modules" / "edge" / "main.tf"
+    main.write_text(main.read_text().replace(old, new))  # both VoP matches
+    problems = check_promises(tree_copy, tools.path("hcl2tojson"))
+    assert any(problem in p and "/v1/vop/payee-verifications" in p for p in problems), problems
 
 
 def test_promise_check_catches_inline_world_ingress_on_the_alb_other_than_443(

@@ -23,5 +23,20 @@ def test_vop_http_benchmark_prints_its_tables() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    for text in ("command", "checks/s", "p99 ms", "single", "bulk", "every check's event written"):
+    for text in (
+        "command",
+        "checks/s",
+        "p99 ms",
+        "single",
+        "bulk",
+        "every check's event written",
+        "compared with the events' originator ids: equal",
+        "cache hits/misses",
+        "target (issue #15",
+        "closed loop",
+    ):
         assert text in result.stdout, text
+    # The verdict on the target is printed, never the exit code (tiny sizes miss it anyway).
+    assert "PASS" in result.stdout or "FAIL" in result.stdout
+    # Every lookup counted, and the preloaded cache answered most of them from memory.
+    assert "hits" in result.stdout and "from memory" in result.stdout

@@ -84,6 +84,12 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
     checks["projections"] = projections
     checks["maxLag"] = container.settings.projections.ready_max_lag
     checks["quarantine"] = _quarantine_check(container)
+    vop = _vop_check(container)
+    if vop is not None:
+        checks["vop"] = vop
+        # The vop role exists for the responder; the api role keeps serving the rest.
+        if getattr(request.app.state, "vop_gates_readiness", False):
+            ready = ready and bool(vop["ready"])
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
@@ -104,6 +110,27 @@ def _quarantine_check(container: Container) -> dict[str, Any]:
     for (follower, context), count in sorted(counts.items()):
         followers.setdefault(follower, {})[context] = count
     return {"open": sum(counts.values()), "followers": followers}
+
+
+def _vop_check(container: Container) -> dict[str, Any] | None:
+    """The Verification of Payee parts of a process serving it (None: it does not): the group
+    commit writer alive (otherwise no check can be recorded, so none answered: the vop role is
+    unready without it) and the directory cache fresh (refreshed within its bound). A stale
+    cache is reported, never a reason to be unready: it answers from the read model, correct
+    but without the cache (docs/vop.md), and the refreshes of every pod slow down together
+    (a large import of accounts, a slow database), so gating on it would take every pod out
+    of service at once; the alert is ``ledger_vop_directory_cache_fresh``."""
+    if not container.has("vop"):
+        return None
+    # ``alive`` is GroupCommitter's (its writer thread); a committer without it counts as alive.
+    alive = bool(getattr(container.vop.committer, "alive", True))
+    check: dict[str, Any] = {"groupCommit": "alive" if alive else "stopped"}
+    cache = container.vop_cache
+    fresh = cache is None or cache.fresh
+    if cache is not None:
+        check["directoryCache"] = "fresh" if fresh else "stale"
+    check["ready"] = alive
+    return check
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)

@@ -154,7 +154,8 @@ class VopSettings(Section):
         "LEDGER_VOP_DIRECTORY_CACHE_SIZE",
         DEFAULT_CACHE_SIZE,
         "accounts the responder keeps in its in-process directory cache (least recently "
-        "used out first; about 1 KiB each); `0` turns the cache off",
+        "used out first; about 650 B each, docs/capacity.md §6 for the pod memory); `0` turns "
+        "the cache off",
     )
     directory_cache_preload: Annotated[bool, parsing.when_text(_flag)] = env(
         "LEDGER_VOP_DIRECTORY_CACHE_PRELOAD",

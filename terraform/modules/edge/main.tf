@@ -369,10 +369,11 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # Verification of Payee (/v1/vop/): other PSPs' systems ask thousands of checks from few
-  # addresses, so they have their own, higher per-IP limit (the ledger adds a token bucket per
-  # PSP, LEDGER_VOP_RATE_LIMIT_*, and Envoy admits only the vop_requester role); scanning for
-  # valid IBANs from one address still runs into it.
+  # Verification of Payee, responder (/v1/vop/payee-verifications): other PSPs' systems ask
+  # thousands of checks from few addresses, so they have their own, higher per-IP limit (the
+  # ledger adds a token bucket per PSP, LEDGER_VOP_RATE_LIMIT_*, and Envoy admits only the
+  # vop_requester role); scanning for valid IBANs from one address still runs into it. Our own
+  # channels' requester route (/v1/vop/checks) stays under the general limit.
   rule {
     name     = "rate-limit-vop-per-ip"
     priority = 90
@@ -388,16 +389,24 @@ resource "aws_wafv2_web_acl" "this" {
 
         scope_down_statement {
           byte_match_statement {
-            search_string         = "/v1/vop/"
+            search_string         = "/v1/vop/payee-verifications"
             positional_constraint = "STARTS_WITH"
 
             field_to_match {
               uri_path {}
             }
 
+            # The path as Envoy routes it: percent-decoded, then dot segments and
+            # duplicate slashes removed (/v1/vop/payee-verifications/../../accounts/X
+            # is /v1/accounts/X, not a VoP request).
             text_transformation {
               priority = 0
-              type     = "NONE"
+              type     = "URL_DECODE"
+            }
+
+            text_transformation {
+              priority = 1
+              type     = "NORMALIZE_PATH"
             }
           }
         }
@@ -411,7 +420,7 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # Everything but /v1/vop/ (which has its own rule above).
+  # Everything but the VoP responder (which has its own rule above).
   rule {
     name     = "rate-limit-per-ip"
     priority = 100
@@ -429,16 +438,24 @@ resource "aws_wafv2_web_acl" "this" {
           not_statement {
             statement {
               byte_match_statement {
-                search_string         = "/v1/vop/"
+                search_string         = "/v1/vop/payee-verifications"
                 positional_constraint = "STARTS_WITH"
 
                 field_to_match {
                   uri_path {}
                 }
 
+                # The path as Envoy routes it: percent-decoded, then dot segments and
+                # duplicate slashes removed (/v1/vop/payee-verifications/../../accounts/X
+                # is /v1/accounts/X, not a VoP request).
                 text_transformation {
                   priority = 0
-                  type     = "NONE"
+                  type     = "URL_DECODE"
+                }
+
+                text_transformation {
+                  priority = 1
+                  type     = "NORMALIZE_PATH"
                 }
               }
             }

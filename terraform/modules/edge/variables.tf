@@ -73,7 +73,7 @@ variable "rate_limit_per_ip" {
 
 variable "vop_rate_limit_per_ip" {
   type        = number
-  description = "WAF rate-based rule for Verification of Payee (/v1/vop/): requests per IP per 5-minute window before blocking (default 600,000: 2,000 requests/s from one PSP address)."
+  description = "WAF rate-based rule for the Verification of Payee responder (/v1/vop/payee-verifications): requests per IP per 5-minute window before blocking (default 600,000: 2,000 requests/s from one PSP address)."
   default     = 600000
 
   validation {
