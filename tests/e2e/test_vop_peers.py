@@ -32,12 +32,17 @@ def question() -> PeerQuestion:
     )
 
 
-def psps(base: str, transport: httpx.BaseTransport | None = None, **extra: object) -> HttpPayeePsps:
+def psps(
+    base: str,
+    transport: httpx.BaseTransport | None = None,
+    timeout_seconds: float = 5.0,  # generous: a loaded machine must not turn answers into NOAP
+    **extra: object,
+) -> HttpPayeePsps:
     return HttpPayeePsps(
         parse_routes(f"iban:NL={base}"),
         "LEDGDEFFXXX",
         token="t0ken",
-        timeout_seconds=0.5,
+        timeout_seconds=timeout_seconds,
         transport=transport,
         **extra,  # type: ignore[arg-type]
     )
@@ -160,7 +165,7 @@ def test_a_trickling_psp_is_cut_off_at_the_deadline(
     trickling: tuple[str, threading.Event],
 ) -> None:
     url, hung_up = trickling
-    peers = psps(url)
+    peers = psps(url, timeout_seconds=0.5)
     try:
         assert peers.ask(question()) is None
     finally:
