@@ -58,7 +58,9 @@ class Peer:
 
         app = create_app(self.container, principal_resolver=resolve)
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+            # no log_config, no log_level: uvicorn would otherwise reconfigure its loggers
+            # (levels, propagation) for the rest of the session (tests of the JSON logs)
+            uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
