@@ -69,13 +69,15 @@ def match_payee(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> MatchResult:
     """The VoP outcome for a payer's ``name`` and/or ``identifier`` against ``holder``."""
-    if identifier is not None and holder.kind is HolderKind.LEGAL:
+    if identifier is not None:
         held = [i for i in holder.identifiers if i.scheme is identifier.scheme]
-        if held:
+        if held and holder.kind is HolderKind.LEGAL:
             same = any(identifier.same_as(i) for i in held)
             outcome = Outcome.MATCH if same else Outcome.NO_MATCH
             return MatchResult(outcome, 100.0 if same else 0.0, Rule.IDENTIFIER)
         if not (name and name.strip()):
+            # a natural person holds no organisation identifier: the same answer as a
+            # company without one under that scheme, so the answer never tells the kinds apart
             return MatchResult(Outcome.NOT_APPLICABLE, 0.0, Rule.NO_IDENTIFIER_DATA)
     requested = normal_tokens(name or "", holder.kind)
     candidates = _candidates(holder)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from domain.vop.names import HolderKind, comparison_key
+from domain.vop.names import HolderKind, comparison_key, strip_legal_forms
 from domain.vop.outcomes import Outcome, Rule, Thresholds
 
 # An initial paired with a name starting with it ("J" / "John"): high, but the outcome is capped.
@@ -134,12 +134,32 @@ def _align(shorter: list[str], longer: list[str]) -> tuple[float, bool, bool]:
     return (total / weight if weight else 0.0), initials, equal
 
 
+ACRONYM_MIN_LETTERS = 3
+"""An acronym of two letters is one of 676 guesses: too cheap a way to learn a company's name."""
+
+
 def _acronym(left: list[str], right: list[str]) -> bool:
     for short, long in ((left, right), (right, left)):
-        sized = len(short) == 1 and len(long) >= 2 and len(short[0]) == len(long)
+        sized = len(short) == 1 and len(long) >= ACRONYM_MIN_LETTERS and len(short[0]) == len(long)
         if sized and sorted(short[0]) == sorted(word[0] for word in long):
             return True
     return False
+
+
+def _aligns(requested: list[str], held: list[str], kind: HolderKind) -> bool:
+    """Whether the token alignment may decide: a natural person needs two names on the shorter
+    side (a single name never identifies a person); a company one (``Philips`` /
+    ``Koninklijke Philips``: close, the payer is shown the name)."""
+    return min(len(requested), len(held)) >= (2 if kind is HolderKind.NATURAL else 1)
+
+
+def _more_asked(requested: list[str], held: list[str]) -> bool:
+    """Whether the payer named more than the account holds beyond one extra name (a middle
+    name the account lacks), or a legal form: "Anna Weber Escrow Services Ltd" and "Anna
+    Weber GmbH" are close to Anna Weber's account at most, never a match, since a match tells
+    the payer the account is the business they named."""
+    extra = len(requested) - len(held)
+    return extra > 1 or (extra > 0 and strip_legal_forms(requested) != requested)
 
 
 def compare(
@@ -157,12 +177,12 @@ def compare(
     whole = fuzz.token_sort_ratio(" ".join(left), " ".join(right), processor=None)
     found = [Comparison(classify(whole, thresholds), whole, Rule.SIMILARITY)]
     shorter, longer = sorted((left, right), key=len)
-    if len(shorter) >= (2 if kind is HolderKind.NATURAL else 1):
+    if _aligns(left, right, kind):
         score, initials, equal = _align(shorter, longer)
         missing = len(longer) > len(shorter)
         if not initials or equal:
             outcome = classify(score, thresholds)
-            if initials or (missing and kind is HolderKind.LEGAL):
+            if initials or (missing and kind is HolderKind.LEGAL) or _more_asked(left, right):
                 outcome = _capped(outcome)
             rule = Rule.INITIALS if initials else Rule.MISSING_NAME if missing else Rule.SIMILARITY
             found.append(Comparison(outcome, score, rule))

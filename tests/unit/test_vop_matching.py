@@ -155,6 +155,16 @@ def test_normalise_name(raw: str, kind: HolderKind, normalised: str):
     assert normalise_name(raw, kind) == normalised
 
 
+def test_an_identifier_alone_never_tells_a_person_from_a_company():
+    lei = OrganisationId(IdentifierScheme.LEI, "7LTWFZYICNSX8D621K86")
+    person = AccountHolder(HolderKind.NATURAL, "Hans Müller")
+    company = AccountHolder(HolderKind.LEGAL, "Müller Bau GmbH")
+    asked = [match_payee(holder, identifier=lei) for holder in (person, company)]
+    assert {(r.outcome, r.rule) for r in asked} == {
+        (Outcome.NOT_APPLICABLE, Rule.NO_IDENTIFIER_DATA)
+    }
+
+
 def test_a_connector_letter_written_as_an_initial_is_an_initial():
     emma = AccountHolder(HolderKind.NATURAL, "Emma Smith")
     assert match_payee(emma, "E. Smith").outcome is Outcome.CLOSE_MATCH

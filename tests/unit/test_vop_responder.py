@@ -43,7 +43,7 @@ AT = datetime(2026, 12, 7, 10, 15, tzinfo=UTC)
         (PERSON, VopEntry(PERSON.iban, "Jane Smith"), Outcome.MATCH, None, None),
         (PERSON, VopEntry(PERSON.iban, "J. Smith"), Outcome.CLOSE_MATCH, None, "John Smith"),
         (PERSON, VopEntry(PERSON.iban, "Peter Miller"), Outcome.NO_MATCH, None, None),
-        (PERSON, VopEntry(PERSON.iban, None, ("LEI", LEI)), Outcome.NOT_APPLICABLE, "N", None),
+        (PERSON, VopEntry(PERSON.iban, None, ("LEI", LEI)), Outcome.NOT_APPLICABLE, "I", None),
         (COMPANY, VopEntry(COMPANY.iban, None, ("LEI", LEI)), Outcome.MATCH, None, None),
         (COMPANY, VopEntry(COMPANY.iban, None, ("VAT", "DE1")), Outcome.NOT_APPLICABLE, "I", None),
         (COMPANY, VopEntry(COMPANY.iban, "Mueller Bau AG"), Outcome.MATCH, None, None),
