@@ -19,6 +19,7 @@ from api.graphql.context import LedgerContext
 from api.graphql.errors import bad_input, checked, in_thread
 from api.security import Permission
 from application.errors import InvalidCommand
+from application.vop.requests import head_office
 from domain.errors import DomainError
 from domain.iban import Iban
 from projections.vop.checks import VopCheckFilter, VopCheckQueries, VopCheckView
@@ -136,7 +137,8 @@ def _filter(given: VopCheckFilterInput | None) -> VopCheckFilter:
         raise bad_input("filter.from is after filter.to")
     requester = given.requester.strip() if given.requester else None
     if requester and _BIC.fullmatch(requester.upper()):
-        requester = requester.upper()  # a BIC; a principal (service:mobile) is kept as it is
+        # a BIC, as recorded (head office form); a principal (service:mobile) is kept as it is
+        requester = head_office(requester.upper())
     return VopCheckFilter(
         iban=iban,
         requester=requester or None,

@@ -11,6 +11,7 @@ identification with its scheme (``VAT``, ``NATIONAL``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -26,6 +27,7 @@ MAX_IDENTIFIER = 35  # Max35Text
 _BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 _LEI = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
 OTHER_SCHEMES = ("VAT", "NATIONAL")
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of some scripts' spelling
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,12 @@ def check_bic(raw: str, field: str) -> tuple[str | None, str | None]:
     return value, None
 
 
+def head_office(bic: str) -> str:
+    """An 8-character BIC as its 11-character head-office form (``BANKFRPP`` ->
+    ``BANKFRPPXXX``): one PSP is one requester, its checks one record, however it writes it."""
+    return bic + "XXX" if len(bic) == 8 else bic
+
+
 def _name(raw: str | None, field: str, problems: list[str]) -> str | None:
     if raw is None:
         return None
@@ -58,6 +66,9 @@ def _name(raw: str | None, field: str, problems: list[str]) -> str | None:
         problems.append(f"{field}: at most {MAX_NAME} characters")
     elif (problem := text_problem(raw)) is not None:
         problems.append(f"{field}: {problem}")
+    elif any(unicodedata.category(ch) == "Cf" and ch not in _JOINERS for ch in name):
+        # bidi overrides and invisible characters would be stored and shown to compliance
+        problems.append(f"{field}: invisible formatting characters (bidi, zero-width) refused")
     else:
         return name
     return None
@@ -114,6 +125,7 @@ def parse_request(
     entries: list[EntryFields],
     *,
     max_entries: int = 1,
+    party_agent_bic: str | None = None,
 ) -> VopRequest:
     """The whole request, or :class:`InvalidCommand` naming every wrong field."""
     problems: list[str] = []
@@ -135,6 +147,11 @@ def parse_request(
     bic, problem = check_bic(requester_bic, "requestingAgent.financialInstitutionId.bicfi")
     if problem is not None:
         problems.append(problem)
+    bic = head_office(bic) if bic is not None else None
+    if party_agent_bic is not None:  # the payee's PSP (us) as named: checked, not used
+        _, problem = check_bic(party_agent_bic, "partyAgent.financialInstitutionId.bicfi")
+        if problem is not None:
+            problems.append(problem)
     if not entries:
         problems.append("entries: at least one")
     elif len(entries) > max_entries:

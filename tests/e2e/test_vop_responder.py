@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,6 +64,7 @@ def ask(
     *,
     lei: str | None = None,
     request_id: str | None = None,
+    bic: str = BIC,
 ) -> Any:
     party: dict[str, Any] = {}
     if name is not None:
@@ -79,7 +81,7 @@ def ask(
             "party": party,
             "partyAccount": {"iban": account},
             "partyAgent": {"financialInstitutionId": {"bicfi": "COBADEFFXXX"}},
-            "requestingAgent": {"financialInstitutionId": {"bicfi": BIC}},
+            "requestingAgent": {"financialInstitutionId": {"bicfi": bic}},
         },
     )
 
@@ -150,6 +152,19 @@ def test_a_repeated_request_id_is_answered_as_recorded(
     assert len(list(container.vop.recorder.select_notifications(start=1, limit=10))) == 1
 
 
+def test_a_psp_is_one_requester_whether_its_bic_has_8_or_11_characters(
+    container: Container, accounts: dict[str, str]
+) -> None:
+    request_id = str(uuid.uuid4())
+    with client_as(container, PSP) as psp:
+        short = ask(
+            psp, accounts["person"], "Laura Mustermann", request_id=request_id, bic="BANKFRPP"
+        )
+        long = ask(psp, accounts["person"], "Laura Mustermann", request_id=request_id, bic=BIC)
+    assert short.json()["vopCheckId"] == long.json()["vopCheckId"]
+    assert container.vop.get_check(UUID(short.json()["vopCheckId"])).requester == BIC
+
+
 def test_bulk_requests_are_answered_per_entry(
     container: Container, accounts: dict[str, str]
 ) -> None:
@@ -199,6 +214,9 @@ def test_bulk_requests_are_answered_per_entry(
         ({"name": None}, "party: give a name or an organisation identifier"),
         ({"lei": "123"}, "party.identification.organisationId.lei"),
         ({"bic": "BANK"}, "requestingAgent.financialInstitutionId.bicfi: not a BIC"),
+        ({"party_agent": "!!"}, "partyAgent.financialInstitutionId.bicfi: not a BIC"),
+        ({"name": "Laura \u202eMustermann"}, "party.name: invisible formatting characters"),
+        ({"name": "Laura\u200bMustermann"}, "party.name: invisible formatting characters"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(
@@ -217,6 +235,8 @@ def test_bad_input_is_422_naming_the_field(
         "partyAccount": {"iban": change.get("iban", iban("DE"))},
         "requestingAgent": {"financialInstitutionId": {"bicfi": change.get("bic", BIC)}},
     }
+    if "party_agent" in change:
+        body["partyAgent"] = {"financialInstitutionId": {"bicfi": change["party_agent"]}}
     with client_as(container, PSP) as psp:
         response = psp.post("/v1/vop/payee-verifications", headers=headers, json=body)
     assert response.status_code == 422, response.text

@@ -198,6 +198,10 @@ class BulkVerificationOut(CamelModel):
     results: list[BulkResultOut]
 
 
+def _bic_of(agent: AgentIn | None) -> str | None:
+    return agent.financial_institution_id.bicfi if agent is not None else None
+
+
 def _fields(entry: EntryIn, prefix: str = "") -> EntryFields:
     org = entry.party.identification.organisation_id if entry.party.identification else None
     other = org.other if org is not None else None
@@ -293,7 +297,13 @@ async def verify_payee(
     bic = body.requesting_agent.financial_institution_id.bicfi
     parsed, (answer,) = await _answer(
         container,
-        lambda: parse_request(request_id, requested_at, bic, [_fields(body)]),
+        lambda: parse_request(
+            request_id,
+            requested_at,
+            bic,
+            [_fields(body)],
+            party_agent_bic=_bic_of(body.party_agent),
+        ),
         causation(request, principal),
     )
     _observe(metrics, [answer])
@@ -330,6 +340,7 @@ async def verify_payees(
             bic,
             [_fields(entry, f"entries[{n}].") for n, entry in enumerate(body.entries)],
             max_entries=max_entries,
+            party_agent_bic=_bic_of(body.party_agent),
         ),
         causation(request, principal),
     )
