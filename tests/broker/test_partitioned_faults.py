@@ -39,9 +39,16 @@ def test_a_replica_killed_while_it_owns_partitions_loses_nothing_and_doubles_not
     cluster.preload()
     first, second = cluster.start(), cluster.start()
     wait_for(lambda: cluster.partitions_of(first) and cluster.partitions_of(second), 60, "a split")
-    victim = cluster.partitions_of(second)
     survivor, killed = cluster.member_of(first), cluster.member_of(second)
     wait_for(lambda: cluster.decided() >= MESSAGES // 4, 120, "a quarter booked")
+    # killed while it owns partitions it has written (on a loaded machine the first replica
+    # can book a quarter before the second writes at all)
+    wait_for(
+        lambda: any(killed in cluster.writers().get(p, ()) for p in cluster.partitions_of(second)),
+        120,
+        "the replica writing its partitions",
+    )
+    victim = cluster.partitions_of(second)
 
     cluster.kill(second)
 
