@@ -23,7 +23,6 @@ failed or a process did not become ready.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import statistics
 import sys
@@ -43,8 +42,8 @@ from benchmarks.__main__ import render_machine
 from benchmarks.api_load import LoadFigures, drive
 from benchmarks.arguments import counts, ledger_setting
 from benchmarks.auth import percentile
-from benchmarks.environment import fresh_store, load_average
-from benchmarks.scale_out.processes import ROOT, RoleProcess, migrate
+from benchmarks.environment import command_env, fresh_store, load_average
+from benchmarks.scale_out.processes import RoleProcess, migrate
 from benchmarks.workload import customer_ibans, open_and_fund, transfers
 from domain.causation import Causation, caused_by
 
@@ -80,22 +79,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+LIMITS_OFF = {
+    # One principal makes every request: its per-process limits (rate, GraphQL executions
+    # at once) would be measured instead of the process.
+    "LEDGER_RATE_LIMIT_PER_SECOND": "0",
+    "LEDGER_GRAPHQL_MAX_CONCURRENT": "1000",
+}
+
+
 def ledger_env(database: DatabaseConfig, extra: list[tuple[str, str]]) -> dict[str, str]:
     """The environment of a ``ledger`` command on ``database`` (no ``LEDGER_*`` of ours)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
-    env.update(
-        LEDGER_DATA_DIR=str(database.data_dir),
-        LEDGER_DATABASE_URL=str(database.url),
-        LEDGER_DATABASE_SCHEMA=str(database.schema),
-        LEDGER_LOG_LEVEL="WARNING",
-        # One principal makes every request: its per-process limits (rate, GraphQL executions
-        # at once) would be measured instead of the process.
-        LEDGER_RATE_LIMIT_PER_SECOND="0",
-        LEDGER_GRAPHQL_MAX_CONCURRENT="1000",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update(dict(extra))
-    return env
+    return command_env(database, LIMITS_OFF, extra)
 
 
 def seed(env: dict[str, str], accounts: int, transactions: int) -> tuple[str, list[str]]:

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,3 +109,23 @@ def load_average() -> str:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def command_env(
+    database: DatabaseConfig, limits: Mapping[str, str], extra: Iterable[tuple[str, str]]
+) -> dict[str, str]:
+    """The environment of a ``ledger`` command on ``database``: none of the caller's
+    ``LEDGER_*``, warnings-only logs, this checkout importable, then the benchmark's
+    ``limits`` (what it turns off so the process is measured, not a limit) and the operator's
+    ``--set`` ``extra``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
+    env.update(
+        LEDGER_DATA_DIR=str(database.data_dir),
+        LEDGER_DATABASE_URL=str(database.url),
+        LEDGER_DATABASE_SCHEMA=str(database.schema),
+        LEDGER_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    env.update(limits)
+    env.update(dict(extra))
+    return env

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shlex
 import sys
@@ -65,8 +64,8 @@ from api.security import local_issuer
 from benchmarks.__main__ import render_machine
 from benchmarks.arguments import counts, ledger_setting
 from benchmarks.auth import percentile
-from benchmarks.environment import fresh_store, load_average
-from benchmarks.scale_out.processes import ROOT, RoleProcess, migrate
+from benchmarks.environment import command_env, fresh_store, load_average
+from benchmarks.scale_out.processes import RoleProcess, migrate
 from benchmarks.vop_load import Requests, Window, drive
 from projections.vop.directory import rm_vop_directory
 
@@ -294,21 +293,16 @@ def bulk_bodies(directory: list[tuple[str, str, str]], size: int, count: int = 4
     ]
 
 
+LIMITS_OFF = {
+    # One PSP makes every request: its limits would be measured instead of the process.
+    "LEDGER_RATE_LIMIT_PER_SECOND": "0",
+    "LEDGER_VOP_RATE_LIMIT_PER_SECOND": "0",
+}
+
+
 def ledger_env(database: DatabaseConfig, extra: list[tuple[str, str]]) -> dict[str, str]:
     """The environment of a ``ledger`` command on ``database`` (no ``LEDGER_*`` of ours)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
-    env.update(
-        LEDGER_DATA_DIR=str(database.data_dir),
-        LEDGER_DATABASE_URL=str(database.url),
-        LEDGER_DATABASE_SCHEMA=str(database.schema),
-        LEDGER_LOG_LEVEL="WARNING",
-        # One PSP makes every request: its limits would be measured instead of the process.
-        LEDGER_RATE_LIMIT_PER_SECOND="0",
-        LEDGER_VOP_RATE_LIMIT_PER_SECOND="0",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update(dict(extra))
-    return env
+    return command_env(database, LIMITS_OFF, extra)
 
 
 def start_processes(count: int, env: dict[str, str], log_dir: Path) -> list[RoleProcess]:
