@@ -32,9 +32,10 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.fraud.artifacts import ArtifactStore
+from adapters.fraud.dataset import payment_of, read_records
 from adapters.fraud.scoring import LightGBMModel
 from adapters.fraud.simulator import simulate
-from adapters.fraud.training import payment_of, read_records, train
+from adapters.fraud.training import train
 from application.fraud.screening import ModelScreening, ModelSelector
 from application.ledger.screening import AmountLimits, RulesScreening
 from application.ports import ScreeningRequest

@@ -88,6 +88,20 @@ def _training() -> ModuleType:
     return training
 
 
+def _evaluation() -> ModuleType:
+    """adapters.fraud.evaluation, imported on use (LightGBM, scikit-learn, matplotlib)."""
+    from adapters.fraud import evaluation
+
+    return evaluation
+
+
+def _datasets() -> ModuleType:
+    """adapters.fraud.dataset, imported on use (NumPy)."""
+    from adapters.fraud import dataset
+
+    return dataset
+
+
 def model_dir(settings: Settings) -> Path:
     return settings.data_dir / "models"
 
@@ -140,7 +154,7 @@ def _store_dataset(settings: Settings) -> Any:
             if len(page) < 5000:
                 break
             position = page[-1][0]
-        return _training().dataset_from_log(events, labels, "ledger event log + analyst labels")
+        return _datasets().dataset_from_log(events, labels, "ledger event log + analyst labels")
     finally:
         container.close()
 
@@ -159,9 +173,10 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     # The configured thresholds (LEDGER_FRAUD_REVIEW_SCORE / _DECLINE_SCORE) unless given.
     review = args.review if args.review is not None else float(settings.fraud.review_score)
     decline = args.decline if args.decline is not None else float(settings.fraud.decline_score)
-    training = _training()
-    report = training.evaluate(args.data, store.load(version), out, review=review, decline=decline)
-    print(training.table(report))
+    evaluation = _evaluation()
+    artifact = store.load(version)
+    report = evaluation.evaluate(args.data, artifact, out, review=review, decline=decline)
+    print(evaluation.table(report))
     print(f"report: {out / 'evaluation.json'}")
     print(f"curves: {report['plots']['roc']}  {report['plots']['pr']}")
     return EXIT_OK
