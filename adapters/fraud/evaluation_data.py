@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from adapters.fraud.dataset import Dataset, payment_of
+from adapters.fraud.records import external_id_in
 from domain.fraud.features import FEATURES, FeatureState
 
 DIRECTIONS = ("incoming", "outgoing")
@@ -103,7 +104,7 @@ def _checked(path: Path, number: int, line: str) -> Record:
     try:
         raw = json.loads(line)
     except ValueError as error:
-        raise DatasetError(path, number, None, f"not JSON: {error}") from None
+        raise DatasetError(path, number, external_id_in(line), f"not JSON: {error}") from None
     message = raw.get("message") if isinstance(raw, dict) else None
     if not isinstance(message, dict):
         raise DatasetError(path, number, None, "message: required object")

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adapters.fraud.records import external_id_in
 from api.runtime.bootstrap import Container
 from application.errors import AlreadyExists, ApplicationError
 from application.ledger.commands import OpenAccount, PaymentInstruction, SubmissionResult
@@ -167,7 +168,7 @@ def parse_entry(number: int, line: str) -> Entry | BadRecord:
     try:
         record = json.loads(line)
     except ValueError as error:
-        return BadRecord(number, None, f"not JSON: {error}")
+        return BadRecord(number, external_id_in(line), f"not JSON: {error}")
     if not isinstance(record, dict):
         return BadRecord(number, None, "record: must be a JSON object")
     message = record.get("message")
