@@ -67,8 +67,10 @@ def evaluate(
     the model and the rules baseline; write tables and curves."""
     chosen = evaluation_set(data, warm)
     dataset = chosen.dataset
-    if dataset.rows == 0:
-        raise ValueError(f"{data}: no outgoing payment to evaluate")
+    if len(set(dataset.y.tolist())) < 2:
+        raise ValueError(
+            f"{data}: the {dataset.rows} outgoing payments need both fraud and legitimate ones"
+        )
     booster = lgb.Booster(model_str=artifact.model_text)
     scores = np.asarray(booster.predict(dataset.x))
     rules = np.asarray([rules_score(r, a) for r, a in zip(dataset.x, dataset.amounts, strict=True)])

@@ -123,3 +123,14 @@ def test_an_unknown_direction_is_refused(tmp_path):
     data = write(tmp_path / "d", [record(0, direction="sideways")], [ALICE])
     with pytest.raises(DatasetError, match="direction"):
         read_checked(data)
+
+
+def test_an_evaluation_without_both_classes_among_outgoing_payments_is_refused(tmp_path):
+    from adapters.fraud.artifacts import Artifact
+    from adapters.fraud.evaluation import evaluate
+
+    fraud_incoming = record(1, debtor=OUTSIDER, creditor=ALICE, label=1)
+    data = write(tmp_path / "d", [record(0), fraud_incoming], [ALICE])
+    with pytest.raises(ValueError, match="both fraud and legitimate"):
+        evaluate(data, Artifact("v", "", {}), tmp_path / "out", review=0.5, decline=0.9)
+    assert not (tmp_path / "out").exists()
