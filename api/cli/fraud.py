@@ -4,8 +4,8 @@
 
     ledger fraud simulate --seed N --out DIR [--customers N] [--days N]
     ledger fraud train --data DIR | --from-store
-    ledger fraud evaluate --data DIR [--model VERSION] [--out DIR]
-    ledger fraud book --data DIR [--limit N]
+    ledger fraud evaluate --data DIR [--model VERSION|newest] [--warm DIR] [--out DIR]
+    ledger fraud book --data DIR [--limit N]          (both in api/cli/fraud_evaluate.py)
     ledger fraud models
     ledger fraud promote VERSION --reason TEXT
     ledger fraud rollback --reason TEXT
@@ -27,10 +27,10 @@ from typing import Any
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.simulator import simulate
-from api.cli.common import EXIT_FAILED, EXIT_OK, cli_causation
+from api.cli import fraud_evaluate
+from api.cli.common import EXIT_OK, cli_causation
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
-from api.seed.fraud_book import book
 from application.fraud.features import ledger_feed
 from domain.causation import caused_by
 
@@ -57,21 +57,7 @@ def add_parser(commands: Any) -> None:
         help="the ledger's own event log, labelled by the analysts' decided fraud cases",
     )
     train.add_argument("--rounds", type=int, default=300, help="maximum boosting rounds (300)")
-    evaluate = sub.add_parser("evaluate", help="evaluate a model on data of another seed")
-    evaluate.add_argument("--data", type=Path, required=True, help="directory from simulate")
-    evaluate.add_argument("--model", help="model version or prefix (default: the newest)")
-    evaluate.add_argument("--out", type=Path, help="report directory (default DATA/evaluation)")
-    evaluate.add_argument(
-        "--review", type=float, help="REVIEW threshold (default LEDGER_FRAUD_REVIEW_SCORE)"
-    )
-    evaluate.add_argument(
-        "--decline", type=float, help="DECLINE threshold (default LEDGER_FRAUD_DECLINE_SCORE)"
-    )
-    booking = sub.add_parser(
-        "book", help="book simulated payments through the ledger (screened, cases opened)"
-    )
-    booking.add_argument("--data", type=Path, required=True, help="directory from simulate")
-    booking.add_argument("--limit", type=int, help="book at most this many payments")
+    fraud_evaluate.add_parsers(sub)  # evaluate, book
     sub.add_parser("models", help="list model artifacts and the registry's state")
     promote = sub.add_parser("promote", help="make a registered model score payments")
     promote.add_argument("version", help="model version (or a unique prefix)")
@@ -86,13 +72,6 @@ def _training() -> ModuleType:
     from adapters.fraud import training
 
     return training
-
-
-def _evaluation() -> ModuleType:
-    """adapters.fraud.evaluation, imported on use (LightGBM, scikit-learn, matplotlib)."""
-    from adapters.fraud import evaluation
-
-    return evaluation
 
 
 def _datasets() -> ModuleType:
@@ -110,8 +89,8 @@ def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
     handlers = {
         "simulate": _simulate,
         "train": _train,
-        "evaluate": _evaluate,
-        "book": _book,
+        "evaluate": fraud_evaluate.cmd_evaluate,
+        "book": fraud_evaluate.cmd_book,
         "models": _models,
         "promote": _promote,
         "rollback": _rollback,
@@ -159,29 +138,6 @@ def _store_dataset(settings: Settings) -> Any:
         container.close()
 
 
-def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    store = ArtifactStore(model_dir(settings))
-    if args.model:
-        version = store.resolve(args.model)
-    else:
-        metas = store.metas()
-        if not metas:
-            print("ledger: no trained model; run `ledger fraud train` first")
-            return EXIT_FAILED
-        version = str(metas[-1]["version"])
-    out = args.out or args.data / "evaluation"
-    # The configured thresholds (LEDGER_FRAUD_REVIEW_SCORE / _DECLINE_SCORE) unless given.
-    review = args.review if args.review is not None else float(settings.fraud.review_score)
-    decline = args.decline if args.decline is not None else float(settings.fraud.decline_score)
-    evaluation = _evaluation()
-    artifact = store.load(version)
-    report = evaluation.evaluate(args.data, artifact, out, review=review, decline=decline)
-    print(evaluation.table(report))
-    print(f"report: {out / 'evaluation.json'}")
-    print(f"curves: {report['plots']['roc']}  {report['plots']['pr']}")
-    return EXIT_OK
-
-
 @contextmanager
 def _fraud(settings: Settings) -> Iterator[Any]:
     """The fraud application, with the CLI user as the actor of every event."""
@@ -191,21 +147,6 @@ def _fraud(settings: Settings) -> Iterator[Any]:
             yield container.fraud
     finally:
         container.close()
-
-
-def _book(args: argparse.Namespace, settings: Settings) -> int:
-    container = bootstrap(settings)
-    try:
-        container.warm_up()
-        outcome = book(container, args.data, args.limit)
-        container.projector.catch_up()
-    finally:
-        container.close()
-    statuses = ("POSTED", "HELD", "REJECTED")
-    print(f"{'typology':18}" + "".join(f"{s:>10}" for s in statuses))
-    for typology, counts in sorted(outcome.items()):
-        print(f"{typology:18}" + "".join(f"{counts.get(s, 0):>10}" for s in statuses))
-    return EXIT_OK
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
