@@ -5,14 +5,18 @@ is an event of the audit trail."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.fraud.artifacts import ArtifactStore
+from api.cli.main import main
 from api.runtime.bootstrap import Container
 from api.security import Principal
-from tests.builders import iban
+from domain.causation import Causation, caused_by
+from domain.fraud.claims import ClaimFacts
 from tests.e2e.conftest import client_as, fund, gql, gql_errors, open_account, pay, project
 
 MOBILE = Principal("service:mobile-app", frozenset({"channel"}), "service", frozenset({"MOBILE"}))
@@ -133,7 +137,8 @@ def test_analysts_record_list_and_resolve_claims_over_graphql(container, payment
         assert filed["status"] == "FILED"
         assert filed["channel"] == "BACKOFFICE"
         assert gql(analyst, REPORT, variables)["reportFraudClaim"]["id"] == filed["id"]
-        errors = gql_errors(analyst, REPORT, {**variables, "tx": payments["incoming"], "ref": "P-8"})
+        incoming = {**variables, "tx": payments["incoming"], "ref": "P-8"}
+        errors = gql_errors(analyst, REPORT, incoming)
         assert "transactionId" in errors[0]["message"]
         assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
         project(container)
@@ -165,3 +170,57 @@ def test_analysts_record_list_and_resolve_claims_over_graphql(container, payment
     kinds = [(e["node"]["eventType"], e["node"]["actor"]) for e in trail]
     assert ("FraudClaim.Filed", "user:anna") in kinds
     assert ("FraudClaim.Resolved", "user:anna") in kinds
+
+
+def test_claims_label_the_next_training_and_unreviewed_payments_are_counted(
+    client, container, clock, env, capsys
+):
+    """A standing claim is fraud, a withdrawn one is not; the payments nobody labelled are
+    counted and treated as the option says; the validation is the last period."""
+    account = open_account(client)
+    fund(client, account, "5000.00")
+    paid = []
+    for i in range(8):
+        clock.advance(3600)
+        paid.append(pay(client, debtor=account, amount=f"{20 + i}.00")["transactionId"])
+    assert main(["fraud", "train", "--from-store"], env) == 1  # no labels: one class only
+    assert "both fraud and legitimate" in capsys.readouterr().err
+    claims = container.fraud_claims
+    with caused_by(Causation("service:mobile-app", "corr-claim", "REST")):
+        kinds = ("CHARGEBACK", "SCAM_REPORT", "CLAIM")
+        for n, (tx_id, kind) in enumerate(zip(paid[:3], kinds, strict=True)):
+            facts = ClaimFacts.of(
+                transaction_id=tx_id,
+                kind=kind,
+                channel="MOBILE",
+                reference=f"C-{n}",
+                reported_at=clock(),
+                statement="",
+            )
+            filed = claims.file(facts)
+        claims.withdraw(filed.claim.id, "found the card in a drawer")
+    store = ArtifactStore(Path(env["LEDGER_DATA_DIR"]) / "models")
+
+    assert main(["fraud", "train", "--from-store", "--rounds", "5"], env) == 0
+    out = capsys.readouterr().out
+    assert "6 unreviewed, treated as legitimate" in out, out
+    (meta,) = store.metas()
+    assert meta["data"]["rows"] == 9  # the funding payment and eight payments
+    assert meta["data"]["positives"] == 2
+    assert meta["data"]["labels"]["rows_by_label_source"] == {
+        "claim": 2,
+        "claim_withdrawn": 1,
+        "unreviewed": 6,
+    }
+    split = meta["split"]
+    assert (split["train_rows"], split["validation_rows"]) == (7, 2)
+    # the validation is the last period: the last two payments by recording time
+    views = [container.queries.transaction(tx_id) for tx_id in paid[-2:]]
+    assert split["validation_from"] == min(v.received_at for v in views if v).isoformat()
+
+    assert (
+        main(["fraud", "train", "--from-store", "--unreviewed", "drop", "--rounds", "5"], env) == 0
+    )
+    assert "6 unreviewed, treated as dropped" in capsys.readouterr().out
+    dropped = [m for m in store.metas() if m["version"] != meta["version"]]
+    assert [(m["data"]["rows"], m["data"]["positives"]) for m in dropped] == [(3, 2)]
