@@ -5,6 +5,9 @@ is an event of the audit trail."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from api.cli.main import main
 from api.runtime.bootstrap import Container
 from api.security import Principal
 from domain.causation import Causation, caused_by
-from domain.fraud.claims import ClaimFacts
+from domain.fraud.claims import ClaimFacts, ClaimLabel
 from tests.e2e.conftest import client_as, fund, gql, gql_errors, open_account, pay, project
 
 MOBILE = Principal("service:mobile-app", frozenset({"channel"}), "service", frozenset({"MOBILE"}))
@@ -224,3 +227,27 @@ def test_claims_label_the_next_training_and_unreviewed_payments_are_counted(
     assert "6 unreviewed, treated as dropped" in capsys.readouterr().out
     dropped = [m for m in store.metas() if m["version"] != meta["version"]]
     assert [(m["data"]["rows"], m["data"]["positives"]) for m in dropped] == [(3, 2)]
+
+
+def test_concurrent_retries_of_one_claim_record_it_once(container, payments):
+    """A channel's retries racing each other: one files, the others meet the recorded claim."""
+    facts = ClaimFacts.of(
+        transaction_id=payments["posted"],
+        kind="CHARGEBACK",
+        channel="MOBILE",
+        reference="CB-RACE",
+        reported_at=datetime(2026, 12, 3, tzinfo=UTC),
+        statement="",
+    )
+    start = threading.Barrier(4)
+
+    def file() -> bool:
+        start.wait(timeout=10)
+        with caused_by(Causation("service:mobile-app", "corr-race", "REST")):
+            return container.fraud_claims.file(facts).duplicate
+
+    with ThreadPoolExecutor(4) as pool:
+        duplicates = sorted(pool.map(lambda _: file(), range(4)))
+    assert duplicates == [False, True, True, True]
+    project(container)
+    assert container.fraud_queries.claims.labels() == [ClaimLabel(payments["posted"], True)]
