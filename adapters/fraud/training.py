@@ -37,11 +37,13 @@ EARLY_STOPPING = 40
 
 
 def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -> Artifact:
-    """Train on ``data`` (time split: the last fifth validates) and save the artifact."""
-    dataset = data if isinstance(data, Dataset) else build_dataset(data)
+    """Train on ``data`` and save the artifact. Time split: rows sorted by time (the ledger's
+    recording time), the last period (a fifth of the rows) validates; its first instant is
+    recorded in the meta (``split``)."""
+    dataset = (data if isinstance(data, Dataset) else build_dataset(data)).in_time_order()
     if len(set(dataset.y.tolist())) < 2:
         raise ValueError(f"{dataset.source}: the labels need both fraud and legitimate payments")
-    cut = int(dataset.rows * 0.8)
+    cut, split_at = dataset.time_split(0.8)
     names = list(FEATURES)
     train_set = lgb.Dataset(dataset.x[:cut], dataset.y[:cut], feature_name=names)
     valid_set = lgb.Dataset(dataset.x[cut:], dataset.y[cut:], reference=train_set)
@@ -66,6 +68,14 @@ def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -
             "positives": int(dataset.y.sum()),
             "from": min(dataset.times).isoformat(),
             "to": max(dataset.times).isoformat(),
+            **({"labels": dataset.labelling} if dataset.labelling else {}),
+        },
+        "split": {
+            "by": "time",
+            "validation_from": split_at.isoformat() if split_at is not None else None,
+            "train_rows": cut,
+            "validation_rows": dataset.rows - cut,
+            "validation_positives": int(dataset.y[cut:].sum()),
         },
         "params": PARAMS,
         "rounds": best,

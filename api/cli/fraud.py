@@ -3,7 +3,7 @@
 ::
 
     ledger fraud simulate --seed N --out DIR [--customers N] [--days N]
-    ledger fraud train --data DIR | --from-store
+    ledger fraud train --data DIR | --from-store [--unreviewed legit|drop]
     ledger fraud evaluate --data DIR [--model VERSION|newest] [--warm DIR] [--out DIR]
     ledger fraud book --data DIR [--limit N]          (both in api/cli/fraud_evaluate.py)
     ledger fraud models
@@ -33,6 +33,7 @@ from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
 from application.fraud.features import ledger_feed
 from domain.causation import caused_by
+from domain.fraud.claims import merge_labels
 
 
 def add_parser(commands: Any) -> None:
@@ -54,7 +55,16 @@ def add_parser(commands: Any) -> None:
     source.add_argument(
         "--from-store",
         action="store_true",
-        help="the ledger's own event log, labelled by the analysts' decided fraud cases",
+        help="the ledger's own event log, labelled by the analysts' decided fraud cases and "
+        "the customers' fraud claims, scam reports and chargebacks",
+    )
+    train.add_argument(
+        "--unreviewed",
+        choices=("legit", "drop"),
+        default="legit",
+        help="--from-store: payments nobody labelled (no verdict, no claim) count as "
+        "legitimate (legit, the default) or are left out (drop); the output and the "
+        "artifact's meta say how many there were",
     )
     train.add_argument("--rounds", type=int, default=300, help="maximum boosting rounds (300)")
     fraud_evaluate.add_parsers(sub)  # evaluate, book
@@ -107,23 +117,40 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     data: Any = args.data
     if args.from_store:
-        data = _store_dataset(settings)
+        data = _store_dataset(settings, args.unreviewed)
+        print(_labelling_line(data.labelling))
     artifact = _training().train(data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
-    details = {k: artifact.meta[k] for k in ("features", "data", "metrics", "created_at")}
+    keys = ("features", "data", "split", "metrics", "created_at")
+    details = {k: artifact.meta[k] for k in keys if k in artifact.meta}
     with _fraud(settings) as fraud:
         fraud.register_model(artifact.version, details)
     print(f"trained and registered model {artifact.version}")
     print(f"  artifact: {model_dir(settings) / artifact.version}")
     print(f"  data: {json.dumps(artifact.meta['data'])}")
+    print(f"  split: {json.dumps(artifact.meta.get('split'))}")
     print(f"  validation: {json.dumps(artifact.meta['metrics'])}")
     return EXIT_OK
 
 
-def _store_dataset(settings: Settings) -> Any:
+def _labelling_line(labelling: dict[str, Any]) -> str:
+    by_source = ", ".join(f"{k} {v}" for k, v in labelling["rows_by_label_source"].items())
+    return (
+        f"labels: {labelling['labelled']} of {labelling['payments']} payments labelled; "
+        f"{labelling['unreviewed']} unreviewed, treated as "
+        f"{labelling['unreviewed_treated_as']} (--unreviewed); rows by label: {by_source}"
+    )
+
+
+def _store_dataset(settings: Settings, unreviewed: str = "legit") -> Any:
+    """The ledger's log, labelled by the analysts' verdicts and the customers' claims
+    (:func:`~domain.fraud.claims.merge_labels`)."""
     container = bootstrap(settings)
     try:
-        container.projector.catch_up()  # the case read model holds the analysts' labels
-        labels = container.fraud_queries.labels()
+        container.projector.catch_up()  # the read models hold the verdicts and the claims
+        queries = container.fraud_queries
+        merged = merge_labels(queries.labels(), queries.claims.labels())
+        labels = {tx_id: label for tx_id, (label, _) in merged.items()}
+        sources = {tx_id: str(source) for tx_id, (_, source) in merged.items()}
         feed = ledger_feed(container.ledger)
         events: list[object] = []
         position = 0
@@ -133,7 +160,13 @@ def _store_dataset(settings: Settings) -> Any:
             if len(page) < 5000:
                 break
             position = page[-1][0]
-        return _datasets().dataset_from_log(events, labels, "ledger event log + analyst labels")
+        return _datasets().dataset_from_log(
+            events,
+            labels,
+            "ledger event log + analyst verdicts + customer claims",
+            label_sources=sources,
+            unreviewed=unreviewed,
+        )
     finally:
         container.close()
 

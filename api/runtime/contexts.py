@@ -28,6 +28,7 @@ from adapters.notifications.webhook import WebhookChannel
 from api.runtime.settings import Settings
 from application.fraud.app import FraudApplication
 from application.fraud.cases import FraudCases
+from application.fraud.claims import FraudClaims
 from application.fraud.features import OnlineFeatures, feature_topics, ledger_feed
 from application.fraud.screening import ModelScreening, ModelSelector, ScoreThresholds
 from application.identity.app import IdentityApplication
@@ -154,6 +155,7 @@ class FraudParts:
     app: FraudApplication
     cases: FraudCases
     queries: FraudQueries
+    claims: FraudClaims
 
 
 def build_fraud_screening(
@@ -189,7 +191,12 @@ def build_fraud(
     screening.online.guard.quarantine = quarantine  # what its features cannot fold in
     screening.payee_checks = ReadModelPayeeChecks(VopCheckQueries(engine))  # VoP signal
     ledger.app.screening = screening
-    return FraudParts(app, FraudCases(app, ledger.app, ledger.changes), FraudQueries(engine))
+    return FraudParts(
+        app,
+        FraudCases(app, ledger.app, ledger.changes),
+        FraudQueries(engine),
+        FraudClaims(app, ledger.app),
+    )
 
 
 # --------------------------------------------------------------------------- identity

@@ -16,6 +16,7 @@ from sqlalchemy import Table
 
 from projections.audit.trail import AuditProjection
 from projections.base import Projection
+from projections.fraud.claims import FraudClaimsProjection
 from projections.fraud.read_model import FraudProjection
 from projections.identity.read_model import IdentityProjection
 from projections.ledger.accounts import AccountsProjection
@@ -32,6 +33,7 @@ PROJECTIONS: dict[str, Callable[[], Projection]] = {
     AuditProjection.name: AuditProjection,
     # after transactions: it reads a payment's facts from the ledger's read model
     FraudProjection.name: partial(FraudProjection, payment_facts),
+    FraudClaimsProjection.name: partial(FraudClaimsProjection, payment_facts),
     IdentityProjection.name: IdentityProjection,
     NotificationsProjection.name: NotificationsProjection,
     ReconciliationProjection.name: ReconciliationProjection,
