@@ -161,7 +161,12 @@ def test_thresholds_report_the_score_based_threshold_beside_the_capacity_one():
 
 def test_compare_counts_agreement_outcomes_and_quality_on_labelled_payments():
     base = rows_of([population(random.Random(5)) for _ in range(4)], "WEB")
-    pairs = [("APPROVE", "APPROVE"), ("REVIEW", "APPROVE"), ("APPROVE", "DECLINE"), ("REVIEW", None)]
+    pairs = [
+        ("APPROVE", "APPROVE"),
+        ("REVIEW", "APPROVE"),
+        ("APPROVE", "DECLINE"),
+        ("REVIEW", None),
+    ]
     rows = [
         ScoredPayment(
             **{
