@@ -185,7 +185,7 @@ def plot(
         ax.set_title(f"{name}\nPSI {_num(drift.psi)} {drift.level}", fontsize=8)
     for index in range(len(names), lines * columns):
         axes[index // columns][index % columns].axis("off")
-    fig.tight_layout()
+    fig.subplots_adjust(hspace=0.9, wspace=0.3, top=0.95, bottom=0.06)  # tight_layout: 1 s
     paths = {"features": str(out / "features.png"), "score": str(out / "score.png")}
     fig.savefig(paths["features"], dpi=80)
     plt.close(fig)
