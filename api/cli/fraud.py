@@ -237,6 +237,8 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
     for version in sorted(missing):
         print(f"  {version[:12]:14}(registered, artifact missing under {model_dir(settings)})")
     print(f"promoted: {registry.promoted or 'none (rules only)'}")
+    if registry.challenger is not None:
+        print(f"challenger (shadow): {registry.challenger}")
     return EXIT_OK
 
 
