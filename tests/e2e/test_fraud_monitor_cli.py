@@ -114,6 +114,8 @@ def test_thresholds_for_a_capacity_and_a_shadow_challenger_compared(runs, capsys
     store = ArtifactStore(Path(env["LEDGER_DATA_DIR"]) / "models")
     (challenger,) = {str(m["version"]) for m in store.metas()} - {runs["promoted"]}
     assert main(["fraud", "shadow", challenger[:12], "--reason", "try it"], env) == 0
+    assert main(["fraud", "models"], env) == 0
+    assert f"challenger (shadow): {challenger}" in capsys.readouterr().out
     assert main(["fraud", "compare", *SINCE], env) == 0
     assert "no screening was scored by a challenger" in capsys.readouterr().out
     assert main(["fraud", "shadow", "--stop", "--reason", "done"], env) == 0
