@@ -12,6 +12,7 @@ import numpy as np
 from adapters.fraud.artifacts import Artifact, ArtifactStore
 from adapters.fraud.dataset import Dataset, build_dataset
 from adapters.fraud.quality import quality
+from adapters.fraud.reference import reference_distribution
 from domain.fraud.features import FEATURES
 
 PARAMS: dict[str, Any] = {
@@ -54,7 +55,8 @@ def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -
         valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
     )
-    validation = quality(dataset.y[cut:], np.asarray(booster.predict(dataset.x[cut:])))
+    validation_scores = np.asarray(booster.predict(dataset.x[cut:]))
+    validation = quality(dataset.y[cut:], validation_scores)
     # Refit on everything with the number of rounds validation chose.
     best = booster.best_iteration or rounds
     full = lgb.train(PARAMS, lgb.Dataset(dataset.x, dataset.y, feature_name=names), best)
@@ -81,5 +83,7 @@ def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -
         "rounds": best,
         "metrics": {"validation_last_fifth": validation},
         "library": f"lightgbm {lgb.__version__}",
+        # what `ledger fraud monitor` measures drift against (adapters/fraud/reference.py)
+        "reference": reference_distribution(dataset.x, names, validation_scores.tolist()),
     }
     return store.save(model_text, meta)

@@ -9,6 +9,7 @@
     ledger fraud models
     ledger fraud promote VERSION --reason TEXT
     ledger fraud rollback --reason TEXT
+    ledger fraud monitor | compare | thresholds | shadow   (api/cli/fraud_rollout.py)
 
 Model artifacts live under ``<LEDGER_DATA_DIR>/models/<sha256>/``; ``train`` also registers
 the model in the fraud context's model registry (an event). Promote and rollback are events
@@ -27,7 +28,7 @@ from typing import Any
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.simulator import simulate
-from api.cli import fraud_evaluate
+from api.cli import fraud_evaluate, fraud_rollout
 from api.cli.common import EXIT_OK, cli_causation
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
@@ -74,6 +75,7 @@ def add_parser(commands: Any) -> None:
     promote.add_argument("--reason", required=True, help="why (recorded in the event)")
     rollback = sub.add_parser("rollback", help="go back to the previously promoted model")
     rollback.add_argument("--reason", required=True, help="why (recorded in the event)")
+    fraud_rollout.add_parsers(sub)
 
 
 def _training() -> ModuleType:
@@ -96,6 +98,8 @@ def model_dir(settings: Settings) -> Path:
 
 
 def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
+    if args.fraud_command in fraud_rollout.HANDLERS:
+        return fraud_rollout.cmd_rollout(args, settings)
     handlers = {
         "simulate": _simulate,
         "train": _train,
@@ -206,6 +210,8 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
     for version in sorted(missing):
         print(f"  {version[:12]:14}(registered, artifact missing under {model_dir(settings)})")
     print(f"promoted: {registry.promoted or 'none (rules only)'}")
+    if registry.challenger is not None:
+        print(f"challenger (shadow): {registry.challenger}")
     return EXIT_OK
 
 

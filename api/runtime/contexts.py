@@ -31,6 +31,7 @@ from application.fraud.cases import FraudCases
 from application.fraud.claims import FraudClaims
 from application.fraud.features import OnlineFeatures, feature_topics, ledger_feed
 from application.fraud.screening import ModelScreening, ModelSelector, ScoreThresholds
+from application.fraud.shadow import ShadowScoring
 from application.identity.app import IdentityApplication
 from application.ledger.app import LedgerApplication
 from application.ledger.changes import LedgerChanges, OverdraftCeilings, ReversalThresholds
@@ -167,12 +168,20 @@ def build_fraud_screening(
         fraud.promoted_version, ArtifactModelLoader(ArtifactStore(settings.data_dir / "models"))
     )
     fraud.registry_listeners.append(selector.invalidate)
+    thresholds = ScoreThresholds(settings.fraud.review_score, settings.fraud.decline_score)
+    shadow = ShadowScoring(
+        fraud.challenger_version,
+        ArtifactModelLoader(ArtifactStore(settings.data_dir / "models")),
+        thresholds.outcome,
+    )
+    fraud.registry_listeners.append(shadow.invalidate)
     return ModelScreening(
         RulesScreening(settings.ledger.amount_limits()),
         selector,
-        thresholds=ScoreThresholds(settings.fraud.review_score, settings.fraud.decline_score),
+        thresholds=thresholds,
         blocklist=settings.fraud.blocklist,
         features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
+        shadow=shadow,
     )
 
 

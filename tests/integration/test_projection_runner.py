@@ -253,6 +253,7 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("audit", "ledger"),
         ("fraud", "ledger"),
         ("fraud_claims", "ledger"),
+        ("fraud_monitor", "ledger"),
         ("identity", "ledger"),
         ("notifications", "ledger"),
         ("reconciliation", "ledger"),
