@@ -125,10 +125,9 @@ def zscore(count: int, mean: float, m2: float, x: float) -> float:
     if count < 2:
         return 0.0
     std = math.sqrt(m2 / (count - 1))
-    if std > 0:
-        z = (x - mean) / std
-    else:
-        z = 0.0 if x == mean else 10.0
+    if std == 0:
+        return 0.0 if x == mean else 10.0
+    z = (x - mean) / std
     return max(-10.0, min(10.0, z))
 
 
