@@ -13,8 +13,12 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import uuid4
 
+import lightgbm as lgb
 import pytest
 
+from adapters.fraud.artifacts import ArtifactStore
+from adapters.fraud.dataset import build_dataset
+from adapters.fraud.scoring import LightGBMModel
 from adapters.persistence import DatabaseConfig
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
@@ -22,6 +26,7 @@ from application.errors import Conflict
 from application.fraud.features import ledger_feed, replay_features
 from domain.causation import Causation, caused_by
 from domain.fraud.features import FEATURES
+from domain.fraud.features.base import NAMES as BASE_FEATURES
 from tests.builders import FakeClock, iban, open_command, payment
 from tests.fraud_support import install_models, trained_models  # noqa: F401 - fixture
 
@@ -393,3 +398,33 @@ def test_every_feature_online_equals_offline_across_a_restart_and_batches(make_c
     assert constant == []  # every feature took at least two values: the test covers it
     assert max(Decimal(f["recurring_payee"]) for f in recorded.values()) == 1
     assert max(Decimal(f["new_payee_recurring_amount"]) for f in recorded.values()) == 1
+
+
+def test_a_model_trained_on_fewer_features_scores_in_its_own_feature_order(
+    make_container,
+    database,
+    trained_models,  # noqa: F811
+):
+    """A model trained before the habit features (the first twenty, in their order) keeps
+    scoring: the vector is built in the model's own order; every feature is still recorded."""
+    names = list(BASE_FEATURES[::-1])  # another order than FEATURES, to be sure it is used
+    dataset = build_dataset(trained_models.parent / "data")
+    params = {"objective": "binary", "num_leaves": 7, "verbose": -1, "seed": 1}
+    train_set = lgb.Dataset(dataset.columns(names), dataset.y, feature_name=names)
+    booster = lgb.train(params, train_set, num_boost_round=15)
+    container, _ = make_container(review_score=Decimal("0.99"))
+    artifact = ArtifactStore(database.data_dir / "models").save(
+        booster.model_to_string(), {"features": names}
+    )
+    debtor = funded(container)
+    with caused_by(ANALYST):
+        container.fraud.register_model(artifact.version, {"features": names})
+        container.fraud.promote(artifact.version, "the model of last year")
+    result = container.ledger.submit_payment(payment(debtor=debtor, amount="2500.00"))
+    event = screened_events(container)[result.transaction_id]
+    assert event.model_version == artifact.version
+    assert list(event.features) == list(FEATURES)
+    assert {top["feature"] for top in event.top_features} <= set(names)
+    row = [float(Decimal(event.features[name])) for name in names]
+    expected, _ = LightGBMModel(artifact).explain(row)
+    assert event.score == Decimal(f"{expected:.6f}")
