@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from application.fraud.payee import payee_check_outcome
-from domain.fraud.features import FEATURES, FeatureState, Payment
+from domain.fraud.features import FEATURES, FeatureState, Payment, as_decimals
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 DEBTOR = "DE89370400440532013000"
@@ -197,3 +197,9 @@ def test_rollback_restores_every_part_of_the_state(before, tentative):
     probe = pay("77.70", days=30)
     assert list(state.features(probe)) == list(FEATURES)
     assert state.features(probe) == reference.features(probe)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
+def test_decimal_strings_are_what_decimal_prints(value):
+    rounded = round(value, 6)
+    assert as_decimals({"x": rounded}) == {"x": format(Decimal(repr(rounded)), "f")}
