@@ -72,7 +72,7 @@ def evaluate(
             f"{data}: the {dataset.rows} outgoing payments need both fraud and legitimate ones"
         )
     booster = lgb.Booster(model_str=artifact.model_text)
-    scores = np.asarray(booster.predict(dataset.x))
+    scores = np.asarray(booster.predict(dataset.columns(booster.feature_name())))
     rules = np.asarray([rules_score(r, a) for r, a in zip(dataset.x, dataset.amounts, strict=True)])
     limits = np.asarray([float(a > PRODUCTION_REVIEW_ABOVE) for a in dataset.amounts])
     y = dataset.y
