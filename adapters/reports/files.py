@@ -1,0 +1,187 @@
+"""Report files: CSV (stdlib) and XLSX (XlsxWriter in constant-memory mode), streamed from
+the rows of :mod:`projections.reports`, with the sha256 of the bytes written.
+
+Reproducibility: a file's bytes depend only on the report, its as-of instant and parameters.
+Nothing in a file says when it was generated: the XLSX document properties carry the as-of
+instant as their creation date (XlsxWriter then also dates every zip member 1980-01-01), and
+cells are written in row order. The hash is of the file as written (:func:`sha256_of`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from application.reports.catalogue import ReportRequest
+
+FORMATS = ("csv", "xlsx")
+XLSX_MAX_ROWS = 1_048_576
+"""Rows of one worksheet (Excel's limit): a longer report continues on the next sheet."""
+
+Progress = Callable[[int], None]
+
+
+class UnknownFormat(ValueError):
+    """A file format no writer produces."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"format: {name!r} is not one of {', '.join(FORMATS)}")
+
+
+def text_of(value: Any) -> str:
+    """A cell as CSV text: amounts as fixed-point decimals (never ``-0.00`` or exponents),
+    instants in ISO 8601 UTC, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value if value else abs(value), "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def counted(
+    rows: Iterable[tuple[Any, Any]], progress: Progress | None, every: int = 5000
+) -> Iterator[tuple[Any, ...]]:
+    """The rows' values, reporting the count so far to ``progress`` every ``every`` rows and
+    at the end."""
+    count = 0
+    for _, values in rows:
+        count += 1
+        if progress is not None and count % every == 0:
+            progress(count)
+        yield values
+    if progress is not None:
+        progress(count)
+
+
+def write_csv(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path) -> int:
+    """The report as CSV (header row, then one line per row, CRLF as RFC 4180); its rows."""
+    count = 0
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([column.name for column in request.spec.columns])
+        for values in rows:
+            writer.writerow([text_of(value) for value in values])
+            count += 1
+    return count
+
+
+def write_xlsx(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path) -> int:
+    """The report as XLSX: a "Report" sheet naming the report, as-of and parameters, then the
+    rows on "Rows" (continued on "Rows 2", ... past Excel's row limit); its rows."""
+    import xlsxwriter  # imported here: only a process that writes XLSX loads it
+
+    spec = request.spec
+    as_of = request.as_of.replace(tzinfo=None)
+    workbook = xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_numbers": False})
+    try:
+        workbook.set_properties(
+            {
+                "title": spec.title,
+                "subject": f"{spec.name} as of {request.as_of.isoformat()}",
+                "author": "backoffice-ledger",
+                "comments": request.canonical_params,
+                "created": as_of,
+            }
+        )
+        about = workbook.add_worksheet("Report")
+        for index, (label, value) in enumerate(
+            (
+                ("report", spec.name),
+                ("title", spec.title),
+                ("as of (UTC)", request.as_of.isoformat()),
+                ("parameters", request.canonical_params),
+            )
+        ):
+            about.write_string(index, 0, label)
+            about.write_string(index, 1, value)
+        formats = _Formats(workbook)
+        kinds = [column.kind for column in spec.columns]
+        sheet, row_index, sheets, count = None, XLSX_MAX_ROWS, 0, 0
+        for values in rows:
+            if row_index >= XLSX_MAX_ROWS:
+                sheets += 1
+                sheet = workbook.add_worksheet("Rows" if sheets == 1 else f"Rows {sheets}")
+                for col, column in enumerate(spec.columns):
+                    sheet.write_string(0, col, column.name, formats.bold)
+                row_index = 1
+            assert sheet is not None
+            for col, (kind, value) in enumerate(zip(kinds, values, strict=True)):
+                _cell(sheet, row_index, col, kind, value, formats)
+            row_index += 1
+            count += 1
+        if sheet is None:
+            empty = workbook.add_worksheet("Rows")
+            for col, column in enumerate(spec.columns):
+                empty.write_string(0, col, column.name, formats.bold)
+    finally:
+        workbook.close()
+    return count
+
+
+class _Formats:
+    def __init__(self, workbook: Any) -> None:
+        self.workbook = workbook
+        self.bold = workbook.add_format({"bold": True})
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss.000"})
+        self.amounts: dict[int, Any] = {}
+
+    def amount(self, value: Decimal) -> Any:
+        places = max(0, -int(value.as_tuple().exponent))
+        found = self.amounts.get(places)
+        if found is None:
+            pattern = "#,##0" + ("." + "0" * places if places else "")
+            found = self.amounts[places] = self.workbook.add_format({"num_format": pattern})
+        return found
+
+
+def _cell(sheet: Any, row: int, col: int, kind: str, value: Any, formats: _Formats) -> None:
+    if value is None:
+        return
+    if isinstance(value, Decimal):
+        sheet.write_number(row, col, float(value), formats.amount(value))
+    elif isinstance(value, datetime):
+        sheet.write_datetime(row, col, value.replace(tzinfo=None), formats.datetime)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), formats.date)
+    elif isinstance(value, int):
+        sheet.write_number(row, col, value)
+    else:
+        sheet.write_string(row, col, str(value))
+
+
+WRITERS: dict[str, Callable[[ReportRequest, Iterable[tuple[Any, ...]], Path], int]] = {
+    "csv": write_csv,
+    "xlsx": write_xlsx,
+}
+
+
+def write_report(
+    request: ReportRequest,
+    rows: Iterable[tuple[Any, Any]],
+    fmt: str,
+    out: Path,
+    progress: Progress | None = None,
+) -> tuple[int, str]:
+    """Write the report's ``rows`` ((key, values) pairs) to ``out`` in ``fmt``; answers the
+    number of rows and the sha256 (hex) of the file."""
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise UnknownFormat(fmt)
+    count = writer(request, counted(rows, progress), out)
+    return count, sha256_of(out)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,148 @@
+"""Reports as of T (docs/reports.md): every report of the catalogue, produced as of a past
+instant before and after more activity, is byte-identical (CSV and XLSX, SQLite and
+PostgreSQL); keyset pages give exactly the streamed rows; the trial balance's totals are zero."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from adapters.persistence import DatabaseConfig
+from adapters.reports.files import write_report
+from application.reports.catalogue import REPORTS, ReportRequest, request
+from projections.reports.queries import ReportQueries
+from tests.integration.test_projection_support import Ledger, SteppingClock, iban, make_ledger
+
+PARAMS: dict[str, dict[str, str]] = {
+    "trial_balance": {},
+    "daily_balances": {"from": "2026-03-02", "to": "2026-03-05"},
+    "journal": {"from": "2026-03-01", "to": "2026-03-31"},
+    "large_value": {"from": "2026-03-01", "to": "2026-03-31", "thresholds": "EUR=100"},
+}
+
+
+@pytest.fixture
+def ledger(database: DatabaseConfig) -> Iterator[Ledger]:
+    ledger = make_ledger(database, SteppingClock(step=timedelta(hours=5)))
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def activity(ledger: Ledger, tag: str, first: int) -> None:
+    """Accounts, payments in two currencies, a held payment released, a reversal, a freeze."""
+    a, b = ledger.open(first, overdraft="100"), ledger.open(first + 1)
+    c = ledger.open(first + 2, currency="USD")
+    ledger.pay(f"{tag}0", iban(first, "FR"), a, "3000.00")
+    ledger.pay(f"{tag}1", a, b, "25.00")
+    held = ledger.pay(f"{tag}2", a, b, "1500.00").transaction_id
+    ledger.pay(f"{tag}3", iban(first + 1, "FR"), c, "250.00", currency="USD")
+    ledger.app.release_held(UUID(held))
+    reversed_ = ledger.pay(f"{tag}4", b, a, "5.00").transaction_id
+    ledger.app.reverse(UUID(reversed_), "duplicate")
+    ledger.app.freeze_account(b, "check")
+
+
+def produce(ledger: Ledger, wanted: ReportRequest, out: Path) -> dict[str, tuple[int, str]]:
+    queries = ReportQueries(ledger.engine)
+    result = {}
+    for fmt in ("csv", "xlsx"):
+        path = out / f"{wanted.spec.name}.{fmt}"
+        result[fmt] = write_report(wanted, queries.stream(wanted), fmt, path)
+        result[fmt + "-bytes"] = (0, path.read_bytes().hex())
+    return result
+
+
+def test_every_report_as_of_a_past_instant_is_byte_identical_after_more_activity(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    activity(ledger, "a", 1)
+    ledger.projector.catch_up()
+    as_of = ledger.clock.now + timedelta(minutes=1)
+    now = as_of + timedelta(days=30)
+    requests = {name: request(name, PARAMS[name], as_of, now) for name in REPORTS}
+    before = {n: produce(ledger, r, tmp_path / "before" / "x") for n, r in requests.items()}
+    for name, files in before.items():
+        assert files["csv"][0] > 0, name  # every report has rows as of T
+
+    activity(ledger, "b", 10)  # more accounts and postings, on later days
+    ledger.app.unfreeze_account(iban(2), "ok")
+    ledger.pay("a9", iban(1), iban(2), "7.00")
+    ledger.projector.catch_up()
+    after = {n: produce(ledger, r, tmp_path / "after" / "x") for n, r in requests.items()}
+    assert after == before
+
+    later = request("journal", PARAMS["journal"], ledger.clock.now, now)
+    rows, _ = write_report(
+        later, ReportQueries(ledger.engine).stream(later), "csv", tmp_path / "l.csv"
+    )
+    assert rows > before["journal"]["csv"][0]  # the later activity is there for a later T
+
+
+@pytest.fixture(autouse=True)
+def _dirs(tmp_path: Path) -> None:
+    for sub in ("before/x", "after/x"):
+        (tmp_path / sub).mkdir(parents=True)
+
+
+def table(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_trial_balance_totals_are_zero_and_lines_match_the_ledger(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    activity(ledger, "a", 1)
+    ledger.projector.catch_up()
+    wanted = request("trial_balance", {}, ledger.clock.now, ledger.clock.now)
+    write_report(wanted, ReportQueries(ledger.engine).stream(wanted), "csv", tmp_path / "tb.csv")
+    rows = table(tmp_path / "tb.csv")
+    totals = [r for r in rows if r["row"] == "TOTAL"]
+    assert [t["currency"] for t in totals] == ["EUR", "USD"]
+    for total in totals:
+        assert total["check"] == "balanced" and Decimal(total["balance"]) == 0
+        lines = [r for r in rows if r["row"] == "line" and r["currency"] == total["currency"]]
+        assert sum(Decimal(r["debits"]) for r in lines) == Decimal(total["debits"])
+    live = ledger.queries.trial_balance()
+    assert [(r["account"], Decimal(r["balance"])) for r in rows if r["row"] == "line"] == [
+        (line.account_key, line.balance) for line in live.lines
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+@pytest.mark.parametrize("size", [1, 4])
+def test_keyset_pages_give_exactly_the_streamed_rows(ledger: Ledger, name: str, size: int) -> None:
+    activity(ledger, "a", 1)
+    activity(ledger, "b", 10)
+    ledger.projector.catch_up()
+    wanted = request(name, PARAMS[name], ledger.clock.now, ledger.clock.now)
+    queries = ReportQueries(ledger.engine)
+    streamed = [values for _, values in queries.stream(wanted)]
+    paged: list[Any] = []
+    cursor = None
+    while True:
+        page = queries.page(wanted, first=size, after=cursor)
+        paged.extend(values for _, values in page.edges)
+        if not page.has_next_page:
+            break
+        cursor = page.end_cursor
+    assert paged == streamed and len(streamed) > 2
+
+
+def test_a_cursor_of_another_report_is_refused(ledger: Ledger) -> None:
+    activity(ledger, "a", 1)
+    ledger.projector.catch_up()
+    now = ledger.clock.now
+    queries = ReportQueries(ledger.engine)
+    page = queries.page(request("journal", PARAMS["journal"], now, now), first=1)
+    with pytest.raises(ValueError, match="invalid cursor"):
+        queries.page(request("trial_balance", {}, now, now), first=1, after=page.end_cursor)
