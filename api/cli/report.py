@@ -18,14 +18,15 @@ from typing import Any
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from adapters.reports.files import FORMATS, write_report
-from api.cli.common import EXIT_OK, EXIT_USAGE, console
+from api.cli.common import EXIT_OK, EXIT_USAGE, cli_causation, console
 from api.cli.replay import parse_instant
 from api.runtime.bootstrap import bootstrap
+from api.runtime.reports_context import reports_of
 from api.runtime.settings import Settings
 from application.errors import InvalidCommand, NotFound
 from application.reports.catalogue import REPORTS, request
 from application.unit_of_work import utc_now
-from projections.reports.queries import ReportQueries
+from domain.causation import caused_by
 
 
 def add_parser(commands: Any) -> None:
@@ -99,12 +100,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             def report(done: int) -> None:
                 progress.update(task, description=f"{wanted.spec.name}: {done:,} rows")
 
-            rows = ReportQueries(container.read_engine).stream(wanted)
+            rows = reports_of(container).queries.stream(wanted)
             count, digest = write_report(wanted, rows, args.format, out, report)
+        with caused_by(cli_causation()):
+            run = reports_of(container).app.record(wanted, args.format, count, digest)
         console().print(
             f"report {wanted.spec.name} as of {wanted.as_of.isoformat()} "
             f"[{wanted.canonical_params or 'no parameters'}]: {count} rows -> {out}\n"
-            f"sha256 {digest}",
+            f"sha256 {digest} (recorded as report run {run})",
             highlight=False,
             markup=False,
         )

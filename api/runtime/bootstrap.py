@@ -19,9 +19,8 @@ the append-only triggers (tamper evidence).
 A context opens its event store's connection pool when built, so a role opens pools only for
 the contexts it uses (docs/operations.md, "Connections per role"); asking the container for a
 context its role did not build raises :class:`~api.runtime.contexts.ContextNotBuilt`. Role
-``all`` (the default, and every CLI command) builds all five. Everything is built when the
-function is called, never at import time; :meth:`Container.close` releases it in reverse
-order (one :class:`~contextlib.ExitStack`).
+``all`` (the default, every CLI command) builds all; everything when called, never at import
+time; :meth:`Container.close` releases it in reverse order (one ExitStack).
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ from api.runtime.contexts import (
     build_reconciliation,
     contexts_needed,
 )
+from api.runtime.reports_context import ReportsParts, build_reports
 from api.runtime.settings import Settings
 from api.runtime.vop_context import VopParts, build_vop
 from application.errors import ReadModelsBehind
@@ -79,7 +79,7 @@ from projections.vop.queries import DirectoryQueries
 
 Parts = (
     LedgerParts | FraudParts | IdentityParts | NotificationParts | ReconciliationParts | VopParts
-)
+) | ReportsParts
 
 
 @dataclass
@@ -365,6 +365,8 @@ def _build(
                 ledger_env=store_env("ledger"),
                 ledger=ledger,
             )
+        if "reports" in contexts:
+            parts["reports"] = build_reports(store_env("reports"), engine, stack)
         sources = [EventSource(built.app) for built in parts.values()]
         projector = Projector(
             engine,
