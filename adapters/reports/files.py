@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -60,16 +61,43 @@ def counted(
         progress(count)
 
 
-def write_csv(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path) -> int:
-    """The report as CSV (header row, then one line per row, CRLF as RFC 4180); its rows."""
+def csv_chunks(
+    request: ReportRequest,
+    rows: Iterable[tuple[Any, ...]],
+    done: Callable[[int, str], None] | None = None,
+    size: int = 1 << 16,
+) -> Iterator[bytes]:
+    """The report as CSV bytes (header row, then one line per row, CRLF as RFC 4180, UTF-8),
+    in chunks of about ``size`` bytes, for a streaming response; ``done(rows, sha256)`` is
+    called once the last chunk is produced."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    digest = hashlib.sha256()
+    writer.writerow([column.name for column in request.spec.columns])
     count = 0
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([column.name for column in request.spec.columns])
-        for values in rows:
-            writer.writerow([text_of(value) for value in values])
-            count += 1
-    return count
+    for values in rows:
+        writer.writerow([text_of(value) for value in values])
+        count += 1
+        if buffer.tell() >= size:
+            chunk = buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            digest.update(chunk)
+            yield chunk
+    chunk = buffer.getvalue().encode("utf-8")
+    digest.update(chunk)
+    yield chunk
+    if done is not None:
+        done(count, digest.hexdigest())
+
+
+def write_csv(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path) -> int:
+    """The report as a CSV file (:func:`csv_chunks`); its rows."""
+    result: list[int] = []
+    with out.open("wb") as handle:
+        for chunk in csv_chunks(request, rows, lambda count, _: result.append(count)):
+            handle.write(chunk)
+    return result[0]
 
 
 def write_xlsx(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path) -> int:

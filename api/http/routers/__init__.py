@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.routers import accounts, ops, transactions, vop, vop_requests
+from api.http.routers import accounts, ops, reports, transactions, vop, vop_requests
 
 v1_routers: tuple[APIRouter, ...] = (
     accounts.router,
     transactions.router,
     vop.router,
     vop_requests.router,
+    reports.router,
 )
 """Included by the app in this order."""
 
