@@ -2,7 +2,8 @@
 
 ``Query`` and ``Mutation`` inherit one class per context (:mod:`api.graphql.ledger`,
 :mod:`api.graphql.fraud`, :mod:`api.graphql.identity`, :mod:`api.graphql.notifications`,
-:mod:`api.graphql.reconciliation`, :mod:`api.graphql.vop`, :mod:`api.graphql.reports`); the generic types are
+:mod:`api.graphql.reconciliation`, :mod:`api.graphql.vop`,
+:mod:`api.graphql.reports`); the generic types are
 :mod:`api.graphql.common`. Every resolver calls ``info.context.authorize(<permission>)``
 first (the one authorization seam). Executions run off the server's event loop, in a worker
 thread each, and blocking work goes through ``in_thread`` (see :mod:`api.graphql.execution`).
