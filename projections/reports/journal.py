@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import DateTime, Engine, Numeric, Select, select, type_coerce
 
 from domain.ledger.ids import account_id
 from projections.ledger.tables import rm_postings, rm_transactions
@@ -38,35 +38,44 @@ def rows(
     minimum: Decimal | None = params.get("min_amount")
     start = day_start(first - timedelta(days=1))
     end = day_start(last + timedelta(days=2))
-    query = _query(params, start, end, as_of)
+    raw = engine.dialect.name == "postgresql"
+    query = _query(params, start, end, as_of, raw)
     position: Key | None = resume
+    quanta: dict[str, Decimal] = {}
+    dates: dict[str, date] = {}
     while True:
         chunk = query
         if position is not None:
             chunk = chunk.where(after([_P.c.recorded_at, _P.c.account_id, _P.c.version], position))
         with engine.connect() as conn:
+            if raw:
+                conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # instants come back in UTC
             found = conn.execute(chunk.limit(CHUNK)).all()
         for row in found:
-            booked = row.booking_date or row.tx_booking_date or row.recorded_at.date().isoformat()
+            (at, aid, version, booked, tx, key, ccy, amount, balance, tx_booked, *rest) = row
+            booked = booked or tx_booked or at.date().isoformat()
             if not low <= booked <= high:
                 continue
-            quantum = exponent(row.currency)
-            amount = row.amount.quantize(quantum)
+            quantum = quanta.get(ccy)
+            if quantum is None:
+                quantum = quanta[ccy] = exponent(ccy)
+            amount = amount.quantize(quantum)
             if minimum is not None and abs(amount) < minimum:
                 continue
+            day = dates.get(booked)
+            if day is None:
+                day = dates[booked] = date.fromisoformat(booked)
             yield (
-                (row.recorded_at, row.account_id, row.version),
+                (at, aid, version),
                 (
-                    row.recorded_at,
-                    date.fromisoformat(booked),
-                    row.transaction_id,
-                    row.account_key,
-                    row.currency,
+                    at,
+                    day,
+                    tx,
+                    key,
+                    ccy,
                     amount,
-                    row.balance_after.quantize(quantum),
-                    row.channel,
-                    row.external_id,
-                    row.reference,
+                    balance.quantize(quantum),
+                    *rest,
                 ),
             )
         if len(found) < CHUNK:
@@ -75,18 +84,28 @@ def rows(
         position = (last_row.recorded_at, last_row.account_id, last_row.version)
 
 
-def _query(params: dict[str, Any], start: datetime, end: datetime, as_of: datetime) -> Select[Any]:
+def _query(
+    params: dict[str, Any], start: datetime, end: datetime, as_of: datetime, raw: bool
+) -> Select[Any]:
+    """The chunk query; ``raw`` (PostgreSQL): timestamps and amounts as the driver gives them
+    (``timestamptz`` in the session's UTC, ``numeric`` as Decimal), without the per-value
+    conversions the portable column types do for SQLite's text storage."""
+    recorded_at, amount, balance = _P.c.recorded_at, _P.c.amount, _P.c.balance_after
+    if raw:
+        recorded_at = type_coerce(recorded_at, DateTime(timezone=True)).label("recorded_at")
+        amount = type_coerce(amount, Numeric(38, 8)).label("amount")
+        balance = type_coerce(balance, Numeric(38, 8)).label("balance_after")
     query = (
         select(
-            _P.c.recorded_at,
+            recorded_at,
             _P.c.account_id,
             _P.c.version,
             _P.c.booking_date,
             _P.c.transaction_id,
             _P.c.account_key,
             _P.c.currency,
-            _P.c.amount,
-            _P.c.balance_after,
+            amount,
+            balance,
             _T.c.booking_date.label("tx_booking_date"),
             _T.c.channel,
             _T.c.external_id,
