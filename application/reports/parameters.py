@@ -10,6 +10,7 @@ file's identity: the same parameters, however spelled, give the same report.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,8 +24,13 @@ from domain.money import check_currency
 MAX_TEXT = 64
 """Characters of a text parameter (an account key, a channel)."""
 MAX_AMOUNT_TEXT = 40
+MAX_AMOUNT = 10**18
+"""Amounts a parameter may name (the read models hold NUMERIC(38, 8))."""
 MAX_THRESHOLDS = 32
 """Currencies one ``thresholds`` parameter may list."""
+
+
+_NAME = re.compile(r"[a-z_]{1,32}")
 
 
 class ReportParameterError(InvalidCommand):
@@ -116,6 +122,8 @@ def _amount(name: str, text: str) -> Decimal:
         raise ReportParameterError(name, f"not a decimal amount: {text!r}") from None
     if not value.is_finite() or value < 0 or value.as_tuple().exponent < -8:  # type: ignore[operator]
         raise ReportParameterError(name, "must be a non-negative amount with at most 8 decimals")
+    if value >= MAX_AMOUNT:
+        raise ReportParameterError(name, f"must be below {MAX_AMOUNT:,}")
     return value
 
 
@@ -142,6 +150,8 @@ def parse_parameters(parameters: tuple[Parameter, ...], raw: Mapping[str, str]) 
     first problem as :class:`ReportParameterError` naming the parameter."""
     known = {p.name: p for p in parameters}
     for given in sorted(raw):
+        if not _NAME.fullmatch(given):
+            raise ReportParameterError("params", "a parameter name is lower-case letters and _")
         if given not in known:
             names = ", ".join(known) or "none"
             raise ReportParameterError(given, f"unknown parameter (this report takes: {names})")

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Numeric, Select, select, type_coerce
+from sqlalchemy import ColumnElement, DateTime, Engine, Numeric, Select, select, type_coerce
 
 from domain.ledger.ids import account_id
 from projections.ledger.tables import rm_postings, rm_transactions
@@ -90,7 +90,9 @@ def _query(
     """The chunk query; ``raw`` (PostgreSQL): timestamps and amounts as the driver gives them
     (``timestamptz`` in the session's UTC, ``numeric`` as Decimal), without the per-value
     conversions the portable column types do for SQLite's text storage."""
-    recorded_at, amount, balance = _P.c.recorded_at, _P.c.amount, _P.c.balance_after
+    recorded_at: ColumnElement[Any] = _P.c.recorded_at
+    amount: ColumnElement[Any] = _P.c.amount
+    balance: ColumnElement[Any] = _P.c.balance_after
     if raw:
         recorded_at = type_coerce(recorded_at, DateTime(timezone=True)).label("recorded_at")
         amount = type_coerce(amount, Numeric(38, 8)).label("amount")
