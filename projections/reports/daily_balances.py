@@ -51,7 +51,9 @@ def rows(
                 if state is None:
                     continue  # not open yet on that day (as recorded at T)
                 row_key = (key, day.isoformat())
-                if resume is None or row_key > resume:
+                # only the resumed account's earlier days are skipped (the database's
+                # collation orders the keys, so they are not compared here)
+                if resume is None or key != resume[0] or row_key[1] > resume[1]:
                     yield (
                         row_key,
                         (

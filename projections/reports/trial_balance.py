@@ -34,34 +34,35 @@ def rows(
     """The trial balance's rows after ``resume`` (a row key, or None for all)."""
     currency: str | None = params.get("currency")
     position: tuple[str, str] | None = None  # (currency, key) of the last account read
-    skip_until: Key | None = None
+    skip_until: Key | None = None  # a line's key: rows up to it were on earlier pages
+    only_after: str | None = None  # a TOTAL's currency: resume with the next currency
     if resume is not None:
         ccy, kind, _ = resume
         if kind == TOTAL:
-            position = (ccy, "\U0010ffff")  # after every account of that currency
+            only_after = ccy
         else:
             position, skip_until = (ccy, ""), resume  # re-read the currency for its totals
     sums: dict[str, list[Decimal]] = {}
     current: str | None = None
     while True:
-        chunk = _accounts(engine, as_of, currency, position)
+        chunk = _accounts(engine, as_of, currency, position, only_after)
         if not chunk:
             break
         for row in chunk:
             ccy, key = row["currency"], row["key"]
             if current is not None and ccy != current:
-                total = _total(current, sums.pop(current))
-                if skip_until is None or total[0] > skip_until:
-                    yield total
+                yield _total(current, sums.pop(current))
             current = ccy
             acc = sums.setdefault(ccy, [Decimal(0)] * 3)
             acc[0] += row["debits_total"]
             acc[1] += row["credits_total"]
             acc[2] += row["balance"]
             line_key = (ccy, LINE, key)
-            if skip_until is not None and line_key <= skip_until:
+            if skip_until is not None:
+                # equality, not "<=": the database's collation orders keys, not Python's
+                if line_key == skip_until:
+                    skip_until = None
                 continue
-            skip_until = None
             yield (
                 line_key,
                 (
@@ -89,7 +90,11 @@ def _total(currency: str, values: list[Decimal]) -> Row:
 
 
 def _accounts(
-    engine: Engine, as_of: datetime, currency: str | None, position: tuple[str, str] | None
+    engine: Engine,
+    as_of: datetime,
+    currency: str | None,
+    position: tuple[str, str] | None,
+    only_after: str | None,
 ) -> list[Any]:
     """The next chunk of accounts after ``position`` that existed at T, with their state then,
     in (currency, key) order. A chunk where no account existed yet moves on to the next."""
@@ -97,6 +102,8 @@ def _accounts(
         query = select(_A.c.id, _A.c.currency, _A.c.key)
         if currency is not None:
             query = query.where(_A.c.currency == currency)
+        if only_after is not None:
+            query = query.where(_A.c.currency > only_after)
         if position is not None:
             query = query.where(after([_A.c.currency, _A.c.key], position))
         with engine.connect() as conn:

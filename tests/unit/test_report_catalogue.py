@@ -42,9 +42,10 @@ def test_values_are_typed_and_canonical() -> None:
     )
     journal = request("journal", {**PERIOD, "account": "de89 3704 0044 0532 0130 00"}, NOW, NOW)
     assert journal.params["account"] == "DE89370400440532013000"
-    assert request("journal", {**PERIOD, "account": "Clearing:eur"}, NOW, NOW).params[
-        "account"
-    ] == "clearing:EUR"
+    assert (
+        request("journal", {**PERIOD, "account": "Clearing:eur"}, NOW, NOW).params["account"]
+        == "clearing:EUR"
+    )
 
 
 @pytest.mark.parametrize(
