@@ -18,9 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adapters.reports.camt053 import write_camt053
 from application.reports.catalogue import ReportRequest
 
-FORMATS = ("csv", "xlsx")
+FORMATS = ("csv", "xlsx", "camt053")
 XLSX_MAX_ROWS = 1_048_576
 """Rows of one worksheet (Excel's limit): a longer report continues on the next sheet."""
 
@@ -28,10 +29,10 @@ Progress = Callable[[int], None]
 
 
 class UnknownFormat(ValueError):
-    """A file format no writer produces."""
+    """A file format no writer produces (for this report)."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"format: {name!r} is not one of {', '.join(FORMATS)}")
+    def __init__(self, name: str, known: tuple[str, ...] = FORMATS) -> None:
+        super().__init__(f"format: {name!r} is not one of {', '.join(known)}")
 
 
 def text_of(value: Any) -> str:
@@ -194,6 +195,7 @@ def _cell(sheet: Any, row: int, col: int, kind: str, value: Any, formats: _Forma
 WRITERS: dict[str, Callable[[ReportRequest, Iterable[tuple[Any, ...]], Path], int]] = {
     "csv": write_csv,
     "xlsx": write_xlsx,
+    "camt053": write_camt053,
 }
 
 
@@ -207,8 +209,8 @@ def write_report(
     """Write the report's ``rows`` ((key, values) pairs) to ``out`` in ``fmt``; answers the
     number of rows and the sha256 (hex) of the file."""
     writer = WRITERS.get(fmt)
-    if writer is None:
-        raise UnknownFormat(fmt)
+    if writer is None or fmt not in request.spec.formats:
+        raise UnknownFormat(fmt, request.spec.formats)
     count = writer(request, counted(rows, progress), out)
     return count, sha256_of(out)
 

@@ -1,4 +1,4 @@
-"""``ledger report NAME --as-of T [--param k=v ...] --format csv|xlsx --out FILE [--force]``
+"""``ledger report NAME --as-of T [--param k=v ...] --format csv|xlsx|camt053 --out FILE [--force]``
 and ``ledger reports`` (the catalogue).
 
 A report as recorded at T (docs/reports.md), streamed from the read models into the file with
@@ -90,6 +90,13 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             wanted = request(args.name, parse_params(args.param), args.as_of, utc_now())
         except (InvalidCommand, NotFound, ValueError) as error:
             print(f"ledger: report: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.format not in wanted.spec.formats:
+            formats = ", ".join(wanted.spec.formats)
+            print(
+                f"ledger: report: format: {wanted.spec.name} is written as {formats}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         container.sync_ledger_read_models()
         screen = console(sys.stderr)

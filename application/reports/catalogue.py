@@ -32,8 +32,11 @@ MAX_PERIOD_DAYS = 366
 MAX_DAILY_BALANCE_DAYS = 92
 """Days of a daily-balances report (a quarter): its rows are accounts times days."""
 REPORTS_READ = "reports:read"
-"""The permission every report of the catalogue needs (customer statements will need
-``accounts:read``, the access review ``users:read``)."""
+"""The permission the financial reports need (customer statements need ``accounts:read``,
+the access review will need ``users:read``)."""
+ACCOUNTS_READ = "accounts:read"
+FILE_FORMATS = ("csv", "xlsx")
+"""The formats every report is written in; a report may add its own (``camt053``)."""
 
 
 class UnknownReport(NotFound):
@@ -63,6 +66,7 @@ class ReportSpec:
     by_date: bool = False
     """Whether the report covers a period of business dates (``from``/``to``)."""
     max_days: int = MAX_PERIOD_DAYS
+    formats: tuple[str, ...] = FILE_FORMATS
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,38 @@ LARGE_VALUE = ReportSpec(
     by_date=True,
 )
 
+CUSTOMER_STATEMENT = ReportSpec(
+    name="customer_statement",
+    title="Customer account statement",
+    description="One account's opening (OPBD) and closing (CLBD) booked balances and every "
+    "entry booked in the period, as recorded at T; as camt.053.001.08, the format the "
+    "reconciliation reads.",
+    parameters=(
+        Parameter("account", Kind.ACCOUNT, "the account (IBAN or internal code)", required=True),
+        _FROM,
+        _TO,
+    ),
+    columns=(
+        Column("row"),
+        Column("account"),
+        Column("holder"),
+        Column("currency"),
+        Column("booking_date", "date"),
+        Column("recorded_at", "datetime"),
+        Column("transaction_id"),
+        Column("amount", "amount"),
+        Column("balance", "amount"),
+        Column("external_id"),
+        Column("reference"),
+    ),
+    permission=ACCOUNTS_READ,
+    by_date=True,
+    formats=(*FILE_FORMATS, "camt053"),
+)
+
 REPORTS: dict[str, ReportSpec] = {
-    spec.name: spec for spec in (TRIAL_BALANCE, DAILY_BALANCES, JOURNAL, LARGE_VALUE)
+    spec.name: spec
+    for spec in (TRIAL_BALANCE, DAILY_BALANCES, JOURNAL, LARGE_VALUE, CUSTOMER_STATEMENT)
 }
 """The catalogue, by report name."""
 
@@ -217,7 +251,7 @@ def _check_period(spec: ReportSpec, first: date, last: date, as_of: datetime) ->
     days = (last - first).days + 1
     if days > spec.max_days:
         raise ReportParameterError("to", f"the period has {days} days; at most {spec.max_days}")
-    if spec is DAILY_BALANCES and last > as_of.date():
+    if spec in (DAILY_BALANCES, CUSTOMER_STATEMENT) and last > as_of.date():
         raise ReportParameterError(
             "to", f"{last.isoformat()} is after the as-of date {as_of.date().isoformat()}"
         )

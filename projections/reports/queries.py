@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from application.reports.catalogue import ReportRequest
 from projections import cursors
 from projections.paging import clamp
-from projections.reports import daily_balances, journal, large_value, trial_balance
+from projections.reports import daily_balances, journal, large_value, statement, trial_balance
 from projections.reports.common import Key, Row
 from projections.views import Page
 
@@ -27,6 +27,7 @@ PRODUCERS: dict[str, tuple[Producer, tuple[type, ...]]] = {
     "daily_balances": (daily_balances.rows, daily_balances.KEY_TYPES),
     "journal": (journal.rows, journal.KEY_TYPES),
     "large_value": (large_value.rows, large_value.KEY_TYPES),
+    "customer_statement": (statement.rows, statement.KEY_TYPES),
 }
 """Each report of the catalogue: its row generator and the types of its row key."""
 

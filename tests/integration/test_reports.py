@@ -13,18 +13,37 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pyiso20022.camt import camt_053_001_08
+from xsdata.formats.dataclass.parsers import XmlParser
+from xsdata.formats.dataclass.parsers.config import ParserConfig
 
 from adapters.persistence import DatabaseConfig
-from adapters.reports.files import write_report
+from adapters.reports.files import UnknownFormat, write_report
+from adapters.statements.camt053 import read_camt053
 from application.reports.catalogue import REPORTS, ReportRequest, request
+from domain.reconciliation.matching import match_statement
+from projections.ledger.period_reader import LedgerPeriodReader
 from projections.reports.queries import ReportQueries
-from tests.integration.test_projection_support import Ledger, SteppingClock, iban, make_ledger
+from tests.integration.test_projection_support import (
+    START,
+    Ledger,
+    SteppingClock,
+    iban,
+    make_ledger,
+)
+
+STRICT = ParserConfig(
+    fail_on_unknown_properties=True,
+    fail_on_unknown_attributes=True,
+    fail_on_converter_warnings=True,
+)
 
 PARAMS: dict[str, dict[str, str]] = {
     "trial_balance": {},
     "daily_balances": {"from": "2026-03-02", "to": "2026-03-05"},
     "journal": {"from": "2026-03-01", "to": "2026-03-31"},
     "large_value": {"from": "2026-03-01", "to": "2026-03-31", "thresholds": "EUR=100"},
+    "customer_statement": {"account": iban(1), "from": "2026-03-02", "to": "2026-03-05"},
 }
 
 
@@ -54,7 +73,7 @@ def activity(ledger: Ledger, tag: str, first: int) -> None:
 def produce(ledger: Ledger, wanted: ReportRequest, out: Path) -> dict[str, tuple[int, str]]:
     queries = ReportQueries(ledger.engine)
     result = {}
-    for fmt in ("csv", "xlsx"):
+    for fmt in wanted.spec.formats:
         path = out / f"{wanted.spec.name}.{fmt}"
         result[fmt] = write_report(wanted, queries.stream(wanted), fmt, path)
         result[fmt + "-bytes"] = (0, path.read_bytes().hex())
@@ -80,7 +99,7 @@ def test_every_report_as_of_a_past_instant_is_byte_identical_after_more_activity
     after = {n: produce(ledger, r, tmp_path / "after" / "x") for n, r in requests.items()}
     assert after == before
 
-    later = request("journal", PARAMS["journal"], ledger.clock.now, now)
+    later = request("journal", PARAMS["journal"], ledger.clock.now, ledger.clock.now)
     rows, _ = write_report(
         later, ReportQueries(ledger.engine).stream(later), "csv", tmp_path / "l.csv"
     )
@@ -146,3 +165,42 @@ def test_a_cursor_of_another_report_is_refused(ledger: Ledger) -> None:
     page = queries.page(request("journal", PARAMS["journal"], now, now), first=1)
     with pytest.raises(ValueError, match="invalid cursor"):
         queries.page(request("trial_balance", {}, now, now), first=1, after=page.end_cursor)
+
+
+def test_the_customer_statement_is_a_camt053_the_reconciliation_and_the_schema_read(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    activity(ledger, "a", 1)
+    activity(ledger, "b", 10)
+    ledger.pay("c1", iban(10), iban(1), "40.00")
+    ledger.projector.catch_up()
+    now = ledger.clock.now
+    first, last = START.date(), now.date()
+    params = {"account": iban(1), "from": first.isoformat(), "to": last.isoformat()}
+    wanted = request("customer_statement", params, now, now)
+    out = tmp_path / "statement.xml"
+    write_report(wanted, ReportQueries(ledger.engine).stream(wanted), "camt053", out)
+    body = out.read_bytes()
+    XmlParser(config=STRICT).from_bytes(body, camt_053_001_08.Document)  # schema classes
+    (statement,) = read_camt053(body)  # the reconciliation's own reader
+    assert (statement.account, statement.currency) == (iban(1), "EUR")
+    assert (statement.from_date, statement.to_date) == (first, last)
+    assert statement.opening_balance == 0
+    live = ledger.queries.account(iban(1))
+    assert live is not None and statement.closing_balance == live.balance != 0
+    total = sum((e.signed_amount for e in statement.entries), Decimal(0))
+    assert statement.opening_balance + total == statement.closing_balance
+    postings = ledger.queries.postings(iban(1), first=500).edges
+    assert len(statement.entries) == len(postings) > 3
+    assert {e.end_to_end_id for e in statement.entries} >= {"a0", "a1", "c1"}
+
+    # the ledger's side of the same period matches it entry for entry (the reconciliation)
+    side = LedgerPeriodReader(ledger.engine).account_period(iban(1), first, last)
+    assert side is not None
+    result = match_statement(statement, side)
+    assert not result.findings, result.findings
+
+    later = request("customer_statement", {**params, "to": first.isoformat()}, now, now)
+    write_report(later, ReportQueries(ledger.engine).stream(later), "camt053", out)
+    with pytest.raises(UnknownFormat):
+        write_report(request("journal", PARAMS["journal"], now, now), iter(()), "camt053", out)

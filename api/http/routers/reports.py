@@ -4,8 +4,9 @@ at ``asOf`` (``GET /v1/reports/{name}?asOf=...&format=csv|xlsx&<parameter>=<valu
 Every query parameter other than ``asOf`` and ``format`` is a parameter of the report
 (docs/reports.md); a bad one is answered 422 naming it, an unknown report 404. CSV is streamed
 as it is read (chunks of keyset pages, no whole report in memory); XLSX is written to a
-temporary file first (a zip cannot be streamed before it is complete) and carries its sha256
-in ``X-Content-SHA256``. Each download is recorded as a report run (who, report, parameters,
+temporary file first (a zip cannot be streamed before it is complete), like camt.053 (the
+customer statement, ``format=camt053``), and carries its sha256 in ``X-Content-SHA256``.
+Each download is recorded as a report run (who, report, parameters,
 as-of, sha256) in the reports context, visible in the audit trail.
 """
 
@@ -20,7 +21,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from adapters.reports.files import FORMATS, UnknownFormat, csv_chunks, write_report
+from adapters.reports.files import UnknownFormat, csv_chunks, write_report
 from api.http.deps import AsOf, ContainerDep, causation, require
 from api.http.schemas import V1_RESPONSES
 from api.runtime.reports_context import reports_of
@@ -36,7 +37,9 @@ ReportsReader = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "camt053": "application/xml",
 }
+SUFFIX = {"csv": "csv", "xlsx": "xlsx", "camt053": "xml"}
 RESERVED = frozenset({"asOf", "format"})
 MAX_QUERY_PARAMS = 16
 
@@ -68,10 +71,10 @@ def catalogue(principal: ReportsReader) -> list[dict[str, Any]]:
 
 @router.get(
     "/reports/{name}",
-    summary="A report as recorded at asOf, as a CSV or XLSX file",
+    summary="A report as recorded at asOf, as a CSV, XLSX or camt.053 file",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {MEDIA["csv"]: {}, MEDIA["xlsx"]: {}}},
+        200: {"content": {media: {} for media in MEDIA.values()}},
         404: {"description": "No report of that name"},
         422: {"description": "A parameter is missing or invalid; `detail` names it"},
     },
@@ -82,12 +85,13 @@ def download(
     container: ContainerDep,
     name: Annotated[str, Path(max_length=64)],
     as_of: AsOf = None,
-    file_format: Annotated[str, Query(alias="format", max_length=8)] = "csv",
+    file_format: Annotated[str, Query(alias="format", max_length=16)] = "csv",
 ) -> Any:
     spec = spec_of(name)
     authorize(principal, spec.permission)
-    if file_format not in FORMATS:
-        raise ReportParameterError("format", str(UnknownFormat(file_format)).split(": ", 1)[1])
+    if file_format not in spec.formats:
+        problem = str(UnknownFormat(file_format, spec.formats)).split(": ", 1)[1]
+        raise ReportParameterError("format", problem)
     raw: dict[str, str] = {}
     items = http.query_params.multi_items()
     if len(items) > MAX_QUERY_PARAMS:
@@ -101,7 +105,7 @@ def download(
     wanted = request(spec.name, raw, as_of, utc_now())
     reports = reports_of(container)
     who = causation(http, principal)
-    filename = f"{spec.name}-{wanted.as_of.strftime('%Y%m%dT%H%M%S%fZ')}.{file_format}"
+    filename = f"{spec.name}-{wanted.as_of.strftime('%Y%m%dT%H%M%S%fZ')}.{SUFFIX[file_format]}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
 
     def record(rows: int, digest: str) -> None:
@@ -113,7 +117,7 @@ def download(
             wanted, (values for _, values in reports.queries.stream(wanted)), record
         )
         return StreamingResponse(chunks, media_type=MEDIA["csv"], headers=headers)
-    handle, temp = tempfile.mkstemp(suffix=".xlsx")
+    handle, temp = tempfile.mkstemp(suffix=f".{SUFFIX[file_format]}")
     os.close(handle)
     path = FilePath(temp)
     try:
@@ -124,7 +128,7 @@ def download(
         raise
     return FileResponse(
         path,
-        media_type=MEDIA["xlsx"],
+        media_type=MEDIA[file_format],
         headers={**headers, "X-Content-SHA256": digest},
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
