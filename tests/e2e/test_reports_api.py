@@ -12,8 +12,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.runtime.bootstrap import Container
+from api.security import Principal
+from application.reports.catalogue import REPORTS
+from domain.identity.permissions import HUMAN_ROLES, ROLE_PERMISSIONS
 from tests.builders import FakeClock, iban
-from tests.e2e.conftest import fund, gql, gql_errors, open_account, pay, project
+from tests.e2e.conftest import client_as, fund, gql, gql_errors, open_account, pay, project
 
 PAGE = """query($name: String!, $asOf: DateTime!, $params: [ReportParam!], $first: Int,
   $after: String) {
@@ -49,7 +52,7 @@ def test_catalogue_pages_and_downloads(
 ) -> None:
     as_of = seed(client, container, clock)
     names = [r["name"] for r in gql(client, "{ reports { name parameters { name } } }")["reports"]]
-    assert names == ["trial_balance", "daily_balances", "journal", "large_value"]
+    assert names == list(REPORTS)
     assert [r["name"] for r in client.get("/v1/reports").json()] == names
 
     params = [{"name": "from", "value": "2026-11-23"}, {"name": "to", "value": "2026-11-23"}]
@@ -107,3 +110,34 @@ def test_bad_requests_name_what_is_wrong(
     assert client.get("/v1/reports/trial_balance").status_code == 422  # asOf is required
     odd = client.get("/v1/reports/trial_balance", params={"asOf": as_of, "format": "pdf"})
     assert odd.status_code == 422 and "format" in odd.text
+
+
+def test_each_report_needs_its_own_permission(
+    client: TestClient, container: Container, clock: FakeClock
+) -> None:
+    """Every report as every human role: refused (GraphQL FORBIDDEN, REST 403) exactly when
+    the role lacks the report's permission (customer statements: accounts:read)."""
+    as_of = seed(client, container, clock)
+    account = open_account(client)
+    project(container)
+    values = {"from": "2026-11-23", "to": "2026-11-23", "account": account}
+    assert REPORTS["customer_statement"].permission == "accounts:read"
+    for role in sorted(HUMAN_ROLES):
+        principal = Principal(f"user:{role}-holder", frozenset({role}))
+        with client_as(container, principal) as caller:
+            for spec in REPORTS.values():
+                params = {p.name: values[p.name] for p in spec.parameters if p.required}
+                allowed = spec.permission in ROLE_PERMISSIONS[role]
+                variables = {
+                    "name": spec.name,
+                    "asOf": as_of,
+                    "first": 5,
+                    "params": [{"name": k, "value": v} for k, v in params.items()],
+                }
+                body = caller.post("/graphql", json={"query": PAGE, "variables": variables}).json()
+                codes = [e["extensions"]["code"] for e in body.get("errors") or []]
+                assert (codes == ["FORBIDDEN"]) != allowed, (role, spec.name, body)
+                rest = caller.get(f"/v1/reports/{spec.name}", params={"asOf": as_of, **params})
+                assert (rest.status_code == 403) != allowed, (role, spec.name, rest.text)
+                if allowed:
+                    assert rest.status_code == 200 and not codes, (role, spec.name)

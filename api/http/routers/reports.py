@@ -22,11 +22,11 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from adapters.reports.files import UnknownFormat, csv_chunks, write_report
-from api.http.deps import AsOf, ContainerDep, causation, require
+from api.http.deps import AsOf, ContainerDep, PrincipalDep, causation, require
 from api.http.schemas import V1_RESPONSES
 from api.runtime.reports_context import reports_of
 from api.security import Permission, Principal, authorize
-from application.reports.catalogue import REPORTS, request, spec_of
+from application.reports.catalogue import REPORTS, UnknownReport, request, spec_of
 from application.reports.parameters import ReportParameterError
 from application.unit_of_work import utc_now
 from domain.causation import caused_by
@@ -34,6 +34,21 @@ from domain.causation import caused_by
 router = APIRouter(prefix="/v1", tags=["reports"], responses=V1_RESPONSES)
 
 ReportsReader = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]
+
+
+def report_reader(name: Annotated[str, Path(max_length=64)], principal: PrincipalDep) -> Principal:
+    """The caller, authorized for the report named in the path (each report names its
+    permission; an unknown name needs ``reports:read`` before it is answered 404)."""
+    try:
+        spec = spec_of(name)
+    except UnknownReport:
+        authorize(principal, Permission.REPORTS_READ)
+        raise
+    return authorize(principal, spec.permission)
+
+
+report_reader.permission = "the report's"  # type: ignore[attr-defined]  # for the route audit
+ReportReader = Annotated[Principal, Depends(report_reader)]
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -81,14 +96,13 @@ def catalogue(principal: ReportsReader) -> list[dict[str, Any]]:
 )
 def download(
     http: Request,
-    principal: ReportsReader,
+    principal: ReportReader,
     container: ContainerDep,
     name: Annotated[str, Path(max_length=64)],
     as_of: AsOf = None,
     file_format: Annotated[str, Query(alias="format", max_length=16)] = "csv",
 ) -> Any:
     spec = spec_of(name)
-    authorize(principal, spec.permission)
     if file_format not in spec.formats:
         problem = str(UnknownFormat(file_format, spec.formats)).split(": ", 1)[1]
         raise ReportParameterError("format", problem)
