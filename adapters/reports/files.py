@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from adapters.reports.camt053 import write_camt053
+from adapters.reports.pdf import write_pdf
 from application.reports.catalogue import ReportRequest
 
-FORMATS = ("csv", "xlsx", "camt053")
+FORMATS = ("csv", "xlsx", "pdf", "camt053")
 XLSX_MAX_ROWS = 1_048_576
 """Rows of one worksheet (Excel's limit): a longer report continues on the next sheet."""
 
@@ -196,6 +197,7 @@ WRITERS: dict[str, Callable[[ReportRequest, Iterable[tuple[Any, ...]], Path], in
     "csv": write_csv,
     "xlsx": write_xlsx,
     "camt053": write_camt053,
+    "pdf": write_pdf,
 }
 
 

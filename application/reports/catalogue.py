@@ -35,7 +35,7 @@ REPORTS_READ = "reports:read"
 """The permission the financial reports need (customer statements need ``accounts:read``,
 the access review will need ``users:read``)."""
 ACCOUNTS_READ = "accounts:read"
-FILE_FORMATS = ("csv", "xlsx")
+FILE_FORMATS = ("csv", "xlsx", "pdf")
 """The formats every report is written in; a report may add its own (``camt053``)."""
 
 

@@ -53,8 +53,9 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "camt053": "application/xml",
+    "pdf": "application/pdf",
 }
-SUFFIX = {"csv": "csv", "xlsx": "xlsx", "camt053": "xml"}
+SUFFIX = {"csv": "csv", "xlsx": "xlsx", "camt053": "xml", "pdf": "pdf"}
 RESERVED = frozenset({"asOf", "format"})
 MAX_QUERY_PARAMS = 16
 
