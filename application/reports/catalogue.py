@@ -35,6 +35,7 @@ REPORTS_READ = "reports:read"
 """The permission the financial reports need (customer statements need ``accounts:read``,
 the access review will need ``users:read``)."""
 ACCOUNTS_READ = "accounts:read"
+USERS_READ = "users:read"
 FILE_FORMATS = ("csv", "xlsx", "pdf")
 """The formats every report is written in; a report may add its own (``camt053``)."""
 
@@ -210,9 +211,37 @@ CUSTOMER_STATEMENT = ReportSpec(
     formats=(*FILE_FORMATS, "camt053"),
 )
 
+ACCESS_REVIEW = ReportSpec(
+    name="access_review",
+    title="Access review",
+    description="Who held which backoffice role as of T (since when, granted by whom, on "
+    "which maker-checker request), then every access change and change-request decision "
+    "recorded in the period.",
+    parameters=(_FROM, _TO),
+    columns=(
+        Column("section"),
+        Column("at", "datetime"),
+        Column("user"),
+        Column("role"),
+        Column("event"),
+        Column("actor"),
+        Column("request_id"),
+        Column("detail"),
+    ),
+    permission=USERS_READ,
+    by_date=True,
+)
+
 REPORTS: dict[str, ReportSpec] = {
     spec.name: spec
-    for spec in (TRIAL_BALANCE, DAILY_BALANCES, JOURNAL, LARGE_VALUE, CUSTOMER_STATEMENT)
+    for spec in (
+        TRIAL_BALANCE,
+        DAILY_BALANCES,
+        JOURNAL,
+        LARGE_VALUE,
+        CUSTOMER_STATEMENT,
+        ACCESS_REVIEW,
+    )
 }
 """The catalogue, by report name."""
 

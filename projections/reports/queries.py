@@ -16,7 +16,14 @@ from sqlalchemy import Engine
 from application.reports.catalogue import ReportRequest
 from projections import cursors
 from projections.paging import clamp
-from projections.reports import daily_balances, journal, large_value, statement, trial_balance
+from projections.reports import (
+    access_review,
+    daily_balances,
+    journal,
+    large_value,
+    statement,
+    trial_balance,
+)
 from projections.reports.common import Key, Row
 from projections.views import Page
 
@@ -28,6 +35,7 @@ PRODUCERS: dict[str, tuple[Producer, tuple[type, ...]]] = {
     "journal": (journal.rows, journal.KEY_TYPES),
     "large_value": (large_value.rows, large_value.KEY_TYPES),
     "customer_statement": (statement.rows, statement.KEY_TYPES),
+    "access_review": (access_review.rows, access_review.KEY_TYPES),
 }
 """Each report of the catalogue: its row generator and the types of its row key."""
 

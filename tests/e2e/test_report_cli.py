@@ -4,6 +4,7 @@ run recorded as an event in the audit trail."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -59,3 +60,30 @@ def test_report_file_hash_rerun_and_audit_event(
     assert runs[0].payload["report"] == "journal"
     assert runs[0].payload["params"] == f"from={today};to={today}"
     assert runs[0].actor.startswith("user:") and runs[0].channel == "CLI"
+
+
+def test_access_review_as_of_a_past_instant_is_the_same_after_more_changes(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Who held which role at T (from the identity events), then the period's changes and
+    decisions; produced again after a role change, as of the same T, the same bytes."""
+    assert main(["demo", "--accounts", "4", "--transactions", "20", "--seed", "5"], env) == 0
+    as_of = datetime.now(UTC).isoformat()
+    today = as_of[:10]
+    argv = ["report", "access_review", "--as-of", as_of, "--param", f"from={today}"]
+    argv += ["--param", f"to={today}", "--format", "csv"]
+    assert main([*argv, "--out", str(tmp_path / "a.csv")], env) == 0
+    rows = list(csv.DictReader((tmp_path / "a.csv").open(newline="")))
+    held = {(r["user"], r["role"]) for r in rows if r["section"] == "holding"}
+    assert {("alice", "admin"), ("bob", "admin"), ("olga", "operator")} <= held
+    events = {r["event"] for r in rows if r["section"] == "change"}
+    assert {"BackofficeUser.RoleGranted", "ChangeRequest.Approved"} <= events
+
+    grant = ["users", "bootstrap", "--user", "zed", "--roles", "admin", "--force"]
+    assert main(grant, env) == 0
+    assert main([*argv, "--out", str(tmp_path / "b.csv")], env) == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    later = datetime.now(UTC).isoformat()
+    assert main([*argv[:3], later, *argv[4:], "--out", str(tmp_path / "c.csv")], env) == 0
+    assert "zed,admin" in (tmp_path / "c.csv").read_text()
+    capsys.readouterr()
