@@ -108,7 +108,7 @@ def test_bad_requests_name_what_is_wrong(
     assert bad.status_code == 422 and "from" in bad.text
     assert client.get("/v1/reports/nope", params={"asOf": as_of}).status_code == 404
     assert client.get("/v1/reports/trial_balance").status_code == 422  # asOf is required
-    odd = client.get("/v1/reports/trial_balance", params={"asOf": as_of, "format": "pdf"})
+    odd = client.get("/v1/reports/trial_balance", params={"asOf": as_of, "format": "camt053"})
     assert odd.status_code == 422 and "format" in odd.text
 
 
