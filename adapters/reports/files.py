@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.reports.camt053 import write_camt053
+from adapters.reports.cells import text_of
 from adapters.reports.pdf import write_pdf
 from application.reports.catalogue import ReportRequest
 
@@ -34,18 +35,6 @@ class UnknownFormat(ValueError):
 
     def __init__(self, name: str, known: tuple[str, ...] = FORMATS) -> None:
         super().__init__(f"format: {name!r} is not one of {', '.join(known)}")
-
-
-def text_of(value: Any) -> str:
-    """A cell as CSV text: amounts as fixed-point decimals (never ``-0.00`` or exponents),
-    instants in ISO 8601 UTC, empty for None."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value if value else abs(value), "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
 
 
 def counted(

@@ -22,6 +22,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from adapters.reports.cells import text_of
 from application.reports.catalogue import ReportRequest
 
 PAGE = landscape(A4)
@@ -31,12 +32,6 @@ FONT, BOLD, SIZE = "Helvetica", "Helvetica-Bold", 7.0
 BALANCES = frozenset({"balance", "balance_after", "opening", "closing", "threshold"})
 """Amount columns that are states, not movements: not summed in the totals."""
 SUMMED_ROWS = frozenset({"line", "entry"})
-
-
-def _text(value: Any) -> str:
-    from adapters.reports.files import text_of  # files imports this module
-
-    return text_of(value)
 
 
 def _fit(text: str, width: float, font: str = FONT) -> str:
@@ -136,7 +131,7 @@ def write_pdf(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path
     count = 0
     for values in rows:
         count += 1
-        pages.row([_text(v) for v in values])
+        pages.row([text_of(v) for v in values])
         if currency_at is None or (row_at is not None and values[row_at] not in SUMMED_ROWS):
             continue
         acc = sums[values[currency_at]]
@@ -147,7 +142,9 @@ def write_pdf(request: ReportRequest, rows: Iterable[tuple[Any, ...]], out: Path
     pages.line("Totals", BOLD, 11)
     pages.line(f"rows: {count}")
     for currency, totals in sorted(sums.items()):
-        parts = [f"{spec.columns[i].name} {_text(v)}" for i, v in zip(summed, totals, strict=True)]
+        parts = [
+            f"{spec.columns[i].name} {text_of(v)}" for i, v in zip(summed, totals, strict=True)
+        ]
         pages.line(f"{currency}: " + ", ".join(parts))
     pages.footer()
     canvas.showPage()

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import strawberry
 
-from adapters.reports.files import text_of
+from adapters.reports.cells import text_of
 from api.graphql.common import Connection, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, bad_input, checked, in_thread
