@@ -69,8 +69,9 @@ broker: ## Brokers for the ingestion tests: RabbitMQ STOMP on 61613, ActiveMQ on
 	scripts/setup-broker.sh
 	scripts/setup-activemq.sh
 
-browser: ## Headless Chromium for the browser tests (apt-get, if missing)
+browser: ## Headless Chromium for the browser tests, poppler-utils for the report PDF tests (apt-get, if missing)
 	scripts/install-browser.sh
+	scripts/install-pdf-tools.sh
 
 infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate, promtool into .tools/
 	scripts/install-infra-tools.sh

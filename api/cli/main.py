@@ -10,6 +10,8 @@
     ledger projections rebuild [NAME]
     ledger projections quarantine list [--all] [--json] | retry (--id N | --all)
     ledger replay --as-of T --out FILE [--force]
+    ledger report NAME --as-of T [--param K=V ...] [--format csv|xlsx] --out FILE [--force]
+    ledger reports
     ledger users bootstrap --user NAME [--user ...] --roles admin[,...] [--display-name N] [--force]
     ledger users list
     ledger approvals expire
@@ -40,6 +42,7 @@ from api.cli import (
     projections,
     reconcile,
     replay,
+    report,
     serve,
     token,
     users,
@@ -55,6 +58,7 @@ GROUPS = (
     projections,
     migrate,
     replay,
+    report,
     users,
     approvals,
     fraud,
@@ -72,6 +76,8 @@ HANDLERS: dict[str, Handler] = {
     "accounts": accounts.cmd_accounts_import,
     "projections": projections.cmd_projections,
     "replay": replay.cmd_replay,
+    "report": report.cmd_report,
+    "reports": report.cmd_reports,
     "migrate": migrate.cmd_migrate,
     "fraud": fraud.cmd_fraud,
     "token": token.cmd_token,

@@ -2,7 +2,8 @@
 
 ``Query`` and ``Mutation`` inherit one class per context (:mod:`api.graphql.ledger`,
 :mod:`api.graphql.fraud`, :mod:`api.graphql.identity`, :mod:`api.graphql.notifications`,
-:mod:`api.graphql.reconciliation`, :mod:`api.graphql.vop`); the generic types are
+:mod:`api.graphql.reconciliation`, :mod:`api.graphql.vop`,
+:mod:`api.graphql.reports`); the generic types are
 :mod:`api.graphql.common`. Every resolver calls ``info.context.authorize(<permission>)``
 first (the one authorization seam). Executions run off the server's event loop, in a worker
 thread each, and blocking work goes through ``in_thread`` (see :mod:`api.graphql.execution`).
@@ -39,6 +40,7 @@ from api.graphql.ledger import LedgerMutation, LedgerQuery
 from api.graphql.notifications import NotificationsQuery
 from api.graphql.policy import UNEXPECTED_MESSAGE, LedgerSchema, should_mask
 from api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
+from api.graphql.reports import ReportsQuery
 from api.graphql.scalars import DateTime
 from api.graphql.suggestions import HideSuggestions
 from api.graphql.vop import VopQuery
@@ -57,6 +59,7 @@ class Query(
     NotificationsQuery,
     ReconciliationQuery,
     VopQuery,
+    ReportsQuery,
     LedgerQuery,
 ):
     """Every context's queries; the ledger's come last (the order of the published schema)."""

@@ -1,27 +1,25 @@
 """The composition root: the one place that wires ports to adapters.
 
 ``bootstrap(settings, role=ROLE)`` builds what the process role uses and nothing else
-(:data:`~api.runtime.contexts.ROLE_CONTEXTS` says which bounded contexts each role of
-:mod:`api.runtime.roles` uses;
+(:data:`~api.runtime.contexts.ROLE_CONTEXTS`: the bounded contexts each role uses;
 :func:`~api.runtime.contexts.contexts_needed` adds what those are built on). In order: the
-database configuration (creating the PostgreSQL schema when one is named, with
-``migrate=True``), the read-model engine, then each context the role uses
+database configuration (the PostgreSQL schema created with ``migrate=True``), the
+read-model engine, then each context the role uses
 (:mod:`api.runtime.contexts`): the ledger; fraud (the ledger then screens through its model:
 rules, blocklist and the promoted model, if any); identity (it carries out approved ledger
 changes through :class:`~application.ledger.changes.LedgerChanges`); notifications (the rule
 evaluator over the logs its rules listen to, and the sender); reconciliation (it matches
 statements against the ledger's read models through
 :class:`~projections.ledger.period_reader.LedgerPeriodReader`, which first brings them up
-to the ledger's head: :meth:`Container.sync_ledger_read_models`). Then the projector over the
-logs of the contexts built (with the audit chain) and, with ``migrate=True``, the tables and
-the append-only triggers (tamper evidence).
+to the ledger's head: :meth:`Container.sync_ledger_read_models`); reports (runs recorded as
+events). Then the projector over the logs built (with the audit chain) and, with
+``migrate=True``, the tables and the append-only triggers (tamper evidence).
 
 A context opens its event store's connection pool when built, so a role opens pools only for
 the contexts it uses (docs/operations.md, "Connections per role"); asking the container for a
 context its role did not build raises :class:`~api.runtime.contexts.ContextNotBuilt`. Role
-``all`` (the default, and every CLI command) builds all five. Everything is built when the
-function is called, never at import time; :meth:`Container.close` releases it in reverse
-order (one :class:`~contextlib.ExitStack`).
+``all`` (the default, every CLI command) builds all; everything when called, never at import
+time; :meth:`Container.close` releases it in reverse order (one ExitStack).
 """
 
 from __future__ import annotations
@@ -50,6 +48,7 @@ from api.runtime.contexts import (
     build_reconciliation,
     contexts_needed,
 )
+from api.runtime.reports_context import ReportsParts, build_reports
 from api.runtime.settings import Settings
 from api.runtime.vop_context import VopParts, build_vop
 from application.errors import ReadModelsBehind
@@ -80,7 +79,7 @@ from projections.vop.queries import DirectoryQueries
 
 Parts = (
     LedgerParts | FraudParts | IdentityParts | NotificationParts | ReconciliationParts | VopParts
-)
+) | ReportsParts
 
 
 @dataclass
@@ -306,10 +305,9 @@ def bootstrap(
         raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLE_CONTEXTS)}")
     contexts = contexts_needed(ROLE_CONTEXTS[role], settings)
     database = settings.database_config()
-    # All of the DDL (schema, event tables, read models, triggers) under the migration lock:
-    # PostgreSQL's CREATE ... IF NOT EXISTS and CREATE OR REPLACE FUNCTION are not safe run
-    # concurrently (IntegrityError on pg_type_typname_nsp_index, "tuple concurrently
-    # updated"), so two one-off commands, or one and a `ledger migrate`, take turns.
+    # All DDL under the migration lock: PostgreSQL's CREATE ... IF NOT EXISTS and CREATE OR
+    # REPLACE FUNCTION are not safe concurrently (IntegrityError on pg_type_typname_nsp_index,
+    # "tuple concurrently updated"): one-off commands and `ledger migrate` take turns.
     with migration_lock(database) if migrate else nullcontext():
         return _build(settings, role, contexts, database, clock or utc_now, migrate=migrate)
 
@@ -370,6 +368,8 @@ def _build(
                 ledger_env=store_env("ledger"),
                 ledger=ledger,
             )
+        if "reports" in contexts:
+            parts["reports"] = build_reports(store_env("reports"), engine, stack)
         sources = [EventSource(built.app) for built in parts.values()]
         projector = Projector(
             engine,

@@ -57,7 +57,7 @@ from projections.queries import LedgerQueries
 from projections.reconciliation.queries import ReconciliationQueries
 from projections.vop.checks import VopCheckQueries
 
-CONTEXTS = ("ledger", "fraud", "identity", "notifications", "reconciliation", "vop")
+CONTEXTS = ("ledger", "fraud", "identity", "notifications", "reconciliation", "vop", "reports")
 """Every bounded context, in the order they are built (the ledger first: others use it)."""
 
 ROLE_CONTEXTS: dict[str, tuple[str, ...]] = {

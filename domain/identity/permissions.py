@@ -158,6 +158,7 @@ CONTEXT_READ_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "identity": frozenset({Permission.USERS_READ, Permission.REQUESTS_READ}),
     "notifications": frozenset({Permission.NOTIFICATIONS_READ}),
     "vop": frozenset({Permission.VOP_READ}),
+    "reports": frozenset({Permission.REPORTS_READ}),  # report runs (who produced which file)
 }
 """What reading a bounded context's events takes (all of them), on top of ``audit:read``: the
 audit trail shows a reader only the events of the contexts it may read. A context not listed

@@ -224,6 +224,10 @@ def _history_as_of(
     return list(conn.execute(query).mappings().all())
 
 
+history_as_of = _history_as_of
+"""Public name of :func:`_history_as_of`, for the reports' read side (projections/reports)."""
+
+
 def _supports_materialized(conn: Connection) -> bool:
     version = conn.dialect.server_version_info or ()
     if conn.dialect.name == "sqlite":

@@ -79,6 +79,7 @@ rm_postings = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_rm_postings_asof", "account_id", "recorded_at", "version"),
     Index("ix_rm_postings_transaction", "transaction_id"),
+    Index("ix_rm_postings_recorded", "recorded_at", "account_id", "version"),  # reports' journal
 )
 
 rm_holds = Table(

@@ -183,6 +183,7 @@ def seeded(client: TestClient, container: Container) -> dict[str, str]:
         "fraudCase.id": held["transactionId"],
         "id": UNKNOWN_ID,
         "iban": account,
+        "report.name": "trial_balance",  # the report walked (each report needs reports:read)
     }
 
 
@@ -265,9 +266,9 @@ def test_every_rest_route_needs_its_permission(
         ]
         assert len(routes) >= 4
         concrete = {
-            path: path.replace("{account_id}", seeded["account.id"]).replace(
-                "{transaction_id}", seeded["transaction.id"]
-            )
+            path: path.replace("{account_id}", seeded["account.id"])
+            .replace("{transaction_id}", seeded["transaction.id"])
+            .replace("{name}", "trial_balance")
             for _method, path in routes
         }
         for method, path in routes:

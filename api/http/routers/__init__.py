@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.routers import accounts, fraud_claims, ops, transactions, vop, vop_requests
+from api.http.routers import accounts, fraud_claims, ops, reports, transactions, vop, vop_requests
 
 v1_routers: tuple[APIRouter, ...] = (
     accounts.router,
@@ -20,6 +20,7 @@ v1_routers: tuple[APIRouter, ...] = (
     fraud_claims.router,
     vop.router,
     vop_requests.router,
+    reports.router,
 )
 """Included by the app in this order."""
 
