@@ -19,7 +19,7 @@ from adapters.reports.cells import text_of
 from api.graphql.common import Connection, connection, page_size, paginate
 from api.graphql.context import LedgerContext
 from api.graphql.errors import ApiError, bad_input, checked, in_thread
-from api.runtime.reports_context import reports_of
+from api.runtime.reports_context import reports_of, require_current_read_models
 from application.reports.catalogue import (
     REPORTS,
     REPORTS_READ,
@@ -130,6 +130,8 @@ class ReportsQuery:
                 raise bad_input(f"params: {item.name} given twice")
             raw[item.name] = item.value
         wanted = checked(request, spec.name, raw, as_of, utc_now())
-        queries = reports_of(info.context.container).queries
+        container = info.context.container
+        await in_thread(require_current_read_models, container)
+        queries = reports_of(container).queries
         page = await in_thread(paginate, queries.page, wanted, page_size(first), after=after)
         return connection(page, _row)

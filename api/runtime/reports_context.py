@@ -10,8 +10,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from application.errors import ReadModelsBehind
 from application.reports.app import ReportsApplication
 from projections.reports.queries import ReportQueries
+
+READ_MODEL_WAIT = 5.0
+"""Seconds a report request waits for the projector before answering 503."""
 
 
 @dataclass(frozen=True)
@@ -34,3 +38,19 @@ def reports_of(container: Any) -> ReportsParts:
     (:class:`~api.runtime.contexts.ContextNotBuilt` when its role does not build it)."""
     parts: ReportsParts = container._part("reports", "reports")
     return parts
+
+
+def require_current_read_models(container: Any, timeout: float | None = None) -> None:
+    """Reports read the read models: a report asked for now must see everything the ledger
+    recorded before the request, or a report as of an instant the projector has not reached
+    would be silently incomplete (and differ from the same report asked later). Waits up to
+    ``timeout`` (default :data:`READ_MODEL_WAIT`) for every projection to reach the ledger's
+    head as it is now (their positions are read from the database, so a projector in another
+    process counts), then raises
+    :class:`~application.errors.ReadModelsBehind` (503, retry)."""
+    head = {container.ledger.name: container.ledger.recorder.max_notification_id() or 0}
+    wait = READ_MODEL_WAIT if timeout is None else timeout
+    if not container.projector.wait_for(head, wait):
+        raise ReadModelsBehind(
+            "the read models have not caught up with the ledger yet; retry the report shortly"
+        )

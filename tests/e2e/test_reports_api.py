@@ -141,3 +141,24 @@ def test_each_report_needs_its_own_permission(
                 assert (rest.status_code == 403) != allowed, (role, spec.name, rest.text)
                 if allowed:
                     assert rest.status_code == 200 and not codes, (role, spec.name)
+
+
+def test_a_report_waits_for_read_models_behind_the_ledger(
+    client: TestClient, container: Container, clock: FakeClock, monkeypatch: Any
+) -> None:
+    """A payment the projector has not applied yet would be missing from a report as of now:
+    the report answers 503 (retry) instead of an incomplete file, and the full one once the read
+    models caught up."""
+    as_of = seed(client, container, clock)
+    monkeypatch.setattr("api.runtime.reports_context.READ_MODEL_WAIT", 0.2)
+    a = open_account(client)
+    fund(client, a, "50.00")  # recorded, not projected
+    query = {"asOf": clock.now.isoformat(), "from": "2026-11-23", "to": "2026-11-23"}
+    behind = client.get("/v1/reports/journal", params=query)
+    assert behind.status_code == 503, behind.text
+    params = [{"name": "from", "value": "2026-11-23"}, {"name": "to", "value": "2026-11-23"}]
+    variables = {"name": "journal", "asOf": as_of, "params": params, "first": 5}
+    (error,) = gql_errors(client, PAGE, variables)
+    assert error["extensions"]["code"] == "UNAVAILABLE", error
+    project(container)
+    assert client.get("/v1/reports/journal", params=query).status_code == 200

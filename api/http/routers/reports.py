@@ -24,7 +24,7 @@ from starlette.background import BackgroundTask
 from adapters.reports.files import UnknownFormat, csv_chunks, write_report
 from api.http.deps import AsOf, ContainerDep, PrincipalDep, causation, require
 from api.http.schemas import V1_RESPONSES
-from api.runtime.reports_context import reports_of
+from api.runtime.reports_context import reports_of, require_current_read_models
 from api.security import Permission, Principal, authorize
 from application.reports.catalogue import REPORTS, UnknownReport, request, spec_of
 from application.reports.parameters import ReportParameterError
@@ -119,6 +119,7 @@ def download(
         raw[key] = value
     wanted = request(spec.name, raw, as_of, utc_now())
     reports = reports_of(container)
+    require_current_read_models(container)
     who = causation(http, principal)
     filename = f"{spec.name}-{wanted.as_of.strftime('%Y%m%dT%H%M%S%fZ')}.{SUFFIX[file_format]}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
