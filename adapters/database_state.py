@@ -50,3 +50,8 @@ def writability(engine: Engine) -> dict[str, bool]:
             text("SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')")
         ).one()
     return {"writable": not standby and read_only != "on", "standby": bool(standby)}
+
+
+def is_read_only_database(engine: Engine) -> bool:
+    """True when the database behind ``engine`` refuses writes (:func:`writability`)."""
+    return not writability(engine)["writable"]

@@ -143,7 +143,7 @@ def test_the_drill_fails_over_under_load_without_losing_or_doubling_a_payment(
     ha_env: dict[str, str],
 ) -> None:
     drill = subprocess.run(
-        [str(REPO / "scripts" / "dr-drill.sh"), "--payments", "2000", "--kill-at", "0.3"],
+        [str(REPO / "scripts" / "dr-drill.sh"), "--payments", "1500", "--kill-at", "0.3"],
         env=ha_env,
         capture_output=True,
         text=True,

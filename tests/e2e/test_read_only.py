@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from adapters.migration import record_migration
 from adapters.persistence import DatabaseConfig
+from api.cli.main import main
 from api.http.app import create_app
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.roles import build_workers, role
@@ -160,3 +161,22 @@ def test_readiness_says_the_database_is_writable_on_a_primary(
             assert ready["checks"]["databaseStandby"] is False
     finally:
         container.close()
+
+
+def test_ledger_audit_verify_runs_on_a_read_only_database(
+    postgres_database: DatabaseConfig,
+    written: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    """The runbook verifies the chain in the secondary region: no DDL there."""
+    database = read_only(postgres_database)
+    env = {
+        "LEDGER_DATA_DIR": str(database.data_dir),
+        "LEDGER_DATABASE_URL": str(database.url),
+        "LEDGER_DATABASE_SCHEMA": str(database.schema),
+    }
+    code = main(["audit", "verify"], env)
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "ledger: intact" in out.out
