@@ -33,6 +33,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
+from uuid import UUID
 from pathlib import Path
 
 from rich.console import Console
@@ -212,7 +213,7 @@ def _drain(
     raise TimeoutError(f"the queue was not drained within {timeout:.0f} s")
 
 
-def _present(url: str, schema: str, workload: Workload) -> set:  # type: ignore[type-arg]
+def _present(url: str, schema: str, workload: Workload) -> set[UUID]:
     import psycopg
 
     with psycopg.connect(url) as conn:
@@ -223,7 +224,7 @@ def _present(url: str, schema: str, workload: Workload) -> set:  # type: ignore[
     return {row[0] for row in rows} & workload.transaction_ids
 
 
-def _subset(workload: Workload, present: set) -> Workload:  # type: ignore[type-arg]
+def _subset(workload: Workload, present: set[UUID]) -> Workload:
     """The workload of the payments the database has (all of them unless a failover lost
     some): what the balances must show."""
     from domain.ledger.transactions import Transaction
