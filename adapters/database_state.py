@@ -6,12 +6,18 @@ SQLSTATE ``25006`` (``read_only_sql_transaction``): "cannot execute INSERT in a 
 transaction", "cannot execute LOCK TABLE during recovery". The error reaches the edge wrapped
 by eventsourcing (``eventsourcing.persistence.InternalError``) or SQLAlchemy
 (``sqlalchemy.exc.InternalError``): :func:`is_read_only_error` looks along the chain of causes
-for it, so the API answers 503 ``DATABASE_READ_ONLY`` instead of a 500.
+for it, so the API answers 503 ``DATABASE_READ_ONLY`` instead of a 500;
+:func:`is_unavailable_error` recognises a database that cannot be reached (503
+``DATABASE_UNAVAILABLE``, to be retried: a failover under way).
 :func:`writability` is the deep readiness check's question to the server itself.
 """
 
 from __future__ import annotations
 
+import psycopg
+import sqlalchemy.exc
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from sqlalchemy import Engine, text
 
 READ_ONLY_SQLSTATE = "25006"
@@ -35,6 +41,31 @@ def is_read_only_error(error: BaseException) -> bool:
             isinstance(orig, BaseException)
             and getattr(orig, "sqlstate", None) == READ_ONLY_SQLSTATE
         ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,  # connection refused or lost, server shutting down (57P01) ...
+    psycopg.InterfaceError,
+    StoreOperationalError,  # eventsourcing's, after its ten retries
+    StoreInterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came back in time
+)
+
+
+def is_unavailable_error(error: BaseException) -> bool:
+    """True when ``error`` or one of its causes says the database could not be reached or
+    dropped the session (the moments of a failover: the old primary gone, the new one not
+    promoted yet), as opposed to a statement the database refused."""
+    seen: BaseException | None = error
+    for _ in range(_MAX_CHAIN):
+        if seen is None:
+            return False
+        if isinstance(seen, UNAVAILABLE_ERRORS):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -7,7 +7,8 @@ its base classes (:func:`answer_for`), so a subclass answers as its nearest list
 (``IdempotencyKeyReused`` as ``Conflict``) unless it is listed itself (``Expired``). An error
 not in the table is unexpected: a generic 500 in REST, a masked error in GraphQL, except a
 write refused by a read-only database (a standby: the secondary region, or the moment of a
-failover), which answers :data:`READ_ONLY` (503 ``DATABASE_READ_ONLY``) whatever wraps it.
+failover), which answers :data:`READ_ONLY` (503 ``DATABASE_READ_ONLY``) whatever wraps it,
+and a database that cannot be reached, :data:`UNAVAILABLE` (503 ``DATABASE_UNAVAILABLE``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adapters.database_state import is_read_only_error
+from adapters.database_state import is_read_only_error, is_unavailable_error
 from api.security import AccessDenied, Forbidden, Unauthenticated
 from application.errors import (
     AlreadyExists,
@@ -77,6 +78,17 @@ No ``Retry-After``: in the secondary region it will not succeed until that regio
 promoted; a channel retries as it retries any 503."""
 
 
+UNAVAILABLE = ErrorAnswer(
+    503,
+    "DATABASE_UNAVAILABLE",
+    retry=True,
+    message="the database cannot be reached (a failover may be under way)",
+)
+"""The database could not be reached or dropped the session, after the store's own retries:
+``Retry-After: 1``; a write either committed or not, and a retry with the same idempotency
+key is exactly-once either way."""
+
+
 def answer_for(error: BaseException) -> ErrorAnswer | None:
     """The answer for ``error``'s class or its nearest listed base, or :data:`READ_ONLY` for
     a write a read-only database refused; ``None``: unexpected."""
@@ -86,4 +98,6 @@ def answer_for(error: BaseException) -> ErrorAnswer | None:
             return answer
     if is_read_only_error(error):
         return READ_ONLY
+    if is_unavailable_error(error):
+        return UNAVAILABLE
     return None

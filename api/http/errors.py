@@ -2,7 +2,8 @@
 
 Application, domain and authorization errors answer with the status of the one error table
 shared with GraphQL (:data:`api.errors.ERRORS`); a write a read-only database refused 503
-``{"detail": ..., "code": "DATABASE_READ_ONLY"}``; a body that is not JSON is 400, one that fails
+``{"detail": ..., "code": "DATABASE_READ_ONLY"}``, one out of reach 503 ``DATABASE_UNAVAILABLE``
+with ``Retry-After``; a body that is not JSON is 400, one that fails
 validation 422 with each problem named; a rate limit 429 with ``Retry-After``.
 """
 
@@ -17,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.errors import ERRORS, READ_ONLY, answer_for
+from api.errors import ERRORS, READ_ONLY, UNAVAILABLE, answer_for
 from api.http.middleware.ratelimit import RateLimited
 from api.security import Unauthenticated
 
@@ -64,11 +65,11 @@ async def _from_table(_request: Request, exc: Exception) -> JSONResponse:
     answer = answer_for(exc)
     if answer is None:  # a database error other than a read-only refusal: unexpected (500)
         raise exc
-    if answer is READ_ONLY:
-        return _error(answer.status, answer.message or str(exc), answer.code)
     headers: dict[str, str] = {}
     if answer.retry:
         headers["Retry-After"] = "1"
+    if answer in (READ_ONLY, UNAVAILABLE):  # the database's own message stays in the log
+        return _error(answer.status, answer.message or str(exc), answer.code, **headers)
     if isinstance(exc, Unauthenticated):
         reason = str(exc).replace('"', "'")
         headers["WWW-Authenticate"] = (
@@ -89,7 +90,8 @@ def install_error_handlers(app: FastAPI) -> None:
     for error_class in ERRORS:
         app.add_exception_handler(error_class, _from_table)
     # Database errors: a write refused by a read-only database (a standby) answers 503
-    # DATABASE_READ_ONLY; any other is raised again, the generic 500.
+    # DATABASE_READ_ONLY, a database out of reach 503 DATABASE_UNAVAILABLE; any other is
+    # raised again, the generic 500.
     for error_class in DATABASE_ERRORS:
         app.add_exception_handler(error_class, _from_table)
     app.add_exception_handler(RateLimited, _rate_limited)

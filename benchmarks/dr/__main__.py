@@ -33,8 +33,8 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
-from uuid import UUID
 from pathlib import Path
+from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table

@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from fastapi.testclient import TestClient
 
 from adapters.migration import record_migration
@@ -180,3 +182,45 @@ def test_ledger_audit_verify_runs_on_a_read_only_database(
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "ledger: intact" in out.out
+
+
+def _refused_connection() -> psycopg.OperationalError:
+    """The real error of a database out of reach (nothing listens on port 9 here)."""
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:9/x", connect_timeout=2).close()
+    except psycopg.OperationalError as error:
+        return error
+    raise AssertionError("something answered on port 9")
+
+
+def test_a_database_out_of_reach_answers_503_to_retry_not_500(
+    postgres_database: DatabaseConfig, written: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moments of a failover: the store gave up its retries (eventsourcing wraps the
+    driver's error), REST says 503 DATABASE_UNAVAILABLE with Retry-After, GraphQL the code."""
+    container = bootstrap(Settings().with_database(postgres_database), role="api", migrate=False)
+    refused = _refused_connection()
+
+    def out_of_reach(*_args: object, **_kwargs: object) -> None:
+        raise StoreOperationalError(str(refused)) from refused
+
+    monkeypatch.setattr(container.ledger, "submit_payment", out_of_reach)
+    monkeypatch.setattr(container.queries, "accounts", out_of_reach)
+    try:
+        with _client(container, "api") as client:
+            paid = client.post(
+                "/v1/transactions",
+                json=message(debtor=iban("NL"), creditor=written["iban"], amount="1.00"),
+            )
+            assert paid.status_code == 503, paid.text
+            assert paid.json()["code"] == "DATABASE_UNAVAILABLE"
+            assert paid.headers["Retry-After"] == "1"
+            assert "127.0.0.1:9" not in paid.text  # the server's message stays in the log
+            read = client.post(
+                "/graphql",
+                json={"query": "{ accounts(first: 5) { edges { node { iban } } } }"},
+            )
+            codes = [e["extensions"]["code"] for e in read.json()["errors"]]
+            assert codes == ["DATABASE_UNAVAILABLE"], read.text
+    finally:
+        container.close()
