@@ -18,7 +18,7 @@ export LEDGER_TEST_DATABASE_URL
 LINT_PATHS := $(wildcard domain application projections adapters api tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run testdb broker browser lint format typecheck contracts unit check config-doc test bench clean infra-tools infra-test clean-tools image image-base image-smoke
+.PHONY: help venv run testdb broker browser ha-tools lint format typecheck contracts unit check config-doc test bench clean infra-tools infra-test clean-tools image image-base image-smoke
 
 help: ## List the targets
 	@echo "backoffice-ledger — make targets:"
@@ -77,6 +77,9 @@ infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-v
 	scripts/install-infra-tools.sh
 	scripts/install-promtool.sh
 
+ha-tools: ## pg_auto_failover for scripts/ha-cluster.sh and the DR drill (apt-get, if missing)
+	scripts/install-auto-failover.sh
+
 infra-test: venv infra-tools ## Only the infrastructure validations (tests/infra)
 	$(BIN)/pytest tests/infra
 
@@ -99,7 +102,7 @@ image-smoke: ## Every role of IMAGE read-only: /healthz, /readyz, SIGTERM exit 0
 clean-tools: ## Remove .tools/ (the next infra-tools reinstalls, ~1-2 min)
 	rm -rf .tools
 
-test: venv testdb broker browser infra-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
+test: venv testdb broker browser infra-tools ha-tools ## lint, typecheck, contracts, then pytest (tests/infra included)
 	@$(MAKE) --no-print-directory lint typecheck contracts
 	$(BIN)/pytest
 

@@ -5,7 +5,10 @@ REST answers each error in :data:`ERRORS` with its ``status`` and ``{"detail": "
 ``extensions.code`` (:mod:`api.graphql.errors`). Both look an error up by its class and then
 its base classes (:func:`answer_for`), so a subclass answers as its nearest listed base
 (``IdempotencyKeyReused`` as ``Conflict``) unless it is listed itself (``Expired``). An error
-not in the table is unexpected: a generic 500 in REST, a masked error in GraphQL.
+not in the table is unexpected: a generic 500 in REST, a masked error in GraphQL, except a
+write refused by a read-only database (a standby: the secondary region, or the moment of a
+failover), which answers :data:`READ_ONLY` (503 ``DATABASE_READ_ONLY``) whatever wraps it,
+and a database that cannot be reached, :data:`UNAVAILABLE` (503 ``DATABASE_UNAVAILABLE``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from adapters.database_state import is_read_only_error, is_unavailable_error
 from api.security import AccessDenied, Forbidden, Unauthenticated
 from application.errors import (
     AlreadyExists,
@@ -41,6 +45,9 @@ class ErrorAnswer:
     retry: bool = False
     """The caller may try again shortly: REST sends ``Retry-After: 1``, GraphQL's message
     ends in ``; try again``."""
+    message: str | None = None
+    """Shown instead of the error's own message (which, for a database error, is the
+    server's)."""
 
 
 ERRORS: Mapping[type[Exception], ErrorAnswer] = {
@@ -60,10 +67,37 @@ ERRORS: Mapping[type[Exception], ErrorAnswer] = {
 }
 
 
+READ_ONLY = ErrorAnswer(
+    503,
+    "DATABASE_READ_ONLY",
+    message="the database is read-only (a standby: this deployment serves reads only, or a "
+    "failover is under way); writes go to the primary region",
+)
+"""A write refused by the database (SQLSTATE 25006): not the client's fault and not a crash.
+No ``Retry-After``: in the secondary region it will not succeed until that region is
+promoted; a channel retries as it retries any 503."""
+
+
+UNAVAILABLE = ErrorAnswer(
+    503,
+    "DATABASE_UNAVAILABLE",
+    retry=True,
+    message="the database cannot be reached (a failover may be under way)",
+)
+"""The database could not be reached or dropped the session, after the store's own retries:
+``Retry-After: 1``; a write either committed or not, and a retry with the same idempotency
+key is exactly-once either way."""
+
+
 def answer_for(error: BaseException) -> ErrorAnswer | None:
-    """The answer for ``error``'s class or its nearest listed base; ``None``: unexpected."""
+    """The answer for ``error``'s class or its nearest listed base, or :data:`READ_ONLY` for
+    a write a read-only database refused; ``None``: unexpected."""
     for cls in type(error).__mro__:
         answer = ERRORS.get(cls)
         if answer is not None:
             return answer
+    if is_read_only_error(error):
+        return READ_ONLY
+    if is_unavailable_error(error):
+        return UNAVAILABLE
     return None

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.audit.snapshot_verify import verify_snapshots
+from adapters.database_state import is_read_only_database
+from adapters.persistence import read_model_engine
 from api.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
@@ -76,13 +78,24 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ValueError) as error:
             print(f"ledger: {args.anchor}: {error}", file=sys.stderr)
             return EXIT_USAGE
-    container = bootstrap(settings)
+    # `verify` only reads: on a standby (the secondary region, a restored replica) it runs
+    # without DDL, which the standby would refuse; `head` chains the tail, a write.
+    read_only = args.audit_command == "verify" and _read_only(settings)
+    container = bootstrap(settings, migrate=not read_only)
     try:
         if args.audit_command == "head":
             return _head(container)
         return _verify(container, anchors, as_json=args.json)
     finally:
         container.close()
+
+
+def _read_only(settings: Settings) -> bool:
+    engine = read_model_engine(settings.database_config())
+    try:
+        return is_read_only_database(engine)
+    finally:
+        engine.dispose()
 
 
 def _verify(container: Container, anchors: dict[str, Anchor] | None, *, as_json: bool) -> int:

@@ -45,7 +45,8 @@ def translated() -> Iterator[None]:
         answer = answer_for(error)
         if answer is None or answer.code is None:
             raise
-        message = f"{error}; try again" if answer.retry else str(error)
+        text = answer.message or str(error)
+        message = f"{text}; try again" if answer.retry else text
         raise ApiError(message, answer.code) from None
 
 

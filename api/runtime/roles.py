@@ -39,6 +39,10 @@ class Role:
     reads_projected: bool = False
     """Reads the read models while a projector runs in another process: a use case that needs
     them current (read-your-writes, a statement's matching) waits for that projector."""
+    writes: bool = True
+    """Its job needs a writable database (``/readyz`` is not ready on a read-only one, a
+    standby). The api role's is to serve: on a standby (the secondary region) it serves reads
+    and answers writes 503 ``DATABASE_READ_ONLY``, and stays ready."""
     serves_vop: bool = False
     """Serves the Verification of Payee responder ``/v1/vop`` (with ``serves_api`` False:
     only that, beside the operations endpoints)."""
@@ -67,6 +71,7 @@ def _role_table() -> dict[str, Role]:
             uses["api"],
             serves_api=True,
             reads_projected=True,
+            writes=False,
         ),
         "projector": Role(
             "projector",

@@ -12,9 +12,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adapters.database_state import writability
 from api.http.deps import ContainerDep, MetricsDep
 from api.runtime.bootstrap import Container
 from api.runtime.logs import get_logger
+from api.runtime.roles import role
 from api.security import Permission, PrincipalResolver, authorize
 
 log = get_logger("api.http.routers.ops")
@@ -29,7 +31,8 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Readiness: databases and broker reachable, projections close enough to the log",
+    summary="Readiness: databases reachable (and writable for a role that writes), broker "
+    "reachable, projections close enough to the log",
     responses={503: {"description": "Not ready; the body says why"}},
 )
 def readyz(request: Request, container: ContainerDep) -> JSONResponse:
@@ -56,7 +59,13 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
                 ready = ready and bool(state["ready"])
     try:
         container.check_database()
-        checks["database"] = "ok"
+        state = writability(container.read_engine)
+        checks["database"] = "ok" if state["writable"] else "read-only"
+        checks["databaseStandby"] = state["standby"]
+        # A role whose job is to write is not ready on a standby (a failover under way, or a
+        # writer started in the secondary region); the api role serves reads there.
+        if not state["writable"] and role(container.role).writes:
+            ready = False
     except Exception as error:
         log.warning("readiness: database unreachable", error=str(error))
         checks["database"] = "unreachable"

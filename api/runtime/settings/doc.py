@@ -90,6 +90,18 @@ TOOLS: tuple[Outside, ...] = (
         )
     ),
     Outside(
+        "LEDGER_HA_DIR",
+        "`<repo>/var/ha`",
+        "data of the local HA cluster (`scripts/ha-cluster.sh`, the DR drill)",
+        TOOLS_REASON,
+    ),
+    Outside(
+        "LEDGER_HA_PORT",
+        "`6540`",
+        "its monitor's port (the nodes on the next two)",
+        TOOLS_REASON,
+    ),
+    Outside(
         "LEDGER_BENCH_DATABASE_URL",
         "`postgresql://postgres@127.0.0.1:5432/ledger_bench`",
         "the PostgreSQL of the benchmarks",
