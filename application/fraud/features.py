@@ -16,18 +16,27 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
+from application.fraud.payee import payee_check_outcome
 from application.ports import EventFeed
 from application.quarantine import Guard, Quarantine, read_event
 from domain.fraud.features import FeatureState, Payment, as_decimals
+from domain.ledger.accounts import Account
 from domain.ledger.transactions import RESERVED_CHANNELS, Transaction
+
+# event classes made by @event, unknown to mypy
+_ACCOUNT_OPENED: type = getattr(Account, "Opened")  # noqa: B009
+_SCREENED: type = getattr(Transaction, "Screened")  # noqa: B009
 
 
 def apply_ledger_event(state: FeatureState, event: object) -> None:
-    """Fold one ledger event into ``state`` (only transaction events matter)."""
+    """Fold one ledger event into ``state`` (transaction events and account openings)."""
+    data: Any = event
+    if isinstance(event, _ACCOUNT_OPENED):
+        state.observe_account(str(data.key), data.timestamp.timestamp())
+        return
     kind = _transaction_event(event)
     if kind is None:
         return
-    data: Any = event
     if kind == "Received":
         if str(data.channel).upper() in RESERVED_CHANNELS:
             return
@@ -45,7 +54,7 @@ def _transaction_event(event: object) -> str | None:
     return type(event).__name__
 
 
-def received_payment(event: Any) -> Payment:
+def received_payment(event: Any, payee_check: str = "") -> Payment:
     """The :class:`Payment` of a ``Transaction.Received`` event, at the time the ledger
     recorded it (never the client's ``requestedAt``: a client must not move the windows)."""
     at: datetime = event.timestamp
@@ -55,6 +64,8 @@ def received_payment(event: Any) -> Payment:
         Decimal(event.amount),
         at,
         dict(event.metadata or {}),
+        channel=str(event.channel),
+        payee_check=payee_check,
     )
 
 
@@ -62,17 +73,28 @@ def replay_features(events: Iterable[object]) -> dict[str, dict[str, str]]:
     """Offline: the features of every payment, recomputed from the ledger's event log.
 
     For each ``Received`` payment, the features from the state of every event before it
-    (the same code that runs online); keyed by transaction id, as decimal strings.
+    (the same code that runs online); keyed by transaction id, as decimal strings. The
+    payee-name check outcome of a payment comes from its recorded screening (``Screened``,
+    its ``vop-*`` rule hits, which is what the online screening derived it from), so the
+    events must include the ``Screened`` ones (:func:`replay_topics`).
     """
+    history = events if isinstance(events, list) else list(events)
+    hits = {
+        str(getattr(e, "originator_id", "")): list(getattr(e, "rule_hits", None) or [])
+        for e in history
+        if _transaction_event(e) == "Screened"
+    }
     state = FeatureState()
     found: dict[str, dict[str, str]] = {}
-    for event in events:
+    for event in history:
         data: Any = event
         if (
             _transaction_event(event) == "Received"
             and str(data.channel).upper() not in RESERVED_CHANNELS
         ):
-            found[str(data.originator_id)] = as_decimals(state.features(received_payment(data)))
+            tx_id = str(data.originator_id)
+            check = payee_check_outcome(data.vop_check_id, hits.get(tx_id, []))
+            found[tx_id] = as_decimals(state.features(received_payment(data, check)))
         apply_ledger_event(state, event)
     return found
 
@@ -123,9 +145,16 @@ class OnlineFeatures:
 def feature_topics() -> tuple[str, ...]:
     """The topics of the ledger events the online features fold in (the others are not
     even read back: decoding events is most of a catch-up's cost)."""
-    return tuple(
-        get_topic(getattr(Transaction, kind)) for kind in ("Received", "Rejected", "Posted")
+    return (
+        *(get_topic(getattr(Transaction, kind)) for kind in ("Received", "Rejected", "Posted")),
+        get_topic(_ACCOUNT_OPENED),
     )
+
+
+def replay_topics() -> tuple[str, ...]:
+    """The topics :func:`replay_features` needs: the online ones and ``Screened`` (the
+    payee-name check outcome each payment was screened with)."""
+    return (*feature_topics(), get_topic(_SCREENED))
 
 
 def ledger_feed(app: Application[Any], topics: Sequence[str] = ()) -> EventFeed:

@@ -60,3 +60,21 @@ def payee_check_hits(checks: PayeeChecks | None, request: ScreeningRequest) -> l
     if check.outcome in VOP_HITS:
         hits.append(VOP_HITS[check.outcome])
     return hits
+
+
+_OUTCOME_OF_HIT = {hit: outcome for outcome, hit in VOP_HITS.items()}
+
+
+def payee_check_outcome(check_id: str | None, hits: list[str]) -> str:
+    """The payee-name check as the ``payee_check`` feature sees it, from the check id the
+    payment carries and the screening's rule hits (what is recorded in ``Screened``, so the
+    online value and the one replayed from the log are the same): "" for no check, UNKNOWN
+    for one that could not be read, the outcome hit's NMTC/CMTC/NOAP, else MTCH."""
+    if not check_id:
+        return ""
+    if VOP_UNKNOWN in hits:
+        return "UNKNOWN"
+    for hit in hits:
+        if hit in _OUTCOME_OF_HIT:
+            return _OUTCOME_OF_HIT[hit]
+    return "MTCH"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from application.fraud.features import OnlineFeatures, apply_ledger_event
-from application.fraud.payee import payee_check_hits
+from application.fraud.payee import payee_check_hits, payee_check_outcome
 from application.fraud.ports import FraudModel, ModelLoader, PayeeChecks, Rules
 from application.ports import ScreeningDecision, ScreeningRequest
 from domain.fraud.features import FEATURES, Payment, as_decimals
@@ -87,8 +87,9 @@ class ModelSelector:
             return
         try:
             model = self._loader.load(version)
-            if tuple(model.features) != FEATURES:
-                raise ValueError(f"model {version} expects other features: {model.features}")
+            unknown = [name for name in model.features if name not in FEATURES]
+            if unknown or not model.features:
+                raise ValueError(f"model {version} expects features not computed: {unknown}")
             self._model = model
         except Exception as error:  # payments are held meanwhile (see ModelScreening)
             self.failed = f"{type(error).__name__}: {error}"
@@ -130,7 +131,8 @@ class ModelScreening:
                 hits.append(f"blocklisted-{role}-iban")
                 outcome = ScreeningOutcome.DECLINE
         # the payer paid after a VoP check: its outcome is a signal, never a reason to block
-        hits.extend(payee_check_hits(self.payee_checks, request))
+        vop_hits = payee_check_hits(self.payee_checks, request)
+        hits.extend(vop_hits)
         model = self.selector.current() if self.selector is not None else None
         if model is None:
             if self.selector is not None and self.selector.failed:
@@ -149,25 +151,31 @@ class ModelScreening:
         if at is None:
             raise ValueError("a screening request needs received_at")
         payment = Payment.of(
-            request.debtor_iban, request.creditor_iban, request.amount, at, request.metadata
+            request.debtor_iban,
+            request.creditor_iban,
+            request.amount,
+            at,
+            request.metadata,
+            channel=request.channel,
+            payee_check=payee_check_outcome(request.vop_check_id, vop_hits),
         )
         values = state.features(payment)
-        vector = [values[name] for name in FEATURES]
-        probability, contributions = model.explain(vector)
+        names = tuple(model.features)  # the model's own order (an older model: fewer)
+        probability, contributions = model.explain([values[name] for name in names])
         score = Decimal(f"{probability:.6f}")
         if request.debtor_is_ours:
             model_outcome = self.thresholds.outcome(score)
             if _SEVERITY[model_outcome] > _SEVERITY[outcome]:
                 outcome = model_outcome
                 hits.append(f"model-score-{model_outcome.value.lower()}")
-        rendered = as_decimals(values)
-        ranked = sorted(range(len(FEATURES)), key=lambda i: contributions[i], reverse=True)[
+        rendered = as_decimals(values)  # every feature is recorded, whatever the model used
+        ranked = sorted(range(len(names)), key=lambda i: contributions[i], reverse=True)[
             :TOP_FEATURES
         ]
         top = [
             {
-                "feature": FEATURES[i],
-                "value": rendered[FEATURES[i]],
+                "feature": names[i],
+                "value": rendered[names[i]],
                 "contribution": f"{contributions[i]:.6f}",
             }
             for i in ranked

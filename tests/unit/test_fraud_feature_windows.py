@@ -20,6 +20,7 @@ from decimal import Decimal
 import pytest
 
 from domain.fraud.features import FEATURES, FeatureState, Payment
+from domain.fraud.features.base import NAMES as BASE_FEATURES
 
 DEBTOR = "DE89370400440532013000"
 CREDITOR = "FR1420041010050500013M02606"
@@ -149,7 +150,7 @@ def test_a_full_feature_vector_of_a_hand_built_history() -> None:
     state.observe(at(base.replace(hour=9, minute=30), PAYER_X, DEBTOR, "50.00"))
     state.observe(at(base.replace(hour=9, minute=40), DEBTOR, OTHER_CREDITOR, "9200.00"))
     scored = at(SCORED_AT, DEBTOR, PAYER_Y, "500.00", device="d-2")
-    assert [state.features(scored)[name] for name in FEATURES] == [
+    assert [state.features(scored)[name] for name in BASE_FEATURES] == [
         6.216606,  # amount_log: log1p(500)
         1.0,  # debtor_tx_1h: 09:40
         3.0,  # debtor_tx_24h: 08:00, 08:30, 09:40
@@ -176,7 +177,7 @@ def test_a_full_feature_vector_of_a_hand_built_history() -> None:
 def test_a_full_feature_vector_of_a_first_payment() -> None:
     """Nothing known: the defaults, late in the day, cross-border, not round, near the threshold."""
     scored = at(SCORED_AT.replace(hour=23, minute=59, second=59), DEBTOR, CREDITOR, "9000.01")
-    assert [FeatureState().features(scored)[name] for name in FEATURES] == [
+    assert [FeatureState().features(scored)[name] for name in BASE_FEATURES] == [
         9.105092,  # amount_log: log1p(9000.01)
         0.0,
         0.0,
@@ -198,3 +199,8 @@ def test_a_full_feature_vector_of_a_first_payment() -> None:
         0.0,
         0.0,
     ]
+
+
+def test_the_first_twenty_features_keep_their_place() -> None:
+    """Models trained before the habit features list these twenty, in this order."""
+    assert FEATURES[: len(BASE_FEATURES)] == BASE_FEATURES and len(BASE_FEATURES) == 20
