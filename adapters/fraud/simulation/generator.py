@@ -2,10 +2,12 @@
 
 Output in ``DIR``: ``payments.jsonl`` (one object per payment: the ingestion ``message``,
 ``label``, ``typology``, ``rejected``, ``direction`` and ``kind``), ``customers.csv``
-(``ledger accounts import`` format) and ``summary.json``. ``direction`` is ``outgoing`` when
+(``ledger accounts import`` format, and ``opened_at``: when the account was
+opened) and ``summary.json``. ``direction`` is ``outgoing`` when
 the debtor is a customer of the bank (the payments screening acts on) and ``incoming`` for a
 credit from another bank (creditor ours, debtor external: a salary, a buyer, a mule's
 victim elsewhere); evaluation scores outgoing payments only, while the features see both.
+``payeeCheck`` is the Verification of Payee outcome the payer saw (absent: no check).
 ``kind`` says what a legitimate payment is (``everyday``, ``standing_order``, ``payroll``,
 ``bulk``, ``salary``, ``car``, ``micro_burst``, ...); fraud has kind ``fraud``.
 """
@@ -92,6 +94,7 @@ def to_record(row: Row, index: int, seed: int) -> dict[str, Any]:
         "rejected": row.rejected,
         "direction": "outgoing" if ours else "incoming",
         "kind": "fraud" if row.label else row.kind,
+        **({"payeeCheck": row.payee_check} if row.payee_check else {}),
     }
 
 
@@ -109,9 +112,12 @@ def simulate(
             handle.write(json.dumps(record) + "\n")
     with (out / "customers.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["iban", "holder_name", "currency", "overdraft_limit"])
+        writer.writerow(["iban", "holder_name", "currency", "overdraft_limit", "opened_at"])
         for customer in simulator.customers:
-            writer.writerow([customer.iban, customer.name, "EUR", OVERDRAFT])
+            opened = (
+                customer.opened_at.isoformat().replace("+00:00", "Z") if customer.opened_at else ""
+            )
+            writer.writerow([customer.iban, customer.name, "EUR", OVERDRAFT, opened])
     summary = {
         "seed": seed,
         "profile": profile.name,

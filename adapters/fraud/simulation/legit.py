@@ -18,7 +18,10 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from adapters.fraud.simulation.population import Customer, Population, Row, money
+from adapters.fraud.simulation.population import Customer, Population, Row, money, payee_check
+
+UNCHECKED = ("standing_order", "payroll", "bulk")
+"""Kinds of payment made without a payee-name check (set up once, or a bulk file)."""
 
 
 class Legit:
@@ -57,6 +60,7 @@ class Legit:
             return
         dev, ip = device or self._device(customer)
         rejected = self.rng.random() < 0.004
+        share = 0.0 if kind in UNCHECKED else self.profile.payee_check_share
         self.add(
             Row(
                 at,
@@ -68,6 +72,7 @@ class Legit:
                 rejected=rejected,
                 kind=kind,
                 creditor_name=name,
+                payee_check=payee_check(self.rng, share),
             )
         )
 
@@ -144,16 +149,17 @@ class Legit:
                     self._pay(customer, at, iban, pay, "payroll", device, "Employee")
                     at += timedelta(seconds=r.uniform(0, 2))
         if customer.suppliers:
-            day = r.uniform(0, 7)
-            while day < self.days:  # a bulk file every one or two weeks
+            day = r.uniform(0, customer.cadence)
+            while day < self.days:  # a bulk file on the business's cadence
                 at, device = self._at(customer, day), self._device(customer)
-                for iban, company, invoice in r.sample(
-                    customer.suppliers, r.randint(1, len(customer.suppliers))
-                ):
-                    amount = invoice * r.uniform(0.85, 1.15)
+                fixed = customer.suppliers[: customer.fixed]
+                variable = customer.suppliers[customer.fixed :]
+                chosen = fixed + r.sample(variable, r.randint(0, len(variable)))
+                for index, (iban, company, invoice) in enumerate(chosen):
+                    amount = invoice if index < len(fixed) else invoice * r.uniform(0.85, 1.15)
                     self._pay(customer, at, iban, amount, "bulk", device, company)
                     at += timedelta(seconds=r.uniform(0, 2))
-                day += r.choice((7, 14))
+                day += customer.cadence
 
     # -- look-alikes of fraud --------------------------------------------------------
 

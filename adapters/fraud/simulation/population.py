@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from schwifty import IBAN as SchwiftyIban
@@ -112,9 +112,15 @@ class Customer:
     payees: list[str] = field(default_factory=list)
     standing: list[Standing] = field(default_factory=list)
     suppliers: list[tuple[str, str, float]] = field(default_factory=list)
-    """Business: (IBAN, name, usual invoice amount) of each supplier."""
+    """Business: (IBAN, name, usual invoice amount) of each supplier; the first ``fixed``
+    bill the same amount every time (a lease, a subscription)."""
+    fixed: int = 0
+    cadence: int = 14
+    """Business: days between bulk files."""
     employees: list[tuple[str, float]] = field(default_factory=list)
     """Business: (IBAN, monthly pay) of each employee paid out."""
+    opened_at: datetime | None = None
+    """When the account was opened (``opened_at`` in customers.csv)."""
     employer: str | None = None
     """Salaried and students: the external IBAN paying the salary or the allowance."""
     income: float = 0.0
@@ -136,6 +142,25 @@ class Row:
     kind: str = "payment"
     """What kind of legitimate payment (``standing_order``, ``payroll``, ``bulk``, ...)."""
     creditor_name: str = "Payee"
+    payee_check: str = ""
+    """The Verification of Payee outcome the payer saw (MTCH, CMTC, NMTC, NOAP; "" none)."""
+
+
+# Verification of Payee outcomes (MTCH, CMTC, NMTC, NOAP) the payer sees, by who is paid:
+# an honest payee mostly matches; a fraudster's account under the usual supplier's name does
+# not; a scammer tells the victim which name to enter, so it often matches.
+PAYEE_CHECKS: dict[str, tuple[float, float, float, float]] = {
+    "honest": (0.93, 0.04, 0.015, 0.015),
+    "impostor": (0.15, 0.25, 0.55, 0.05),
+    "scammer": (0.55, 0.28, 0.14, 0.03),
+}
+
+
+def payee_check(rng: random.Random, share: float, payee: str = "honest") -> str:
+    """The VoP outcome of one payment: none (``""``) for the payments without a check."""
+    if rng.random() >= share:
+        return ""
+    return rng.choices(("MTCH", "CMTC", "NMTC", "NOAP"), weights=PAYEE_CHECKS[payee])[0]
 
 
 def money(amount: float) -> Decimal:
@@ -201,6 +226,8 @@ class Population:
             rate=r.lognormvariate(math.log(rate), 0.5),
             median=r.lognormvariate(math.log(median * p.amount_scale), 0.6),
             hours=(start, min(24, start + r.randint(11, 15))),
+            opened_at=p.start
+            - timedelta(days=r.uniform(30, 1500) if segment == "student" else r.uniform(90, 7000)),
         )
 
     def equip(
@@ -238,5 +265,7 @@ class Population:
                 company = f"{r.choice(LAST)} {r.choice(COMPANIES)}"
                 customer.suppliers.append((supplier, company, invoice))
                 customer.payees.append(supplier)
+            customer.fixed = r.randint(1, len(customer.suppliers))
+            customer.cadence = r.choice((7, 14, 14))
             for _ in range(r.randint(2, 15)):
                 customer.employees.append((self.iban(customer.country), r.uniform(1600, 4500)))

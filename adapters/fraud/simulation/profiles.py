@@ -38,6 +38,8 @@ class Profile:
     app_amounts: tuple[float, float] = (900, 9000)
     card_test_amounts: tuple[float, float] = (0.5, 5.0)
     romance_weeks: int = 4
+    payee_check_share: float = 0.8
+    """Share of payments (not standing orders, bulk files, payroll) with a VoP check."""
 
 
 TYPOLOGIES: tuple[str, ...] = (
@@ -80,6 +82,7 @@ ALT = Profile(
     app_amounts=(400, 6000),
     card_test_amounts=(0.1, 3.0),
     romance_weeks=6,
+    payee_check_share=0.55,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (DEFAULT, ALT)}

@@ -19,7 +19,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from adapters.fraud.simulation.population import Customer, Population, Row, money
+from adapters.fraud.simulation.population import Customer, Population, Row, money, payee_check
+
+PAYEES = {
+    "invoice_redirection": "impostor",
+    "app_scam": "scammer",
+    "investment_scam": "scammer",
+    "romance_scam": "scammer",
+}
+"""Who the payer is talked into paying, for the payee-name check (others: an honest match)."""
+UNCHECKED = ("card_testing", "distributed_card_testing")
+"""Card payments: no payee-name check."""
 
 
 class Fraud:
@@ -69,9 +79,27 @@ class Fraud:
         device: str,
         ip: str,
         typology: str,
-        **extra: object,
+        rejected: bool = False,
+        creditor_name: str = "Payee",
     ) -> None:
-        self.add(Row(at, debtor, creditor, money(amount), device, ip, 1, typology, **extra))  # type: ignore[arg-type]
+        checked = isinstance(debtor, Customer) and typology not in UNCHECKED
+        share = self.profile.payee_check_share if checked else 0.0
+        check = payee_check(self.rng, share, PAYEES.get(typology, "honest"))
+        self.add(
+            Row(
+                at,
+                debtor,
+                creditor,
+                money(amount),
+                device,
+                ip,
+                1,
+                typology,
+                rejected=rejected,
+                creditor_name=creditor_name,
+                payee_check=check,
+            )
+        )
 
     def _victim(self, segment: str | None = None) -> Customer:
         pool = [c for c in self.customers if segment is None or c.segment == segment]
@@ -146,28 +174,33 @@ class Fraud:
             at = at.replace(hour=r.randrange(8, 23)) + timedelta(days=r.uniform(2, 7))
 
     def invoice_redirection(self) -> None:
+        """The supplier's real invoice (its name, its amount) with the fraudster's IBAN."""
         r = self.rng
         business = self._victim("business")
         if not business.suppliers:
             return
-        _, company, invoice = r.choice(business.suppliers)
+        index = r.randrange(len(business.suppliers))
+        _, company, invoice = business.suppliers[index]
         fake = self.pop.iban(self.pop.country(0.5))
         at = self._when()
         for _ in range(r.randint(1, 2)):
+            amount = invoice if index < business.fixed else invoice * r.uniform(0.85, 1.15)
+            device = business.devices[-1]
             self._row(
                 at,
                 business,
                 fake,
-                invoice * r.uniform(0.9, 1.1),
-                business.devices[-1],
+                amount,
+                device,
                 business.ip,
                 "invoice_redirection",
                 creditor_name=company,
             )
             at += timedelta(days=r.uniform(5, 14))
 
-    def _young(self) -> Customer:
+    def _young(self, at: datetime) -> Customer:
         mule = self.pop.customer("retail")
+        mule.opened_at = at - timedelta(days=self.rng.uniform(1, 45))
         mule.payees = [self.pop.iban(mule.country)]
         self.customers.append(mule)
         return mule
@@ -183,7 +216,8 @@ class Fraud:
 
     def mule(self) -> None:
         r = self.rng
-        mule, at, total = self._young(), self._when(), 0.0
+        at = self._when()
+        mule, total = self._young(at), 0.0
         for payer in r.sample(self.customers[:-1], r.randint(5, 14)):
             amount = r.uniform(150, 2500) * self.profile.amount_scale
             total += amount
@@ -196,14 +230,15 @@ class Fraud:
 
     def mule_chain(self) -> None:
         r = self.rng
-        first, at, total = self._young(), self._when(), 0.0
+        at = self._when()
+        first, total = self._young(at), 0.0
         for _ in range(r.randint(4, 12)):  # incoming credits from victims at other banks
             amount = r.uniform(150, 2500) * self.profile.amount_scale
             total += amount
             payer = self.pop.iban(self.pop.country(0.3))
             self._row(at, payer, first.iban, amount, "", "", "mule_chain", creditor_name=first.name)
             at += timedelta(minutes=r.uniform(5, 180))
-        second = self._young()
+        second = self._young(at)
         self._forward(first, at, total, [second.iban], "mule_chain")
         at += timedelta(minutes=r.uniform(30, 240))
         out = [
