@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from adapters.fraud.simulation import PROFILES, TYPOLOGIES, profile, simulate
 
 pytestmark = pytest.mark.unit
 
-SMALL = {"customers": 150, "days": 10}
+SMALL = {"customers": 100, "days": 10}
 
 
 def records(out: Path) -> list[dict]:
@@ -56,11 +57,11 @@ def test_profiles_differ_in_countries_segments_amounts_and_time(tmp_path: Path) 
 
 
 def test_records_carry_label_typology_direction_and_kind(tmp_path: Path) -> None:
-    summary = simulate(6, tmp_path, **SMALL)
+    summary = simulate(6, tmp_path, customers=90, days=28)  # payroll and salaries: month end
     rows = records(tmp_path)
     ours = {c["iban"] for c in customers(tmp_path)}
     assert set(summary["typologies"]) == {"legit", *TYPOLOGIES}
-    times = [r["message"]["requestedAt"] for r in rows]
+    times = [datetime.fromisoformat(r["message"]["requestedAt"]) for r in rows]
     assert times == sorted(times)
     for row in rows:
         debtor, creditor = row["message"]["debtor"]["iban"], row["message"]["creditor"]["iban"]
