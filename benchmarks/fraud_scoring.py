@@ -87,7 +87,7 @@ def measure(
                 payment,
                 ScreeningRequest(
                     transaction_id=str(index),
-                    channel="BENCH",
+                    channel=payment.channel,
                     amount=Decimal(message["amount"]),
                     currency="EUR",
                     debtor_iban=payment.debtor,

@@ -6,7 +6,7 @@ with its event at exactly the window's length, one second inside and one second 
 and the expected values are literals worked out by hand, never computed by the code under
 test. A window is ``(now - span, now]``: an event exactly ``span`` old has left it.
 
-Windows in ``domain/fraud/features.py``: 1 h (``debtor_tx_1h``) and 24 h (velocity,
+Windows in ``domain/fraud/features/base.py``: 1 h (``debtor_tx_1h``) and 24 h (velocity,
 outflow, near-threshold count, new debtors of the creditor, new payers of the debtor,
 rejections), plus the 24 h trimming of the kept state on every update, which the
 scenario exercises through payments observed half an hour before the scored one.

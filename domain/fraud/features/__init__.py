@@ -41,9 +41,19 @@ __all__ = [
 ]
 
 
+_PLAIN = frozenset("0123456789.-")
+
+
+def _decimal_text(value: float) -> str:
+    text = repr(value)
+    if _PLAIN.issuperset(text):  # the common case, already what Decimal would print
+        return text
+    return format(Decimal(text), "f")  # 1e-06 -> 0.000001
+
+
 def as_decimals(values: dict[str, float]) -> dict[str, str]:
     """Features as decimal strings, the form recorded in events."""
-    return {name: format(Decimal(repr(value)), "f") for name, value in values.items()}
+    return {name: _decimal_text(value) for name, value in values.items()}
 
 
 def vector(values: dict[str, float], names: tuple[str, ...] = FEATURES) -> list[float]:

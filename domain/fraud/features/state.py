@@ -27,10 +27,6 @@ features of the first models: a model lists its own, see ``FraudModel.features``
 _MISSING = object()
 
 
-def _r(value: float) -> float:
-    return round(value, 6)
-
-
 def _kind(pair: Pair | None) -> int:
     if pair is None:
         return NEW_PAYEE
@@ -108,7 +104,7 @@ class FeatureState:
                 self.opened.get(payment.debtor),
             )
         )
-        return {name: _r(values[name]) for name in FEATURES}
+        return {name: round(values[name], 6) for name in FEATURES}
 
     # -- updates ---------------------------------------------------------------------
 
