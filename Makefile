@@ -72,8 +72,9 @@ broker: ## Brokers for the ingestion tests: RabbitMQ STOMP on 61613, ActiveMQ on
 browser: ## Headless Chromium for the browser tests (apt-get, if missing)
 	scripts/install-browser.sh
 
-infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate into .tools/
+infra-tools: ## Install helm, kubectl, envoy, checkov, python-hcl2, kubernetes-validate, promtool into .tools/
 	scripts/install-infra-tools.sh
+	scripts/install-promtool.sh
 
 infra-test: venv infra-tools ## Only the infrastructure validations (tests/infra)
 	$(BIN)/pytest tests/infra

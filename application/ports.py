@@ -58,6 +58,9 @@ class ScreeningDecision:
     """The feature values the model saw, as decimal strings (empty without a model)."""
     top_features: list[dict[str, str]] = field(default_factory=list)
     """The features that pushed the score up most: ``feature``, ``value``, ``contribution``."""
+    challenger: dict[str, str] | None = None
+    """The challenger model scored in shadow: ``version`` with ``score`` and ``outcome`` (the
+    decision it would have taken, never acted upon), or ``error``; None without one."""
 
 
 EventFeed = Callable[[int, int], Sequence[tuple[int, object]]]

@@ -12,6 +12,7 @@ import numpy as np
 from adapters.fraud.artifacts import Artifact, ArtifactStore
 from adapters.fraud.dataset import Dataset, build_dataset
 from adapters.fraud.quality import quality
+from adapters.fraud.reference import reference_distribution
 from domain.fraud.features import FEATURES
 
 PARAMS: dict[str, Any] = {
@@ -39,11 +40,13 @@ EARLY_STOPPING = 40
 
 
 def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -> Artifact:
-    """Train on ``data`` (time split: the last fifth validates) and save the artifact."""
-    dataset = data if isinstance(data, Dataset) else build_dataset(data)
+    """Train on ``data`` and save the artifact. Time split: rows sorted by time (the ledger's
+    recording time), the last period (a fifth of the rows) validates; its first instant is
+    recorded in the meta (``split``)."""
+    dataset = (data if isinstance(data, Dataset) else build_dataset(data)).in_time_order()
     if len(set(dataset.y.tolist())) < 2:
         raise ValueError(f"{dataset.source}: the labels need both fraud and legitimate payments")
-    cut = int(dataset.rows * 0.8)
+    cut, split_at = dataset.time_split(0.8)
     names = list(FEATURES)
     train_set = lgb.Dataset(dataset.x[:cut], dataset.y[:cut], feature_name=names)
     valid_set = lgb.Dataset(dataset.x[cut:], dataset.y[cut:], reference=train_set)
@@ -54,7 +57,8 @@ def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -
         valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
     )
-    validation = quality(dataset.y[cut:], np.asarray(booster.predict(dataset.x[cut:])))
+    validation_scores = np.asarray(booster.predict(dataset.x[cut:]))
+    validation = quality(dataset.y[cut:], validation_scores)
     # Refit on everything with the number of rounds validation chose.
     best = booster.best_iteration or rounds
     full = lgb.train(PARAMS, lgb.Dataset(dataset.x, dataset.y, feature_name=names), best)
@@ -68,10 +72,20 @@ def train(data: Path | Dataset, store: ArtifactStore, *, rounds: int = ROUNDS) -
             "positives": int(dataset.y.sum()),
             "from": min(dataset.times).isoformat(),
             "to": max(dataset.times).isoformat(),
+            **({"labels": dataset.labelling} if dataset.labelling else {}),
+        },
+        "split": {
+            "by": "time",
+            "validation_from": split_at.isoformat() if split_at is not None else None,
+            "train_rows": cut,
+            "validation_rows": dataset.rows - cut,
+            "validation_positives": int(dataset.y[cut:].sum()),
         },
         "params": PARAMS,
         "rounds": best,
         "metrics": {"validation_last_fifth": validation},
         "library": f"lightgbm {lgb.__version__}",
+        # what `ledger fraud monitor` measures drift against (adapters/fraud/reference.py)
+        "reference": reference_distribution(dataset.x, names, validation_scores.tolist()),
     }
     return store.save(model_text, meta)

@@ -4,12 +4,13 @@
 
     ledger fraud simulate --seed N --out DIR [--customers N] [--days N] [--profile NAME]
     ledger fraud holdout --train DIR --eval DIR [--other DIR] [--typology T ...]
-    ledger fraud train --data DIR | --from-store
-    ledger fraud evaluate --data DIR [--model VERSION] [--out DIR]
-    ledger fraud book --data DIR [--limit N]
+    ledger fraud train --data DIR | --from-store [--unreviewed legit|drop]
+    ledger fraud evaluate --data DIR [--model VERSION|newest] [--warm DIR] [--out DIR]
+    ledger fraud book --data DIR [--limit N]          (both in api/cli/fraud_evaluate.py)
     ledger fraud models
     ledger fraud promote VERSION --reason TEXT
     ledger fraud rollback --reason TEXT
+    ledger fraud monitor | compare | thresholds | shadow   (api/cli/fraud_rollout.py)
 
 Model artifacts live under ``<LEDGER_DATA_DIR>/models/<sha256>/``; ``train`` also registers
 the model in the fraud context's model registry (an event). Promote and rollback are events
@@ -28,13 +29,13 @@ from typing import Any
 
 from adapters.fraud.artifacts import ArtifactStore
 from adapters.fraud.simulation import PROFILES, profile, simulate
-from api.cli import fraud_holdout
-from api.cli.common import EXIT_FAILED, EXIT_OK, cli_causation
+from api.cli import fraud_evaluate, fraud_holdout, fraud_rollout
+from api.cli.common import EXIT_OK, cli_causation
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
-from api.seed.fraud_book import book
 from application.fraud.features import ledger_feed
 from domain.causation import caused_by
+from domain.fraud.claims import merge_labels
 
 
 def add_parser(commands: Any) -> None:
@@ -60,30 +61,26 @@ def add_parser(commands: Any) -> None:
     source.add_argument(
         "--from-store",
         action="store_true",
-        help="the ledger's own event log, labelled by the analysts' decided fraud cases",
+        help="the ledger's own event log, labelled by the analysts' decided fraud cases and "
+        "the customers' fraud claims, scam reports and chargebacks",
+    )
+    train.add_argument(
+        "--unreviewed",
+        choices=("legit", "drop"),
+        default="legit",
+        help="--from-store: payments nobody labelled (no verdict, no claim) count as "
+        "legitimate (legit, the default) or are left out (drop); the output and the "
+        "artifact's meta say how many there were",
     )
     train.add_argument("--rounds", type=int, default=300, help="maximum boosting rounds (300)")
-    evaluate = sub.add_parser("evaluate", help="evaluate a model on data of another seed")
-    evaluate.add_argument("--data", type=Path, required=True, help="directory from simulate")
-    evaluate.add_argument("--model", help="model version or prefix (default: the newest)")
-    evaluate.add_argument("--out", type=Path, help="report directory (default DATA/evaluation)")
-    evaluate.add_argument(
-        "--review", type=float, help="REVIEW threshold (default LEDGER_FRAUD_REVIEW_SCORE)"
-    )
-    evaluate.add_argument(
-        "--decline", type=float, help="DECLINE threshold (default LEDGER_FRAUD_DECLINE_SCORE)"
-    )
-    booking = sub.add_parser(
-        "book", help="book simulated payments through the ledger (screened, cases opened)"
-    )
-    booking.add_argument("--data", type=Path, required=True, help="directory from simulate")
-    booking.add_argument("--limit", type=int, help="book at most this many payments")
+    fraud_evaluate.add_parsers(sub)  # evaluate, book
     sub.add_parser("models", help="list model artifacts and the registry's state")
     promote = sub.add_parser("promote", help="make a registered model score payments")
     promote.add_argument("version", help="model version (or a unique prefix)")
     promote.add_argument("--reason", required=True, help="why (recorded in the event)")
     rollback = sub.add_parser("rollback", help="go back to the previously promoted model")
     rollback.add_argument("--reason", required=True, help="why (recorded in the event)")
+    fraud_rollout.add_parsers(sub)
 
 
 def _training() -> ModuleType:
@@ -92,13 +89,6 @@ def _training() -> ModuleType:
     from adapters.fraud import training
 
     return training
-
-
-def _evaluation() -> ModuleType:
-    """adapters.fraud.evaluation, imported on use (LightGBM, scikit-learn, matplotlib)."""
-    from adapters.fraud import evaluation
-
-    return evaluation
 
 
 def _datasets() -> ModuleType:
@@ -113,11 +103,13 @@ def model_dir(settings: Settings) -> Path:
 
 
 def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
+    if args.fraud_command in fraud_rollout.HANDLERS:
+        return fraud_rollout.cmd_rollout(args, settings)
     handlers = {
         "simulate": _simulate,
         "train": _train,
-        "evaluate": _evaluate,
-        "book": _book,
+        "evaluate": fraud_evaluate.cmd_evaluate,
+        "book": fraud_evaluate.cmd_book,
         "models": _models,
         "promote": _promote,
         "rollback": _rollback,
@@ -137,23 +129,40 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     data: Any = args.data
     if args.from_store:
-        data = _store_dataset(settings)
+        data = _store_dataset(settings, args.unreviewed)
+        print(_labelling_line(data.labelling))
     artifact = _training().train(data, ArtifactStore(model_dir(settings)), rounds=args.rounds)
-    details = {k: artifact.meta[k] for k in ("features", "data", "metrics", "created_at")}
+    keys = ("features", "data", "split", "metrics", "created_at")
+    details = {k: artifact.meta[k] for k in keys if k in artifact.meta}
     with _fraud(settings) as fraud:
         fraud.register_model(artifact.version, details)
     print(f"trained and registered model {artifact.version}")
     print(f"  artifact: {model_dir(settings) / artifact.version}")
     print(f"  data: {json.dumps(artifact.meta['data'])}")
+    print(f"  split: {json.dumps(artifact.meta.get('split'))}")
     print(f"  validation: {json.dumps(artifact.meta['metrics'])}")
     return EXIT_OK
 
 
-def _store_dataset(settings: Settings) -> Any:
+def _labelling_line(labelling: dict[str, Any]) -> str:
+    by_source = ", ".join(f"{k} {v}" for k, v in labelling["rows_by_label_source"].items())
+    return (
+        f"labels: {labelling['labelled']} of {labelling['payments']} payments labelled; "
+        f"{labelling['unreviewed']} unreviewed, treated as "
+        f"{labelling['unreviewed_treated_as']} (--unreviewed); rows by label: {by_source}"
+    )
+
+
+def _store_dataset(settings: Settings, unreviewed: str = "legit") -> Any:
+    """The ledger's log, labelled by the analysts' verdicts and the customers' claims
+    (:func:`~domain.fraud.claims.merge_labels`)."""
     container = bootstrap(settings)
     try:
-        container.projector.catch_up()  # the case read model holds the analysts' labels
-        labels = container.fraud_queries.labels()
+        container.projector.catch_up()  # the read models hold the verdicts and the claims
+        queries = container.fraud_queries
+        merged = merge_labels(queries.labels(), queries.claims.labels())
+        labels = {tx_id: label for tx_id, (label, _) in merged.items()}
+        sources = {tx_id: str(source) for tx_id, (_, source) in merged.items()}
         feed = ledger_feed(container.ledger)
         events: list[object] = []
         position = 0
@@ -163,32 +172,15 @@ def _store_dataset(settings: Settings) -> Any:
             if len(page) < 5000:
                 break
             position = page[-1][0]
-        return _datasets().dataset_from_log(events, labels, "ledger event log + analyst labels")
+        return _datasets().dataset_from_log(
+            events,
+            labels,
+            "ledger event log + analyst verdicts + customer claims",
+            label_sources=sources,
+            unreviewed=unreviewed,
+        )
     finally:
         container.close()
-
-
-def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    store = ArtifactStore(model_dir(settings))
-    if args.model:
-        version = store.resolve(args.model)
-    else:
-        metas = store.metas()
-        if not metas:
-            print("ledger: no trained model; run `ledger fraud train` first")
-            return EXIT_FAILED
-        version = str(metas[-1]["version"])
-    out = args.out or args.data / "evaluation"
-    # The configured thresholds (LEDGER_FRAUD_REVIEW_SCORE / _DECLINE_SCORE) unless given.
-    review = args.review if args.review is not None else float(settings.fraud.review_score)
-    decline = args.decline if args.decline is not None else float(settings.fraud.decline_score)
-    evaluation = _evaluation()
-    artifact = store.load(version)
-    report = evaluation.evaluate(args.data, artifact, out, review=review, decline=decline)
-    print(evaluation.table(report))
-    print(f"report: {out / 'evaluation.json'}")
-    print(f"curves: {report['plots']['roc']}  {report['plots']['pr']}")
-    return EXIT_OK
 
 
 @contextmanager
@@ -200,21 +192,6 @@ def _fraud(settings: Settings) -> Iterator[Any]:
             yield container.fraud
     finally:
         container.close()
-
-
-def _book(args: argparse.Namespace, settings: Settings) -> int:
-    container = bootstrap(settings)
-    try:
-        container.warm_up()
-        outcome = book(container, args.data, args.limit)
-        container.projector.catch_up()
-    finally:
-        container.close()
-    statuses = ("POSTED", "HELD", "REJECTED")
-    print(f"{'typology':18}" + "".join(f"{s:>10}" for s in statuses))
-    for typology, counts in sorted(outcome.items()):
-        print(f"{typology:18}" + "".join(f"{counts.get(s, 0):>10}" for s in statuses))
-    return EXIT_OK
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
@@ -241,6 +218,8 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
     for version in sorted(missing):
         print(f"  {version[:12]:14}(registered, artifact missing under {model_dir(settings)})")
     print(f"promoted: {registry.promoted or 'none (rules only)'}")
+    if registry.challenger is not None:
+        print(f"challenger (shadow): {registry.challenger}")
     return EXIT_OK
 
 

@@ -33,6 +33,7 @@ from api.graphql.cost import CostLimiter
 from api.graphql.errors import ApiError
 from api.graphql.execution import ExecutionGate
 from api.graphql.fraud import FraudMutation, FraudQuery
+from api.graphql.fraud_claims import FraudClaimMutation, FraudClaimQuery
 from api.graphql.identity import IdentityMutation, IdentityQuery
 from api.graphql.ledger import LedgerMutation, LedgerQuery
 from api.graphql.notifications import NotificationsQuery
@@ -50,13 +51,21 @@ from api.runtime.settings import (
 
 @strawberry.type
 class Query(
-    FraudQuery, IdentityQuery, NotificationsQuery, ReconciliationQuery, VopQuery, LedgerQuery
+    FraudQuery,
+    FraudClaimQuery,
+    IdentityQuery,
+    NotificationsQuery,
+    ReconciliationQuery,
+    VopQuery,
+    LedgerQuery,
 ):
     """Every context's queries; the ledger's come last (the order of the published schema)."""
 
 
 @strawberry.type
-class Mutation(FraudMutation, IdentityMutation, ReconciliationMutation, LedgerMutation):
+class Mutation(
+    FraudMutation, FraudClaimMutation, IdentityMutation, ReconciliationMutation, LedgerMutation
+):
     """Every context's mutations; the ledger's come last (the order of the published schema)."""
 
 

@@ -150,6 +150,9 @@ def create_app(
     app.state.background_gates_readiness = operations_only
     app.state.vop_gates_readiness = vop_only  # the vop role: unready without its VoP parts
     app.state.workers = list(workers)
+    for worker in app.state.workers:  # a worker's own gauges (the fraud role's drift)
+        for collector in getattr(worker, "collectors", list)():
+            app.state.metrics.registry.register(collector)
     if run_ingestion and settings.stomp is not None:
         from api.runtime.ingestion import IngestionWorkers
 

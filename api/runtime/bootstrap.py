@@ -55,6 +55,7 @@ from api.runtime.vop_context import VopParts, build_vop
 from application.errors import ReadModelsBehind
 from application.fraud.app import FraudApplication
 from application.fraud.cases import FraudCases
+from application.fraud.claims import FraudClaims
 from application.fraud.screening import ModelScreening
 from application.identity.app import IdentityApplication
 from application.ledger.app import LedgerApplication
@@ -158,6 +159,10 @@ class Container:
     def fraud_queries(self) -> FraudQueries:
         parts: FraudParts = self._part("fraud", "fraud_queries")
         return parts.queries
+
+    @property
+    def fraud_claims(self) -> FraudClaims:  # claims, scam reports, chargebacks; read: fraud_queries
+        return self._part("fraud", "fraud_claims").claims
 
     @property
     def identity(self) -> IdentityApplication:

@@ -28,8 +28,10 @@ from adapters.notifications.webhook import WebhookChannel
 from api.runtime.settings import Settings
 from application.fraud.app import FraudApplication
 from application.fraud.cases import FraudCases
+from application.fraud.claims import FraudClaims
 from application.fraud.features import OnlineFeatures, feature_topics, ledger_feed
 from application.fraud.screening import ModelScreening, ModelSelector, ScoreThresholds
+from application.fraud.shadow import ShadowScoring
 from application.identity.app import IdentityApplication
 from application.ledger.app import LedgerApplication
 from application.ledger.changes import LedgerChanges, OverdraftCeilings, ReversalThresholds
@@ -154,6 +156,7 @@ class FraudParts:
     app: FraudApplication
     cases: FraudCases
     queries: FraudQueries
+    claims: FraudClaims
 
 
 def build_fraud_screening(
@@ -165,12 +168,20 @@ def build_fraud_screening(
         fraud.promoted_version, ArtifactModelLoader(ArtifactStore(settings.data_dir / "models"))
     )
     fraud.registry_listeners.append(selector.invalidate)
+    thresholds = ScoreThresholds(settings.fraud.review_score, settings.fraud.decline_score)
+    shadow = ShadowScoring(
+        fraud.challenger_version,
+        ArtifactModelLoader(ArtifactStore(settings.data_dir / "models")),
+        thresholds.outcome,
+    )
+    fraud.registry_listeners.append(shadow.invalidate)
     return ModelScreening(
         RulesScreening(settings.ledger.amount_limits()),
         selector,
-        thresholds=ScoreThresholds(settings.fraud.review_score, settings.fraud.decline_score),
+        thresholds=thresholds,
         blocklist=settings.fraud.blocklist,
         features=OnlineFeatures(ledger_feed(ledger, feature_topics())),
+        shadow=shadow,
     )
 
 
@@ -189,7 +200,12 @@ def build_fraud(
     screening.online.guard.quarantine = quarantine  # what its features cannot fold in
     screening.payee_checks = ReadModelPayeeChecks(VopCheckQueries(engine))  # VoP signal
     ledger.app.screening = screening
-    return FraudParts(app, FraudCases(app, ledger.app, ledger.changes), FraudQueries(engine))
+    return FraudParts(
+        app,
+        FraudCases(app, ledger.app, ledger.changes),
+        FraudQueries(engine),
+        FraudClaims(app, ledger.app),
+    )
 
 
 # --------------------------------------------------------------------------- identity

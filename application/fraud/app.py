@@ -62,8 +62,20 @@ class FraudApplication(Application[UUID]):
         """Go back to the previously promoted model (or to rules only)."""
         return self._change(lambda registry: registry.rollback(reason))
 
+    def shadow(self, version: str, reason: str) -> ModelRegistry:
+        """Score ``version`` in shadow beside the promoted model (an audited event); its
+        decisions are recorded with every screening and never acted upon."""
+        return self._change(lambda registry: registry.shadow(version, reason))
+
+    def stop_shadow(self, reason: str) -> ModelRegistry:
+        """Stop scoring the challenger (an audited event)."""
+        return self._change(lambda registry: registry.stop_shadow(reason))
+
     def promoted_version(self) -> str | None:
         return self.registry().promoted
+
+    def challenger_version(self) -> str | None:
+        return self.registry().challenger
 
     def _change(self, change: Callable[[ModelRegistry], None]) -> ModelRegistry:
         with self._lock:

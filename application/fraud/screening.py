@@ -18,6 +18,7 @@ from decimal import Decimal
 from application.fraud.features import OnlineFeatures, apply_ledger_event
 from application.fraud.payee import payee_check_hits, payee_check_outcome
 from application.fraud.ports import FraudModel, ModelLoader, PayeeChecks, Rules
+from application.fraud.shadow import ShadowScoring
 from application.ports import ScreeningDecision, ScreeningRequest
 from domain.fraud.features import FEATURES, Payment, as_decimals
 from domain.ledger.transactions import ScreeningOutcome
@@ -112,8 +113,11 @@ class ModelScreening:
         blocklist: Iterable[str] = (),
         features: OnlineFeatures | None = None,
         payee_checks: PayeeChecks | None = None,
+        shadow: ShadowScoring | None = None,
     ) -> None:
         self.rules = rules
+        self.shadow = shadow
+        """The challenger scored beside the promoted model (recorded, never acted upon)."""
         self.payee_checks = payee_checks
         self.selector = selector
         self.thresholds = thresholds or ScoreThresholds()
@@ -133,33 +137,24 @@ class ModelScreening:
         # the payer paid after a VoP check: its outcome is a signal, never a reason to block
         vop_hits = payee_check_hits(self.payee_checks, request)
         hits.extend(vop_hits)
+        base = outcome  # the rules' outcome, before any model (the challenger's too)
+        shadowed = self.shadow is not None and self.shadow.active()
         model = self.selector.current() if self.selector is not None else None
         if model is None:
             if self.selector is not None and self.selector.failed:
                 hits.append("model-unavailable")
                 if request.debtor_is_ours and outcome is ScreeningOutcome.APPROVE:
                     outcome = ScreeningOutcome.REVIEW
-            return ScreeningDecision(outcome, hits)
-        state = self.online.state
-        if not state.journalling:
-            self.online.catch_up()
-            state.begin()
-            for event in self._unscored:  # not in the log yet: this unit has not committed
-                apply_ledger_event(state, event)
-            self._unscored.clear()
-        at = request.received_at  # the ledger's recording time, as in the log
-        if at is None:
-            raise ValueError("a screening request needs received_at")
-        payment = Payment.of(
-            request.debtor_iban,
-            request.creditor_iban,
-            request.amount,
-            at,
-            request.metadata,
-            channel=request.channel,
-            payee_check=payee_check_outcome(request.vop_check_id, vop_hits),
-        )
-        values = state.features(payment)
+            if not shadowed:
+                return ScreeningDecision(outcome, hits)
+            try:
+                values = self._features(request, vop_hits)
+            except Exception as error:  # the challenger alone never fails a payment
+                log.warning("features for the fraud challenger failed: %s", error)
+                return ScreeningDecision(outcome, hits)
+            challenger = self._challenger(values, base, request)
+            return ScreeningDecision(outcome, hits, challenger=challenger)
+        values = self._features(request, vop_hits)
         names = tuple(model.features)  # the model's own order (an older model: fewer)
         probability, contributions = model.explain([values[name] for name in names])
         score = Decimal(f"{probability:.6f}")
@@ -180,13 +175,46 @@ class ModelScreening:
             }
             for i in ranked
         ]
-        return ScreeningDecision(outcome, hits, score, model.version, rendered, top)
+        challenger = self._challenger(values, base, request) if shadowed else None
+        return ScreeningDecision(outcome, hits, score, model.version, rendered, top, challenger)
+
+    def _challenger(
+        self, values: dict[str, float], base: ScreeningOutcome, request: ScreeningRequest
+    ) -> dict[str, str] | None:
+        """What the challenger would have decided: recorded, never acted upon."""
+        if self.shadow is None:
+            return None
+        return self.shadow.decide(values, base, request.debtor_is_ours)
+
+    def _features(self, request: ScreeningRequest, vop_hits: list[str]) -> dict[str, float]:
+        """The payment's online features (the state caught up and journalling this unit)."""
+        state = self.online.state
+        if not state.journalling:
+            self.online.catch_up()
+            state.begin()
+            for event in self._unscored:  # not in the log yet: this unit has not committed
+                apply_ledger_event(state, event)
+            self._unscored.clear()
+        at = request.received_at  # the ledger's recording time, as in the log
+        if at is None:
+            raise ValueError("a screening request needs received_at")
+        payment = Payment.of(
+            request.debtor_iban,
+            request.creditor_iban,
+            request.amount,
+            at,
+            request.metadata,
+            channel=request.channel,
+            payee_check=payee_check_outcome(request.vop_check_id, vop_hits),
+        )
+        return state.features(payment)
 
     def warm_up(self) -> int:
         """Bring the online features up to the head of the log before taking traffic, so
         that the first payment scored does not wait for the whole history. Call it under
         the ledger's write lock; returns how many events were read (0 without a model)."""
-        if self.selector is None or self.selector.current() is None:
+        shadowed = self.shadow is not None and self.shadow.active()
+        if (self.selector is None or self.selector.current() is None) and not shadowed:
             return 0
         if self.online.state.journalling:
             return 0

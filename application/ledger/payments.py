@@ -75,6 +75,7 @@ def book_payment(
         decision.model_version,
         decision.features or None,
         decision.top_features or None,
+        decision.challenger,
     )
     if decision.outcome is ScreeningOutcome.DECLINE:
         tx.reject(RejectionReason.SCREENING_DECLINED, ", ".join(decision.rule_hits))

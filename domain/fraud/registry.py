@@ -23,7 +23,13 @@ class RegistryError(DomainError):
 
 
 class ModelRegistry(AttributedAggregate):
-    """Registered model versions, the promoted one and the promotion history."""
+    """Registered model versions, the promoted one and the promotion history, and the
+    challenger scored in shadow beside the promoted one (its decisions recorded, never
+    acted upon)."""
+
+    challenger: str | None = None
+    """Set by ``ChallengerSet``, cleared by ``ChallengerStopped`` (a class default: registries
+    recorded before challengers existed replay without one)."""
 
     @staticmethod
     def create_id() -> UUID:
@@ -58,6 +64,8 @@ class ModelRegistry(AttributedAggregate):
     def _promoted(self, version: str, previous: str | None, reason: str) -> None:
         self.promoted = version
         self.history.append(version)
+        if self.challenger == version:  # a promoted challenger is no longer in shadow
+            self.challenger = None
 
     def rollback(self, reason: str) -> None:
         """Go back to the model promoted before the current one (or to none: rules only)."""
@@ -70,6 +78,30 @@ class ModelRegistry(AttributedAggregate):
     def _rolled_back(self, version: str | None, previous: str, reason: str) -> None:
         self.history.pop()
         self.promoted = version
+
+    def shadow(self, version: str, reason: str) -> None:
+        """Score ``version`` in shadow beside the promoted model, from now on."""
+        if version not in self.models:
+            raise RegistryError(f"model {version} is not registered")
+        if version == self.challenger:
+            raise RegistryError(f"model {version} is already the challenger")
+        if version == self.promoted:
+            raise RegistryError(f"model {version} is the promoted model, not a challenger")
+        self._challenger_set(version=version, previous=self.challenger, reason=reason)
+
+    @event("ChallengerSet")
+    def _challenger_set(self, version: str, previous: str | None, reason: str) -> None:
+        self.challenger = version
+
+    def stop_shadow(self, reason: str) -> None:
+        """Stop scoring the challenger."""
+        if self.challenger is None:
+            raise RegistryError("no challenger is scored in shadow")
+        self._challenger_stopped(version=self.challenger, reason=reason)
+
+    @event("ChallengerStopped")
+    def _challenger_stopped(self, version: str, reason: str) -> None:
+        self.challenger = None
 
 
 def _has_float(value: Any) -> bool:

@@ -33,6 +33,8 @@ class Permission(StrEnum):
     REPORTS_READ = "reports:read"
     FRAUD_READ = "fraud:read"
     FRAUD_DECIDE = "fraud:decide"
+    FRAUD_CLAIM = "fraud:claim"
+    """File a customer's fraud claim, scam report or chargeback on a past payment (a label)."""
     USERS_READ = "users:read"
     USERS_MANAGE = "users:manage"
     """Register, suspend and reactivate users; request role grants and revokes (maker)."""
@@ -83,7 +85,9 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
             Permission.NOTIFICATIONS_READ,
         }
     ),
-    "fraud_analyst": frozenset(_READ_MONEY | {Permission.FRAUD_READ, Permission.FRAUD_DECIDE}),
+    "fraud_analyst": frozenset(
+        _READ_MONEY | {Permission.FRAUD_READ, Permission.FRAUD_DECIDE, Permission.FRAUD_CLAIM}
+    ),
     "reconciler": frozenset(
         _READ_MONEY
         | {
@@ -125,10 +129,15 @@ HUMAN_ROLES: Mapping[str, frozenset[str]] = {
 """Roles of people (backoffice users), granted and revoked by maker-checker requests."""
 
 SERVICE_ROLES: Mapping[str, frozenset[str]] = {
-    # payment channels put payments in and read their status back, and ask Verification of
-    # Payee before the payer authorises a payment
+    # payment channels put payments in and read their status back, ask Verification of
+    # Payee before the payer authorises a payment, and pass on customers' fraud claims
     "channel": frozenset(
-        {Permission.TRANSACTIONS_SUBMIT, Permission.TRANSACTIONS_READ, Permission.VOP_REQUEST}
+        {
+            Permission.TRANSACTIONS_SUBMIT,
+            Permission.TRANSACTIONS_READ,
+            Permission.VOP_REQUEST,
+            Permission.FRAUD_CLAIM,
+        }
     ),
     # the message-queue ingestion role (its events name service:ingestion)
     "ingestion": frozenset({Permission.TRANSACTIONS_SUBMIT}),

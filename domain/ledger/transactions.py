@@ -159,24 +159,27 @@ class Transaction(AttributedAggregate):
         model_version: str | None,
         features: dict[str, str] | None = None,
         top_features: list[dict[str, str]] | None = None,
+        challenger: dict[str, str] | None = None,
     ) -> None:
         """Record the screening decision taken before any money moves.
 
         With a model: the feature values it saw and the features that contributed most.
+        With a challenger scored in shadow: its score and the outcome it would have given
+        (recorded only; ``outcome`` is the decision). Optional fields are left out of the
+        event when unset, so events without them keep the shape they always had.
         """
         self._check_transition(TransactionStatus.SCREENED)
-        if features is None and top_features is None:
-            self._screened(
-                outcome=outcome.value, rule_hits=rule_hits, score=score, model_version=model_version
-            )
-            return
+        optional: dict[str, Any] = {}
+        if features is not None or top_features is not None:
+            optional.update(features=features, top_features=top_features)
+        if challenger is not None:
+            optional["challenger"] = challenger
         self._screened(
             outcome=outcome.value,
             rule_hits=rule_hits,
             score=score,
             model_version=model_version,
-            features=features,
-            top_features=top_features,
+            **optional,
         )
 
     @event("Screened")
@@ -188,6 +191,7 @@ class Transaction(AttributedAggregate):
         model_version: str | None,
         features: dict[str, str] | None = None,
         top_features: list[dict[str, str]] | None = None,
+        challenger: dict[str, str] | None = None,
     ) -> None:
         self.status = TransactionStatus.SCREENED
         self.screening_outcome = outcome

@@ -63,6 +63,8 @@ PAYLOAD_FIELDS: Mapping[str, frozenset[str]] = {
     "ModelRegistry.ModelRegistered": frozenset({"version"}),
     "ModelRegistry.ModelPromoted": frozenset({"version", "previous"}),
     "ModelRegistry.ModelRolledBack": frozenset({"version", "previous"}),
+    "ModelRegistry.ChallengerSet": frozenset({"version", "previous"}),
+    "ModelRegistry.ChallengerStopped": frozenset({"version"}),
     # identity
     "ChangeRequest.Requested": frozenset({"kind", "requested_at", "expires_at"}),
     "ChangeRequest.Approved": frozenset({"at"}),

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from projections import cursors
 from projections.events import as_utc
+from projections.fraud.claims import FraudClaimQueries
 from projections.fraud.read_model import rm_fraud_cases, rm_fraud_escalations, rm_screenings
 from projections.paging import before, fetch_page
 from projections.views import Page
@@ -63,6 +64,8 @@ class FraudQueries:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.claims = FraudClaimQueries(engine)
+        """The customer fraud claims, scam reports and chargebacks."""
 
     def screening(self, transaction_id: str) -> ScreeningView | None:
         with self.engine.connect() as conn:

@@ -211,3 +211,17 @@ def payment_facts(conn: Connection, transaction_id: str) -> PaymentFacts | None:
     if row is None:
         return None
     return PaymentFacts(row.amount, row.currency, row.debtor_iban, row.creditor_iban)
+
+
+def transaction_channels(conn: Connection, transaction_ids: Sequence[str]) -> dict[str, str]:
+    """The channel of each of ``transaction_ids`` as projected so far in ``conn``'s
+    transaction (unknown ones left out; the fraud monitor's port)."""
+    found: dict[str, str] = {}
+    for chunk in chunked(list(transaction_ids)):
+        rows = conn.execute(
+            select(rm_transactions.c.id, rm_transactions.c.channel).where(
+                rm_transactions.c.id.in_(chunk)
+            )
+        )
+        found.update({row.id: row.channel for row in rows})
+    return found

@@ -16,10 +16,16 @@ from sqlalchemy import Table
 
 from projections.audit.trail import AuditProjection
 from projections.base import Projection
+from projections.fraud.claims import FraudClaimsProjection
+from projections.fraud.monitor import FraudMonitorProjection
 from projections.fraud.read_model import FraudProjection
 from projections.identity.read_model import IdentityProjection
 from projections.ledger.accounts import AccountsProjection
-from projections.ledger.transactions import TransactionsProjection, payment_facts
+from projections.ledger.transactions import (
+    TransactionsProjection,
+    payment_facts,
+    transaction_channels,
+)
 from projections.notifications.read_model import NotificationsProjection
 from projections.reconciliation.read_model import ReconciliationProjection
 from projections.tables import metadata
@@ -32,6 +38,8 @@ PROJECTIONS: dict[str, Callable[[], Projection]] = {
     AuditProjection.name: AuditProjection,
     # after transactions: it reads a payment's facts from the ledger's read model
     FraudProjection.name: partial(FraudProjection, payment_facts),
+    FraudClaimsProjection.name: partial(FraudClaimsProjection, payment_facts),
+    FraudMonitorProjection.name: partial(FraudMonitorProjection, transaction_channels),
     IdentityProjection.name: IdentityProjection,
     NotificationsProjection.name: NotificationsProjection,
     ReconciliationProjection.name: ReconciliationProjection,

@@ -34,7 +34,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         assert main(argv, env) == 0
     assert main(["fraud", "train", "--data", str(root / "s11")], env) == 0
     configured = {**env, "LEDGER_FRAUD_REVIEW_SCORE": "0.4", "LEDGER_FRAUD_DECLINE_SCORE": "0.8"}
-    assert main(["fraud", "evaluate", "--data", str(root / "s12")], configured) == 0
+    evaluate = ["fraud", "evaluate", "--data", str(root / "s12"), "--model", "newest"]
+    assert main(evaluate, configured) == 0
     return {"root": root, "models": root / "var" / "models", "eval": root / "s12" / "evaluation"}
 
 

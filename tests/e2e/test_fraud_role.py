@@ -78,7 +78,8 @@ def escalation_events(container) -> list[Escalation.Event]:
 def test_overdue_cases_are_escalated_once_by_the_fraud_service(client, container, promoted, clock):
     early, late, decided = held_payments(client, 3)
     project(container)
-    (worker,) = fraud_workers(container)
+    worker = fraud_workers(container)[0]
+    assert worker.name == "fraud-escalation"
     clock.advance((DEADLINE_MINUTES - 1) * 60)
     assert worker.run_once() == 0  # nothing is overdue yet
 
@@ -172,7 +173,10 @@ def test_every_role_of_the_cli_is_in_the_role_table(container):
     for name in ROLE_NAMES:
         workers = build_workers(role(name), container)
         assert len({worker.name for worker in workers}) == len(workers)
-    assert [w.name for w in build_workers(role("fraud"), container)] == ["fraud-escalation"]
+    assert [w.name for w in build_workers(role("fraud"), container)] == [
+        "fraud-escalation",
+        "fraud-drift",
+    ]
 
 
 def test_the_fraud_role_reports_its_worker_under_readyz(container):
@@ -188,3 +192,23 @@ def test_the_fraud_role_reports_its_worker_under_readyz(container):
         assert body["status"] == "ready", body
         assert worker == {"handled": 0, "failures": 0, "lastError": None, "ready": True}
         assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 404
+
+
+def test_the_fraud_role_serves_the_drift_of_the_promoted_models_screenings(
+    client, container, promoted
+):
+    """The drift worker's gauges are on /metrics: the screenings of the window per channel
+    (PSI needs 50 at least: with three, none is exported rather than a noisy one)."""
+    held_payments(client, 3)
+    project(container)
+    workers = fraud_workers(container)
+    drift = next(worker for worker in workers if worker.name == "fraud-drift")
+    app = create_app(container, operations_only=True, workers=[drift])  # its gauges registered
+    assert drift.run_once() == 0  # (the started worker computes the same again)
+    with TestClient(app) as metrics_client:
+        text = metrics_client.get("/metrics").text
+    scored = [line for line in text.splitlines() if line.startswith("ledger_fraud_monitored")]
+    # three held payments (and the funding credit, scored too) over all channels
+    assert 'ledger_fraud_monitored_payments{channel="all"} 4.0' in scored
+    assert "ledger_fraud_monitor_last_run_timestamp_seconds" in text
+    assert "ledger_fraud_feature_psi{" not in text

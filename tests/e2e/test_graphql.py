@@ -539,6 +539,15 @@ OPERATIONS = {
     " { id } }",
     "decideFraudCase": 'mutation { decideFraudCase(id: "00000000-0000-0000-0000-000000000000", '
     "verdict: FALSE_POSITIVE) { id } }",
+    "fraudClaims": "{ fraudClaims { edges { cursor } } }",
+    "fraudClaim": '{ fraudClaim(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "reportFraudClaim": 'mutation { reportFraudClaim(transactionId: "00000000-0000-0000-0000-'
+    '000000000000", kind: CLAIM, reference: "R-1", statement: "s", '
+    'reportedAt: "2026-12-01T00:00:00Z") { id } }',
+    "withdrawFraudClaim": "mutation { withdrawFraudClaim("
+    'id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "resolveFraudClaim": 'mutation { resolveFraudClaim(id: "00000000-0000-0000-0000-000000000000", '
+    "resolution: UPHELD) { id } }",
     "users": "{ users { edges { cursor } } }",
     "user": '{ user(name: "alice") { name } }',
     "changeRequests": "{ changeRequests { edges { cursor } } }",

@@ -41,6 +41,8 @@ def test_readyz_reports_database_and_projection_lag(
         "transactions",
         "audit",
         "fraud",
+        "fraud_claims",
+        "fraud_monitor",
         "chain",  # the audit hash chain, extended by the projector (tamper evidence)
         "identity",
         "notifications",

@@ -40,7 +40,7 @@ BUILT = {
 
 ATTRIBUTES = {
     "ledger": ("ledger", "ledger_changes", "queries"),
-    "fraud": ("fraud", "fraud_cases", "fraud_queries"),
+    "fraud": ("fraud", "fraud_cases", "fraud_queries", "fraud_claims"),
     "identity": ("identity", "identity_queries"),
     "notifications": (
         "notifications",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
-MODULES = ("network", "eks", "mq", "database", "connectivity", "edge", "iam")
+MODULES = ("network", "eks", "mq", "database", "connectivity", "edge", "iam", "alarms")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 WORLD = {"0.0.0.0/0", "::/0"}
 
@@ -576,6 +576,35 @@ def check_edge_and_connectivity(dirs: dict[str, Dir]) -> list[str]:
     return problems
 
 
+# What the CloudWatch alarms of modules/alarms must watch (issue 19): Aurora replica lag, the
+# global database's replication lag (the RPO), the broker's queues, each Direct Connect link.
+ALARMED_METRICS = (
+    "AuroraReplicaLag",
+    "AuroraGlobalDBReplicationLag",
+    "QueueSize",
+    "ConnectionState",
+)
+
+
+def check_alarms(dirs: dict[str, Dir]) -> list[str]:
+    problems = []
+    alarms = dirs.get("modules/alarms")
+    if alarms is None:
+        return problems  # check_layout reports the missing module
+    watched = json.dumps(dict(alarms.of_type("aws_cloudwatch_metric_alarm")))
+    for metric in ALARMED_METRICS:
+        if metric not in watched:
+            problems.append(f"modules/alarms: no alarm on {metric}")
+    for name, body in alarms.of_type("aws_cloudwatch_metric_alarm"):
+        if "aws_sns_topic" not in json.dumps(body.get("alarm_actions")):
+            problems.append(f"modules/alarms: alarm {name} notifies nobody")
+    secondary = dirs.get("envs/secondary")
+    module = secondary.modules.get("alarms") if secondary else None
+    if module is not None and not is_true(attr(module, "db_is_global_secondary")):
+        problems.append("envs/secondary: no alarm on the global database's replication lag")
+    return problems
+
+
 CHECKS = (
     check_layout,
     check_regions,
@@ -586,6 +615,7 @@ CHECKS = (
     check_ingress,
     check_data_tier,
     check_edge_and_connectivity,
+    check_alarms,
 )
 
 

@@ -255,6 +255,8 @@ class Upstream:
     """Stubs of the api and vop roles: record what reached them (``upstream``: which one)."""
 
     seen: list[dict[str, str]] = field(default_factory=list)
+    ready: bool = True
+    """What the api stub's /readyz answers to the edge's active health check."""
 
     def paths(self, upstream: str | None = None) -> list[str]:
         return [s["path"] for s in self.seen if upstream is None or s["upstream"] == upstream]
@@ -275,6 +277,9 @@ def edge(tools: Tools, keys: tuple[SigningKey, SigningKey], tmp_path: Path) -> I
         name = "api"
 
         def _answer(self) -> None:
+            if self.headers.get("User-Agent") == "Envoy/HC":  # the edge's active health check
+                self._health()
+                return
             upstream.seen.append(
                 {
                     "upstream": self.name,
@@ -286,6 +291,14 @@ def edge(tools: Tools, keys: tuple[SigningKey, SigningKey], tmp_path: Path) -> I
             self.rfile.read(length)
             body = b'{"ok": true}'
             self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _health(self) -> None:
+            body = b'{"ready": true, "checks": {"database": "secret detail"}}'
+            self.send_response(200 if upstream.ready else 503)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -388,9 +401,31 @@ def test_edge_publishes_only_health_without_a_token(
     # Unpublished paths: RBAC has no policy for them (403) before the router's 404.
     token = keys[0].token(roles=["admin"])
     assert call("/metrics", token) == 403
-    assert call("/readyz", token) == 403
+    assert call("/readyz", method="POST") == 401
     assert call("/metrics") == 401
     assert [s["path"] for s in edge.seen] == ["/healthz"]
+
+
+def wait_for_readyz(status: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while (got := call("/readyz")) != status:
+        assert time.monotonic() < deadline, f"/readyz stayed {got}, never {status}"
+        time.sleep(0.2)
+
+
+def test_edge_readyz_follows_the_api_s_deep_readiness(edge: Upstream) -> None:
+    """GET /readyz (Route 53's health check) needs no token and is answered by the edge from its
+    active health check of the api's own /readyz: 503 once the api is unready, 200 again once it
+    is ready, never with the api's details, and no request of a client reaches the api for it."""
+    wait_for_readyz(200)
+    request = urllib.request.Request(f"http://127.0.0.1:{EDGE_PORT}/readyz")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert b"secret detail" not in response.read()
+    edge.ready = False
+    wait_for_readyz(503)
+    edge.ready = True
+    wait_for_readyz(200)
+    assert edge.seen == []
 
 
 def test_edge_admits_only_vop_requesters_to_the_vop_route(

@@ -135,6 +135,24 @@ def test_promise_check_catches_missing_deletion_protection(tools: Tools, tree_co
     assert any("aws_rds_cluster.this has no deletion protection" in p for p in problems), problems
 
 
+def test_promise_check_catches_a_missing_replication_lag_alarm(
+    tools: Tools, tree_copy: Path
+) -> None:
+    edit(
+        tree_copy / "envs" / "secondary" / "main.tf",
+        "db_is_global_secondary = true",
+        "db_is_global_secondary = false",
+    )
+    edit(
+        tree_copy / "modules" / "alarms" / "main.tf",
+        'metric_name         = "AuroraReplicaLagMaximum"',
+        'metric_name         = "CPUUtilization"',
+    )
+    problems = check_promises(tree_copy, tools.path("hcl2tojson"))
+    assert "envs/secondary: no alarm on the global database's replication lag" in problems
+    assert "modules/alarms: no alarm on AuroraReplicaLag" in problems
+
+
 def test_promise_check_catches_two_azs_and_a_single_nat(tools: Tools, tree_copy: Path) -> None:
     edit(
         tree_copy / "envs" / "primary" / "main.tf",

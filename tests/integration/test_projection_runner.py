@@ -252,6 +252,8 @@ def test_wait_for_status_and_lag(ledger: Ledger) -> None:
         ("transactions", "ledger"),
         ("audit", "ledger"),
         ("fraud", "ledger"),
+        ("fraud_claims", "ledger"),
+        ("fraud_monitor", "ledger"),
         ("identity", "ledger"),
         ("notifications", "ledger"),
         ("reconciliation", "ledger"),

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.http.routers import accounts, ops, transactions, vop, vop_requests
+from api.http.routers import accounts, fraud_claims, ops, transactions, vop, vop_requests
 
 v1_routers: tuple[APIRouter, ...] = (
     accounts.router,
     transactions.router,
+    fraud_claims.router,
     vop.router,
     vop_requests.router,
 )

@@ -295,7 +295,8 @@ def _blocklist(raw: str) -> tuple[str, ...]:
 
 
 class FraudSettings(Section):
-    """Score thresholds of the fraud model, the blocklist and the review deadline."""
+    """Score thresholds of the fraud model, the blocklist, the review deadline and the
+    monitoring of the model's population (drift, analyst capacity)."""
 
     review_score: Annotated[Decimal, parsing.score()] = env(
         "LEDGER_FRAUD_REVIEW_SCORE",
@@ -321,6 +322,25 @@ class FraudSettings(Section):
         60,
         "a fraud case still undecided this long after its payment was held is escalated by "
         "the `fraud` role (once; `escalatedAt` in the queue)",
+    )
+    cases_per_day: Annotated[int | None, parsing.integer(1, 1_000_000)] = env(
+        "LEDGER_FRAUD_CASES_PER_DAY",
+        None,
+        "the analysts' capacity: `ledger fraud thresholds` and the gauge "
+        "`ledger_fraud_capacity_review_threshold` give the review score that would open about "
+        "this many cases a day (advice: LEDGER_FRAUD_REVIEW_SCORE still decides)",
+        shown="unset",
+    )
+    monitor_window_hours: Annotated[int, parsing.integer(1, 24 * 90)] = env(
+        "LEDGER_FRAUD_MONITOR_WINDOW_HOURS",
+        24,
+        "the `fraud` role's drift gauges (PSI per feature and channel) cover the screenings "
+        "of this many hours",
+    )
+    monitor_interval_seconds: Annotated[int, parsing.integer(10, 86_400)] = env(
+        "LEDGER_FRAUD_MONITOR_INTERVAL_SECONDS",
+        300,
+        "how often the `fraud` role recomputes its drift gauges",
     )
 
     @field_validator("decline_score")

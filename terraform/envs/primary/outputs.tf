@@ -57,3 +57,8 @@ output "nat_public_ips" {
   description = "Egress addresses of this region."
   value       = module.network.nat_public_ips
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the CloudWatch alarms (subscribe the on-call to it)."
+  value       = module.alarms.topic_arn
+}

@@ -128,3 +128,14 @@ module "iam" {
     }
   }
 }
+
+module "alarms" {
+  source = "../../modules/alarms"
+
+  name                   = local.name
+  db_cluster_identifier  = module.database.cluster_identifier
+  db_is_global_secondary = true
+  mq_broker_name         = local.name
+  dx_connection_ids      = module.connectivity.dx_connection_ids
+  tags                   = local.tags
+}

@@ -56,8 +56,8 @@ variable "target_port" {
 
 variable "health_check_path" {
   type        = string
-  description = "Unauthenticated liveness path that Envoy routes to the api role."
-  default     = "/healthz"
+  description = "Unauthenticated deep-readiness path of the Envoy edge for the Route 53 health check: 200 while Envoy's active health check finds the api role ready (database, broker, workers, projection lag), else 503."
+  default     = "/readyz"
 }
 
 variable "rate_limit_per_ip" {
