@@ -2,7 +2,8 @@
 
 ::
 
-    ledger fraud simulate --seed N --out DIR [--customers N] [--days N]
+    ledger fraud simulate --seed N --out DIR [--customers N] [--days N] [--profile NAME]
+    ledger fraud holdout --train DIR --eval DIR [--other DIR] [--typology T ...]
     ledger fraud train --data DIR | --from-store [--unreviewed legit|drop]
     ledger fraud evaluate --data DIR [--model VERSION|newest] [--warm DIR] [--out DIR]
     ledger fraud book --data DIR [--limit N]          (both in api/cli/fraud_evaluate.py)
@@ -27,8 +28,8 @@ from types import ModuleType
 from typing import Any
 
 from adapters.fraud.artifacts import ArtifactStore
-from adapters.fraud.simulator import simulate
-from api.cli import fraud_evaluate, fraud_rollout
+from adapters.fraud.simulation import PROFILES, profile, simulate
+from api.cli import fraud_evaluate, fraud_holdout, fraud_rollout
 from api.cli.common import EXIT_OK, cli_causation
 from api.runtime.bootstrap import bootstrap
 from api.runtime.settings import Settings
@@ -50,6 +51,10 @@ def add_parser(commands: Any) -> None:
     simulate.add_argument("--out", type=Path, required=True, help="output directory")
     simulate.add_argument("--customers", type=int, default=600, help="customers (600)")
     simulate.add_argument("--days", type=int, default=28, help="days of payments (28)")
+    simulate.add_argument(
+        "--profile", choices=sorted(PROFILES), default="default", help="configuration (default)"
+    )
+    fraud_holdout.add_parser(sub)
     train = sub.add_parser("train", help="train a LightGBM model on simulated or labelled data")
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="directory from simulate")
@@ -108,12 +113,15 @@ def cmd_fraud(args: argparse.Namespace, settings: Settings) -> int:
         "models": _models,
         "promote": _promote,
         "rollback": _rollback,
+        "holdout": fraud_holdout.run,
     }
     return handlers[args.fraud_command](args, settings)
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    summary = simulate(args.seed, args.out, customers=args.customers, days=args.days)
+    summary = simulate(
+        args.seed, args.out, customers=args.customers, days=args.days, profile=profile(args.profile)
+    )
     print(json.dumps(summary, indent=2))
     return EXIT_OK
 

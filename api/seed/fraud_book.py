@@ -199,7 +199,13 @@ def open_customers(container: Container, data: Path) -> None:
         caused_by(SIMULATOR),
         (data / "customers.csv").open(encoding="utf-8", newline="") as handle,
     ):
+        ledger = container.ledger
+        clock = ledger.clock
         for row in csv.DictReader(handle):
+            # opened when customers.csv says (the account-age features were trained so)
+            if row.get("opened_at"):
+                opened = datetime.fromisoformat(row["opened_at"].replace("Z", "+00:00"))
+                ledger.clock = lambda opened=opened: opened  # type: ignore[misc]
             with suppress(AlreadyExists):
                 container.ledger.open_account(
                     OpenAccount(
@@ -209,6 +215,7 @@ def open_customers(container: Container, data: Path) -> None:
                         Decimal(row["overdraft_limit"] or "0"),
                     )
                 )
+        ledger.clock = clock
 
 
 def read_payments(data: Path, limit: int | None = None) -> list[dict[str, Any]]:

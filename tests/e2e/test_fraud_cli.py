@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.fraud.artifacts import ArtifactError, ArtifactStore, model_version
+from adapters.fraud.simulation import TYPOLOGIES
 from api.cli.main import main
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -41,14 +42,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_simulation_is_labelled_with_every_typology_and_deterministic(trained, tmp_path):
     summary = json.loads((trained["root"] / "s11" / "summary.json").read_text())
-    assert set(summary["typologies"]) == {
-        "legit",
-        "account_takeover",
-        "app_scam",
-        "mule",
-        "card_testing",
-        "structuring",
-    }
+    assert set(summary["typologies"]) == {"legit", *TYPOLOGIES}
     assert 0 < summary["fraudulent"] < summary["payments"] / 5
     argv = [
         "fraud",
