@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.audit.snapshot_verify import verify_snapshots
-from adapters.database_state import is_read_only_database
-from adapters.persistence import read_model_engine
-from api.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from api.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, read_only_database
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
 from projections.audit.chain_verify import (
@@ -80,7 +78,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_USAGE
     # `verify` only reads: on a standby (the secondary region, a restored replica) it runs
     # without DDL, which the standby would refuse; `head` chains the tail, a write.
-    read_only = args.audit_command == "verify" and _read_only(settings)
+    read_only = args.audit_command == "verify" and read_only_database(settings)
     container = bootstrap(settings, migrate=not read_only)
     try:
         if args.audit_command == "head":
@@ -88,14 +86,6 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         return _verify(container, anchors, as_json=args.json)
     finally:
         container.close()
-
-
-def _read_only(settings: Settings) -> bool:
-    engine = read_model_engine(settings.database_config())
-    try:
-        return is_read_only_database(engine)
-    finally:
-        engine.dispose()
 
 
 def _verify(container: Container, anchors: dict[str, Anchor] | None, *, as_json: bool) -> int:

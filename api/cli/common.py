@@ -14,6 +14,7 @@ from typing import TextIO
 
 from rich.console import Console
 
+from api.runtime.settings import Settings
 from domain.causation import Causation
 
 EXIT_OK = 0
@@ -33,3 +34,17 @@ def cli_causation() -> Causation:
 def console(stream: TextIO | None = None) -> Console:
     """A rich console on ``stream`` (default: the current ``sys.stdout``, so capture works)."""
     return Console(file=stream or sys.stdout, soft_wrap=True)
+
+
+def read_only_database(settings: Settings) -> bool:
+    """Whether the configured database refuses writes (a hot standby: the secondary region, a
+    restored replica). Commands that only read then bootstrap without DDL, which a standby
+    would refuse."""
+    from adapters.database_state import is_read_only_database
+    from adapters.persistence import read_model_engine
+
+    engine = read_model_engine(settings.database_config())
+    try:
+        return is_read_only_database(engine)
+    finally:
+        engine.dispose()

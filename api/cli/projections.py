@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli import quarantine
-from api.cli.common import EXIT_OK, EXIT_USAGE, console
+from api.cli.common import EXIT_OK, EXIT_USAGE, console, read_only_database
 from api.runtime.bootstrap import Container, bootstrap
 from api.runtime.settings import Settings
 from projections.runner.registry import PROJECTIONS
@@ -36,7 +36,9 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_projections(args: argparse.Namespace, settings: Settings) -> int:
-    container = bootstrap(settings)
+    # `status` only reads: on a standby (the runbook checks the secondary region) no DDL.
+    read_only = args.projections_command == "status" and read_only_database(settings)
+    container = bootstrap(settings, migrate=not read_only)
     try:
         if args.projections_command == "status":
             return _status(container)

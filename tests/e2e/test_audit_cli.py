@@ -244,7 +244,15 @@ def test_head_chains_the_tail_and_prints_the_heads_as_json(
     events = record(env, chain=False)
     document = head(env, capsys, tmp_path / "anchor.json")
     heads = {h["context"]: h for h in document["heads"]}
-    assert set(heads) == {"ledger", "fraud", "identity", "notifications", "reconciliation", "vop"}
+    assert set(heads) == {
+        "ledger",
+        "fraud",
+        "identity",
+        "notifications",
+        "reconciliation",
+        "vop",
+        "reports",
+    }
     assert heads["ledger"]["position"] == events[-1].id
     assert len(heads["ledger"]["chain_hash"]) == 64
     assert heads["ledger"]["recorded_at"].endswith("+00:00")

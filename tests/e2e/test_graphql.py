@@ -584,7 +584,8 @@ OPERATIONS = {
     "resolveBreak": 'mutation { resolveBreak(id: "00000000-0000-0000-0000-000000000000:1", '
     'reason: "x") { id } }',
     "reports": "{ reports { name } }",
-    "report": '{ report(name: "trial_balance", asOf: "2026-12-01T00:00:00Z") { edges { cursor } } }',
+    "report": '{ report(name: "trial_balance", asOf: "2026-12-01T00:00:00Z") '
+    "{ edges { cursor } } }",
 }
 
 

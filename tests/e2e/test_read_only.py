@@ -182,6 +182,10 @@ def test_ledger_audit_verify_runs_on_a_read_only_database(
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "ledger: intact" in out.out
+    code = main(["projections", "status"], env)  # the runbook's check of the read models
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "transactions" in out.out
 
 
 def _refused_connection() -> psycopg.OperationalError:
