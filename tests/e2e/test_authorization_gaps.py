@@ -53,6 +53,7 @@ def test_every_context_has_a_read_permission_that_some_auditing_role_holds() -> 
         "identity",
         "notifications",
         "vop",
+        "reports",
     }
     everything = set().union(*by_context.values())
     assert everything <= HUMAN_ROLES["auditor"] and everything <= HUMAN_ROLES["admin"]
